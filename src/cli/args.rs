@@ -1,0 +1,355 @@
+//! The command line, as clap sees it. Amounts, stages and ids are parsed here,
+//! at the edge, into domain types.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{ArgGroup, Args, Parser, Subcommand};
+
+use crate::domain::{Channel, Currency, Designation, DocKind, DonorKind, Money, Program, Stage};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "almoner",
+    version,
+    about = "Keyboard-driven console for a charitable medical foundation: cases, donations, allocations.",
+    long_about = "Keyboard-driven console for a charitable medical foundation.\n\n\
+        With no command, opens the console. Every command works against the database given by --db, \
+        ALMONER_DB, or the default under the XDG data directory."
+)]
+pub struct Cli {
+    /// Database file (default: $XDG_DATA_HOME/almoner/almoner.db).
+    #[arg(long, env = "ALMONER_DB", global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Open on a fresh demo database in a temporary place (nothing you do is kept).
+    #[arg(long)]
+    pub demo: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the database (and apply migrations); --demo fills it with a demo foundation.
+    Init {
+        /// Fill the new database with demo data.
+        #[arg(long)]
+        demo: bool,
+        /// Multiply the demo: 1 ≈ 200 cases and 5 000 donations; 500 ≈ 100 000 and 2 500 000.
+        #[arg(long, default_value_t = 1, requires = "demo")]
+        scale: u32,
+    },
+    /// The pipeline at a glance: cases and money per stage.
+    Summary {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cases (applications for help).
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// Incoming donations.
+    #[command(subcommand)]
+    Donation(DonationCommand),
+    /// Place a donation on fundraising cases, all in one transaction.
+    #[command(group(ArgGroup::new("how").required(true).args(["to", "evenly", "oldest_first"])))]
+    Allocate(AllocateArgs),
+    /// Cancel an allocation with a reversing entry (the original stays on record).
+    Reverse {
+        allocation: i64,
+        /// Why (required; kept in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+    /// The audit log, newest first.
+    Audit {
+        #[arg(long)]
+        json: bool,
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// The foundation's settings, shared by everyone on this database.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Check every money invariant over the whole database.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure allocation latency and throughput on a demo database.
+    Bench(BenchArgs),
+    /// Allocate at random in a loop (used by the race test and the benchmark).
+    #[command(hide = true)]
+    Stress {
+        #[arg(long, default_value_t = 100)]
+        iterations: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only these donations (default: the first 50 with money left).
+        #[arg(long, value_delimiter = ',')]
+        donations: Vec<i64>,
+        /// Only these cases (default: the first 50 in fundraising).
+        #[arg(long, value_delimiter = ',')]
+        cases: Vec<i64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaseCommand {
+    /// List cases.
+    List {
+        #[arg(long, value_parser = parse_word::<Stage>)]
+        stage: Option<Stage>,
+        #[arg(long, value_parser = parse_word::<Program>)]
+        program: Option<Program>,
+        /// Only cases whose beneficiary, clinic or diagnosis contains this text.
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long)]
+        limit: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything about one case: figures, papers, allocations, history.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open a new application (in qualification).
+    New(NewCaseArgs),
+    /// Record the qualification checklist (you are recorded as the approver).
+    Qualify {
+        id: i64,
+        #[arg(long)]
+        diagnosis: String,
+        /// Treatment type, e.g. "chemotherapy, protocol ALL-MB 2015".
+        #[arg(long)]
+        treatment: String,
+        /// Confirm the clinic fits the program.
+        #[arg(long)]
+        clinic_fits: bool,
+    },
+    /// Record the clinic's invoice (number, date, amount, payee); sets the target if unset.
+    Invoice {
+        id: i64,
+        #[arg(long)]
+        number: String,
+        #[arg(long, value_parser = parse_date)]
+        date: NaiveDate,
+        #[arg(long, value_parser = parse_amount)]
+        amount: Money,
+        #[arg(long)]
+        payee: String,
+    },
+    /// Set the target (only before fundraising opens).
+    Target {
+        id: i64,
+        #[arg(value_parser = parse_amount)]
+        amount: Money,
+    },
+    /// Attach a paper to a case.
+    Attach {
+        id: i64,
+        #[arg(long, value_parser = parse_word::<DocKind>)]
+        kind: DocKind,
+        file: PathBuf,
+    },
+    /// Move a case to another stage, through its gate.
+    Advance {
+        id: i64,
+        #[arg(long, value_parser = parse_word::<Stage>)]
+        to: Stage,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Record the payment order that paid the invoice (payment → paid).
+    Pay {
+        id: i64,
+        /// Payment order number.
+        #[arg(long)]
+        order: String,
+        #[arg(long, value_parser = parse_date)]
+        date: NaiveDate,
+        #[arg(long, value_parser = parse_amount)]
+        amount: Money,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct NewCaseArgs {
+    /// New beneficiary's full name (surname, given name, patronymic).
+    #[arg(long, conflicts_with = "beneficiary_id", required_unless_present = "beneficiary_id")]
+    pub beneficiary: Option<String>,
+    /// An existing beneficiary (a repeat application).
+    #[arg(long)]
+    pub beneficiary_id: Option<i64>,
+    #[arg(long, value_parser = parse_date)]
+    pub birth_date: Option<NaiveDate>,
+    #[arg(long)]
+    pub city: Option<String>,
+    #[arg(long, value_parser = parse_word::<Program>)]
+    pub program: Program,
+    #[arg(long)]
+    pub clinic: String,
+    #[arg(long, default_value = "")]
+    pub diagnosis: String,
+    #[arg(long, value_parser = parse_amount)]
+    pub target: Option<Money>,
+    #[arg(long)]
+    pub responsible: Option<String>,
+    /// The case will be published (a publication consent becomes required).
+    #[arg(long)]
+    pub publish: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DonationCommand {
+    /// List donations.
+    List {
+        /// Only donations with money still to place.
+        #[arg(long)]
+        unallocated: bool,
+        #[arg(long, value_parser = parse_word::<Channel>)]
+        channel: Option<Channel>,
+        #[arg(long)]
+        limit: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One donation and where its money went.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a donation by hand; a designated one is placed on its case at once.
+    New(NewDonationArgs),
+    /// Free a designated donation's remainder for other cases (policy redistribute).
+    Release {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct NewDonationArgs {
+    #[arg(long, value_parser = parse_amount)]
+    pub amount: Money,
+    #[arg(long, default_value = "RUB", value_parser = parse_currency)]
+    pub currency: Currency,
+    /// Date received (YYYY-MM-DD or DD.MM.YYYY); default today.
+    #[arg(long, value_parser = parse_date)]
+    pub date: Option<NaiveDate>,
+    #[arg(long, value_parser = parse_word::<Channel>)]
+    pub channel: Channel,
+    /// Who paid (person or organisation name).
+    #[arg(long)]
+    pub payer: String,
+    /// The payer is an organisation (with --inn).
+    #[arg(long)]
+    pub organisation: bool,
+    #[arg(long)]
+    pub inn: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long, default_value = "")]
+    pub purpose: String,
+    /// unrestricted, case:ID or beneficiary:ID.
+    #[arg(long, default_value = "unrestricted", value_parser = parse_word::<Designation>)]
+    pub designation: Designation,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl NewDonationArgs {
+    pub fn donor_kind(&self) -> DonorKind {
+        if self.organisation { DonorKind::Organisation } else { DonorKind::Person }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct AllocateArgs {
+    pub donation: i64,
+    /// CASE_ID=AMOUNT; repeat for a split.
+    #[arg(long, value_name = "CASE=AMOUNT", value_parser = parse_line)]
+    pub to: Vec<(i64, Money)>,
+    /// Split evenly across these cases.
+    #[arg(long, num_args = 1.., value_name = "CASE_ID")]
+    pub evenly: Vec<i64>,
+    /// Fill fundraising cases oldest first.
+    #[arg(long)]
+    pub oldest_first: bool,
+    /// With --evenly or --oldest-first: place at most this much (default: all that is unallocated).
+    #[arg(long, value_parser = parse_amount)]
+    pub amount: Option<Money>,
+    /// Why (required when placing designated money elsewhere).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Refuse if the donation's unallocated amount is no longer this (someone else allocated meanwhile).
+    #[arg(long, value_parser = parse_money_or_zero)]
+    pub expect_unallocated: Option<Money>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Show every setting.
+    Show,
+    /// Change a setting (designated_policy = hold | redistribute).
+    Set { key: String, value: String },
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Demo scale of the database to build (500 ≈ 100 000 cases).
+    #[arg(long, default_value_t = 500)]
+    pub scale: u32,
+    /// Allocations to time per measurement.
+    #[arg(long, default_value_t = 300)]
+    pub samples: usize,
+    /// Concurrent writer processes for the throughput run.
+    #[arg(long, default_value_t = 8)]
+    pub writers: usize,
+    /// Reuse this database instead of building a fresh one (it must be a demo database).
+    #[arg(long)]
+    pub reuse: Option<PathBuf>,
+}
+
+pub fn parse_amount(s: &str) -> Result<Money, String> {
+    Money::parse_positive(s).map_err(|e| e.to_string())
+}
+
+fn parse_money_or_zero(s: &str) -> Result<Money, String> {
+    Money::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_currency(s: &str) -> Result<Currency, String> {
+    s.parse().map_err(|e: crate::domain::MoneyError| e.to_string())
+}
+
+fn parse_word<T>(s: &str) -> Result<T, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e: T::Err| e.to_string())
+}
+
+/// `CASE_ID=AMOUNT`, e.g. `12=1500,50`.
+pub fn parse_line(s: &str) -> Result<(i64, Money), String> {
+    let (case, amount) = s.split_once('=').ok_or_else(|| format!("{s:?} is not CASE_ID=AMOUNT (e.g. 12=1500)"))?;
+    let case: i64 = case.trim().parse().map_err(|_| format!("{case:?} is not a case id"))?;
+    Ok((case, parse_amount(amount)?))
+}
+
+/// `YYYY-MM-DD` or `DD.MM.YYYY`.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s.trim(), "%d.%m.%Y"))
+        .map_err(|_| format!("{s:?} is not a date: write 2026-03-31 or 31.03.2026"))
+}

@@ -1,0 +1,305 @@
+//! The scriptable command line. Every listing has `--json`; every error says
+//! what, where and what to do, exits non-zero and writes nothing.
+
+pub mod args;
+mod bench;
+mod show;
+pub mod table;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+
+use crate::domain::Money;
+use crate::store::{BeneficiaryRef, CaseQuery, DonationQuery, Expectation, NewCase, NewDonation, Plan, Store};
+use args::{CaseCommand, Cli, Command, ConfigCommand, DonationCommand};
+
+/// The person acting: the OS account running the process.
+pub fn os_user() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// `--db`, else `ALMONER_DB` (both via clap), else the XDG data directory.
+pub fn default_db_path() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    data.join("almoner").join("almoner.db")
+}
+
+pub async fn open(cli: &Cli) -> Result<Store> {
+    let path = cli.db.clone().unwrap_or_else(default_db_path);
+    Ok(Store::open(&path, &os_user()).await?)
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Runs one command (not the console).
+pub async fn run(cli: &Cli, command: &Command) -> Result<()> {
+    if let Command::Bench(b) = command {
+        return bench::run(b).await;
+    }
+    let store = open(cli).await?;
+    let result = dispatch(&store, command).await;
+    store.close().await;
+    result
+}
+
+async fn dispatch(store: &Store, command: &Command) -> Result<()> {
+    match command {
+        Command::Init { demo, scale } => {
+            if *demo {
+                let counts = store.seed_demo(*scale).await?;
+                println!(
+                    "{}: demo foundation with {} cases, {} beneficiaries, {} donors, {} donations, {} allocations",
+                    store.path().display(),
+                    counts.cases,
+                    counts.beneficiaries,
+                    counts.donors,
+                    counts.donations,
+                    counts.allocations
+                );
+            } else {
+                println!("{}: ready", store.path().display());
+            }
+        }
+        Command::Summary { json: as_json } => {
+            if *as_json {
+                json(&store.summary().await?)?;
+            } else {
+                print!("{}", show::summary(store).await?);
+            }
+        }
+        Command::Case(c) => case(store, c).await?,
+        Command::Donation(d) => donation(store, d).await?,
+        Command::Allocate(a) => {
+            let plan = if !a.to.is_empty() {
+                if a.amount.is_some() {
+                    anyhow::bail!("--amount goes with --evenly or --oldest-first; with --to give each case its amount");
+                }
+                Plan::Lines(a.to.clone())
+            } else if !a.evenly.is_empty() {
+                Plan::Evenly { cases: a.evenly.clone(), limit: a.amount }
+            } else {
+                Plan::OldestFirst { limit: a.amount }
+            };
+            let expect =
+                a.expect_unallocated.map(|m| Expectation { donation_unallocated: Some(m), case_collected: vec![] });
+            let out = store.allocate(a.donation, &plan, a.reason.as_deref(), expect.as_ref()).await?;
+            if a.json {
+                json(&out)?;
+            } else {
+                for ((case, amount), id) in out.lines.iter().zip(&out.allocation_ids) {
+                    println!("allocation {id}: {amount} from donation {} to case {case}", out.donation);
+                }
+                for case in &out.completed {
+                    println!("case {case} is fully funded and moved to payment");
+                }
+                println!("donation {} has {} unallocated", out.donation, out.unallocated_after);
+            }
+        }
+        Command::Reverse { allocation, reason } => {
+            store.reverse(*allocation, reason).await?;
+            println!("allocation {allocation} reversed");
+        }
+        Command::Audit { json: as_json, limit } => {
+            let entries = store.audit(*limit, None).await?;
+            if *as_json {
+                json(&entries)?;
+            } else {
+                print!("{}", show::audit(&entries));
+            }
+        }
+        Command::Config(ConfigCommand::Show) => {
+            for (k, v) in store.settings().await? {
+                println!("{k} = {v}");
+            }
+        }
+        Command::Config(ConfigCommand::Set { key, value }) => {
+            store.set_setting(key, value).await?;
+            println!("{key} = {value}");
+        }
+        Command::Verify { json: as_json } => {
+            let found = store.verify().await?;
+            if *as_json {
+                json(&serde_json::json!({ "ok": found.is_empty(), "violations": found }))?;
+            } else if found.is_empty() {
+                println!("all money invariants hold");
+            }
+            if !found.is_empty() {
+                anyhow::bail!("{} invariant violation(s):\n{}", found.len(), found.join("\n"));
+            }
+        }
+        Command::Stress { iterations, seed, donations, cases } => {
+            let report = bench::stress(store, *iterations, *seed, donations, cases).await?;
+            json(&report)?;
+        }
+        Command::Bench(_) => unreachable!("handled before opening a store"),
+    }
+    Ok(())
+}
+
+async fn case(store: &Store, c: &CaseCommand) -> Result<()> {
+    match c {
+        CaseCommand::List { stage, program, text, limit, json: as_json } => {
+            let q =
+                CaseQuery { stage: *stage, program: *program, text: text.clone(), limit: *limit, ..Default::default() };
+            let cases = store.list_cases(&q).await?;
+            if *as_json {
+                json(&cases)?;
+            } else {
+                print!("{}", show::cases(&cases));
+            }
+        }
+        CaseCommand::Show { id, json: as_json } => {
+            let file = store.case_file(*id).await?;
+            if *as_json {
+                json(&file)?;
+            } else {
+                print!("{}", show::case_file(&file));
+            }
+        }
+        CaseCommand::New(n) => {
+            let beneficiary = match (n.beneficiary_id, &n.beneficiary) {
+                (Some(id), _) => BeneficiaryRef::Existing(id),
+                (None, Some(name)) => {
+                    BeneficiaryRef::New { full_name: name.clone(), birth_date: n.birth_date, city: n.city.clone() }
+                }
+                (None, None) => anyhow::bail!("give --beneficiary NAME or --beneficiary-id ID"),
+            };
+            let new = NewCase {
+                beneficiary,
+                program: n.program,
+                clinic: n.clinic.clone(),
+                diagnosis: n.diagnosis.clone(),
+                target: n.target.unwrap_or(Money::ZERO),
+                responsible: n.responsible.clone(),
+                published: n.publish,
+            };
+            let id = store.new_case(&new).await?;
+            if n.json {
+                json(&store.case(id).await?)?;
+            } else {
+                println!("case {id} opened in qualification");
+            }
+        }
+        CaseCommand::Qualify { id, diagnosis, treatment, clinic_fits } => {
+            store.qualify(*id, diagnosis, treatment, *clinic_fits).await?;
+            println!("case {id}: qualification checklist recorded, approved by {}", store.actor());
+        }
+        CaseCommand::Invoice { id, number, date, amount, payee } => {
+            store.record_invoice(*id, number, *date, *amount, payee).await?;
+            println!("case {id}: invoice {number} of {date} for {amount} to {payee} recorded");
+        }
+        CaseCommand::Target { id, amount } => {
+            store.set_target(*id, *amount).await?;
+            println!("case {id}: target set to {amount}");
+        }
+        CaseCommand::Attach { id, kind, file } => {
+            let doc = store.attach(*id, *kind, file).await?;
+            println!("case {id}: {} attached as {kind} (document {doc})", file.display());
+        }
+        CaseCommand::Advance { id, to, reason } => {
+            let now = store.advance(*id, *to, reason.as_deref()).await?;
+            if now == *to {
+                println!("case {id} moved to {to}");
+            } else {
+                println!(
+                    "case {id} moved to {to}; money held for its beneficiary funded it fully, so it is now in {now}"
+                );
+            }
+        }
+        CaseCommand::Pay { id, order, date, amount } => {
+            store.record_payment(*id, order, *date, *amount).await?;
+            println!("case {id}: payment order {order} recorded, case is paid");
+        }
+    }
+    Ok(())
+}
+
+async fn donation(store: &Store, d: &DonationCommand) -> Result<()> {
+    match d {
+        DonationCommand::List { unallocated, channel, limit, json: as_json } => {
+            let q = DonationQuery {
+                unallocated_only: *unallocated,
+                channel: *channel,
+                limit: *limit,
+                ..Default::default()
+            };
+            let list = store.list_donations(&q).await?;
+            if *as_json {
+                json(&list)?;
+            } else {
+                print!("{}", show::donations(&list));
+            }
+        }
+        DonationCommand::Show { id, json: as_json } => {
+            let (donation, allocations) = store.donation(*id).await?;
+            if *as_json {
+                json(&serde_json::json!({ "donation": donation, "allocations": allocations }))?;
+            } else {
+                print!("{}", show::donation(&donation, &allocations));
+            }
+        }
+        DonationCommand::New(n) => {
+            let new = NewDonation {
+                amount: n.amount,
+                currency: n.currency,
+                received_on: n.date.unwrap_or_else(|| Utc::now().date_naive()),
+                channel: n.channel,
+                payer: n.payer.clone(),
+                donor_kind: n.donor_kind(),
+                inn: n.inn.clone(),
+                email: n.email.clone(),
+                purpose: n.purpose.clone(),
+                designation: n.designation,
+                external_key: None,
+            };
+            let (id, completed) = store.new_donation(&new).await.context("the donation was not recorded")?;
+            if n.json {
+                let (donation, allocations) = store.donation(id).await?;
+                json(&serde_json::json!({ "donation": donation, "allocations": allocations, "completed": completed }))?;
+            } else {
+                let (donation, _) = store.donation(id).await?;
+                println!(
+                    "donation {id} recorded: {} ({} allocated, {} unallocated)",
+                    donation.amount, donation.allocated, donation.unallocated
+                );
+                for case in completed {
+                    println!("case {case} is fully funded and moved to payment");
+                }
+            }
+        }
+        DonationCommand::Release { id, reason } => {
+            store.release(*id, reason).await?;
+            println!("donation {id}: its remainder is free to place");
+        }
+    }
+    Ok(())
+}
+
+/// With no command: the console. Until it lands, prints the pipeline summary.
+pub async fn console(cli: &Cli) -> Result<()> {
+    let _keep;
+    let store = if cli.demo {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("demo.db"), &os_user()).await?;
+        store.seed_demo(1).await?;
+        _keep = dir;
+        store
+    } else {
+        open(cli).await?
+    };
+    print!("{}", show::summary(&store).await?);
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! Pure rules of the foundation: money, stages, allocation, splitting.
+//! Knows nothing of SQL or terminals.
+
+pub mod allocation;
+pub mod model;
+pub mod money;
+pub mod split;
+pub mod stage;
+
+pub use model::*;
+pub use money::{Currency, Money, MoneyError};
+pub use stage::{DocKind, Program, Stage};

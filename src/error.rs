@@ -1,0 +1,50 @@
+//! The library's one error type. Every variant a person can cause says what
+//! went wrong, where (case id, donation id, file) and what to do.
+
+use std::path::PathBuf;
+
+use crate::domain::allocation::AllocationRefusal;
+use crate::domain::money::MoneyError;
+use crate::domain::stage::{GateRefusal, UnknownWord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what} {id} does not exist: check the id (list them with `almoner {list}`)")]
+    NotFound { what: &'static str, id: i64, list: &'static str },
+    #[error("case {case}: {refusal}")]
+    Gate { case: i64, refusal: GateRefusal },
+    #[error("{0}")]
+    Allocation(#[from] AllocationRefusal),
+    #[error(
+        "someone else changed the figures meanwhile: {0}. Nothing was written; look at the fresh figures and try again"
+    )]
+    Conflict(String),
+    #[error("{0}")]
+    Money(#[from] MoneyError),
+    #[error("{0}")]
+    Word(#[from] UnknownWord),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("internal check failed, nothing was written: {0}. Please report this")]
+    Invariant(String),
+    #[error("{path}: {source}")]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(msg: impl Into<String>) -> Error {
+        Error::Invalid(msg.into())
+    }
+
+    pub fn case_not_found(id: i64) -> Error {
+        Error::NotFound { what: "case", id, list: "case list" }
+    }
+
+    pub fn donation_not_found(id: i64) -> Error {
+        Error::NotFound { what: "donation", id, list: "donation list" }
+    }
+}

@@ -1,0 +1,12 @@
+//! almoner: a keyboard-driven console for a charitable medical foundation.
+//!
+//! Layers point one way: `cli` and (soon) `ui` sit on `app`, which sits on
+//! `domain` (pure rules) and `store` (SQLite through sqlx).
+
+pub mod cli;
+pub mod domain;
+pub mod error;
+pub mod store;
+pub mod text;
+
+pub use error::{Error, Result};

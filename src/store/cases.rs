@@ -1,0 +1,450 @@
+//! Writes that move a case through the pipeline: intake, qualification,
+//! papers, stage changes, payment.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Store, Tx, audit, donations, invariants, now};
+use crate::domain::stage::{GateFacts, check_transition};
+use crate::domain::{DocKind, Money, Program, Stage};
+use crate::error::{Error, Result};
+
+/// Who a new case is for.
+#[derive(Debug, Clone)]
+pub enum BeneficiaryRef {
+    Existing(i64),
+    New { full_name: String, birth_date: Option<NaiveDate>, city: Option<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub beneficiary: BeneficiaryRef,
+    pub program: Program,
+    pub clinic: String,
+    pub diagnosis: String,
+    pub target: Money,
+    pub responsible: Option<String>,
+    pub published: bool,
+}
+
+/// Stage and program of a case, read inside a transaction.
+pub(crate) async fn stage_of(tx: &mut Tx, case: i64) -> Result<(Stage, i64)> {
+    let row = sqlx::query("SELECT stage, beneficiary_id FROM cases WHERE id = ?")
+        .bind(case)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::case_not_found(case))?;
+    Ok((row.try_get::<String, _>("stage")?.parse()?, row.try_get("beneficiary_id")?))
+}
+
+/// Records a stage change with its history row.
+pub(crate) async fn set_stage(tx: &mut Tx, actor: &str, case: i64, from: Stage, to: Stage, reason: &str) -> Result<()> {
+    let at = now();
+    let fundraising_since = (to == Stage::Fundraising).then_some(at);
+    sqlx::query(
+        "UPDATE cases SET stage = ?, stage_since = ?, fundraising_since = COALESCE(?, fundraising_since) WHERE id = ?",
+    )
+    .bind(to.as_str())
+    .bind(at)
+    .bind(fundraising_since)
+    .bind(case)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(case)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(at)
+    .bind(actor)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    audit::record(
+        tx,
+        actor,
+        "case.stage",
+        "case",
+        Some(case),
+        Some(json!({"stage": from})),
+        Some(json!({"stage": to, "reason": reason})),
+    )
+    .await
+}
+
+async fn gate_facts(tx: &mut Tx, case: i64) -> Result<GateFacts> {
+    let row = sqlx::query("SELECT program, published, target, collected FROM cases WHERE id = ?")
+        .bind(case)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::case_not_found(case))?;
+    let qualified_by: Option<String> = sqlx::query_scalar("SELECT approved_by FROM qualifications WHERE case_id = ?")
+        .bind(case)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM documents WHERE case_id = ?")
+        .bind(case)
+        .fetch_all(&mut **tx)
+        .await?;
+    let invoice_complete: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM invoices WHERE case_id = ? AND number <> '' AND payee <> '' AND amount > 0 AND date <> ''",
+    )
+    .bind(case)
+    .fetch_one(&mut **tx)
+    .await?;
+    let payment_order_recorded: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM payment_orders WHERE case_id = ?")
+        .bind(case)
+        .fetch_one(&mut **tx)
+        .await?;
+    let held_from: Option<String> = sqlx::query_scalar(
+        "SELECT from_stage FROM stage_changes WHERE case_id = ? AND to_stage = 'on_hold' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(case)
+    .fetch_optional(&mut **tx)
+    .await?
+    .flatten();
+    Ok(GateFacts {
+        program: Some(row.try_get::<String, _>("program")?.parse()?),
+        published: row.try_get::<i64, _>("published")? != 0,
+        qualified_by,
+        attached: kinds.iter().filter_map(|k| k.parse().ok()).collect(),
+        invoice_complete,
+        target: Money::from_minor(row.try_get("target")?),
+        collected: Money::from_minor(row.try_get("collected")?),
+        payment_order_recorded,
+        held_from: held_from.and_then(|s| s.parse().ok()),
+    })
+}
+
+fn require_stage(case: i64, stage: Stage, allowed: &[Stage], doing: &str) -> Result<()> {
+    if allowed.contains(&stage) {
+        Ok(())
+    } else {
+        let list: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+        Err(Error::invalid(format!("case {case} is in {stage}: {doing} is possible only in {}", list.join(" or "))))
+    }
+}
+
+impl Store {
+    /// Opens a new application in `qualification`.
+    pub async fn new_case(&self, new: &NewCase) -> Result<i64> {
+        if new.clinic.trim().is_empty() {
+            return Err(Error::invalid("the clinic is empty: give the clinic's name"));
+        }
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let beneficiary = match &new.beneficiary {
+            BeneficiaryRef::Existing(id) => {
+                let found: Option<i64> = sqlx::query_scalar("SELECT id FROM beneficiaries WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                found.ok_or(Error::NotFound { what: "beneficiary", id: *id, list: "case list" })?
+            }
+            BeneficiaryRef::New { full_name, birth_date, city } => {
+                if full_name.trim().is_empty() {
+                    return Err(Error::invalid("the beneficiary's name is empty"));
+                }
+                sqlx::query_scalar(
+                    "INSERT INTO beneficiaries (full_name, birth_date, city, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+                )
+                .bind(full_name.trim())
+                .bind(birth_date)
+                .bind(city)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO cases (beneficiary_id, program, clinic, diagnosis, stage, target, responsible, published, stage_since, created_at)
+             VALUES (?, ?, ?, ?, 'qualification', ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(beneficiary)
+        .bind(new.program.as_str())
+        .bind(new.clinic.trim())
+        .bind(new.diagnosis.trim())
+        .bind(new.target.minor())
+        .bind(&new.responsible)
+        .bind(new.published as i64)
+        .bind(at)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, NULL, 'qualification', ?, ?, 'application received')")
+            .bind(id)
+            .bind(at)
+            .bind(&self.actor)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "case.new",
+            "case",
+            Some(id),
+            None,
+            Some(
+                json!({"beneficiary": beneficiary, "program": new.program, "clinic": new.clinic, "target": new.target}),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Records the qualification checklist, approved by the person acting.
+    pub async fn qualify(&self, case: i64, diagnosis: &str, treatment: &str, clinic_fits: bool) -> Result<()> {
+        if diagnosis.trim().is_empty() || treatment.trim().is_empty() {
+            return Err(Error::invalid("the checklist needs both the diagnosis and the treatment type"));
+        }
+        if !clinic_fits {
+            return Err(Error::invalid(format!(
+                "case {case}: the clinic does not fit the program, so the case cannot be qualified; reject it or change the clinic"
+            )));
+        }
+        let mut tx = self.begin_write().await?;
+        let (stage, _) = stage_of(&mut tx, case).await?;
+        require_stage(case, stage, &[Stage::Qualification], "recording the qualification checklist")?;
+        sqlx::query(
+            "INSERT INTO qualifications (case_id, diagnosis, treatment, clinic_fits, approved_by, approved_at) VALUES (?, ?, ?, 1, ?, ?)
+             ON CONFLICT (case_id) DO UPDATE SET diagnosis = excluded.diagnosis, treatment = excluded.treatment,
+               approved_by = excluded.approved_by, approved_at = excluded.approved_at",
+        )
+        .bind(case)
+        .bind(diagnosis.trim())
+        .bind(treatment.trim())
+        .bind(&self.actor)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE cases SET diagnosis = ? WHERE id = ?")
+            .bind(diagnosis.trim())
+            .bind(case)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "case.qualify",
+            "case",
+            Some(case),
+            None,
+            Some(json!({"diagnosis": diagnosis, "treatment": treatment})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records the clinic's invoice; the target defaults to its amount.
+    pub async fn record_invoice(
+        &self,
+        case: i64,
+        number: &str,
+        date: NaiveDate,
+        amount: Money,
+        payee: &str,
+    ) -> Result<()> {
+        if number.trim().is_empty() || payee.trim().is_empty() {
+            return Err(Error::invalid("the invoice needs a number and a payee"));
+        }
+        if !amount.is_positive() {
+            return Err(Error::invalid("the invoice amount must be more than 0"));
+        }
+        let mut tx = self.begin_write().await?;
+        let (stage, _) = stage_of(&mut tx, case).await?;
+        require_stage(case, stage, &[Stage::Qualification, Stage::Documents], "recording the invoice")?;
+        sqlx::query(
+            "INSERT INTO invoices (case_id, number, date, amount, payee) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (case_id) DO UPDATE SET number = excluded.number, date = excluded.date, amount = excluded.amount, payee = excluded.payee",
+        )
+        .bind(case)
+        .bind(number.trim())
+        .bind(date)
+        .bind(amount.minor())
+        .bind(payee.trim())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE cases SET target = ? WHERE id = ? AND target = 0")
+            .bind(amount.minor())
+            .bind(case)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "case.invoice",
+            "case",
+            Some(case),
+            None,
+            Some(json!({"number": number, "date": date, "amount": amount, "payee": payee})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the target; only before fundraising opens.
+    pub async fn set_target(&self, case: i64, target: Money) -> Result<()> {
+        if !target.is_positive() {
+            return Err(Error::invalid("the target must be more than 0"));
+        }
+        let mut tx = self.begin_write().await?;
+        let (stage, _) = stage_of(&mut tx, case).await?;
+        require_stage(case, stage, &[Stage::Qualification, Stage::Documents], "changing the target")?;
+        let before: i64 =
+            sqlx::query_scalar("SELECT target FROM cases WHERE id = ?").bind(case).fetch_one(&mut *tx).await?;
+        sqlx::query("UPDATE cases SET target = ? WHERE id = ?")
+            .bind(target.minor())
+            .bind(case)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "case.target",
+            "case",
+            Some(case),
+            Some(json!({"target": Money::from_minor(before)})),
+            Some(json!({"target": target})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a file content-addressed beside the database and attaches it.
+    pub async fn attach(&self, case: i64, kind: DocKind, file: &Path) -> Result<i64> {
+        let bytes = std::fs::read(file).map_err(|e| Error::File { path: file.to_path_buf(), source: e })?;
+        let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let dir = self.documents_dir().join(&sha[..2]);
+        let stored = dir.join(&sha);
+        if !stored.exists() {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::File { path: dir.clone(), source: e })?;
+            // Write then rename, so a crash never leaves a half file under its checksum.
+            let tmp = dir.join(format!("{sha}.part{}", std::process::id()));
+            std::fs::write(&tmp, &bytes).map_err(|e| Error::File { path: tmp.clone(), source: e })?;
+            std::fs::rename(&tmp, &stored).map_err(|e| Error::File { path: stored.clone(), source: e })?;
+        }
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut tx = self.begin_write().await?;
+        let (stage, _) = stage_of(&mut tx, case).await?;
+        if !stage.is_open() && kind != DocKind::Act {
+            return Err(Error::invalid(format!("case {case} is {stage}: papers can no longer be attached")));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(case)
+        .bind(kind.as_str())
+        .bind(&name)
+        .bind(&sha)
+        .bind(now())
+        .bind(&self.actor)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "case.attach",
+            "case",
+            Some(case),
+            None,
+            Some(json!({"kind": kind, "file": name, "sha256": sha})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Moves a case by a person's decision, through the gates. Entering
+    /// fundraising also places money held for the beneficiary (policy `hold`).
+    pub async fn advance(&self, case: i64, to: Stage, reason: Option<&str>) -> Result<Stage> {
+        let mut tx = self.begin_write().await?;
+        let (from, beneficiary) = stage_of(&mut tx, case).await?;
+        let facts = gate_facts(&mut tx, case).await?;
+        check_transition(from, to, &facts).map_err(|refusal| Error::Gate { case, refusal })?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("by hand");
+        set_stage(&mut tx, &self.actor, case, from, to, reason).await?;
+        let mut touched = donations::Touched::default();
+        touched.cases.push(case);
+        if to == Stage::Fundraising {
+            donations::place_held(&mut tx, &self.actor, beneficiary, &mut touched).await?;
+        }
+        invariants::ensure(&mut tx, &touched.scope()).await?;
+        let now_stage = stage_of(&mut tx, case).await?.0;
+        tx.commit().await?;
+        Ok(now_stage)
+    }
+
+    /// Records the payment order that paid the case's invoice: payment → paid.
+    pub async fn record_payment(&self, case: i64, number: &str, date: NaiveDate, amount: Money) -> Result<()> {
+        if number.trim().is_empty() {
+            return Err(Error::invalid("the payment order needs its number"));
+        }
+        let mut tx = self.begin_write().await?;
+        let (stage, _) = stage_of(&mut tx, case).await?;
+        require_stage(case, stage, &[Stage::Payment], "recording a payment order")?;
+        let (target, invoice): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT c.target, i.amount FROM cases c LEFT JOIN invoices i ON i.case_id = c.id WHERE c.id = ?",
+        )
+        .bind(case)
+        .fetch_one(&mut *tx)
+        .await?;
+        let due = Money::from_minor(invoice.unwrap_or(target).min(target));
+        if amount != due {
+            return Err(Error::invalid(format!(
+                "case {case}: the payment order is for {amount} but the invoice to pay is {due}; check the order"
+            )));
+        }
+        sqlx::query("INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(case)
+            .bind(number.trim())
+            .bind(date)
+            .bind(amount.minor())
+            .bind(&self.actor)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "case.pay",
+            "case",
+            Some(case),
+            None,
+            Some(json!({"order": number, "date": date, "amount": amount})),
+        )
+        .await?;
+        set_stage(&mut tx, &self.actor, case, Stage::Payment, Stage::Paid, &format!("payment order {}", number.trim()))
+            .await?;
+        invariants::ensure(&mut tx, &invariants::Scope::Touched { donations: vec![], cases: vec![case] }).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Saves the case's notes (free text).
+    pub async fn set_notes(&self, case: i64, notes: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        stage_of(&mut tx, case).await?;
+        sqlx::query("UPDATE cases SET notes = ? WHERE id = ?").bind(notes).bind(case).execute(&mut *tx).await?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "case.notes",
+            "case",
+            Some(case),
+            None,
+            Some(json!({"length": notes.chars().count()})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

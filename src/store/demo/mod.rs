@@ -1,0 +1,568 @@
+//! A believable foundation for demos, tests and benchmarks: Russian names,
+//! real-sounding clinics and diagnoses, cases in every stage and program,
+//! a year of donations. Deterministic for a given scale. Written with
+//! multi-row inserts in one transaction, so `--scale 500` takes seconds.
+
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
+use serde_json::json;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::{Store, Tx, audit};
+
+mod names;
+use crate::error::{Error, Result};
+
+/// A small deterministic generator (splitmix64): no dependency, same data every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1) as u64) as i64
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+use names::*;
+
+/// id, kind, name, INN, e-mail.
+type DonorRow = (i64, &'static str, String, Option<String>, Option<String>);
+
+/// Stage mix of the demo (per 100 cases).
+const STAGE_MIX: &[(&str, u64)] = &[
+    ("qualification", 12),
+    ("documents", 12),
+    ("fundraising", 30),
+    ("payment", 8),
+    ("paid", 12),
+    ("closed", 16),
+    ("rejected", 6),
+    ("on_hold", 4),
+];
+const PROGRAM_MIX: &[(&str, u64)] = &[("treatment", 55), ("rehabilitation", 20), ("equipment", 15), ("research", 10)];
+const CHANNEL_MIX: &[(&str, u64)] = &[("website", 55), ("bank", 25), ("event", 8), ("corporate", 7), ("cash", 5)];
+
+fn weighted<'a>(rng: &mut Rng, mix: &[(&'a str, u64)]) -> &'a str {
+    let total: u64 = mix.iter().map(|(_, w)| w).sum();
+    let mut roll = rng.below(total);
+    for (name, w) in mix {
+        if roll < *w {
+            return name;
+        }
+        roll -= w;
+    }
+    mix[0].0
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// What `init --demo` created.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DemoCounts {
+    pub beneficiaries: usize,
+    pub cases: usize,
+    pub donors: usize,
+    pub donations: usize,
+    pub allocations: usize,
+}
+
+struct CaseRow {
+    id: i64,
+    beneficiary: i64,
+    program: &'static str,
+    clinic: &'static str,
+    diagnosis: &'static str,
+    stage: &'static str,
+    target: i64,
+    collected: i64,
+    created: DateTime<Utc>,
+    history: Vec<(Option<&'static str>, &'static str, DateTime<Utc>, String)>,
+    published: bool,
+}
+
+struct DonationRow {
+    id: i64,
+    amount: i64,
+    allocated: i64,
+    designated: Option<i64>,
+    received: NaiveDate,
+    channel: &'static str,
+    payer: String,
+    donor: i64,
+    purpose: String,
+}
+
+/// Inserts rows in chunks through one multi-row INSERT each.
+async fn insert_rows<T>(
+    tx: &mut Tx,
+    head: &'static str,
+    columns: usize,
+    rows: &[T],
+    mut bind: impl FnMut(&mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>, &T),
+) -> Result<()> {
+    let per = (30_000 / columns).clamp(1, 2_000);
+    for chunk in rows.chunks(per) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(head);
+        qb.push_values(chunk, |mut sep, row| bind(&mut sep, row));
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Fills an empty database with a demo foundation; `scale` multiplies it
+    /// (1 ≈ 200 cases and 5 000 donations).
+    pub async fn seed_demo(&self, scale: u32) -> Result<DemoCounts> {
+        if scale == 0 || scale > 5_000 {
+            return Err(Error::invalid("--scale must be between 1 and 5000"));
+        }
+        let mut tx = self.begin_write().await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&mut *tx).await?;
+        if existing > 0 {
+            return Err(Error::invalid(format!(
+                "{} already holds {existing} cases: demo data goes only into an empty database (give a new --db path)",
+                self.path().display()
+            )));
+        }
+        let today = Utc::now().date_naive();
+        let year_ago = today - Duration::days(365);
+        let start = Utc.from_utc_datetime(&year_ago.and_hms_opt(9, 0, 0).unwrap_or_default());
+        let mut rng = Rng(0x0A1_B0E5 + scale as u64);
+        let n_cases = 200 * scale as usize;
+        let n_beneficiaries = 180 * scale as usize;
+        let n_donations = 5_000 * scale as usize;
+
+        // Beneficiaries.
+        let mut beneficiaries = Vec::with_capacity(n_beneficiaries);
+        for id in 1..=n_beneficiaries as i64 {
+            let girl = rng.chance(50);
+            let (sm, sf) = rng.pick(SURNAMES);
+            let (pm, pf) = rng.pick(FATHERS);
+            let name =
+                if girl { format!("{sf} {} {pf}", rng.pick(GIRLS)) } else { format!("{sm} {} {pm}", rng.pick(BOYS)) };
+            let born =
+                NaiveDate::from_ymd_opt(rng.range(2008, 2024) as i32, rng.range(1, 12) as u32, rng.range(1, 28) as u32);
+            beneficiaries.push((id, name, born, rng.pick(CITIES)));
+        }
+
+        // Cases, with their history.
+        let mut cases = Vec::with_capacity(n_cases);
+        for id in 1..=n_cases as i64 {
+            let program = weighted(&mut rng, PROGRAM_MIX);
+            let stage = weighted(&mut rng, STAGE_MIX);
+            let clinics: Vec<&str> = CLINICS.iter().filter(|(p, _)| *p == program).map(|(_, c)| *c).collect();
+            let diagnoses: Vec<&str> = DIAGNOSES.iter().filter(|(p, _)| *p == program).map(|(_, d)| *d).collect();
+            let target = match program {
+                "equipment" => rng.range(300, 4_000) * 1_000_00,
+                "research" => rng.range(500, 5_000) * 1_000_00,
+                _ => rng.range(50, 2_500) * 1_000_00,
+            };
+            let created = start + Duration::hours(rng.range(0, 24 * 300));
+            let path: &[&'static str] = match stage {
+                "qualification" => &["qualification"],
+                "documents" => &["qualification", "documents"],
+                "fundraising" => &["qualification", "documents", "fundraising"],
+                "payment" => &["qualification", "documents", "fundraising", "payment"],
+                "paid" => &["qualification", "documents", "fundraising", "payment", "paid"],
+                "closed" => &["qualification", "documents", "fundraising", "payment", "paid", "closed"],
+                "rejected" => &["qualification", "rejected"],
+                _ => &["qualification", "documents", "on_hold"],
+            };
+            let mut history = Vec::new();
+            let mut at = created;
+            let mut prev = None;
+            for to in path {
+                let reason = match *to {
+                    "qualification" => "application received".to_string(),
+                    "payment" => "fully funded".to_string(),
+                    "rejected" => "не соответствует программе фонда".to_string(),
+                    "on_hold" => "ждём выписку из клиники".to_string(),
+                    _ => "by hand".to_string(),
+                };
+                history.push((prev, *to, at, reason));
+                prev = Some(*to);
+                at += Duration::hours(rng.range(24, 24 * 12));
+            }
+            let collected = match stage {
+                "payment" | "paid" | "closed" => target,
+                "fundraising" => target * rng.range(0, 90) / 100,
+                _ => 0,
+            };
+            cases.push(CaseRow {
+                id,
+                beneficiary: rng.range(1, n_beneficiaries as i64),
+                program,
+                clinic: rng.pick(&clinics),
+                diagnosis: rng.pick(&diagnoses),
+                stage,
+                target,
+                collected,
+                created,
+                history,
+                published: rng.chance(80),
+            });
+        }
+
+        // Donors: people and companies.
+        let n_people = 1_500 * scale as usize;
+        let mut donors: Vec<DonorRow> = Vec::new();
+        for id in 1..=n_people as i64 {
+            let (sm, sf) = rng.pick(SURNAMES);
+            let name =
+                if rng.chance(60) { format!("{sf} {}", rng.pick(GIRLS)) } else { format!("{sm} {}", rng.pick(BOYS)) };
+            let email = rng.chance(70).then(|| format!("donor{id}@example.ru"));
+            donors.push((id, "person", name, None, email));
+        }
+        for (i, company) in COMPANIES.iter().enumerate() {
+            let id = (n_people + i + 1) as i64;
+            donors.push((
+                id,
+                "organisation",
+                company.to_string(),
+                Some(format!("77{:08}", 10_000_000 + i * 7919)),
+                None,
+            ));
+        }
+
+        // Donations over the last twelve months.
+        let fundable: Vec<usize> = (0..cases.len()).filter(|&i| cases[i].collected > 0).collect();
+        let mut donations = Vec::with_capacity(n_donations);
+        for id in 1..=n_donations as i64 {
+            let channel = weighted(&mut rng, CHANNEL_MIX);
+            let corporate = channel == "corporate";
+            let donor = if corporate {
+                n_people as i64 + 1 + rng.below(COMPANIES.len() as u64) as i64
+            } else {
+                rng.range(1, n_people as i64)
+            };
+            let amount = if corporate {
+                rng.range(50, 1_500) * 1_000_00
+            } else {
+                rng.pick(&[300_00, 500_00, 1_000_00, 1_500_00, 2_000_00, 3_000_00, 5_000_00, 10_000_00, 25_000_00])
+                    + rng.range(0, 3) * 50
+            };
+            let designated = (rng.chance(15) && !fundable.is_empty()).then(|| cases[rng.pick(&fundable)].id);
+            let purpose = match designated {
+                Some(case) => format!("Пожертвование на лечение, заявка {case}"),
+                None if corporate => "Благотворительное пожертвование на уставную деятельность".to_string(),
+                None => "Пожертвование на уставные цели".to_string(),
+            };
+            let received = year_ago + Duration::days(rng.range(0, 364));
+            donations.push(DonationRow {
+                id,
+                amount,
+                allocated: 0,
+                designated,
+                received,
+                channel,
+                payer: donors[(donor - 1) as usize].2.clone(),
+                donor,
+                purpose,
+            });
+        }
+
+        // Pour donations into the cases that hold money: designated ones into
+        // their case first, then the rest in date order.
+        let mut allocations: Vec<(i64, i64, i64, String)> = Vec::new();
+        let mut need: Vec<i64> = cases.iter().map(|c| c.collected).collect();
+        let mut order: Vec<usize> = (0..donations.len()).collect();
+        order.sort_by_key(|&i| (donations[i].designated.is_none(), donations[i].received, donations[i].id));
+        let mut cursor = 0usize;
+        for &di in &order {
+            let d = &mut donations[di];
+            let at =
+                ts(Utc.from_utc_datetime(&d.received.and_hms_opt(12, 0, 0).unwrap_or_default()) + Duration::days(2));
+            if let Some(case) = d.designated {
+                let ci = (case - 1) as usize;
+                let give = need[ci].min(d.amount);
+                if give > 0 {
+                    need[ci] -= give;
+                    d.allocated += give;
+                    allocations.push((d.id, case, give, at.clone()));
+                }
+                continue;
+            }
+            // Leave about a fifth of unrestricted money for the split screen.
+            if rng.chance(20) {
+                continue;
+            }
+            while d.allocated < d.amount && cursor < fundable.len() {
+                let ci = fundable[cursor];
+                if need[ci] == 0 {
+                    cursor += 1;
+                    continue;
+                }
+                let give = need[ci].min(d.amount - d.allocated);
+                need[ci] -= give;
+                d.allocated += give;
+                allocations.push((d.id, cases[ci].id, give, at.clone()));
+            }
+        }
+        // Whatever the year's donations did not cover came as grants.
+        for &ci in &fundable {
+            if need[ci] > 0 {
+                let id = donations.len() as i64 + 1;
+                let donor = n_people as i64 + 1 + rng.below(COMPANIES.len() as u64) as i64;
+                let received = cases[ci].created.date_naive();
+                donations.push(DonationRow {
+                    id,
+                    amount: need[ci],
+                    allocated: need[ci],
+                    designated: None,
+                    received,
+                    channel: "corporate",
+                    payer: donors[(donor - 1) as usize].2.clone(),
+                    donor,
+                    purpose: "Целевой грант на оплату лечения".to_string(),
+                });
+                allocations.push((id, cases[ci].id, need[ci], ts(cases[ci].created + Duration::days(20))));
+                need[ci] = 0;
+            }
+        }
+        // A few reversals: an allocation made by mistake and taken back.
+        let mut reversed = Vec::new();
+        for d in donations.iter_mut().filter(|d| d.designated.is_none() && d.allocated < d.amount).step_by(97) {
+            if let Some(&ci) =
+                fundable.iter().find(|&&ci| cases[ci].stage == "fundraising" && cases[ci].collected < cases[ci].target)
+            {
+                let amount = (d.amount - d.allocated).min(cases[ci].target - cases[ci].collected);
+                if amount > 0 {
+                    allocations.push((d.id, cases[ci].id, amount, ts(cases[ci].created + Duration::days(15))));
+                    reversed.push(allocations.len() as i64);
+                }
+            }
+        }
+
+        self.write_demo(&mut tx, &beneficiaries, &cases, &donors, &donations, &allocations, &reversed).await?;
+        let counts = DemoCounts {
+            beneficiaries: beneficiaries.len(),
+            cases: cases.len(),
+            donors: donors.len(),
+            donations: donations.len(),
+            allocations: allocations.len(),
+        };
+        audit::record(
+            &mut tx,
+            self.actor(),
+            "demo.init",
+            "database",
+            None,
+            None,
+            Some(json!({"scale": scale, "counts": counts})),
+        )
+        .await?;
+        super::invariants::ensure(&mut tx, &super::Scope::All).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_demo(
+        &self,
+        tx: &mut Tx,
+        beneficiaries: &[(i64, String, Option<NaiveDate>, &str)],
+        cases: &[CaseRow],
+        donors: &[DonorRow],
+        donations: &[DonationRow],
+        allocations: &[(i64, i64, i64, String)],
+        reversed: &[i64],
+    ) -> Result<()> {
+        let created = ts(Utc::now());
+        insert_rows(
+            tx,
+            "INSERT INTO beneficiaries (id, full_name, birth_date, city, created_at) ",
+            5,
+            beneficiaries,
+            |s, b| {
+                s.push_bind(b.0)
+                    .push_bind(b.1.clone())
+                    .push_bind(b.2)
+                    .push_bind(b.3.to_string())
+                    .push_bind(created.clone());
+            },
+        )
+        .await?;
+        // Cases go in as fundraising so their allocations pass the database's
+        // own check; their real stage is set after.
+        insert_rows(
+            tx,
+            "INSERT INTO cases (id, beneficiary_id, program, clinic, diagnosis, stage, target, collected, published, stage_since, fundraising_since, created_at) ",
+            12,
+            cases,
+            |s, c| {
+                let last = c.history.last().map(|h| ts(h.2)).unwrap_or_else(|| ts(c.created));
+                let fundraising = c.history.iter().find(|h| h.1 == "fundraising").map(|h| ts(h.2));
+                s.push_bind(c.id)
+                    .push_bind(c.beneficiary)
+                    .push_bind(c.program)
+                    .push_bind(c.clinic)
+                    .push_bind(c.diagnosis)
+                    .push_bind("fundraising")
+                    .push_bind(c.target)
+                    .push_bind(c.collected)
+                    .push_bind(c.published as i64)
+                    .push_bind(last)
+                    .push_bind(fundraising)
+                    .push_bind(ts(c.created));
+            },
+        )
+        .await?;
+        let mut history = Vec::new();
+        for c in cases {
+            for h in &c.history {
+                history.push((c.id, h.0, h.1, ts(h.2), h.3.clone()));
+            }
+        }
+        insert_rows(
+            tx,
+            "INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) ",
+            6,
+            &history,
+            |s, h| {
+                s.push_bind(h.0)
+                    .push_bind(h.1)
+                    .push_bind(h.2)
+                    .push_bind(h.3.clone())
+                    .push_bind("demo")
+                    .push_bind(h.4.clone());
+            },
+        )
+        .await?;
+        let past = |stage: &str, c: &CaseRow| c.history.iter().any(|h| h.1 == stage);
+        let qualified: Vec<&CaseRow> = cases.iter().filter(|c| past("documents", c)).collect();
+        insert_rows(
+            tx,
+            "INSERT INTO qualifications (case_id, diagnosis, treatment, clinic_fits, approved_by, approved_at) ",
+            6,
+            &qualified,
+            |s, c| {
+                s.push_bind(c.id)
+                    .push_bind(c.diagnosis)
+                    .push_bind("по протоколу клиники")
+                    .push_bind(1)
+                    .push_bind("demo")
+                    .push_bind(ts(c.created));
+            },
+        )
+        .await?;
+        let invoiced: Vec<&CaseRow> = cases.iter().filter(|c| past("fundraising", c)).collect();
+        insert_rows(tx, "INSERT INTO invoices (case_id, number, date, amount, payee) ", 5, &invoiced, |s, c| {
+            s.push_bind(c.id)
+                .push_bind(format!("СЧ-{}", 1000 + c.id))
+                .push_bind(c.created.date_naive())
+                .push_bind(c.target)
+                .push_bind(c.clinic);
+        })
+        .await?;
+        let mut docs = Vec::new();
+        for c in &invoiced {
+            docs.push((c.id, "invoice", format!("счёт_{}.pdf", c.id)));
+            if matches!(c.program, "treatment" | "rehabilitation") {
+                docs.push((c.id, "medical_report", format!("выписка_{}.pdf", c.id)));
+            }
+            if c.published {
+                docs.push((c.id, "publication_consent", format!("согласие_{}.pdf", c.id)));
+            }
+            if c.stage == "closed" {
+                docs.push((c.id, "act", format!("акт_{}.pdf", c.id)));
+            }
+        }
+        insert_rows(
+            tx,
+            "INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) ",
+            6,
+            &docs,
+            |s, d| {
+                s.push_bind(d.0)
+                    .push_bind(d.1)
+                    .push_bind(d.2.clone())
+                    .push_bind(format!("demo-{}-{}", d.0, d.1))
+                    .push_bind(created.clone())
+                    .push_bind("demo");
+            },
+        )
+        .await?;
+        let paid: Vec<&CaseRow> = cases.iter().filter(|c| past("paid", c)).collect();
+        insert_rows(
+            tx,
+            "INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at) ",
+            6,
+            &paid,
+            |s, c| {
+                s.push_bind(c.id)
+                    .push_bind(format!("{}", 500 + c.id))
+                    .push_bind(c.created.date_naive())
+                    .push_bind(c.target)
+                    .push_bind("demo")
+                    .push_bind(created.clone());
+            },
+        )
+        .await?;
+        insert_rows(tx, "INSERT INTO donors (id, kind, name, inn, email) ", 5, donors, |s, d| {
+            s.push_bind(d.0).push_bind(d.1).push_bind(d.2.clone()).push_bind(d.3.clone()).push_bind(d.4.clone());
+        })
+        .await?;
+        insert_rows(
+            tx,
+            "INSERT INTO donations (id, amount, allocated, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, created_at) ",
+            11,
+            donations,
+            |s, d| {
+                s.push_bind(d.id)
+                    .push_bind(d.amount)
+                    .push_bind(d.allocated)
+                    .push_bind(if d.designated.is_some() { "case" } else { "unrestricted" })
+                    .push_bind(d.designated)
+                    .push_bind(d.received)
+                    .push_bind(d.channel)
+                    .push_bind(d.payer.clone())
+                    .push_bind(d.donor)
+                    .push_bind(d.purpose.clone())
+                    .push_bind(created.clone());
+            },
+        )
+        .await?;
+        insert_rows(
+            tx,
+            "INSERT INTO allocations (donation_id, case_id, amount, at, by_user) ",
+            5,
+            allocations,
+            |s, a| {
+                s.push_bind(a.0).push_bind(a.1).push_bind(a.2).push_bind(a.3.clone()).push_bind("demo");
+            },
+        )
+        .await?;
+        insert_rows(tx, "INSERT INTO reversals (allocation_id, at, by_user, reason) ", 4, reversed, |s, id| {
+            s.push_bind(*id).push_bind(created.clone()).push_bind("demo").push_bind("ошибочное распределение");
+        })
+        .await?;
+        // Now every case takes its real stage.
+        for stage in ["qualification", "documents", "payment", "paid", "closed", "rejected", "on_hold"] {
+            let ids: Vec<String> = cases.iter().filter(|c| c.stage == stage).map(|c| c.id.to_string()).collect();
+            for chunk in ids.chunks(5_000) {
+                let sql = format!("UPDATE cases SET stage = '{stage}' WHERE id IN ({})", chunk.join(","));
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
+            }
+        }
+        sqlx::query("UPDATE cases SET fundraising_since = NULL WHERE stage IN ('qualification', 'documents', 'rejected', 'on_hold')")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}

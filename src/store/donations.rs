@@ -1,0 +1,505 @@
+//! Money in and money placed: new donations, allocations, reversals and the
+//! automatic placement of designated money.
+
+use chrono::NaiveDate;
+use serde_json::json;
+use sqlx::Row;
+
+use super::cases::{set_stage, stage_of};
+use super::{Store, Tx, audit, invariants, now, policy, rows};
+use crate::domain::allocation::{CaseFacts, DonationFacts, check_allocation, designated_owner};
+use crate::domain::split::{self, Need};
+use crate::domain::{Channel, Currency, DesignatedPolicy, Designation, DonorKind, Money, Stage};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct NewDonation {
+    pub amount: Money,
+    pub currency: Currency,
+    pub received_on: NaiveDate,
+    pub channel: Channel,
+    pub payer: String,
+    pub donor_kind: DonorKind,
+    pub inn: Option<String>,
+    pub email: Option<String>,
+    pub purpose: String,
+    pub designation: Designation,
+    pub external_key: Option<String>,
+}
+
+/// How to place a donation.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// Amounts per case, as typed.
+    Lines(Vec<(i64, Money)>),
+    /// Split what is unallocated (or `limit`) evenly across these cases.
+    Evenly { cases: Vec<i64>, limit: Option<Money> },
+    /// Fill fundraising cases oldest first with what is unallocated (or `limit`).
+    OldestFirst { limit: Option<Money> },
+}
+
+/// Figures the person saw when they planned the allocation. If any differ
+/// inside the transaction, someone else got there first.
+#[derive(Debug, Clone, Default)]
+pub struct Expectation {
+    pub donation_unallocated: Option<Money>,
+    pub case_collected: Vec<(i64, Money)>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AllocationOutcome {
+    pub donation: i64,
+    pub allocation_ids: Vec<i64>,
+    pub lines: Vec<(i64, Money)>,
+    /// Cases this allocation fully funded: now in payment.
+    pub completed: Vec<i64>,
+    pub unallocated_after: Money,
+}
+
+/// Ids a transaction changed, for the invariant re-check.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    pub donations: Vec<i64>,
+    pub cases: Vec<i64>,
+}
+
+impl Touched {
+    pub fn scope(&self) -> invariants::Scope {
+        invariants::Scope::Touched { donations: self.donations.clone(), cases: self.cases.clone() }
+    }
+}
+
+const DONATION_FACTS_SQL: &str = "SELECT d.id, d.amount, d.allocated, d.currency, d.designation_kind, d.designated_id, d.released,
+        CASE d.designation_kind WHEN 'case' THEN (SELECT beneficiary_id FROM cases WHERE id = d.designated_id) END AS designated_beneficiary
+ FROM donations d WHERE d.id = ?";
+
+async fn donation_facts(tx: &mut Tx, id: i64) -> Result<DonationFacts> {
+    let row = sqlx::query(DONATION_FACTS_SQL)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::donation_not_found(id))?;
+    rows::donation_facts(&row)
+}
+
+async fn case_facts(tx: &mut Tx, id: i64) -> Result<CaseFacts> {
+    let row = sqlx::query("SELECT id, beneficiary_id, stage, target, collected, currency FROM cases WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::case_not_found(id))?;
+    rows::case_facts(&row)
+}
+
+/// Fundraising cases in the order oldest-first placement fills them.
+async fn fundraising_needs(tx: &mut Tx, beneficiary: Option<i64>) -> Result<Vec<Need>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, target - collected FROM cases
+         WHERE stage = 'fundraising' AND (?1 IS NULL OR beneficiary_id = ?1)
+         ORDER BY fundraising_since, id",
+    )
+    .bind(beneficiary)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(case_id, need)| Need { case_id, still_needed: Money::from_minor(need) }).collect())
+}
+
+/// Checks and writes one allocation inside `tx`: the single path every
+/// allocation takes, by hand or automatic.
+async fn allocate_in(
+    tx: &mut Tx,
+    actor: &str,
+    donation: &DonationFacts,
+    lines: &[(i64, Money)],
+    reason: Option<&str>,
+    touched: &mut Touched,
+) -> Result<(Vec<i64>, Vec<i64>)> {
+    let policy = policy(tx).await?;
+    let mut facts = Vec::with_capacity(lines.len());
+    for (case, amount) in lines {
+        facts.push((case_facts(tx, *case).await?, *amount));
+    }
+    let completed = check_allocation(donation, &facts, policy, reason.is_some())?;
+    let at = now();
+    let mut ids = Vec::with_capacity(lines.len());
+    for (case, amount) in lines {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO allocations (donation_id, case_id, amount, at, by_user, reason) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(donation.id)
+        .bind(case)
+        .bind(amount.minor())
+        .bind(at)
+        .bind(actor)
+        .bind(reason)
+        .fetch_one(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE cases SET collected = collected + ? WHERE id = ?")
+            .bind(amount.minor())
+            .bind(case)
+            .execute(&mut **tx)
+            .await?;
+        ids.push(id);
+        touched.cases.push(*case);
+    }
+    let total: Money = lines.iter().map(|(_, m)| *m).sum();
+    sqlx::query("UPDATE donations SET allocated = allocated + ? WHERE id = ?")
+        .bind(total.minor())
+        .bind(donation.id)
+        .execute(&mut **tx)
+        .await?;
+    touched.donations.push(donation.id);
+    let mut lines_json = Vec::new();
+    for ((case, amount), id) in lines.iter().zip(&ids) {
+        lines_json.push(json!({"allocation": id, "case": case, "amount": amount}));
+    }
+    audit::record(
+        tx,
+        actor,
+        "allocate",
+        "donation",
+        Some(donation.id),
+        Some(json!({"unallocated": donation.unallocated()})),
+        Some(json!({"lines": lines_json, "unallocated": donation.unallocated() - total, "reason": reason})),
+    )
+    .await?;
+    for case in &completed {
+        set_stage(
+            tx,
+            actor,
+            *case,
+            Stage::Fundraising,
+            Stage::Payment,
+            &format!("fully funded (donation {})", donation.id),
+        )
+        .await?;
+    }
+    Ok((ids, completed))
+}
+
+/// Places money designated to `beneficiary` (or to one of their cases) that
+/// is still unallocated onto their fundraising cases, oldest donation first.
+/// Runs when a case of theirs opens fundraising, under policy `hold`.
+pub(crate) async fn place_held(tx: &mut Tx, actor: &str, beneficiary: i64, touched: &mut Touched) -> Result<()> {
+    if policy(tx).await? != DesignatedPolicy::Hold {
+        return Ok(());
+    }
+    let held: Vec<i64> = sqlx::query_scalar(
+        "SELECT d.id FROM donations d
+         WHERE d.allocated < d.amount AND d.released = 0 AND (
+             (d.designation_kind = 'beneficiary' AND d.designated_id = ?1)
+          OR (d.designation_kind = 'case' AND d.designated_id IN (SELECT id FROM cases WHERE beneficiary_id = ?1)))
+         ORDER BY d.received_on, d.id",
+    )
+    .bind(beneficiary)
+    .fetch_all(&mut **tx)
+    .await?;
+    for donation in held {
+        place_designated(tx, actor, donation, touched).await?;
+    }
+    Ok(())
+}
+
+/// Allocates a designated donation to its named case, or its beneficiary's
+/// fundraising cases oldest first, up to what they still need.
+async fn place_designated(tx: &mut Tx, actor: &str, donation: i64, touched: &mut Touched) -> Result<Vec<i64>> {
+    let facts = donation_facts(tx, donation).await?;
+    let mut needs = match facts.designation {
+        Designation::Unrestricted => return Ok(vec![]),
+        Designation::Case(case) => {
+            let c = case_facts(tx, case).await?;
+            if c.stage == Stage::Fundraising {
+                vec![Need { case_id: case, still_needed: c.still_needed() }]
+            } else {
+                vec![]
+            }
+        }
+        Designation::Beneficiary(_) => vec![],
+    };
+    // A case designation's leftover, and a beneficiary designation, go to the
+    // beneficiary's other fundraising cases.
+    if let Some(owner) = designated_owner(&facts) {
+        for n in fundraising_needs(tx, Some(owner)).await? {
+            if !needs.iter().any(|x| x.case_id == n.case_id) {
+                needs.push(n);
+            }
+        }
+    }
+    let lines = split::oldest_first(facts.unallocated(), &needs);
+    if lines.is_empty() {
+        return Ok(vec![]);
+    }
+    let (_, completed) = allocate_in(tx, actor, &facts, &lines, None, touched).await?;
+    Ok(completed)
+}
+
+impl Store {
+    /// Records an incoming donation. A designated one is allocated to its case
+    /// (or beneficiary's case) at once, up to what is still needed.
+    pub async fn new_donation(&self, new: &NewDonation) -> Result<(i64, Vec<i64>)> {
+        if !new.amount.is_positive() {
+            return Err(Error::invalid("a donation's amount must be more than 0"));
+        }
+        if new.payer.trim().is_empty() {
+            return Err(Error::invalid("the payer is empty: give the donor's name"));
+        }
+        let mut tx = self.begin_write().await?;
+        match new.designation {
+            Designation::Case(id) => {
+                stage_of(&mut tx, id).await?;
+            }
+            Designation::Beneficiary(id) => {
+                let found: Option<i64> = sqlx::query_scalar("SELECT id FROM beneficiaries WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                found.ok_or(Error::NotFound { what: "beneficiary", id, list: "case list" })?;
+            }
+            Designation::Unrestricted => {}
+        }
+        let donor = find_or_add_donor(&mut tx, new).await?;
+        let (kind, designated) = match new.designation {
+            Designation::Unrestricted => ("unrestricted", None),
+            Designation::Case(id) => ("case", Some(id)),
+            Designation::Beneficiary(id) => ("beneficiary", Some(id)),
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO donations (amount, currency, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, external_key, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(new.amount.minor())
+        .bind(new.currency.as_str())
+        .bind(kind)
+        .bind(designated)
+        .bind(new.received_on)
+        .bind(new.channel.as_str())
+        .bind(new.payer.trim())
+        .bind(donor)
+        .bind(new.purpose.trim())
+        .bind(&new.external_key)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                Error::invalid(format!("a donation with external key {:?} is already recorded", new.external_key))
+            }
+            _ => e.into(),
+        })?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "donation.new",
+            "donation",
+            Some(id),
+            None,
+            Some(json!({"amount": new.amount, "payer": new.payer, "designation": new.designation, "channel": new.channel})),
+        )
+        .await?;
+        let mut touched = Touched { donations: vec![id], cases: vec![] };
+        let completed = place_designated(&mut tx, &self.actor, id, &mut touched).await?;
+        invariants::ensure(&mut tx, &touched.scope()).await?;
+        tx.commit().await?;
+        Ok((id, completed))
+    }
+
+    /// Allocates one donation by `plan`, all in one transaction.
+    pub async fn allocate(
+        &self,
+        donation: i64,
+        plan: &Plan,
+        reason: Option<&str>,
+        expect: Option<&Expectation>,
+    ) -> Result<AllocationOutcome> {
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let mut tx = self.begin_write().await?;
+        let facts = donation_facts(&mut tx, donation).await?;
+        if let Some(expect) = expect {
+            check_expectation(&mut tx, &facts, expect).await?;
+        }
+        let available = |limit: &Option<Money>| limit.map_or(facts.unallocated(), |l| l.min(facts.unallocated()));
+        let lines = match plan {
+            Plan::Lines(lines) => lines.clone(),
+            Plan::Evenly { cases, limit } => {
+                let mut needs = Vec::new();
+                for case in cases {
+                    let c = case_facts(&mut tx, *case).await?;
+                    if c.stage != Stage::Fundraising {
+                        return Err(crate::domain::allocation::AllocationRefusal::NotFundraising {
+                            case: c.id,
+                            stage: c.stage,
+                        }
+                        .into());
+                    }
+                    needs.push(Need { case_id: c.id, still_needed: c.still_needed() });
+                }
+                split::split_evenly(available(limit), &needs)
+            }
+            Plan::OldestFirst { limit } => {
+                let policy = policy(&mut tx).await?;
+                let restrict = designated_owner(&facts).filter(|_| policy == DesignatedPolicy::Hold && !facts.released);
+                let needs = fundraising_needs(&mut tx, restrict).await?;
+                split::oldest_first(available(limit), &needs)
+            }
+        };
+        let mut touched = Touched::default();
+        let (ids, completed) = allocate_in(&mut tx, &self.actor, &facts, &lines, reason, &mut touched).await?;
+        invariants::ensure(&mut tx, &touched.scope()).await?;
+        let after = donation_facts(&mut tx, donation).await?.unallocated();
+        tx.commit().await?;
+        Ok(AllocationOutcome { donation, allocation_ids: ids, lines, completed, unallocated_after: after })
+    }
+
+    /// Cancels one allocation with a reversing entry. A case in payment that
+    /// drops below target goes back to fundraising.
+    pub async fn reverse(&self, allocation: i64, reason: &str) -> Result<()> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::invalid("a reversal needs a reason (--reason)"));
+        }
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT a.donation_id, a.case_id, a.amount, r.at AS reversed_at, r.by_user AS reversed_by
+             FROM allocations a LEFT JOIN reversals r ON r.allocation_id = a.id WHERE a.id = ?",
+        )
+        .bind(allocation)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound { what: "allocation", id: allocation, list: "donation show ID" })?;
+        let (donation, case, amount): (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if let Some(by) = row.try_get::<Option<String>, _>("reversed_by")? {
+            let at: String = row.try_get("reversed_at")?;
+            return Err(Error::invalid(format!("allocation {allocation} was already reversed by {by} at {at}")));
+        }
+        let (stage, _) = stage_of(&mut tx, case).await?;
+        if !matches!(stage, Stage::Fundraising | Stage::Payment | Stage::OnHold) {
+            return Err(Error::invalid(format!(
+                "case {case} is {stage}: its money has gone to the clinic, so allocation {allocation} cannot be reversed"
+            )));
+        }
+        sqlx::query("INSERT INTO reversals (allocation_id, at, by_user, reason) VALUES (?, ?, ?, ?)")
+            .bind(allocation)
+            .bind(now())
+            .bind(&self.actor)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE cases SET collected = collected - ? WHERE id = ?")
+            .bind(amount)
+            .bind(case)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE donations SET allocated = allocated - ? WHERE id = ?")
+            .bind(amount)
+            .bind(donation)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "reverse",
+            "allocation",
+            Some(allocation),
+            Some(json!({"donation": donation, "case": case, "amount": Money::from_minor(amount)})),
+            Some(json!({"reversed": true, "reason": reason})),
+        )
+        .await?;
+        if stage == Stage::Payment {
+            set_stage(
+                &mut tx,
+                &self.actor,
+                case,
+                Stage::Payment,
+                Stage::Fundraising,
+                &format!("allocation {allocation} reversed: {reason}"),
+            )
+            .await?;
+        }
+        invariants::ensure(&mut tx, &invariants::Scope::Touched { donations: vec![donation], cases: vec![case] })
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A person's recorded decision that a designated donation's remainder is
+    /// free to place elsewhere (policy `redistribute`).
+    pub async fn release(&self, donation: i64, reason: &str) -> Result<()> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::invalid("releasing designated money needs a reason (--reason)"));
+        }
+        let mut tx = self.begin_write().await?;
+        let facts = donation_facts(&mut tx, donation).await?;
+        if !facts.designation.is_designated() {
+            return Err(Error::invalid(format!("donation {donation} is unrestricted: there is nothing to release")));
+        }
+        if policy(&mut tx).await? == DesignatedPolicy::Hold {
+            return Err(Error::invalid(format!(
+                "the designated-donation policy is hold: donation {donation} stays with its beneficiary (an admin can change the policy with `almoner config set designated_policy redistribute`)"
+            )));
+        }
+        sqlx::query("UPDATE donations SET released = 1 WHERE id = ?").bind(donation).execute(&mut *tx).await?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "donation.release",
+            "donation",
+            Some(donation),
+            Some(json!({"released": facts.released})),
+            Some(json!({"released": true, "reason": reason})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn check_expectation(tx: &mut Tx, facts: &DonationFacts, expect: &Expectation) -> Result<()> {
+    let mut changed = Vec::new();
+    if let Some(seen) = expect.donation_unallocated
+        && seen != facts.unallocated()
+    {
+        changed.push(format!("donation {} now has {} unallocated (you saw {seen})", facts.id, facts.unallocated()));
+    }
+    for (case, seen) in &expect.case_collected {
+        let c = case_facts(tx, *case).await?;
+        if c.collected != *seen || c.stage != Stage::Fundraising {
+            changed.push(format!(
+                "case {case} now has {} collected of {} and is in {} (you saw {seen})",
+                c.collected, c.target, c.stage
+            ));
+        }
+    }
+    if changed.is_empty() { Ok(()) } else { Err(Error::Conflict(changed.join("; "))) }
+}
+
+async fn find_or_add_donor(tx: &mut Tx, new: &NewDonation) -> Result<i64> {
+    let inn = new.inn.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let email = new.email.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
+    let found: Option<i64> = if let Some(inn) = inn {
+        sqlx::query_scalar("SELECT id FROM donors WHERE inn = ? LIMIT 1").bind(inn).fetch_optional(&mut **tx).await?
+    } else if let Some(email) = &email {
+        sqlx::query_scalar("SELECT id FROM donors WHERE email = ? LIMIT 1")
+            .bind(email)
+            .fetch_optional(&mut **tx)
+            .await?
+    } else {
+        sqlx::query_scalar(
+            "SELECT id FROM donors WHERE name = ? AND kind = ? AND inn IS NULL AND email IS NULL LIMIT 1",
+        )
+        .bind(new.payer.trim())
+        .bind(new.donor_kind.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+    };
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    Ok(sqlx::query_scalar("INSERT INTO donors (kind, name, inn, email) VALUES (?, ?, ?, ?) RETURNING id")
+        .bind(new.donor_kind.as_str())
+        .bind(new.payer.trim())
+        .bind(inn)
+        .bind(email)
+        .fetch_one(&mut **tx)
+        .await?)
+}

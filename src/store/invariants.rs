@@ -1,0 +1,91 @@
+//! The money invariants of DESIGN §2, re-checked from the raw rows. Every
+//! write transaction runs this over what it touched before committing; the
+//! `verify` command and the tests run it over everything.
+
+use sqlx::SqliteConnection;
+
+use super::Store;
+use crate::error::{Error, Result};
+
+/// Which rows to check.
+#[derive(Debug, Clone, Default)]
+pub enum Scope {
+    #[default]
+    All,
+    Touched {
+        donations: Vec<i64>,
+        cases: Vec<i64>,
+    },
+}
+
+fn id_filter(column: &str, ids: &[i64]) -> String {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("{column} IN ({})", list.join(","))
+}
+
+/// Returns every violation found, as sentences; empty when all hold.
+pub(crate) async fn violations(conn: &mut SqliteConnection, scope: &Scope) -> Result<Vec<String>> {
+    let (donation_where, case_where) = match scope {
+        Scope::All => ("1".to_string(), "1".to_string()),
+        Scope::Touched { donations, cases } => (id_filter("d.id", donations), id_filter("c.id", cases)),
+    };
+    let mut found = Vec::new();
+    // 1. Allocations of a donation sum to its `allocated`, which is at most its amount.
+    let sql = format!(
+        "SELECT d.id, d.amount, d.allocated, COALESCE(SUM(a.amount), 0) AS live
+         FROM donations d
+         LEFT JOIN allocations a ON a.donation_id = d.id AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)
+         WHERE {donation_where}
+         GROUP BY d.id
+         HAVING live <> d.allocated OR live > d.amount OR d.amount <= 0"
+    );
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+    for (id, amount, allocated, live) in rows {
+        found.push(format!(
+            "donation {id}: amount {amount}, recorded allocated {allocated}, live allocations {live} (kopecks)"
+        ));
+    }
+    // 2. A case's collected is the sum of its live allocations and never above target;
+    //    a case in fundraising is below target, one in payment/paid/closed is at it.
+    let sql = format!(
+        "SELECT c.id, c.stage, c.target, c.collected, COALESCE(SUM(a.amount), 0) AS live
+         FROM cases c
+         LEFT JOIN allocations a ON a.case_id = c.id AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)
+         WHERE {case_where}
+         GROUP BY c.id
+         HAVING live <> c.collected OR live > c.target
+             OR (c.stage = 'fundraising' AND live >= c.target)
+             OR (c.stage IN ('payment', 'paid', 'closed') AND live <> c.target)
+             OR (c.stage IN ('qualification', 'documents', 'rejected') AND live <> 0)"
+    );
+    let rows: Vec<(i64, String, i64, i64, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+    for (id, stage, target, collected, live) in rows {
+        found.push(format!(
+            "case {id} ({stage}): target {target}, recorded collected {collected}, live allocations {live} (kopecks)"
+        ));
+    }
+    // 4. Every allocation is positive (also a CHECK constraint) and in the donation's currency.
+    let sql = format!(
+        "SELECT a.id FROM allocations a JOIN donations d ON d.id = a.donation_id JOIN cases c ON c.id = a.case_id
+         WHERE (a.amount <= 0 OR d.currency <> c.currency) AND ({donation_where} OR {case_where})"
+    );
+    let rows: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+    for id in rows {
+        found.push(format!("allocation {id}: not positive or mixes currencies"));
+    }
+    Ok(found)
+}
+
+pub(crate) async fn ensure(conn: &mut SqliteConnection, scope: &Scope) -> Result<()> {
+    let found = violations(conn, scope).await?;
+    if found.is_empty() { Ok(()) } else { Err(Error::Invariant(found.join("; "))) }
+}
+
+impl Store {
+    /// Checks every invariant over the whole database.
+    pub async fn verify(&self) -> Result<Vec<String>> {
+        let mut conn = self.pool().acquire().await?;
+        violations(&mut conn, &Scope::All).await
+    }
+}

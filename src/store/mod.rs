@@ -1,0 +1,179 @@
+//! Storage on SQLite through sqlx. Every rule-bearing change runs in one
+//! `BEGIN IMMEDIATE` transaction that reads fresh figures, asks the domain,
+//! writes, re-checks the invariants and only then commits. SQLite-specific SQL
+//! stays inside this module.
+
+mod audit;
+mod cases;
+pub mod demo;
+mod donations;
+mod invariants;
+mod read;
+mod rows;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use crate::domain::DesignatedPolicy;
+use crate::error::{Error, Result};
+
+pub use cases::{BeneficiaryRef, NewCase};
+pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
+pub use invariants::Scope;
+pub use read::{CaseQuery, DonationQuery};
+
+/// Migrations, embedded so the binary carries its schema.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "core", include_str!("../../migrations/0001_core.sql"))];
+
+/// An open database plus the person acting on it.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+    actor: String,
+}
+
+pub(crate) type Tx = Transaction<'static, Sqlite>;
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies any
+    /// migrations it has not seen yet.
+    pub async fn open(path: &Path, actor: &str) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::File { path: dir.to_path_buf(), source: e })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", path.display())))?;
+        let store = Store { pool, path: path.to_path_buf(), actor: actor.to_string() };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// Where attached files live: beside the database.
+    pub fn documents_dir(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".documents");
+        PathBuf::from(p)
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await?;
+        for (version, name, sql) in MIGRATIONS {
+            if done.contains(version) {
+                continue;
+            }
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+                .bind(version)
+                .bind(name)
+                .bind(Utc::now())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A write transaction that takes SQLite's write lock at once, so the
+    /// figures read inside it cannot change before it commits.
+    pub(crate) async fn begin_write(&self) -> Result<Tx> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    pub async fn designated_policy(&self) -> Result<DesignatedPolicy> {
+        let mut conn = self.pool.acquire().await?;
+        policy(&mut conn).await
+    }
+
+    /// Sets a configuration value shared by everyone using this database.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "designated_policy" => {
+                DesignatedPolicy::from_str(value)?;
+            }
+            _ => {
+                return Err(Error::invalid(format!("unknown setting {key:?}: known settings are designated_policy")));
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value.trim())
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "config.set",
+            "setting",
+            None,
+            Some(serde_json::json!({ key: before })),
+            Some(serde_json::json!({ key: value.trim() })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn settings(&self) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as("SELECT key, value FROM settings ORDER BY key").fetch_all(&self.pool).await?)
+    }
+
+    /// `PRAGMA data_version` changes when another connection commits: a cheap
+    /// way for a screen to notice other people's work.
+    pub async fn data_version(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("PRAGMA data_version").fetch_one(&self.pool).await?)
+    }
+}
+
+pub(crate) async fn policy(conn: &mut SqliteConnection) -> Result<DesignatedPolicy> {
+    let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'designated_policy'")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(v.as_deref().unwrap_or("hold").parse()?)
+}
+
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now()
+}

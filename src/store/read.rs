@@ -1,0 +1,216 @@
+//! Reads for listings, cards and summaries. None of these write.
+
+use sqlx::Row;
+
+use super::{Store, rows};
+use crate::domain::stage::required_documents;
+use crate::domain::{
+    Allocation, Case, CaseFile, Channel, Document, Donation, Invoice, Money, PaymentOrder, Program, Qualification,
+    Stage, StageChange, StageSummary,
+};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    pub stage: Option<Stage>,
+    pub program: Option<Program>,
+    pub responsible: Option<String>,
+    /// Matches beneficiary name, clinic or diagnosis (case-insensitive for ASCII).
+    pub text: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DonationQuery {
+    pub unallocated_only: bool,
+    pub channel: Option<Channel>,
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+const ALLOCATION_SQL: &str = "SELECT a.id, a.donation_id, a.case_id, a.amount, a.at, a.by_user, a.reason,
+        EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id) AS reversed, d.payer, d.channel
+ FROM allocations a JOIN donations d ON d.id = a.donation_id";
+
+impl Store {
+    pub async fn list_cases(&self, q: &CaseQuery) -> Result<Vec<Case>> {
+        let like = q.text.as_ref().map(|t| format!("%{}%", t.trim()));
+        let sql = format!(
+            "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
+             WHERE (?1 IS NULL OR c.stage = ?1) AND (?2 IS NULL OR c.program = ?2) AND (?3 IS NULL OR c.responsible = ?3)
+               AND (?4 IS NULL OR b.full_name LIKE ?4 OR c.clinic LIKE ?4 OR c.diagnosis LIKE ?4)
+             ORDER BY c.id LIMIT ?5 OFFSET ?6",
+            rows::CASE_COLUMNS
+        );
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(q.stage.map(Stage::as_str))
+            .bind(q.program.map(Program::as_str))
+            .bind(&q.responsible)
+            .bind(like)
+            .bind(q.limit.unwrap_or(-1))
+            .bind(q.offset)
+            .fetch_all(self.pool())
+            .await?;
+        found.iter().map(rows::case).collect()
+    }
+
+    pub async fn case(&self, id: i64) -> Result<Case> {
+        let sql = format!(
+            "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = ?",
+            rows::CASE_COLUMNS
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::case_not_found(id))?;
+        rows::case(&row)
+    }
+
+    /// Everything about one case.
+    pub async fn case_file(&self, id: i64) -> Result<CaseFile> {
+        let case = self.case(id).await?;
+        let pool = self.pool();
+        let qualification = sqlx::query("SELECT * FROM qualifications WHERE case_id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .map(|r| -> Result<Qualification> {
+                Ok(Qualification {
+                    diagnosis: r.try_get("diagnosis")?,
+                    treatment: r.try_get("treatment")?,
+                    clinic_fits: r.try_get::<i64, _>("clinic_fits")? != 0,
+                    approved_by: r.try_get("approved_by")?,
+                    approved_at: r.try_get("approved_at")?,
+                })
+            })
+            .transpose()?;
+        let invoice = sqlx::query("SELECT * FROM invoices WHERE case_id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .map(|r| -> Result<Invoice> {
+                Ok(Invoice {
+                    number: r.try_get("number")?,
+                    date: r.try_get("date")?,
+                    amount: Money::from_minor(r.try_get("amount")?),
+                    payee: r.try_get("payee")?,
+                })
+            })
+            .transpose()?;
+        let payment_order = sqlx::query("SELECT * FROM payment_orders WHERE case_id = ? ORDER BY id DESC LIMIT 1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .map(|r| -> Result<PaymentOrder> {
+                Ok(PaymentOrder {
+                    number: r.try_get("number")?,
+                    date: r.try_get("date")?,
+                    amount: Money::from_minor(r.try_get("amount")?),
+                    recorded_by: r.try_get("recorded_by")?,
+                })
+            })
+            .transpose()?;
+        let documents = sqlx::query("SELECT * FROM documents WHERE case_id = ? ORDER BY id")
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| -> Result<Document> {
+                Ok(Document {
+                    id: r.try_get("id")?,
+                    kind: r.try_get::<String, _>("kind")?.parse()?,
+                    file_name: r.try_get("file_name")?,
+                    sha256: r.try_get("sha256")?,
+                    added_at: r.try_get("added_at")?,
+                    added_by: r.try_get("added_by")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let missing_documents = required_documents(case.program, case.published)
+            .into_iter()
+            .filter(|k| !documents.iter().any(|d| d.kind == *k))
+            .collect();
+        let allocations = self.allocations_where("a.case_id = ?", id).await?;
+        let history = sqlx::query("SELECT * FROM stage_changes WHERE case_id = ? ORDER BY id")
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| -> Result<StageChange> {
+                Ok(StageChange {
+                    from: r.try_get::<Option<String>, _>("from_stage")?.map(|s| s.parse()).transpose()?,
+                    to: r.try_get::<String, _>("to_stage")?.parse()?,
+                    at: r.try_get("at")?,
+                    by: r.try_get("by_user")?,
+                    reason: r.try_get("reason")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(CaseFile { case, qualification, invoice, payment_order, documents, missing_documents, allocations, history })
+    }
+
+    async fn allocations_where(&self, filter: &str, id: i64) -> Result<Vec<Allocation>> {
+        let sql = format!("{ALLOCATION_SQL} WHERE {filter} ORDER BY a.id");
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(self.pool()).await?;
+        found.iter().map(rows::allocation).collect()
+    }
+
+    pub async fn list_donations(&self, q: &DonationQuery) -> Result<Vec<Donation>> {
+        let sql = format!(
+            "SELECT {} FROM donations d WHERE (?1 = 0 OR d.allocated < d.amount) AND (?2 IS NULL OR d.channel = ?2)
+             ORDER BY d.id LIMIT ?3 OFFSET ?4",
+            rows::DONATION_COLUMNS
+        );
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(q.unallocated_only as i64)
+            .bind(q.channel.map(Channel::as_str))
+            .bind(q.limit.unwrap_or(-1))
+            .bind(q.offset)
+            .fetch_all(self.pool())
+            .await?;
+        found.iter().map(rows::donation).collect()
+    }
+
+    pub async fn donation(&self, id: i64) -> Result<(Donation, Vec<Allocation>)> {
+        let sql = format!("SELECT {} FROM donations d WHERE d.id = ?", rows::DONATION_COLUMNS);
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::donation_not_found(id))?;
+        let allocations = self.allocations_where("a.donation_id = ?", id).await?;
+        Ok((rows::donation(&row)?, allocations))
+    }
+
+    /// Count and sums per stage.
+    pub async fn summary(&self) -> Result<Vec<StageSummary>> {
+        let found: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT stage, COUNT(*), COALESCE(SUM(target), 0), COALESCE(SUM(collected), 0) FROM cases GROUP BY stage",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for stage in Stage::ALL {
+            let (cases, target, collected) =
+                found.iter().find(|(s, ..)| s == stage.as_str()).map(|(_, n, t, c)| (*n, *t, *c)).unwrap_or_default();
+            out.push(StageSummary {
+                stage: *stage,
+                cases,
+                target: Money::from_minor(target),
+                collected: Money::from_minor(collected),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Totals across all donations: received, allocated, unallocated.
+    pub async fn donation_totals(&self) -> Result<(i64, Money, Money)> {
+        let (n, amount, allocated): (i64, i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(allocated), 0) FROM donations")
+                .fetch_one(self.pool())
+                .await?;
+        Ok((n, Money::from_minor(amount), Money::from_minor(allocated)))
+    }
+}

@@ -1,0 +1,46 @@
+//! Text from outside (names, purposes from registers) may carry terminal
+//! escape sequences. Everything shown on a terminal goes through [`inert`].
+
+use std::borrow::Cow;
+
+/// Makes control characters visible and harmless: C0/C1 controls and DEL
+/// become caret or `\u{..}` notation; bidirectional overrides, which can
+/// reorder what a person reads, become `\u{..}` too.
+pub fn inert(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !needs_escape(c) {
+            out.push(c);
+        } else if (c as u32) < 0x20 {
+            out.push('^');
+            out.push(char::from(b'@' + c as u8));
+        } else if c == '\u{7f}' {
+            out.push_str("^?");
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn escapes_cannot_reach_the_terminal() {
+        assert_eq!(inert("Иванов"), "Иванов");
+        assert_eq!(inert("a\x1b[2Jb"), "a^[[2Jb");
+        assert_eq!(inert("x\u{9b}31m"), "x\\u{9b}31m");
+        assert_eq!(inert("tab\there\r\n"), "tab^Ihere^M^J");
+        assert_eq!(inert("\u{202e}evil"), "\\u{202e}evil");
+        assert!(!inert("\x07\x7f\x00").chars().any(|c| c.is_control()));
+    }
+}
