@@ -28,7 +28,8 @@ pub struct StressReport {
     pub committed: u64,
     pub refused: u64,
     pub reversed: u64,
-    pub allocated_kopecks: i64,
+    /// Kopecks this process allocated, less what it reversed.
+    pub net_kopecks: i64,
     pub latencies_us: Vec<u64>,
 }
 
@@ -67,14 +68,16 @@ pub async fn stress(
     }
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut report = StressReport::default();
-    let mut mine: Vec<i64> = Vec::new();
+    let mut mine: Vec<(i64, i64)> = Vec::new();
     for _ in 0..iterations {
         let started = Instant::now();
         let outcome = if !mine.is_empty() && rng.below(6) == 0 {
             let pick = rng.below(mine.len() as u64) as usize;
-            let id = mine.swap_remove(pick);
+            let (id, kopecks) = mine[pick];
             store.reverse(id, "stress: taken back").await.map(|_| {
+                mine.swap_remove(pick);
                 report.reversed += 1;
+                report.net_kopecks -= kopecks;
             })
         } else {
             let donation = donations[rng.below(donations.len() as u64) as usize];
@@ -89,8 +92,8 @@ pub async fn stress(
                 }
             }
             store.allocate(donation, &Plan::Lines(lines), None, None).await.map(|out| {
-                report.allocated_kopecks += out.lines.iter().map(|(_, m)| m.minor()).sum::<i64>();
-                mine.extend(out.allocation_ids);
+                report.net_kopecks += out.lines.iter().map(|(_, m)| m.minor()).sum::<i64>();
+                mine.extend(out.allocation_ids.iter().zip(&out.lines).map(|(id, (_, m))| (*id, m.minor())));
             })
         };
         match outcome {

@@ -25,9 +25,10 @@ pub fn fill(available: Money, still_needed: Money) -> Money {
 /// evenly go one each to the lowest-id cases still in need. The result sums
 /// to `min(available, total need)`.
 pub fn split_evenly(available: Money, needs: &[Need]) -> Vec<(i64, Money)> {
-    let mut order: Vec<Need> = needs.iter().copied().filter(|n| n.still_needed.is_positive()).collect();
+    let mut order: Vec<Need> = needs.to_vec();
     order.sort_by_key(|n| n.case_id);
     order.dedup_by_key(|n| n.case_id);
+    order.retain(|n| n.still_needed.is_positive());
     let mut given = vec![0i64; order.len()];
     let mut left = available.minor().max(0);
     loop {
@@ -128,7 +129,7 @@ mod tests {
         #[test]
         fn helpers_never_overfill(
             available in 0i64..5_000_000,
-            needs in proptest::collection::vec((1i64..40, 0i64..2_000_000), 0..12)
+            needs in proptest::collection::btree_map(1i64..40, 0i64..2_000_000, 0..12)
         ) {
             let needs: Vec<Need> = needs.into_iter().map(|(id, n)| need(id, n)).collect();
             let mut unique = needs.clone();

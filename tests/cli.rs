@@ -1,0 +1,234 @@
+//! The real binary, as scripts and people use it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use almoner::store::Store;
+
+const BIN: &str = env!("CARGO_BIN_EXE_almoner");
+
+struct Cli {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("cli.db");
+        Cli { _dir: dir, db }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN).arg("--db").arg(&self.db).args(args).env("USER", "kassir").output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "almoner {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    /// Runs a command that must fail, checks its message, and that it wrote nothing.
+    async fn fails(&self, args: &[&str], expect: &str) {
+        let before = snapshot(&self.db).await;
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "almoner {args:?} should fail");
+        assert!(err.contains(expect), "almoner {args:?}: message {err:?} lacks {expect:?}");
+        assert_eq!(before, snapshot(&self.db).await, "almoner {args:?} failed but wrote something");
+    }
+}
+
+async fn snapshot(db: &Path) -> String {
+    let store = Store::open(db, "test").await.unwrap();
+    let f = common::fingerprint(&store).await;
+    store.close().await;
+    f
+}
+
+#[test]
+fn every_command_has_help() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["init"],
+        &["summary"],
+        &["case"],
+        &["case", "list"],
+        &["case", "show"],
+        &["case", "new"],
+        &["case", "qualify"],
+        &["case", "invoice"],
+        &["case", "target"],
+        &["case", "attach"],
+        &["case", "advance"],
+        &["case", "pay"],
+        &["donation"],
+        &["donation", "list"],
+        &["donation", "show"],
+        &["donation", "new"],
+        &["donation", "release"],
+        &["allocate"],
+        &["reverse"],
+        &["audit"],
+        &["config"],
+        &["verify"],
+        &["bench"],
+    ];
+    for c in commands {
+        let out = Command::new(BIN).args(*c).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{c:?} --help failed");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{c:?} --help prints no usage");
+    }
+}
+
+#[tokio::test]
+async fn a_case_from_application_to_closing_by_cli() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    let case = cli.json(&[
+        "case",
+        "new",
+        "--beneficiary",
+        "Смирнова Вера Олеговна",
+        "--birth-date",
+        "2015-04-02",
+        "--program",
+        "treatment",
+        "--clinic",
+        "НМИЦ ДГОИ",
+        "--publish",
+        "--json",
+    ]);
+    let id = case["id"].as_i64().unwrap().to_string();
+    assert_eq!(case["stage"], "qualification");
+    cli.fails(&["case", "advance", &id, "--to", "documents"], "qualification checklist").await;
+    cli.ok(&["case", "qualify", &id, "--diagnosis", "ОЛЛ", "--treatment", "химиотерапия", "--clinic-fits"]);
+    cli.ok(&["case", "advance", &id, "--to", "documents"]);
+    cli.fails(&["case", "advance", &id, "--to", "fundraising"], "missing documents for treatment").await;
+    cli.ok(&[
+        "case",
+        "invoice",
+        &id,
+        "--number",
+        "СЧ-5",
+        "--date",
+        "01.03.2026",
+        "--amount",
+        "1 500,50",
+        "--payee",
+        "НМИЦ ДГОИ",
+    ]);
+    let paper = cli.db.with_extension("pdf");
+    std::fs::write(&paper, "paper").unwrap();
+    for kind in ["invoice", "medical_report", "publication_consent"] {
+        cli.ok(&["case", "attach", &id, "--kind", kind, paper.to_str().unwrap()]);
+    }
+    cli.ok(&["case", "advance", &id, "--to", "fundraising"]);
+    let d =
+        cli.json(&["donation", "new", "--amount", "1000", "--channel", "bank", "--payer", "ООО «Ромашка»", "--json"]);
+    let did = d["donation"]["id"].as_i64().unwrap().to_string();
+    cli.fails(&["allocate", &did, &format!("--to={id}=1000.01")], "has 1000.00 unallocated").await;
+    cli.fails(&["allocate", &did, &format!("--to={id}=1.005")], "more than 2 decimal places").await;
+    cli.fails(&["allocate", "999", &format!("--to={id}=1")], "donation 999 does not exist").await;
+    cli.fails(
+        &["allocate", &did, &format!("--to={id}=10"), "--expect-unallocated", "999"],
+        "changed the figures meanwhile",
+    )
+    .await;
+    let out = cli.json(&["allocate", &did, &format!("--to={id}=1000"), "--json"]);
+    assert_eq!(out["unallocated_after"], "0.00");
+    let d2 = cli.json(&[
+        "donation",
+        "new",
+        "--amount",
+        "700",
+        "--channel",
+        "website",
+        "--payer",
+        "Анна",
+        "--designation",
+        &format!("case:{id}"),
+        "--json",
+    ]);
+    assert_eq!(d2["completed"][0].as_i64().unwrap().to_string(), id, "designated gift completes the case");
+    assert_eq!(d2["donation"]["allocated"], "500.50");
+    assert_eq!(d2["donation"]["unallocated"], "199.50");
+    cli.fails(
+        &["case", "pay", &id, "--order", "77", "--date", "2026-04-01", "--amount", "1500"],
+        "invoice to pay is 1500.50",
+    )
+    .await;
+    cli.ok(&["case", "pay", &id, "--order", "77", "--date", "2026-04-01", "--amount", "1500.50"]);
+    cli.fails(&["case", "advance", &id, "--to", "closed"], "act").await;
+    cli.ok(&["case", "attach", &id, "--kind", "act", paper.to_str().unwrap()]);
+    cli.ok(&["case", "advance", &id, "--to", "closed", "--reason", "акт получен"]);
+    let shown = cli.json(&["case", "show", &id, "--json"]);
+    assert_eq!(shown["stage"], "closed");
+    let stages: Vec<&str> = shown["history"].as_array().unwrap().iter().map(|h| h["to"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["qualification", "documents", "fundraising", "payment", "paid", "closed"]);
+    assert_eq!(shown["documents"].as_array().unwrap().len(), 4);
+    let audit = cli.json(&["audit", "--json", "--limit", "100"]);
+    assert!(audit.as_array().unwrap().iter().all(|e| e["actor"] == "kassir"), "audit names the OS user");
+    assert!(cli.ok(&["verify"]).contains("all money invariants hold"));
+}
+
+#[tokio::test]
+async fn json_listings_have_the_promised_fields() {
+    let cli = Cli::new();
+    cli.ok(&["init", "--demo"]);
+    let cases = cli.json(&["case", "list", "--stage", "fundraising", "--limit", "3", "--json"]);
+    for c in cases.as_array().unwrap() {
+        for field in ["id", "beneficiary", "program", "stage", "target", "collected", "still_needed"] {
+            assert!(!c[field].is_null(), "case JSON lacks {field}: {c}");
+        }
+        let target = c["target"].as_str().unwrap();
+        assert!(target.split_once('.').is_some_and(|(_, k)| k.len() == 2), "amount not a 2-place string: {target}");
+    }
+    let donations = cli.json(&["donation", "list", "--unallocated", "--limit", "3", "--json"]);
+    assert_eq!(donations.as_array().unwrap().len(), 3);
+    for d in donations.as_array().unwrap() {
+        for field in ["id", "amount", "allocated", "unallocated", "designation", "received_on", "channel", "payer"] {
+            assert!(!d[field].is_null(), "donation JSON lacks {field}: {d}");
+        }
+        assert_ne!(d["unallocated"], "0.00");
+    }
+    assert!(cli.ok(&["summary"]).contains("fundraising"));
+    cli.fails(&["init", "--demo"], "already holds 200 cases").await;
+}
+
+#[tokio::test]
+async fn bad_arguments_are_named_and_change_nothing() {
+    let cli = Cli::new();
+    cli.ok(&["init", "--demo"]);
+    cli.fails(&["case", "list", "--stage", "funding"], "expected one of qualification").await;
+    cli.fails(&["case", "advance", "99999", "--to", "documents"], "case 99999 does not exist").await;
+    cli.fails(&["donation", "new", "--amount=-5", "--channel", "bank", "--payer", "x"], "negative").await;
+    cli.fails(&["donation", "new", "--amount", "5", "--channel", "pigeon", "--payer", "x"], "unknown channel").await;
+    cli.fails(
+        &["donation", "new", "--amount", "5", "--channel", "bank", "--payer", "x", "--designation", "case:99999"],
+        "case 99999 does not exist",
+    )
+    .await;
+    cli.fails(&["allocate", "1", "--to", "nonsense"], "CASE_ID=AMOUNT").await;
+    cli.fails(&["allocate", "1"], "required").await;
+    cli.fails(&["reverse", "99999", "--reason", "x"], "allocation 99999 does not exist").await;
+    cli.fails(&["case", "attach", "1", "--kind", "invoice", "/no/such/file.pdf"], "/no/such/file.pdf").await;
+    cli.fails(&["config", "set", "designated_policy", "give-away"], "expected one of hold, redistribute").await;
+}
+
+#[test]
+fn escape_sequences_in_names_are_inert_in_output() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    cli.ok(&["donation", "new", "--amount", "5", "--channel", "bank", "--payer", "Evil\u{1b}[2J\u{1b}]0;pwned\u{7}"]);
+    let table = cli.ok(&["donation", "list"]);
+    assert!(!table.contains('\u{1b}') && !table.contains('\u{7}'), "raw escape reached the terminal: {table:?}");
+    assert!(table.contains("Evil^[[2J"));
+}

@@ -1,0 +1,141 @@
+//! Shared helpers: a real SQLite file per test, and shortcuts that walk a case
+//! through the real gates.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use almoner::domain::{Channel, Currency, Designation, DocKind, DonorKind, Money, Program, Stage};
+use almoner::store::{BeneficiaryRef, NewCase, NewDonation, Store};
+use chrono::NaiveDate;
+use sqlx::Row;
+
+pub struct TestDb {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("test.db"), "tester").await.expect("open store");
+        TestDb { dir, store }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("test.db")
+    }
+
+    pub fn file(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, content).expect("write fixture file");
+        p
+    }
+}
+
+pub fn rub(s: &str) -> Money {
+    Money::parse(s).expect("test amount")
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+}
+
+pub async fn new_case(store: &Store, program: Program, target: Money) -> i64 {
+    let child = BeneficiaryRef::New {
+        full_name: "Иванова Анна Сергеевна".into(), birth_date: None, city: None
+    };
+    new_case_for(store, child, program, target).await
+}
+
+pub async fn new_case_for(store: &Store, beneficiary: BeneficiaryRef, program: Program, target: Money) -> i64 {
+    store
+        .new_case(&NewCase {
+            beneficiary,
+            program,
+            clinic: "НМИЦ ДГОИ им. Дмитрия Рогачёва".into(),
+            diagnosis: String::new(),
+            target,
+            responsible: None,
+            published: true,
+        })
+        .await
+        .expect("new case")
+}
+
+/// Walks a case through qualification and documents into fundraising, by
+/// the real gates, with an invoice for `target`.
+pub async fn fundraising_case(t: &TestDb, target: Money) -> i64 {
+    let id = new_case(&t.store, Program::Treatment, Money::ZERO).await;
+    open_fundraising(t, id, target).await;
+    id
+}
+
+pub async fn open_fundraising(t: &TestDb, id: i64, target: Money) {
+    let s = &t.store;
+    s.qualify(id, "нейробластома", "химиотерапия", true).await.expect("qualify");
+    s.advance(id, Stage::Documents, None).await.expect("to documents");
+    s.record_invoice(id, "СЧ-1", date("2026-03-01"), target, "НМИЦ ДГОИ").await.expect("invoice");
+    for kind in [DocKind::Invoice, DocKind::MedicalReport, DocKind::PublicationConsent] {
+        let f = t.file(&format!("{kind}-{id}.pdf"), &format!("{kind} of case {id}"));
+        s.attach(id, kind, &f).await.expect("attach");
+    }
+    s.advance(id, Stage::Fundraising, None).await.expect("to fundraising");
+}
+
+pub fn donation(amount: Money, designation: Designation) -> NewDonation {
+    NewDonation {
+        amount,
+        currency: Currency::RUB,
+        received_on: date("2026-03-15"),
+        channel: Channel::Website,
+        payer: "Петров Пётр".into(),
+        donor_kind: DonorKind::Person,
+        inn: None,
+        email: None,
+        purpose: "на лечение".into(),
+        designation,
+        external_key: None,
+    }
+}
+
+pub async fn give(store: &Store, amount: &str) -> i64 {
+    store.new_donation(&donation(rub(amount), Designation::Unrestricted)).await.expect("donation").0
+}
+
+/// Every row of every table, in order: equal fingerprints mean nothing was written.
+pub async fn fingerprint(store: &Store) -> String {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("tables");
+    let mut out = String::new();
+    for t in tables {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM \"{t}\" ORDER BY rowid")))
+            .fetch_all(store.pool())
+            .await
+            .expect("rows");
+        out.push_str(&format!("{t}: {} rows\n", rows.len()));
+        for r in rows {
+            for i in 0..r.len() {
+                let v: Option<String> = r
+                    .try_get::<Option<String>, _>(i)
+                    .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| v.map(|v| v.to_string())))
+                    .unwrap_or(None);
+                out.push_str(&format!("{v:?}|"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+pub async fn stage(store: &Store, case: i64) -> Stage {
+    store.case(case).await.expect("case").stage
+}
+
+pub async fn assert_invariants(store: &Store) {
+    let v = store.verify().await.expect("verify");
+    assert!(v.is_empty(), "invariants broken: {v:#?}");
+}
