@@ -108,10 +108,12 @@ CREATE TABLE donations (
     donor_id         INTEGER REFERENCES donors (id),
     purpose          TEXT NOT NULL DEFAULT '',
     released         INTEGER NOT NULL DEFAULT 0,
-    external_key     TEXT UNIQUE,
+    -- Stable key of an imported payment: importing twice adds nothing twice.
+    external_key     TEXT,
     created_at       TEXT NOT NULL,
     CHECK ((designation_kind = 'unrestricted') = (designated_id IS NULL))
 );
+CREATE UNIQUE INDEX donations_external_key ON donations (external_key) WHERE external_key IS NOT NULL;
 CREATE INDEX donations_open ON donations (id) WHERE allocated < amount;
 CREATE INDEX donations_designated ON donations (designation_kind, designated_id) WHERE designation_kind <> 'unrestricted';
 CREATE INDEX donations_received ON donations (received_on);

@@ -3,10 +3,12 @@
 //! Layers point one way: `cli` and (soon) `ui` sit on `app`, which sits on
 //! `domain` (pure rules) and `store` (SQLite through sqlx).
 
+pub mod app;
 pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod store;
 pub mod text;
+pub mod ui;
 
 pub use error::{Error, Result};

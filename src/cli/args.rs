@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
+pub use crate::domain::parse::{parse_amount, parse_date, parse_line};
 use crate::domain::{Channel, Currency, Designation, DocKind, DonorKind, Money, Program, Stage};
 
 #[derive(Parser, Debug)]
@@ -76,6 +77,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run console commands from a file, headless (one per line, # comments); stops at the first error.
+    Exec { file: PathBuf },
+    /// Check or show keymaps.
+    #[command(subcommand)]
+    Keymap(KeymapCommand),
     /// Measure allocation latency and throughput on a demo database.
     Bench(BenchArgs),
     /// Allocate at random in a loop (used by the race test and the benchmark).
@@ -297,6 +303,14 @@ pub struct AllocateArgs {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum KeymapCommand {
+    /// Check a keymap file: unknown commands, bad keys, conflicting or shadowed chords, with lines.
+    Check { file: PathBuf },
+    /// Print the keymap in force (shipped preset with your keymap.toml over it).
+    Show,
+}
+
+#[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
     /// Show every setting.
     Show,
@@ -320,10 +334,6 @@ pub struct BenchArgs {
     pub reuse: Option<PathBuf>,
 }
 
-pub fn parse_amount(s: &str) -> Result<Money, String> {
-    Money::parse_positive(s).map_err(|e| e.to_string())
-}
-
 fn parse_money_or_zero(s: &str) -> Result<Money, String> {
     Money::parse(s).map_err(|e| e.to_string())
 }
@@ -338,18 +348,4 @@ where
     T::Err: std::fmt::Display,
 {
     s.parse().map_err(|e: T::Err| e.to_string())
-}
-
-/// `CASE_ID=AMOUNT`, e.g. `12=1500,50`.
-pub fn parse_line(s: &str) -> Result<(i64, Money), String> {
-    let (case, amount) = s.split_once('=').ok_or_else(|| format!("{s:?} is not CASE_ID=AMOUNT (e.g. 12=1500)"))?;
-    let case: i64 = case.trim().parse().map_err(|_| format!("{case:?} is not a case id"))?;
-    Ok((case, parse_amount(amount)?))
-}
-
-/// `YYYY-MM-DD` or `DD.MM.YYYY`.
-pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s.trim(), "%d.%m.%Y"))
-        .map_err(|_| format!("{s:?} is not a date: write 2026-03-31 or 31.03.2026"))
 }

@@ -11,9 +11,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use chrono::Utc;
 
+use crate::app::App;
+use crate::app::i18n::Lang;
+use crate::app::keymap::{Keymap, user_keymap_path};
 use crate::domain::Money;
 use crate::store::{BeneficiaryRef, CaseQuery, DonationQuery, Expectation, NewCase, NewDonation, Plan, Store};
-use args::{CaseCommand, Cli, Command, ConfigCommand, DonationCommand};
+use args::{CaseCommand, Cli, Command, ConfigCommand, DonationCommand, KeymapCommand};
 
 /// The person acting: the OS account running the process.
 pub fn os_user() -> String {
@@ -45,8 +48,10 @@ fn json<T: serde::Serialize>(value: &T) -> Result<()> {
 
 /// Runs one command (not the console).
 pub async fn run(cli: &Cli, command: &Command) -> Result<()> {
-    if let Command::Bench(b) = command {
-        return bench::run(b).await;
+    match command {
+        Command::Bench(b) => return bench::run(b).await,
+        Command::Keymap(k) => return keymap(k).await,
+        _ => {}
     }
     let store = open(cli).await?;
     let result = dispatch(&store, command).await;
@@ -143,7 +148,8 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
             let report = bench::stress(store, *iterations, *seed, donations, cases).await?;
             json(&report)?;
         }
-        Command::Bench(_) => unreachable!("handled before opening a store"),
+        Command::Exec { file } => exec(store, file).await?,
+        Command::Bench(_) | Command::Keymap(_) => unreachable!("handled before opening a store"),
     }
     Ok(())
 }
@@ -287,7 +293,8 @@ async fn donation(store: &Store, d: &DonationCommand) -> Result<()> {
     Ok(())
 }
 
-/// With no command: the console. Until it lands, prints the pipeline summary.
+/// With no command: the console, on the default database or (`--demo`) a
+/// fresh demo foundation in a temporary directory.
 pub async fn console(cli: &Cli) -> Result<()> {
     let _keep;
     let store = if cli.demo {
@@ -299,7 +306,60 @@ pub async fn console(cli: &Cli) -> Result<()> {
     } else {
         open(cli).await?
     };
-    print!("{}", show::summary(&store).await?);
+    let (keymap, problems) = Keymap::load(user_keymap_path().as_deref());
+    let (app, jobs) = App::new(store.clone(), keymap, &problems, Lang::from_env()).await;
+    let result = crate::ui::term::run(app, jobs).await;
     store.close().await;
+    result
+}
+
+/// `almoner exec FILE`: runs commands headless, one per line, printing what
+/// each did; stops at the first error with its line number.
+async fn exec(store: &Store, file: &std::path::Path) -> Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let (keymap, _) = Keymap::load(None);
+    let (mut app, _jobs) = App::new(store.clone(), keymap, &[], Lang::En).await;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        app.status = None;
+        if let Err(e) = app.run_line(line).await {
+            anyhow::bail!("{}:{}: {line}: {e}", file.display(), n + 1);
+        }
+        match &app.status {
+            Some(s) => println!("{}", crate::text::inert(&s.text)),
+            None => println!("ok: {line}"),
+        }
+    }
+    Ok(())
+}
+
+async fn keymap(k: &KeymapCommand) -> Result<()> {
+    match k {
+        KeymapCommand::Check { file } => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let parsed = crate::app::keymap::parse(&file.display().to_string(), &text);
+            if !parsed.problems.is_empty() {
+                let list: Vec<String> = parsed.problems.iter().map(|p| p.to_string()).collect();
+                anyhow::bail!("{} problem(s):\n{}", list.len(), list.join("\n"));
+            }
+            let mut map = Keymap::preset(parsed.preset.as_deref().unwrap_or("default"));
+            let n = parsed.bindings.len();
+            for note in map.merge(parsed.bindings) {
+                println!("note: {note}");
+            }
+            println!("{}: {n} binding(s), no problems", file.display());
+        }
+        KeymapCommand::Show => {
+            let path = user_keymap_path();
+            let (map, problems) = Keymap::load(path.as_deref());
+            for p in &problems {
+                eprintln!("warning: {p} (showing the defaults)");
+            }
+            print!("{}", map.show());
+        }
+    }
     Ok(())
 }

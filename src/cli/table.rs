@@ -3,7 +3,7 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::text::inert;
+use crate::text::{clip, inert};
 
 pub struct Table {
     head: Vec<&'static str>,
@@ -53,23 +53,4 @@ impl Table {
         }
         out
     }
-}
-
-/// Cuts a string to `width` terminal cells, marking the cut with `…`.
-pub fn clip(s: &str, width: usize) -> String {
-    if s.width() <= width {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push('…');
-    out
 }

@@ -230,6 +230,7 @@ pub struct CaseFile {
     pub missing_documents: Vec<DocKind>,
     pub allocations: Vec<Allocation>,
     pub history: Vec<StageChange>,
+    pub notes: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -350,6 +350,30 @@ impl Store {
         Ok(AllocationOutcome { donation, allocation_ids: ids, lines, completed, unallocated_after: after })
     }
 
+    /// Places a designated donation on its case (or its beneficiary's
+    /// fundraising cases) up to what they need; returns the cases it completed.
+    pub async fn place_designated(&self, donation: i64) -> Result<Vec<i64>> {
+        let mut tx = self.begin_write().await?;
+        let facts = donation_facts(&mut tx, donation).await?;
+        if !facts.designation.is_designated() {
+            return Err(Error::invalid(format!("donation {donation} is unrestricted: place it with the split screen")));
+        }
+        if facts.unallocated().is_zero() {
+            return Err(Error::invalid(format!("donation {donation} is fully allocated already")));
+        }
+        let mut touched = Touched::default();
+        let completed = place_designated(&mut tx, &self.actor, donation, &mut touched).await?;
+        if touched.donations.is_empty() {
+            return Err(Error::invalid(format!(
+                "donation {donation} ({}) has no case in fundraising to go to; under policy hold it waits for the beneficiary's next case",
+                facts.designation
+            )));
+        }
+        invariants::ensure(&mut tx, &touched.scope()).await?;
+        tx.commit().await?;
+        Ok(completed)
+    }
+
     /// Cancels one allocation with a reversing entry. A case in payment that
     /// drops below target goes back to fundraising.
     pub async fn reverse(&self, allocation: i64, reason: &str) -> Result<()> {

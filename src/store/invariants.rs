@@ -16,8 +16,12 @@ pub enum Scope {
         donations: Vec<i64>,
         cases: Vec<i64>,
     },
+    /// Donations and cases with ids in `lo..=hi` (for checking in slices).
+    Ids {
+        lo: i64,
+        hi: i64,
+    },
 }
-
 fn id_filter(column: &str, ids: &[i64]) -> String {
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("{column} IN ({})", list.join(","))
@@ -28,6 +32,7 @@ pub(crate) async fn violations(conn: &mut SqliteConnection, scope: &Scope) -> Re
     let (donation_where, case_where) = match scope {
         Scope::All => ("1".to_string(), "1".to_string()),
         Scope::Touched { donations, cases } => (id_filter("d.id", donations), id_filter("c.id", cases)),
+        Scope::Ids { lo, hi } => (format!("d.id BETWEEN {lo} AND {hi}"), format!("c.id BETWEEN {lo} AND {hi}")),
     };
     let mut found = Vec::new();
     // 1. Allocations of a donation sum to its `allocated`, which is at most its amount.
@@ -87,5 +92,25 @@ impl Store {
     pub async fn verify(&self) -> Result<Vec<String>> {
         let mut conn = self.pool().acquire().await?;
         violations(&mut conn, &Scope::All).await
+    }
+
+    /// The same check in slices of ids, reporting `(done, total)` after each.
+    pub async fn verify_in_slices(&self, mut progress: impl FnMut(i64, i64)) -> Result<Vec<String>> {
+        let mut conn = self.pool().acquire().await?;
+        let (d, c): (i64, i64) =
+            sqlx::query_as("SELECT COALESCE(MAX(id), 0), (SELECT COALESCE(MAX(id), 0) FROM cases) FROM donations")
+                .fetch_one(&mut *conn)
+                .await?;
+        let top = d.max(c);
+        let step = 20_000;
+        let mut found = Vec::new();
+        let mut lo = 1;
+        while lo <= top {
+            let hi = (lo + step - 1).min(top);
+            found.extend(violations(&mut conn, &Scope::Ids { lo, hi }).await?);
+            progress(hi, top);
+            lo = hi + 1;
+        }
+        Ok(found)
     }
 }

@@ -160,10 +160,27 @@ impl Store {
         Ok(sqlx::query_as("SELECT key, value FROM settings ORDER BY key").fetch_all(&self.pool).await?)
     }
 
-    /// `PRAGMA data_version` changes when another connection commits: a cheap
-    /// way for a screen to notice other people's work.
-    pub async fn data_version(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("PRAGMA data_version").fetch_one(&self.pool).await?)
+    /// A connection of its own that notices commits made by anyone else.
+    pub async fn watcher(&self) -> Result<Watcher> {
+        let mut conn = self.pool.acquire().await?.detach();
+        let last = sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut conn).await?;
+        Ok(Watcher { conn, last })
+    }
+}
+
+/// Notices other connections' commits through `PRAGMA data_version`, which
+/// changes on one connection exactly when another has committed.
+pub struct Watcher {
+    conn: SqliteConnection,
+    last: i64,
+}
+
+impl Watcher {
+    pub async fn changed(&mut self) -> Result<bool> {
+        let now: i64 = sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut self.conn).await?;
+        let changed = now != self.last;
+        self.last = now;
+        Ok(changed)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Reads for listings, cards and summaries. None of these write.
 
+use chrono::NaiveDate;
 use sqlx::Row;
 
 use super::{Store, rows};
@@ -17,6 +18,8 @@ pub struct CaseQuery {
     pub responsible: Option<String>,
     /// Matches beneficiary name, clinic or diagnosis (case-insensitive for ASCII).
     pub text: Option<String>,
+    /// Oldest fundraising first (by the date fundraising opened), else by id.
+    pub oldest_first: bool,
     pub limit: Option<i64>,
     pub offset: i64,
 }
@@ -25,8 +28,21 @@ pub struct CaseQuery {
 pub struct DonationQuery {
     pub unallocated_only: bool,
     pub channel: Option<Channel>,
+    pub designated: Option<bool>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Matches payer or purpose.
+    pub text: Option<String>,
     pub limit: Option<i64>,
     pub offset: i64,
+}
+
+const CASE_FILTER: &str =
+    "(?1 IS NULL OR c.stage = ?1) AND (?2 IS NULL OR c.program = ?2) AND (?3 IS NULL OR c.responsible = ?3)
+               AND (?4 IS NULL OR b.full_name LIKE ?4 OR c.clinic LIKE ?4 OR c.diagnosis LIKE ?4)";
+
+fn like(text: &Option<String>) -> Option<String> {
+    text.as_ref().map(|t| t.trim()).filter(|t| !t.is_empty()).map(|t| format!("%{t}%"))
 }
 
 const ALLOCATION_SQL: &str = "SELECT a.id, a.donation_id, a.case_id, a.amount, a.at, a.by_user, a.reason,
@@ -35,19 +51,17 @@ const ALLOCATION_SQL: &str = "SELECT a.id, a.donation_id, a.case_id, a.amount, a
 
 impl Store {
     pub async fn list_cases(&self, q: &CaseQuery) -> Result<Vec<Case>> {
-        let like = q.text.as_ref().map(|t| format!("%{}%", t.trim()));
+        let order = if q.oldest_first { "c.fundraising_since, c.id" } else { "c.id" };
         let sql = format!(
-            "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
-             WHERE (?1 IS NULL OR c.stage = ?1) AND (?2 IS NULL OR c.program = ?2) AND (?3 IS NULL OR c.responsible = ?3)
-               AND (?4 IS NULL OR b.full_name LIKE ?4 OR c.clinic LIKE ?4 OR c.diagnosis LIKE ?4)
-             ORDER BY c.id LIMIT ?5 OFFSET ?6",
+            "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE {CASE_FILTER}
+             ORDER BY {order} LIMIT ?5 OFFSET ?6",
             rows::CASE_COLUMNS
         );
         let found = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(q.stage.map(Stage::as_str))
             .bind(q.program.map(Program::as_str))
             .bind(&q.responsible)
-            .bind(like)
+            .bind(like(&q.text))
             .bind(q.limit.unwrap_or(-1))
             .bind(q.offset)
             .fetch_all(self.pool())
@@ -148,7 +162,18 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(CaseFile { case, qualification, invoice, payment_order, documents, missing_documents, allocations, history })
+        let notes: String = sqlx::query_scalar("SELECT notes FROM cases WHERE id = ?").bind(id).fetch_one(pool).await?;
+        Ok(CaseFile {
+            case,
+            qualification,
+            invoice,
+            payment_order,
+            documents,
+            missing_documents,
+            allocations,
+            history,
+            notes,
+        })
     }
 
     async fn allocations_where(&self, filter: &str, id: i64) -> Result<Vec<Allocation>> {
@@ -160,6 +185,9 @@ impl Store {
     pub async fn list_donations(&self, q: &DonationQuery) -> Result<Vec<Donation>> {
         let sql = format!(
             "SELECT {} FROM donations d WHERE (?1 = 0 OR d.allocated < d.amount) AND (?2 IS NULL OR d.channel = ?2)
+               AND (?5 IS NULL OR (d.designation_kind <> 'unrestricted') = ?5)
+               AND (?6 IS NULL OR d.received_on >= ?6) AND (?7 IS NULL OR d.received_on <= ?7)
+               AND (?8 IS NULL OR d.payer LIKE ?8 OR d.purpose LIKE ?8)
              ORDER BY d.id LIMIT ?3 OFFSET ?4",
             rows::DONATION_COLUMNS
         );
@@ -168,6 +196,10 @@ impl Store {
             .bind(q.channel.map(Channel::as_str))
             .bind(q.limit.unwrap_or(-1))
             .bind(q.offset)
+            .bind(q.designated)
+            .bind(q.from)
+            .bind(q.to)
+            .bind(like(&q.text))
             .fetch_all(self.pool())
             .await?;
         found.iter().map(rows::donation).collect()
@@ -186,11 +218,27 @@ impl Store {
 
     /// Count and sums per stage.
     pub async fn summary(&self) -> Result<Vec<StageSummary>> {
-        let found: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT stage, COUNT(*), COALESCE(SUM(target), 0), COALESCE(SUM(collected), 0) FROM cases GROUP BY stage",
-        )
-        .fetch_all(self.pool())
-        .await?;
+        self.stage_totals(&CaseQuery::default()).await
+    }
+
+    /// Count and sums per stage of the cases a query selects (its stage is ignored).
+    pub async fn stage_totals(&self, q: &CaseQuery) -> Result<Vec<StageSummary>> {
+        let sql = if q.program.is_none() && q.responsible.is_none() && like(&q.text).is_none() {
+            "SELECT stage, COUNT(*), COALESCE(SUM(target), 0), COALESCE(SUM(collected), 0) FROM cases GROUP BY stage"
+                .to_string()
+        } else {
+            format!(
+                "SELECT c.stage, COUNT(*), COALESCE(SUM(c.target), 0), COALESCE(SUM(c.collected), 0)
+                 FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE {CASE_FILTER} GROUP BY c.stage"
+            )
+        };
+        let found: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(None::<&str>)
+            .bind(q.program.map(Program::as_str))
+            .bind(&q.responsible)
+            .bind(like(&q.text))
+            .fetch_all(self.pool())
+            .await?;
         let mut out = Vec::new();
         for stage in Stage::ALL {
             let (cases, target, collected) =
@@ -203,6 +251,32 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Cases waiting for the bookkeeper: in payment, oldest first, with their invoice.
+    pub async fn payments_queue(&self, limit: i64) -> Result<Vec<(Case, Option<Invoice>)>> {
+        let sql = format!(
+            "SELECT {}, i.number AS inv_number, i.date AS inv_date, i.amount AS inv_amount, i.payee AS inv_payee
+             FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id LEFT JOIN invoices i ON i.case_id = c.id
+             WHERE c.stage = 'payment' ORDER BY c.stage_since, c.id LIMIT ?",
+            rows::CASE_COLUMNS
+        );
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(self.pool()).await?;
+        found
+            .iter()
+            .map(|r| {
+                let invoice = match r.try_get::<Option<String>, _>("inv_number")? {
+                    Some(number) => Some(Invoice {
+                        number,
+                        date: r.try_get("inv_date")?,
+                        amount: Money::from_minor(r.try_get("inv_amount")?),
+                        payee: r.try_get("inv_payee")?,
+                    }),
+                    None => None,
+                };
+                Ok((rows::case(r)?, invoice))
+            })
+            .collect()
     }
 
     /// Totals across all donations: received, allocated, unallocated.

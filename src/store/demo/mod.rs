@@ -146,7 +146,8 @@ impl Store {
         let mut rng = Rng(0x0A1_B0E5 + scale as u64);
         let n_cases = 200 * scale as usize;
         let n_beneficiaries = 180 * scale as usize;
-        let n_donations = 5_000 * scale as usize;
+        // ~5 000 donations at scale 1, ~1 000 000 at scale 500.
+        let n_donations = 2_000 * scale as usize + 3_000;
 
         // Beneficiaries.
         let mut beneficiaries = Vec::with_capacity(n_beneficiaries);
@@ -220,7 +221,7 @@ impl Store {
         }
 
         // Donors: people and companies.
-        let n_people = 1_500 * scale as usize;
+        let n_people = 300 * scale as usize + 1_200;
         let mut donors: Vec<DonorRow> = Vec::new();
         for id in 1..=n_people as i64 {
             let (sm, sf) = rng.pick(SURNAMES);
@@ -275,6 +276,13 @@ impl Store {
                 donor,
                 purpose,
             });
+        }
+
+        // Ids follow the date received, as they would in real life (and the
+        // date index then fills in order).
+        donations.sort_by_key(|d| d.received);
+        for (i, d) in donations.iter_mut().enumerate() {
+            d.id = i as i64 + 1;
         }
 
         // Pour donations into the cases that hold money: designated ones into
@@ -349,6 +357,7 @@ impl Store {
             }
         }
 
+        sqlx::query("PRAGMA cache_size = -262144").execute(&mut *tx).await?;
         self.write_demo(&mut tx, &beneficiaries, &cases, &donors, &donations, &allocations, &reversed).await?;
         let counts = DemoCounts {
             beneficiaries: beneficiaries.len(),

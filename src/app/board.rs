@@ -1,0 +1,153 @@
+//! The pipeline board: a column per stage with count and sums; cards are
+//! loaded a window at a time, so 100 000 cases scroll as fast as 100.
+
+use chrono::{DateTime, Utc};
+
+use super::command::{Command, Filter, Place};
+use super::{App, AppResult};
+use crate::domain::{Case, Stage, StageSummary};
+use crate::store::{CaseQuery, Store};
+
+/// Cards kept in memory per column around the selection.
+const WINDOW: usize = 120;
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub stage: Stage,
+    pub total: StageSummary,
+    /// Cards `window_start ..` of this column.
+    pub cards: Vec<Case>,
+    pub window_start: usize,
+    pub selected: usize,
+}
+
+impl Column {
+    pub fn count(&self) -> usize {
+        self.total.cases as usize
+    }
+
+    pub fn selected_case(&self) -> Option<&Case> {
+        self.selected.checked_sub(self.window_start).and_then(|i| self.cards.get(i))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Board {
+    pub columns: Vec<Column>,
+    pub col: usize,
+    pub filter: Filter,
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl Board {
+    fn query(&self, stage: Stage, offset: usize) -> CaseQuery {
+        CaseQuery {
+            stage: Some(stage),
+            program: self.filter.program,
+            responsible: self.filter.responsible.clone(),
+            text: self.filter.text.clone(),
+            limit: Some(WINDOW as i64),
+            offset: offset as i64,
+            ..Default::default()
+        }
+    }
+
+    /// Reloads totals and each column's window, keeping the selection.
+    pub async fn load(&mut self, store: &Store, _rows: usize) -> AppResult {
+        let totals = store.stage_totals(&self.query(Stage::Qualification, 0)).await.map_err(|e| e.to_string())?;
+        let mut columns = Vec::new();
+        for (i, stage) in Stage::BOARD.iter().enumerate() {
+            let total = totals.iter().find(|t| t.stage == *stage).cloned().unwrap_or(StageSummary {
+                stage: *stage,
+                cases: 0,
+                target: Default::default(),
+                collected: Default::default(),
+            });
+            let old = self.columns.get(i);
+            let count = total.cases as usize;
+            let selected = old.map_or(0, |c| c.selected).min(count.saturating_sub(1));
+            let window_start = old.map_or(0, |c| c.window_start).min(selected);
+            let cards = store.list_cases(&self.query(*stage, window_start)).await.map_err(|e| e.to_string())?;
+            columns.push(Column { stage: *stage, total, cards, window_start, selected });
+        }
+        self.columns = columns;
+        self.col = self.col.min(self.columns.len().saturating_sub(1));
+        self.now = Some(Utc::now());
+        Ok(())
+    }
+
+    pub fn column(&self) -> Option<&Column> {
+        self.columns.get(self.col)
+    }
+
+    /// Moves the selection in the current column to `to`, loading another
+    /// window of cards if it falls outside the one in memory.
+    async fn select(&mut self, store: &Store, to: usize) -> AppResult {
+        let Some(col) = self.columns.get(self.col) else { return Ok(()) };
+        let to = to.min(col.count().saturating_sub(1));
+        // Keep a margin of loaded cards around the selection, so a page of
+        // cards on either side is always in memory.
+        let margin = 30;
+        let end = col.window_start + col.cards.len();
+        let low_ok = col.window_start == 0 || to >= col.window_start + margin;
+        let high_ok = end >= col.count() || to + margin < end;
+        if !(low_ok && high_ok && to >= col.window_start && to < end) {
+            let start = to.saturating_sub(WINDOW / 2);
+            let cards = store.list_cases(&self.query(col.stage, start)).await.map_err(|e| e.to_string())?;
+            let col = &mut self.columns[self.col];
+            col.cards = cards;
+            col.window_start = start;
+        }
+        self.columns[self.col].selected = to;
+        Ok(())
+    }
+}
+
+/// Cards visible in one column at `rows` terminal rows (each card is 3 lines).
+pub fn page(rows: usize) -> usize {
+    (rows.saturating_sub(4) / 3).max(1)
+}
+
+pub async fn run(app: &mut App, cmd: Command) -> AppResult {
+    let page = page(app.rows);
+    let sel = app.board.column().map_or(0, |c| c.selected);
+    let last = app.board.column().map_or(0, |c| c.count().saturating_sub(1));
+    let store = app.store.clone();
+    match cmd {
+        Command::Up => app.board.select(&store, sel.saturating_sub(1)).await,
+        Command::Down => app.board.select(&store, sel + 1).await,
+        Command::PageUp => app.board.select(&store, sel.saturating_sub(page)).await,
+        Command::PageDown => app.board.select(&store, sel + page).await,
+        Command::Top => app.board.select(&store, 0).await,
+        Command::Bottom => app.board.select(&store, last).await,
+        Command::Left => {
+            app.board.col = app.board.col.saturating_sub(1);
+            Ok(())
+        }
+        Command::Right => {
+            app.board.col = (app.board.col + 1).min(app.board.columns.len().saturating_sub(1));
+            Ok(())
+        }
+        Command::Open => match app.board.column().and_then(|c| c.selected_case()).map(|c| c.id) {
+            Some(id) => app.run(Command::Goto(Place::Case(id))).await,
+            None => Err("no case selected".into()),
+        },
+        Command::Filter(f) => {
+            app.board.filter = f;
+            for c in &mut app.board.columns {
+                c.selected = 0;
+                c.window_start = 0;
+            }
+            let rows = app.rows;
+            app.board.load(&store, rows).await?;
+            let n: i64 = app.board.columns.iter().map(|c| c.total.cases).sum();
+            app.set_info(if app.board.filter.is_empty() {
+                format!("filter cleared: {n} cases")
+            } else {
+                format!("{n} cases match")
+            });
+            Ok(())
+        }
+        other => app.not_here(&other),
+    }
+}

@@ -1,0 +1,256 @@
+//! Screen text in English and Russian: one catalogue per language. A missing
+//! entry is a compile error, so the two cannot drift apart.
+
+use crate::domain::{Money, Program, Stage};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ru,
+}
+
+impl Lang {
+    /// From `ALMONER_LANG`, else `LC_ALL` / `LC_MESSAGES` / `LANG` (`ru_RU.UTF-8` → Russian).
+    pub fn from_env() -> Lang {
+        for var in ["ALMONER_LANG", "LC_ALL", "LC_MESSAGES", "LANG"] {
+            if let Ok(v) = std::env::var(var)
+                && !v.is_empty()
+            {
+                return if v.starts_with("ru") { Lang::Ru } else { Lang::En };
+            }
+        }
+        Lang::En
+    }
+
+    pub fn t(self) -> &'static Catalogue {
+        match self {
+            Lang::En => &EN,
+            Lang::Ru => &RU,
+        }
+    }
+
+    /// Amounts the way staff write them: `1 500,00 ₽` in Russian, `1,500.00` in English.
+    pub fn money(self, m: Money) -> String {
+        match self {
+            Lang::En => m.en(),
+            Lang::Ru => m.ru(),
+        }
+    }
+
+    /// Whole rubles, for narrow places: `1 318 000 ₽` / `1,318,000`.
+    pub fn money_short(self, m: Money) -> String {
+        let rubles = Money::from_minor(m.minor() / 100 * 100);
+        let full = self.money(rubles);
+        match self {
+            Lang::En => full.trim_end_matches(".00").to_string(),
+            Lang::Ru => full.replace(",00 ₽", " ₽"),
+        }
+    }
+
+    pub fn stage(self, s: Stage) -> &'static str {
+        let t = self.t();
+        match s {
+            Stage::Qualification => t.qualification,
+            Stage::Documents => t.documents,
+            Stage::Fundraising => t.fundraising,
+            Stage::Payment => t.payment,
+            Stage::Paid => t.paid,
+            Stage::Closed => t.closed,
+            Stage::Rejected => t.rejected,
+            Stage::OnHold => t.on_hold,
+        }
+    }
+
+    pub fn program(self, p: Program) -> &'static str {
+        let t = self.t();
+        match p {
+            Program::Treatment => t.treatment,
+            Program::Rehabilitation => t.rehabilitation,
+            Program::Equipment => t.equipment,
+            Program::Research => t.research,
+        }
+    }
+}
+
+pub struct Catalogue {
+    pub board: &'static str,
+    pub donations: &'static str,
+    pub payments: &'static str,
+    pub case: &'static str,
+    pub split: &'static str,
+    pub help: &'static str,
+    pub qualification: &'static str,
+    pub documents: &'static str,
+    pub fundraising: &'static str,
+    pub payment: &'static str,
+    pub paid: &'static str,
+    pub closed: &'static str,
+    pub rejected: &'static str,
+    pub on_hold: &'static str,
+    pub treatment: &'static str,
+    pub rehabilitation: &'static str,
+    pub equipment: &'static str,
+    pub research: &'static str,
+    pub cases: &'static str,
+    pub target: &'static str,
+    pub collected: &'static str,
+    pub still_needed: &'static str,
+    pub days: &'static str,
+    pub filter: &'static str,
+    pub beneficiary: &'static str,
+    pub clinic: &'static str,
+    pub diagnosis: &'static str,
+    pub stage: &'static str,
+    pub overview: &'static str,
+    pub allocations: &'static str,
+    pub timeline: &'static str,
+    pub notes: &'static str,
+    pub present: &'static str,
+    pub missing: &'static str,
+    pub received: &'static str,
+    pub channel: &'static str,
+    pub payer: &'static str,
+    pub amount: &'static str,
+    pub unallocated: &'static str,
+    pub designation: &'static str,
+    pub invoice: &'static str,
+    pub payee: &'static str,
+    pub waiting: &'static str,
+    pub donation: &'static str,
+    pub to_place: &'static str,
+    pub placing: &'static str,
+    pub left: &'static str,
+    pub marked: &'static str,
+    pub too_much: &'static str,
+    pub over_remainder: &'static str,
+    pub nothing_here: &'static str,
+    pub keys_hint: &'static str,
+    pub split_hint: &'static str,
+    pub notes_hint: &'static str,
+    pub pending_chord: &'static str,
+    pub written: &'static str,
+    pub working: &'static str,
+    pub confirm_place: &'static str,
+}
+
+pub const EN: Catalogue = Catalogue {
+    board: "Pipeline",
+    donations: "Donations",
+    payments: "Payments",
+    case: "Case",
+    split: "Split",
+    help: "Keys",
+    qualification: "Qualification",
+    documents: "Documents",
+    fundraising: "Fundraising",
+    payment: "Payment",
+    paid: "Paid",
+    closed: "Closed",
+    rejected: "Rejected",
+    on_hold: "On hold",
+    treatment: "treatment",
+    rehabilitation: "rehabilitation",
+    equipment: "equipment",
+    research: "research",
+    cases: "cases",
+    target: "Target",
+    collected: "Collected",
+    still_needed: "Still needed",
+    days: "d",
+    filter: "Filter",
+    beneficiary: "Beneficiary",
+    clinic: "Clinic",
+    diagnosis: "Diagnosis",
+    stage: "Stage",
+    overview: "Overview",
+    allocations: "Allocations",
+    timeline: "Timeline",
+    notes: "Notes",
+    present: "present",
+    missing: "missing",
+    received: "Received",
+    channel: "Channel",
+    payer: "Payer",
+    amount: "Amount",
+    unallocated: "Unallocated",
+    designation: "Designation",
+    invoice: "Invoice",
+    payee: "Payee",
+    waiting: "Waiting",
+    donation: "Donation",
+    to_place: "to place",
+    placing: "placing",
+    left: "left",
+    marked: "marked",
+    too_much: "more than it needs",
+    over_remainder: "more than the donation has left",
+    nothing_here: "nothing here",
+    keys_hint: "? keys  : command  q quit",
+    split_hint: "type an amount · f fill · Space mark · e evenly · o oldest first · Enter confirm · Esc leave",
+    notes_hint: "Ctrl-S save · Esc leave without saving",
+    pending_chord: "waiting for the rest of the chord (Esc cancels)",
+    written: "written",
+    working: "working",
+    confirm_place: "Place this designated donation on its case? y / n",
+};
+
+pub const RU: Catalogue = Catalogue {
+    board: "Воронка",
+    donations: "Пожертвования",
+    payments: "Оплаты",
+    case: "Заявка",
+    split: "Распределение",
+    help: "Клавиши",
+    qualification: "Квалификация",
+    documents: "Документы",
+    fundraising: "Сбор",
+    payment: "К оплате",
+    paid: "Оплачено",
+    closed: "Закрыто",
+    rejected: "Отказ",
+    on_hold: "Пауза",
+    treatment: "лечение",
+    rehabilitation: "реабилитация",
+    equipment: "оборудование",
+    research: "исследования",
+    cases: "заявок",
+    target: "Цель",
+    collected: "Собрано",
+    still_needed: "Осталось",
+    days: "дн",
+    filter: "Фильтр",
+    beneficiary: "Подопечный",
+    clinic: "Клиника",
+    diagnosis: "Диагноз",
+    stage: "Этап",
+    overview: "Обзор",
+    allocations: "Распределения",
+    timeline: "История",
+    notes: "Заметки",
+    present: "есть",
+    missing: "нет",
+    received: "Получено",
+    channel: "Канал",
+    payer: "Плательщик",
+    amount: "Сумма",
+    unallocated: "Не распределено",
+    designation: "Назначение",
+    invoice: "Счёт",
+    payee: "Получатель",
+    waiting: "Ждёт",
+    donation: "Пожертвование",
+    to_place: "к распределению",
+    placing: "распределяется",
+    left: "остаток",
+    marked: "отмечено",
+    too_much: "больше, чем нужно",
+    over_remainder: "больше остатка пожертвования",
+    nothing_here: "здесь пусто",
+    keys_hint: "? клавиши  : команда  q выход",
+    split_hint: "сумма · f дополнить · Пробел отметить · e поровну · o по очереди · Enter записать · Esc выйти",
+    notes_hint: "Ctrl-S сохранить · Esc выйти без сохранения",
+    pending_chord: "ждём продолжения сочетания (Esc отменяет)",
+    written: "записано",
+    working: "выполняется",
+    confirm_place: "Распределить именное пожертвование на его заявку? y / n",
+};

@@ -1,0 +1,56 @@
+//! The bookkeepers' payments queue: cases in `payment`, oldest first, with
+//! the invoice to pay; `pay ORDER DATE` records the payment order.
+
+use chrono::NaiveDate;
+
+use super::command::{Command, Place};
+use super::{App, AppResult};
+use crate::domain::{Case, Invoice, Money};
+use crate::store::Store;
+
+#[derive(Debug, Clone, Default)]
+pub struct Queue {
+    pub rows: Vec<(Case, Option<Invoice>)>,
+    pub selected: usize,
+}
+
+impl Queue {
+    pub async fn load(&mut self, store: &Store) -> AppResult {
+        self.rows = store.payments_queue(10_000).await.map_err(|e| e.to_string())?;
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        Ok(())
+    }
+}
+
+/// Records the payment order for `case`, for the invoice's amount.
+pub async fn pay(app: &mut App, case: i64, order: String, date: NaiveDate) -> AppResult {
+    let file = app.store.case_file(case).await.map_err(|e| e.to_string())?;
+    let amount: Money = file.invoice.as_ref().map_or(file.case.target, |i| i.amount.min(file.case.target));
+    app.store.record_payment(case, &order, date, amount).await.map_err(|e| e.to_string())?;
+    app.set_info(format!("case {case}: payment order {order} of {date} for {amount} recorded — paid"));
+    app.refresh().await
+}
+
+pub async fn run(app: &mut App, cmd: Command) -> AppResult {
+    let n = app.payments.rows.len();
+    let q = &mut app.payments;
+    match cmd {
+        Command::Up => q.selected = q.selected.saturating_sub(1),
+        Command::Down => q.selected = (q.selected + 1).min(n.saturating_sub(1)),
+        Command::PageUp => q.selected = q.selected.saturating_sub(10),
+        Command::PageDown => q.selected = (q.selected + 10).min(n.saturating_sub(1)),
+        Command::Top => q.selected = 0,
+        Command::Bottom => q.selected = n.saturating_sub(1),
+        Command::Open => {
+            let id = q.rows.get(q.selected).map(|r| r.0.id).ok_or("nothing waiting for payment")?;
+            return app.run(Command::Goto(Place::Case(id))).await;
+        }
+        Command::Pay { order, date } => {
+            let id = q.rows.get(q.selected).map(|r| r.0.id).ok_or("nothing waiting for payment")?;
+            return pay(app, id, order, date).await;
+        }
+        Command::Filter(_) => return Err("the payments queue has no filter: it is short by nature".into()),
+        other => return app.not_here(&other),
+    }
+    Ok(())
+}

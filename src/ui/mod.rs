@@ -1,0 +1,134 @@
+//! Drawing only: reads `app` state and paints it with ratatui. Every piece of
+//! outside text goes through [`safe`], so escape sequences stay inert.
+
+mod board;
+mod case;
+mod inbox;
+mod overlay;
+mod payments;
+mod split;
+pub mod term;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
+
+use crate::app::{App, ScreenId};
+use crate::text::{clip, inert};
+
+/// Colours in the 16-colour palette, or none at all under `NO_COLOR`.
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    pub fn from_env() -> Theme {
+        Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) }
+    }
+
+    fn fg(self, c: Color) -> Style {
+        if self.color { Style::default().fg(c) } else { Style::default() }
+    }
+
+    pub fn title(self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+    pub fn dim(self) -> Style {
+        if self.color { Style::default().fg(Color::DarkGray) } else { Style::default() }
+    }
+    pub fn money(self) -> Style {
+        self.fg(Color::Green)
+    }
+    pub fn error(self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    pub fn warn(self) -> Style {
+        self.fg(Color::Yellow)
+    }
+    /// The selected row: reverse video reads in any palette, and with none.
+    pub fn selected(self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
+    pub fn key(self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+}
+
+/// Outside text made inert and cut to `width` terminal cells.
+pub fn safe(text: &str, width: usize) -> String {
+    clip(&inert(text), width)
+}
+
+/// Pads (or cuts) to exactly `width` cells, right-aligned when `right`.
+pub fn cell(text: &str, width: usize, right: bool) -> String {
+    let t = safe(text, width);
+    let pad = " ".repeat(width.saturating_sub(t.width()));
+    if right { format!("{pad}{t}") } else { format!("{t}{pad}") }
+}
+
+/// First row of the page that holds `selected` when `visible` rows fit.
+pub fn page_start(selected: usize, visible: usize) -> usize {
+    selected.checked_div(visible).map_or(0, |page| page * visible)
+}
+
+/// A text progress bar: `███░░░ 45%`.
+pub fn bar(done: i64, total: i64, width: usize) -> String {
+    let frac = if total <= 0 { 0.0 } else { (done as f64 / total as f64).clamp(0.0, 1.0) };
+    let pct = format!(" {:>3}%", (frac * 100.0).floor() as i64);
+    let cells = width.saturating_sub(pct.len());
+    let full = ((cells as f64) * frac).round() as usize;
+    format!("{}{}{pct}", "█".repeat(full), "░".repeat(cells - full.min(cells)))
+}
+
+/// Draws the whole console for the current state.
+pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
+    let area = frame.area();
+    let [top, main, bottom] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    draw_tabs(frame, top, app, theme);
+    match app.screen {
+        ScreenId::Board => board::draw(frame, main, app, theme),
+        ScreenId::Case => case::draw(frame, main, app, theme),
+        ScreenId::Donations => inbox::draw(frame, main, app, theme),
+        ScreenId::Split => split::draw(frame, main, app, theme),
+        ScreenId::Payments => payments::draw(frame, main, app, theme),
+    }
+    overlay::status_line(frame, bottom, app, theme);
+    if app.help {
+        overlay::help(frame, main, app, theme);
+    } else if !app.pending.is_empty() {
+        overlay::which_key(frame, main, app, theme);
+    }
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let t = app.lang.t();
+    let mut spans = vec![Span::styled(" almoner ", theme.title())];
+    for (screen, name, keys) in [
+        (ScreenId::Board, t.board, "g b"),
+        (ScreenId::Donations, t.donations, "g d"),
+        (ScreenId::Payments, t.payments, "g p"),
+    ] {
+        let style = if app.screen == screen { theme.selected() } else { Style::default() };
+        spans.push(Span::styled(format!(" {name} "), style));
+        spans.push(Span::styled(format!("{keys} "), theme.dim()));
+    }
+    match app.screen {
+        ScreenId::Case => {
+            if let Some(c) = &app.case {
+                spans.push(Span::styled(format!(" {} {} ", t.case, c.file.case.id), theme.selected()));
+            }
+        }
+        ScreenId::Split => {
+            if let Some(s) = &app.split {
+                spans.push(Span::styled(format!(" {} {} ", t.split, s.donation.id), theme.selected()));
+            }
+        }
+        _ => {}
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
