@@ -1,8 +1,6 @@
 //! The pipeline board: a column per stage with count and sums; cards are
 //! loaded a window at a time, so 100 000 cases scroll as fast as 100.
 
-use chrono::{DateTime, Utc};
-
 use super::command::{Command, Filter, Place};
 use super::{App, AppResult};
 use crate::domain::{Case, Stage, StageSummary};
@@ -36,7 +34,6 @@ pub struct Board {
     pub columns: Vec<Column>,
     pub col: usize,
     pub filter: Filter,
-    pub now: Option<DateTime<Utc>>,
 }
 
 impl Board {
@@ -72,7 +69,6 @@ impl Board {
         }
         self.columns = columns;
         self.col = self.col.min(self.columns.len().saturating_sub(1));
-        self.now = Some(Utc::now());
         Ok(())
     }
 

@@ -94,6 +94,8 @@ pub struct App {
     pub quit: bool,
     /// Rows of the terminal available to lists (set by the ui on resize).
     pub rows: usize,
+    /// A fixed "now" for tests and snapshots; the clock otherwise.
+    pub frozen_now: Option<chrono::DateTime<chrono::Utc>>,
     jobs: mpsc::UnboundedSender<JobEvent>,
 }
 
@@ -125,6 +127,7 @@ impl App {
             progress: None,
             quit: false,
             rows: 20,
+            frozen_now: None,
             jobs,
         };
         if let Some(p) = problems.first() {
@@ -135,6 +138,10 @@ impl App {
             app.set_error(e);
         }
         (app, rx)
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.frozen_now.unwrap_or_else(chrono::Utc::now)
     }
 
     pub fn set_info(&mut self, text: impl Into<String>) {

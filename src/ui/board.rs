@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 
     let n = b.columns.len().max(1) as u32;
     let areas = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(cols_area);
-    let now = b.now.unwrap_or_default();
+    let now = app.now();
     for (i, col) in b.columns.iter().enumerate() {
         let area = areas[i];
         let w = area.width.saturating_sub(2) as usize;

@@ -43,17 +43,33 @@ fn popup(area: Rect, width: u16, height: u16) -> Rect {
 
 pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let bindings = app.keymap.in_force(app.screen.scope());
-    let rect = popup(area, 72, bindings.len() as u16 + 2);
-    let inner_w = rect.width.saturating_sub(2) as usize;
-    let key_w = 12;
-    let lines: Vec<Line> = bindings
-        .iter()
-        .map(|b| {
-            let what = if b.desc.is_empty() { b.run_text.join("; ") } else { b.desc.clone() };
-            Line::from(vec![
-                Span::styled(cell(&keys_text(&b.keys), key_w, false), theme.key()),
-                Span::raw(safe(&what, inner_w.saturating_sub(key_w))),
-            ])
+    // One column if it fits, else two side by side.
+    let room = area.height.saturating_sub(2).max(1) as usize;
+    let columns = if bindings.len() > room { 2 } else { 1 };
+    let per_column = bindings.len().div_ceil(columns).max(1);
+    let rect = popup(area, if columns == 2 { 120 } else { 72 }, per_column as u16 + 2);
+    let inner_w = rect.width.saturating_sub(2) as usize / columns;
+    let key_w = 11;
+    let entry = |i: usize| -> Vec<Span<'static>> {
+        match bindings.get(i) {
+            Some(b) => {
+                let what = if b.desc.is_empty() { b.run_text.join("; ") } else { b.desc.clone() };
+                vec![
+                    Span::styled(cell(&keys_text(&b.keys), key_w, false), theme.key()),
+                    Span::raw(cell(&what, inner_w.saturating_sub(key_w + 1), false)),
+                    Span::raw(" "),
+                ]
+            }
+            None => vec![],
+        }
+    };
+    let lines: Vec<Line> = (0..per_column)
+        .map(|row| {
+            let mut spans = entry(row);
+            if columns == 2 {
+                spans.extend(entry(row + per_column));
+            }
+            Line::from(spans)
         })
         .collect();
     frame.render_widget(Clear, rect);

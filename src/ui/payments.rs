@@ -30,7 +30,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         cell(t.waiting, days_w, true)
     );
     let mut lines = vec![Line::from(Span::styled(head, theme.dim()))];
-    let now = chrono::Utc::now();
+    let now = app.now();
     let visible = inner.height.saturating_sub(1) as usize;
     if q.rows.is_empty() {
         lines.push(Line::from(Span::styled(t.nothing_here, theme.dim())));

@@ -65,7 +65,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let mut lines = vec![Line::from(Span::styled(header, theme.dim()))];
     let visible = inner.height.saturating_sub(1) as usize;
     let first = page_start(s.selected, visible);
-    let input_x = inner.x + (mark_w + id_w + name_w + money_w * 3 + 5) as u16;
+    let input_x = inner.x + (mark_w + id_w + name_w + money_w * 3 + 6) as u16;
     for (idx, r) in s.rows.iter().enumerate().skip(first).take(visible) {
         let sel = idx == s.selected;
         let problem = r.amount().err();
@@ -83,7 +83,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             ),
             row_style,
         )];
-        spans.push(Span::styled(cell(&r.input, input_w, true), amount_style));
+        // The focused row's amount is drawn by its text input below.
+        let shown = if sel { String::new() } else { r.input.clone() };
+        spans.push(Span::styled(cell(&shown, input_w, true), amount_style));
         lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines), inner);

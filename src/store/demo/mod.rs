@@ -129,6 +129,12 @@ impl Store {
     /// Fills an empty database with a demo foundation; `scale` multiplies it
     /// (1 ≈ 200 cases and 5 000 donations).
     pub async fn seed_demo(&self, scale: u32) -> Result<DemoCounts> {
+        self.seed_demo_at(scale, Utc::now().date_naive()).await
+    }
+
+    /// The demo as of `today`: every date in it is relative to this day, so a
+    /// fixed day gives the very same database (tests and snapshots use it).
+    pub async fn seed_demo_at(&self, scale: u32, today: NaiveDate) -> Result<DemoCounts> {
         if scale == 0 || scale > 5_000 {
             return Err(Error::invalid("--scale must be between 1 and 5000"));
         }
@@ -140,7 +146,6 @@ impl Store {
                 self.path().display()
             )));
         }
-        let today = Utc::now().date_naive();
         let year_ago = today - Duration::days(365);
         let start = Utc.from_utc_datetime(&year_ago.and_hms_opt(9, 0, 0).unwrap_or_default());
         let mut rng = Rng(0x0A1_B0E5 + scale as u64);
@@ -358,7 +363,7 @@ impl Store {
         }
 
         sqlx::query("PRAGMA cache_size = -262144").execute(&mut *tx).await?;
-        self.write_demo(&mut tx, &beneficiaries, &cases, &donors, &donations, &allocations, &reversed).await?;
+        self.write_demo(&mut tx, today, &beneficiaries, &cases, &donors, &donations, &allocations, &reversed).await?;
         let counts = DemoCounts {
             beneficiaries: beneficiaries.len(),
             cases: cases.len(),
@@ -385,6 +390,7 @@ impl Store {
     async fn write_demo(
         &self,
         tx: &mut Tx,
+        today: NaiveDate,
         beneficiaries: &[(i64, String, Option<NaiveDate>, &str)],
         cases: &[CaseRow],
         donors: &[DonorRow],
@@ -392,7 +398,7 @@ impl Store {
         allocations: &[(i64, i64, i64, String)],
         reversed: &[i64],
     ) -> Result<()> {
-        let created = ts(Utc::now());
+        let created = ts(Utc.from_utc_datetime(&today.and_hms_opt(8, 0, 0).unwrap_or_default()));
         insert_rows(
             tx,
             "INSERT INTO beneficiaries (id, full_name, birth_date, city, created_at) ",

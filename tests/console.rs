@@ -1,0 +1,362 @@
+//! The console driven by key strings against a real SQLite file, asserting on
+//! the database and on what a terminal would show (ratatui's TestBackend).
+
+mod common;
+
+use almoner::app::i18n::Lang;
+use almoner::app::keymap::{Keymap, PRESETS, parse};
+use almoner::app::keys::parse_keys;
+use almoner::app::{App, ScreenId};
+use almoner::domain::{Designation, Money, Stage};
+use almoner::store::{DonationQuery, Plan, Store};
+use almoner::ui::{Theme, draw};
+use chrono::{NaiveDate, TimeZone, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+pub struct Console {
+    pub dir: tempfile::TempDir,
+    pub app: App,
+}
+
+fn anchor() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 6, 30).unwrap()
+}
+
+impl Console {
+    async fn new() -> Console {
+        Console::with(Lang::En).await
+    }
+
+    async fn with(lang: Lang) -> Console {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("console.db"), "operator").await.unwrap();
+        store.seed_demo_at(1, anchor()).await.unwrap();
+        let (mut app, _jobs) = App::new(store, Keymap::preset("default"), &[], lang).await;
+        app.frozen_now = Some(Utc.with_ymd_and_hms(2026, 6, 30, 12, 0, 0).unwrap());
+        app.rows = 24;
+        app.refresh().await.unwrap();
+        Console { dir, app }
+    }
+
+    async fn keys(&mut self, keys: &str) {
+        for k in parse_keys(keys).unwrap() {
+            self.app.key(k).await;
+        }
+    }
+
+    /// Types text into whatever has focus (prompt, amount, notes).
+    async fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.app.key(almoner::app::keys::Key::char(c)).await;
+        }
+    }
+
+    fn screen(&mut self, w: u16, h: u16) -> String {
+        self.app.rows = h as usize;
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| draw(f, &self.app, Theme { color: false })).unwrap();
+        t.backend().to_string()
+    }
+
+    fn status(&self) -> String {
+        self.app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+    }
+
+    fn store(&self) -> &Store {
+        &self.app.store
+    }
+}
+
+/// The first unrestricted donation with money to place, as the inbox lists it.
+async fn first_unrestricted(store: &Store) -> (i64, Money) {
+    let d = store
+        .list_donations(&DonationQuery { unallocated_only: true, designated: Some(false), limit: Some(1), ..Default::default() })
+        .await
+        .unwrap();
+    (d[0].id, d[0].unallocated)
+}
+
+async fn first_in(store: &Store, stage: Stage) -> almoner::domain::Case {
+    let q = almoner::store::CaseQuery { stage: Some(stage), limit: Some(1), ..Default::default() };
+    store.list_cases(&q).await.unwrap().remove(0)
+}
+
+#[tokio::test]
+async fn snapshots_of_every_screen_at_both_sizes() {
+    let mut c = Console::new().await;
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        c.keys("g b").await;
+        c.app.refresh().await.unwrap();
+        insta::assert_snapshot!(format!("board_{w}x{h}"), c.screen(w, h));
+        c.keys("<Right> <Right> <Enter>").await;
+        insta::assert_snapshot!(format!("case_{w}x{h}"), c.screen(w, h));
+        c.keys("<Tab>").await;
+        insta::assert_snapshot!(format!("case_documents_{w}x{h}"), c.screen(w, h));
+        c.keys("g d").await;
+        insta::assert_snapshot!(format!("donations_{w}x{h}"), c.screen(w, h));
+        c.keys("/").await;
+        c.type_text("designated=no").await;
+        c.keys("<Enter> <Enter>").await;
+        assert_eq!(c.app.screen, ScreenId::Split, "{}", c.status());
+        c.type_text("150").await;
+        insta::assert_snapshot!(format!("split_{w}x{h}"), c.screen(w, h));
+        c.keys("<Esc> g p").await;
+        insta::assert_snapshot!(format!("payments_{w}x{h}"), c.screen(w, h));
+        c.keys("?").await;
+        insta::assert_snapshot!(format!("help_{w}x{h}"), c.screen(w, h));
+        c.keys("<Esc>").await;
+        c.app.board.filter = Default::default();
+    }
+}
+
+#[tokio::test]
+async fn split_by_keys_writes_everything_in_one_go() {
+    let mut c = Console::new().await;
+    let (donation, unallocated) = first_unrestricted(c.store()).await;
+    c.keys("g d / ").await;
+    c.type_text("designated=no").await;
+    c.keys("<Enter> <Enter>").await;
+    assert_eq!(c.app.screen, ScreenId::Split);
+    let split = c.app.split.as_ref().unwrap();
+    assert_eq!(split.donation.id, donation);
+    let (first_case, second_case) = (split.rows[0].case_id, split.rows[1].case_id);
+    c.type_text("1,5").await;
+    c.keys("<Down> f").await;
+    let split = c.app.split.as_ref().unwrap();
+    assert_eq!(split.rows[0].amount().unwrap(), Money::from_minor(150));
+    let expect_second = (unallocated - Money::from_minor(150)).min(split.rows[1].still_needed());
+    assert_eq!(split.rows[1].amount().unwrap(), expect_second);
+    assert_eq!(split.left(), unallocated - Money::from_minor(150) - expect_second);
+    // Nothing is written before the confirmation.
+    assert_eq!(c.store().donation(donation).await.unwrap().0.unallocated, unallocated);
+    c.keys("<Enter>").await;
+    assert_eq!(c.app.screen, ScreenId::Donations, "{}", c.status());
+    assert!(c.status().contains("placed on 2 case(s)"), "{}", c.status());
+    let (d, allocations) = c.store().donation(donation).await.unwrap();
+    assert_eq!(d.unallocated, unallocated - Money::from_minor(150) - expect_second);
+    let mine: Vec<_> = allocations.iter().filter(|a| a.by == "operator").collect();
+    let cases: Vec<i64> = mine.iter().map(|a| a.case_id).collect();
+    assert_eq!(cases, vec![first_case, second_case]);
+    assert!(mine.iter().all(|a| !a.reversed && a.at == mine[0].at), "written in one transaction");
+    common::assert_invariants(c.store()).await;
+}
+
+#[tokio::test]
+async fn split_checks_as_you_type_and_esc_writes_nothing() {
+    let mut c = Console::new().await;
+    let before = common::fingerprint(c.store()).await;
+    c.keys("g d / ").await;
+    c.type_text("designated=no").await;
+    c.keys("<Enter> <Enter>").await;
+    let need = c.app.split.as_ref().unwrap().rows[0].still_needed();
+    c.type_text(&(need + Money::from_minor(100)).plain()).await;
+    let screen = c.screen(80, 24);
+    assert!(screen.contains("more than it needs"), "{screen}");
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("needs only"), "{}", c.status());
+    assert_eq!(c.app.screen, ScreenId::Split);
+    // Evenly needs marked rows; marked rows share what is left.
+    c.keys("<Delete> e").await;
+    assert!(c.status().contains("mark"), "{}", c.status());
+    c.keys("<Space> <Space> e").await;
+    let split = c.app.split.as_ref().unwrap();
+    let shared: Money = split.rows[..2].iter().map(|r| r.amount().unwrap()).sum();
+    assert_eq!(shared, split.donation.unallocated.min(split.rows[0].still_needed() + split.rows[1].still_needed()));
+    c.keys("<Esc>").await;
+    assert_eq!(c.app.screen, ScreenId::Donations);
+    assert!(c.status().contains("nothing was written"));
+    assert_eq!(before, common::fingerprint(c.store()).await);
+}
+
+#[tokio::test]
+async fn split_refuses_when_someone_else_got_there_first() {
+    let mut c = Console::new().await;
+    let (donation, unallocated) = first_unrestricted(c.store()).await;
+    c.keys("g d / ").await;
+    c.type_text("designated=no").await;
+    c.keys("<Enter> <Enter>").await;
+    let case = c.app.split.as_ref().unwrap().rows[0].case_id;
+    c.type_text("1").await;
+    // Another person, another connection, places part of the same donation.
+    let other = Store::open(&c.dir.path().join("console.db"), "colleague").await.unwrap();
+    other.allocate(donation, &Plan::Lines(vec![(case, Money::from_minor(50))]), None, None).await.unwrap();
+    let before = common::fingerprint(c.store()).await;
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("changed the figures meanwhile"), "{}", c.status());
+    assert_eq!(before, common::fingerprint(c.store()).await, "the refused split wrote something");
+    let split = c.app.split.as_ref().unwrap();
+    assert_eq!(split.donation.unallocated, unallocated - Money::from_minor(50), "fresh figures on screen");
+    assert_eq!(split.rows.iter().find(|r| r.case_id == case).unwrap().input, "1", "what was typed is kept");
+    c.keys("<Enter>").await;
+    assert_eq!(c.app.screen, ScreenId::Donations, "{}", c.status());
+}
+
+#[tokio::test]
+async fn a_case_through_its_gates_from_the_card() {
+    let mut c = Console::new().await;
+    let id = first_in(c.store(), Stage::Qualification).await.id;
+    c.keys("g c").await;
+    c.type_text(&id.to_string()).await;
+    c.keys("<Enter>").await;
+    assert_eq!(c.app.screen, ScreenId::Case);
+    let before = common::fingerprint(c.store()).await;
+    c.keys("a").await;
+    c.type_text("documents").await;
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("qualification checklist"), "the gate's message is shown: {}", c.status());
+    assert_eq!(before, common::fingerprint(c.store()).await);
+    c.keys("h").await;
+    c.type_text("ждём выписку").await;
+    c.keys("<Enter>").await;
+    assert_eq!(c.store().case(id).await.unwrap().stage, Stage::OnHold, "{}", c.status());
+    c.keys(": ").await;
+    c.type_text("advance qualification").await;
+    c.keys("<Enter>").await;
+    c.keys("x").await;
+    c.type_text("не по профилю").await;
+    c.keys("<Enter>").await;
+    let file = c.store().case_file(id).await.unwrap();
+    assert_eq!(file.case.stage, Stage::Rejected);
+    assert_eq!(file.history.last().unwrap().reason.as_deref(), Some("не по профилю"));
+    // Notes: a multi-line editor, saved with Ctrl-S.
+    c.keys("n").await;
+    c.type_text("позвонить маме").await;
+    c.keys("<Enter>").await;
+    c.type_text("в понедельник").await;
+    c.keys("<C-s>").await;
+    assert_eq!(c.store().case_file(id).await.unwrap().notes, "позвонить маме\nв понедельник");
+    // Attach by path.
+    let paper = c.dir.path().join("выписка.pdf");
+    std::fs::write(&paper, "report").unwrap();
+    c.keys("A").await;
+    c.type_text(&format!("medical_report {}", paper.display())).await;
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("attached") || c.status().contains("no longer"), "{}", c.status());
+}
+
+#[tokio::test]
+async fn designated_donation_placed_with_one_confirmation_and_invoice_paid() {
+    let mut c = Console::new().await;
+    let case = first_in(c.store(), Stage::Fundraising).await;
+    // A gift designated to the case while it is on hold waits, unplaced.
+    c.store().advance(case.id, Stage::OnHold, Some("pause")).await.unwrap();
+    let held = c.store().new_donation(&common::donation(case.still_needed, Designation::Case(case.id))).await.unwrap().0;
+    assert!(c.store().donation(held).await.unwrap().0.allocated.is_zero());
+    c.store().set_setting("designated_policy", "redistribute").await.unwrap();
+    c.store().advance(case.id, Stage::Fundraising, None).await.unwrap();
+    c.keys("g d / ").await;
+    c.type_text("designated=yes").await;
+    c.keys("<Enter> <End>").await;
+    assert_eq!(c.app.inbox.selected_donation().map(|x| x.id), Some(held), "{}", c.status());
+    c.keys("<Enter>").await;
+    assert!(c.app.confirm.is_some());
+    c.keys("y").await;
+    assert!(c.status().contains("now in payment"), "{}", c.status());
+    assert_eq!(c.store().case(case.id).await.unwrap().stage, Stage::Payment);
+    c.keys("g p").await;
+    let row = c.app.payments.rows.iter().position(|(x, _)| x.id == case.id).unwrap();
+    for _ in 0..row {
+        c.keys("<Down>").await;
+    }
+    c.keys("m").await;
+    c.type_text("771 01.07.2026").await;
+    c.keys("<Enter>").await;
+    assert_eq!(c.store().case(case.id).await.unwrap().stage, Stage::Paid, "{}", c.status());
+    common::assert_invariants(c.store()).await;
+}
+
+#[tokio::test]
+async fn chords_show_which_key_and_esc_cancels() {
+    let mut c = Console::new().await;
+    c.keys("g").await;
+    let choices: Vec<String> = c.app.chord_choices().into_iter().map(|x| x.0).collect();
+    assert!(choices.contains(&"b".to_string()) && choices.contains(&"d".to_string()), "{choices:?}");
+    assert!(c.screen(80, 24).contains("pending") || c.screen(80, 24).contains("g"));
+    c.keys("<Esc>").await;
+    assert!(c.app.pending.is_empty());
+    c.keys("g z").await;
+    assert!(c.status().contains("g z is not bound"), "{}", c.status());
+}
+
+#[tokio::test]
+async fn russian_screens_and_amounts() {
+    let mut c = Console::with(Lang::Ru).await;
+    let screen = c.screen(160, 48);
+    assert!(screen.contains("Воронка") && screen.contains("Квалификация"), "{screen}");
+    c.keys("<Right> <Right> <Enter>").await;
+    let screen = c.screen(160, 48);
+    assert!(screen.contains(" ₽"), "{screen}");
+    assert!(screen.contains(",00 ₽") || screen.contains(",") , "{screen}");
+}
+
+#[tokio::test]
+async fn escape_sequences_from_registers_are_inert_on_screen() {
+    let mut c = Console::new().await;
+    let mut evil = common::donation(Money::from_minor(100), Designation::Unrestricted);
+    evil.payer = "Evil\u{1b}]0;pwned\u{7}\u{1b}[2J".into();
+    let (id, _) = c.store().new_donation(&evil).await.unwrap();
+    c.keys("g d <End>").await;
+    assert_eq!(c.app.inbox.selected_donation().unwrap().id, id);
+    let screen = c.screen(160, 48);
+    assert!(!screen.chars().any(|ch| ch.is_control() && ch != '\n'), "a control character reached the screen");
+    assert!(screen.contains("Evil^[]0;pwned^G"), "{screen}");
+}
+
+#[test]
+fn every_shipped_keymap_parses_and_names_only_known_commands() {
+    for (name, text) in PRESETS {
+        let parsed = parse(name, text);
+        assert!(parsed.problems.is_empty(), "keymaps/{name}.toml: {:?}", parsed.problems);
+        assert!(!parsed.bindings.is_empty());
+        let on_disk = std::fs::read_to_string(format!("keymaps/{name}.toml")).unwrap();
+        assert_eq!(&on_disk, text, "the embedded keymap is the shipped file");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_user_keymap_is_reported_and_the_defaults_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keymap.toml");
+    std::fs::write(&file, "[[board]]\non = \"j\"\nrun = \"down\"\n\n[[board]]\non = \"k\"\nrun = \"fly-away\"\n").unwrap();
+    let (map, problems) = Keymap::load(Some(&file));
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].to_string().ends_with(":7: unknown command \"fly-away\": type : and Tab to see the commands"), "{}", problems[0]);
+    let store = Store::open(&dir.path().join("k.db"), "x").await.unwrap();
+    let (app, _) = App::new(store, map, &problems, Lang::En).await;
+    assert!(app.status.as_ref().unwrap().text.contains("keymap not loaded"));
+    assert!(matches!(app.keymap.resolve(almoner::app::keymap::Scope::Board, &parse_keys("g d").unwrap()), almoner::app::keymap::Resolved::Matched(_)));
+}
+
+#[tokio::test]
+async fn other_peoples_commits_are_noticed() {
+    let c = Console::new().await;
+    let mut watcher = c.store().watcher().await.unwrap();
+    assert!(!watcher.changed().await.unwrap());
+    let other = Store::open(&c.dir.path().join("console.db"), "colleague").await.unwrap();
+    common::give(&other, "10").await;
+    assert!(watcher.changed().await.unwrap());
+    assert!(!watcher.changed().await.unwrap());
+}
+
+#[tokio::test]
+async fn verify_runs_in_the_background_with_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("v.db"), "x").await.unwrap();
+    store.seed_demo_at(1, anchor()).await.unwrap();
+    let (mut app, mut jobs) = App::new(store, Keymap::preset("default"), &[], Lang::En).await;
+    app.run_line("verify").await.unwrap();
+    assert!(app.progress.is_some());
+    let mut saw_progress = false;
+    while let Some(ev) = jobs.recv().await {
+        let done = matches!(ev, almoner::app::JobEvent::Done { .. });
+        saw_progress |= matches!(ev, almoner::app::JobEvent::Progress(_));
+        app.job_event(ev);
+        if done {
+            break;
+        }
+    }
+    assert!(saw_progress);
+    assert!(app.progress.is_none());
+    assert_eq!(app.status.unwrap().text, "all money invariants hold");
+}
