@@ -332,6 +332,9 @@ pub struct BenchArgs {
     /// Reuse this database instead of building a fresh one (it must be a demo database).
     #[arg(long)]
     pub reuse: Option<PathBuf>,
+    /// Measure the console instead: key-to-frame latency, cold start, bytes per cursor move.
+    #[arg(long)]
+    pub console: bool,
 }
 
 fn parse_money_or_zero(s: &str) -> Result<Money, String> {

@@ -141,6 +141,10 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
+    if args.console {
+        store.close().await;
+        return super::bench_console::run(&path, 80, 24).await;
+    }
     let donations: Vec<_> = store
         .list_donations(&DonationQuery { unallocated_only: true, limit: Some(20_000), ..Default::default() })
         .await?

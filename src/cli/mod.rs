@@ -3,6 +3,7 @@
 
 pub mod args;
 mod bench;
+mod bench_console;
 mod show;
 pub mod table;
 

@@ -1,0 +1,154 @@
+//! End to end: the real binary in a real terminal (tmux), driven by keys.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use almoner::domain::Money;
+use almoner::store::{DonationQuery, Store};
+
+const BIN: &str = env!("CARGO_BIN_EXE_almoner");
+
+struct Tmux {
+    socket: String,
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Tmux {
+    fn start(tag: &str) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("e2e.db");
+        let init = Command::new(BIN).arg("--db").arg(&db).args(["init", "--demo"]).output().unwrap();
+        assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+        let socket = format!("almoner-{tag}-{}", std::process::id());
+        let config = dir.path().join("config");
+        let cmd = format!("exec {BIN} --db '{}'", db.display());
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30"])
+            .args(["-e", &format!("XDG_CONFIG_HOME={}", config.display()), "-e", "USER=e2e-operator", "-e", "LANG=C.UTF-8"])
+            .arg(cmd)
+            .status()
+            .expect("tmux is installed (.ci/run installs it)");
+        assert!(status.success());
+        Tmux { socket, _dir: dir, db }
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux").args(["-L", &self.socket]).args(args).output().unwrap()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let out = self.tmux(&["send-keys", "-t", "0", k]);
+            assert!(out.status.success(), "send-keys {k}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+
+    fn literal(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "0", "-l", text]);
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "0"]).stdout).into_owned()
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "never saw {text:?} on screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.tmux(&["has-session"]).status.success()
+    }
+
+    fn pid(&self) -> i32 {
+        let out = self.tmux(&["display-message", "-p", "-t", "0", "#{pane_pid}"]);
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+async fn first_unrestricted(db: &Path) -> (i64, Money) {
+    let store = Store::open(db, "test").await.unwrap();
+    let q = DonationQuery { unallocated_only: true, designated: Some(false), limit: Some(1), ..Default::default() };
+    let d = store.list_donations(&q).await.unwrap().remove(0);
+    store.close().await;
+    (d.id, d.unallocated)
+}
+
+async fn open_split(t: &Tmux) {
+    t.wait_for("Qualification");
+    t.keys(&["g", "d"]);
+    t.wait_for("Designation");
+    t.keys(&["/"]);
+    t.literal("designated=no");
+    t.keys(&["Enter"]);
+    t.wait_for("donations to place");
+    t.keys(&["Enter"]);
+    t.wait_for("to place:");
+}
+
+#[tokio::test]
+async fn split_a_demo_donation_through_the_real_terminal() {
+    let t = Tmux::start("split");
+    let (donation, unallocated) = first_unrestricted(&t.db).await;
+    open_split(&t).await;
+    t.literal("100");
+    t.wait_for("placing: 100.00");
+    t.keys(&["Enter"]);
+    t.wait_for("placed on 1 case(s)");
+    t.keys(&["q"]);
+    let started = Instant::now();
+    while t.alive() {
+        assert!(started.elapsed() < Duration::from_secs(10), "almoner did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let store = Store::open(&t.db, "test").await.unwrap();
+    let (d, allocations) = store.donation(donation).await.unwrap();
+    assert_eq!(d.unallocated, unallocated - Money::from_minor(100_00));
+    let mine: Vec<_> = allocations.iter().filter(|a| a.by == "e2e-operator").collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].amount, Money::from_minor(100_00));
+    common::assert_invariants(&store).await;
+}
+
+#[tokio::test]
+async fn killing_the_console_mid_split_writes_nothing() {
+    for signal in ["-KILL", "-HUP"] {
+        let t = Tmux::start(&signal[1..]);
+        let before = {
+            let store = Store::open(&t.db, "test").await.unwrap();
+            common::fingerprint(&store).await
+        };
+        open_split(&t).await;
+        t.literal("250");
+        t.keys(&["Down", "f"]);
+        t.wait_for("placing:");
+        let pid = t.pid();
+        let killed = Command::new("kill").args([signal, &pid.to_string()]).status().unwrap();
+        assert!(killed.success());
+        let started = Instant::now();
+        while t.alive() {
+            assert!(started.elapsed() < Duration::from_secs(10), "almoner survived {signal}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let store = Store::open(&t.db, "test").await.unwrap();
+        assert_eq!(before, common::fingerprint(&store).await, "a split cut off by {signal} wrote something");
+        common::assert_invariants(&store).await;
+    }
+}
