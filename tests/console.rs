@@ -71,7 +71,12 @@ impl Console {
 /// The first unrestricted donation with money to place, as the inbox lists it.
 async fn first_unrestricted(store: &Store) -> (i64, Money) {
     let d = store
-        .list_donations(&DonationQuery { unallocated_only: true, designated: Some(false), limit: Some(1), ..Default::default() })
+        .list_donations(&DonationQuery {
+            unallocated_only: true,
+            designated: Some(false),
+            limit: Some(1),
+            ..Default::default()
+        })
         .await
         .unwrap();
     (d[0].id, d[0].unallocated)
@@ -241,7 +246,8 @@ async fn designated_donation_placed_with_one_confirmation_and_invoice_paid() {
     let case = first_in(c.store(), Stage::Fundraising).await;
     // A gift designated to the case while it is on hold waits, unplaced.
     c.store().advance(case.id, Stage::OnHold, Some("pause")).await.unwrap();
-    let held = c.store().new_donation(&common::donation(case.still_needed, Designation::Case(case.id))).await.unwrap().0;
+    let held =
+        c.store().new_donation(&common::donation(case.still_needed, Designation::Case(case.id))).await.unwrap().0;
     assert!(c.store().donation(held).await.unwrap().0.allocated.is_zero());
     c.store().set_setting("designated_policy", "redistribute").await.unwrap();
     c.store().advance(case.id, Stage::Fundraising, None).await.unwrap();
@@ -287,7 +293,7 @@ async fn russian_screens_and_amounts() {
     c.keys("<Right> <Right> <Enter>").await;
     let screen = c.screen(160, 48);
     assert!(screen.contains(" ₽"), "{screen}");
-    assert!(screen.contains(",00 ₽") || screen.contains(",") , "{screen}");
+    assert!(screen.contains(",00 ₽") || screen.contains(","), "{screen}");
 }
 
 #[tokio::test]
@@ -318,14 +324,22 @@ fn every_shipped_keymap_parses_and_names_only_known_commands() {
 async fn a_bad_user_keymap_is_reported_and_the_defaults_used() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("keymap.toml");
-    std::fs::write(&file, "[[board]]\non = \"j\"\nrun = \"down\"\n\n[[board]]\non = \"k\"\nrun = \"fly-away\"\n").unwrap();
+    std::fs::write(&file, "[[board]]\non = \"j\"\nrun = \"down\"\n\n[[board]]\non = \"k\"\nrun = \"fly-away\"\n")
+        .unwrap();
     let (map, problems) = Keymap::load(Some(&file));
     assert_eq!(problems.len(), 1);
-    assert!(problems[0].to_string().ends_with(":7: unknown command \"fly-away\": type : and Tab to see the commands"), "{}", problems[0]);
+    assert!(
+        problems[0].to_string().ends_with(":7: unknown command \"fly-away\": type : and Tab to see the commands"),
+        "{}",
+        problems[0]
+    );
     let store = Store::open(&dir.path().join("k.db"), "x").await.unwrap();
     let (app, _) = App::new(store, map, &problems, Lang::En).await;
     assert!(app.status.as_ref().unwrap().text.contains("keymap not loaded"));
-    assert!(matches!(app.keymap.resolve(almoner::app::keymap::Scope::Board, &parse_keys("g d").unwrap()), almoner::app::keymap::Resolved::Matched(_)));
+    assert!(matches!(
+        app.keymap.resolve(almoner::app::keymap::Scope::Board, &parse_keys("g d").unwrap()),
+        almoner::app::keymap::Resolved::Matched(_)
+    ));
 }
 
 #[tokio::test]
@@ -359,4 +373,35 @@ async fn verify_runs_in_the_background_with_progress() {
     assert!(saw_progress);
     assert!(app.progress.is_none());
     assert_eq!(app.status.unwrap().text, "all money invariants hold");
+}
+
+#[tokio::test]
+async fn board_filter_finds_words_folds_yo_and_narrows_every_column() {
+    let mut c = Console::new().await;
+    c.keys("/").await;
+    c.type_text("program=treatment Федоров").await;
+    c.keys("<Enter>").await;
+    let n: i64 = c.app.board.columns.iter().map(|col| col.total.cases).sum();
+    assert!(n > 0, "{}", c.status());
+    for col in &c.app.board.columns {
+        for card in &col.cards {
+            assert_eq!(card.program, almoner::domain::Program::Treatment);
+            assert!(card.beneficiary.replace('ё', "е").starts_with("Федоров"), "{}", card.beneficiary);
+        }
+    }
+    c.keys("/ <Enter>").await;
+    let all: i64 = c.app.board.columns.iter().map(|col| col.total.cases).sum();
+    assert!(all > n && c.status().contains("filter cleared"), "{}", c.status());
+}
+
+#[test]
+fn language_comes_from_the_config_file_before_the_locale() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "lang = \"ru\"\n").unwrap();
+    assert_eq!(Lang::from_config_or_env(Some(&file)), (Lang::Ru, None));
+    std::fs::write(&file, "lang = \"de\"\n").unwrap();
+    assert!(Lang::from_config_or_env(Some(&file)).1.unwrap().contains("write \"en\" or \"ru\""));
+    std::fs::write(&file, "\nlang = [\n").unwrap();
+    assert!(Lang::from_config_or_env(Some(&file)).1.unwrap().contains("config.toml:"));
 }

@@ -120,7 +120,24 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             },
             Op::Advance { case, to } => match pick(&cases, *case) {
                 None => Ok(()),
-                Some(c) => s.advance(c, Stage::ALL[*to % Stage::ALL.len()], Some("property test")).await.map(|_| ()),
+                Some(c) => match s.advance(c, Stage::ALL[*to % Stage::ALL.len()], Some("property test")).await {
+                    Ok(_) => {
+                        // Entering fundraising places money held for the child: take
+                        // those automatic allocations into the model.
+                        for &d in &donations {
+                            for a in s.donation(d).await.unwrap().1 {
+                                if !allocations.iter().any(|x| x.0 == a.id) {
+                                    prop_assert!(!a.reversed && a.case_id == c, "unexpected allocation {a:?}");
+                                    allocations.push((a.id, d, a.case_id, a.amount));
+                                    *collected.entry(a.case_id).or_default() += a.amount.minor();
+                                    *allocated.entry(d).or_default() += a.amount.minor();
+                                }
+                            }
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
             },
             Op::Pay { case } => match pick(&cases, *case) {
                 None => Ok(()),

@@ -28,7 +28,14 @@ impl Tmux {
         let cmd = format!("exec {BIN} --db '{}'", db.display());
         let status = Command::new("tmux")
             .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30"])
-            .args(["-e", &format!("XDG_CONFIG_HOME={}", config.display()), "-e", "USER=e2e-operator", "-e", "LANG=C.UTF-8"])
+            .args([
+                "-e",
+                &format!("XDG_CONFIG_HOME={}", config.display()),
+                "-e",
+                "USER=e2e-operator",
+                "-e",
+                "LANG=C.UTF-8",
+            ])
             .arg(cmd)
             .status()
             .expect("tmux is installed (.ci/run installs it)");

@@ -51,20 +51,40 @@ impl Board {
 
     /// Reloads totals and each column's window, keeping the selection.
     pub async fn load(&mut self, store: &Store, _rows: usize) -> AppResult {
-        let totals = store.stage_totals(&self.query(Stage::Qualification, 0)).await.map_err(|e| e.to_string())?;
+        // Totals and the five columns' windows are independent reads: run
+        // them at once on the pool's connections.
+        let starts: Vec<usize> =
+            (0..Stage::BOARD.len()).map(|i| self.columns.get(i).map_or(0, |c| c.window_start)).collect();
+        let totals = {
+            let (store, q) = (store.clone(), self.query(Stage::Qualification, 0));
+            tokio::spawn(async move { store.stage_totals(&q).await })
+        };
+        let windows: Vec<_> = Stage::BOARD
+            .iter()
+            .zip(&starts)
+            .map(|(stage, start)| {
+                let (store, q) = (store.clone(), self.query(*stage, *start));
+                tokio::spawn(async move { store.list_cases(&q).await })
+            })
+            .collect();
+        let totals = totals.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
         let mut columns = Vec::new();
-        for (i, stage) in Stage::BOARD.iter().enumerate() {
+        for (i, (stage, window)) in Stage::BOARD.iter().zip(windows).enumerate() {
             let total = totals.iter().find(|t| t.stage == *stage).cloned().unwrap_or(StageSummary {
                 stage: *stage,
                 cases: 0,
                 target: Default::default(),
                 collected: Default::default(),
             });
-            let old = self.columns.get(i);
             let count = total.cases as usize;
-            let selected = old.map_or(0, |c| c.selected).min(count.saturating_sub(1));
-            let window_start = old.map_or(0, |c| c.window_start).min(selected);
-            let cards = store.list_cases(&self.query(*stage, window_start)).await.map_err(|e| e.to_string())?;
+            let selected = self.columns.get(i).map_or(0, |c| c.selected).min(count.saturating_sub(1));
+            let mut window_start = starts[i];
+            let mut cards = window.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+            if window_start > selected {
+                // The column shrank under the window: read it again from the selection.
+                window_start = selected.saturating_sub(WINDOW / 2);
+                cards = store.list_cases(&self.query(*stage, window_start)).await.map_err(|e| e.to_string())?;
+            }
             columns.push(Column { stage: *stage, total, cards, window_start, selected });
         }
         self.columns = columns;

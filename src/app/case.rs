@@ -116,13 +116,13 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
                 String::new()
             };
             app.set_info(format!("case {id} moved to {to}{extra}"));
-            app.refresh().await
+            app.after_write().await
         }
         Command::Attach { kind, path } => {
             let path = std::path::PathBuf::from(path);
             app.store.attach(id, kind, &path).await.map_err(|e| e.to_string())?;
             app.set_info(format!("case {id}: {} attached as {kind}", path.display()));
-            app.refresh().await
+            app.after_write().await
         }
         Command::EditNotes => {
             let lines: Vec<String> = card.file.notes.lines().map(str::to_string).collect();

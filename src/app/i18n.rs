@@ -22,6 +22,32 @@ impl Lang {
         Lang::En
     }
 
+    /// `lang = "ru"` in `$XDG_CONFIG_HOME/almoner/config.toml` wins over the
+    /// locale. A config file that cannot be read is reported, and the locale used.
+    pub fn from_config_or_env(config: Option<&std::path::Path>) -> (Lang, Option<String>) {
+        let Some(path) = config.filter(|p| p.exists()) else { return (Lang::from_env(), None) };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return (Lang::from_env(), Some(format!("{}: {e}", path.display()))),
+        };
+        #[derive(serde::Deserialize)]
+        struct Config {
+            lang: Option<String>,
+        }
+        match toml::from_str::<Config>(&text) {
+            Ok(Config { lang: None }) => (Lang::from_env(), None),
+            Ok(Config { lang: Some(l) }) => match l.as_str() {
+                "ru" => (Lang::Ru, None),
+                "en" => (Lang::En, None),
+                other => (Lang::from_env(), Some(format!("{}: lang = {other:?}: write \"en\" or \"ru\"", path.display()))),
+            },
+            Err(e) => {
+                let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)).unwrap_or(1);
+                (Lang::from_env(), Some(format!("{}:{line}: {}", path.display(), e.message().trim())))
+            }
+        }
+    }
+
     pub fn t(self) -> &'static Catalogue {
         match self {
             Lang::En => &EN,

@@ -337,13 +337,18 @@ impl Keymap {
     }
 }
 
-/// `$XDG_CONFIG_HOME/almoner/keymap.toml` (or `~/.config/almoner/keymap.toml`).
-pub fn user_keymap_path() -> Option<PathBuf> {
+/// `$XDG_CONFIG_HOME/almoner/NAME` (or `~/.config/almoner/NAME`).
+pub fn user_config_file(name: &str) -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("almoner").join("keymap.toml"))
+    Some(base.join("almoner").join(name))
+}
+
+/// `$XDG_CONFIG_HOME/almoner/keymap.toml`.
+pub fn user_keymap_path() -> Option<PathBuf> {
+    user_config_file("keymap.toml")
 }
 
 /// Is this key one the split screen types into an amount?

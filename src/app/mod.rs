@@ -96,11 +96,17 @@ pub struct App {
     pub rows: usize,
     /// A fixed "now" for tests and snapshots; the clock otherwise.
     pub frozen_now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Goes up whenever the data may have changed (our writes, others' commits).
+    generation: u64,
+    /// The generation each screen last loaded at: moving between screens
+    /// reloads only what is stale.
+    loaded: Vec<(ScreenId, u64)>,
     jobs: mpsc::UnboundedSender<JobEvent>,
 }
 
 impl App {
-    /// A console on `store`. Problems in the user's keymap are shown, and the defaults used.
+    /// A console on `store`, showing the board (loaded by the first `refresh`).
+    /// Problems in the user's keymap are shown, and the defaults used.
     pub async fn new(
         store: Store,
         keymap: Keymap,
@@ -128,14 +134,13 @@ impl App {
             quit: false,
             rows: 20,
             frozen_now: None,
+            generation: 0,
+            loaded: Vec::new(),
             jobs,
         };
         if let Some(p) = problems.first() {
             let more = if problems.len() > 1 { format!(" (+{} more)", problems.len() - 1) } else { String::new() };
             app.set_error(format!("keymap not loaded, using the defaults: {p}{more}"));
-        }
-        if let Err(e) = app.board.load(&app.store, app.rows).await {
-            app.set_error(e);
         }
         (app, rx)
     }
@@ -238,7 +243,10 @@ impl App {
             Command::Goto(place) => self.goto(place).await,
             Command::Split(donation) => self.open_split(donation).await,
             Command::Back => self.back().await,
-            Command::Refresh => self.refresh().await,
+            Command::Refresh => {
+                self.mark_changed();
+                self.refresh().await
+            }
             Command::Allocate { donation, lines } => {
                 let out = self
                     .store
@@ -251,12 +259,12 @@ impl App {
                     out.unallocated_after,
                     completed_text(&out.completed)
                 ));
-                self.refresh().await
+                self.after_write().await
             }
             Command::Reverse { allocation, reason } => {
                 self.store.reverse(allocation, &reason).await.map_err(|e| e.to_string())?;
                 self.set_info(format!("allocation {allocation} reversed"));
-                self.refresh().await
+                self.after_write().await
             }
             Command::Verify => self.start_verify(),
             // Screens may run further commands: boxed, so the recursion has a size.
@@ -281,6 +289,7 @@ impl App {
             Place::Payments => ScreenId::Payments,
             Place::Case(id) => {
                 self.case = Some(case::CaseCard::load(&self.store, id).await.map_err(|e| e.to_string())?);
+                self.mark_loaded(ScreenId::Case);
                 ScreenId::Case
             }
         };
@@ -296,6 +305,22 @@ impl App {
             }
         }
         self.screen = to;
+        if self.loaded.contains(&(to, self.generation)) { Ok(()) } else { self.refresh().await }
+    }
+
+    fn mark_loaded(&mut self, screen: ScreenId) {
+        self.loaded.retain(|(s, _)| *s != screen);
+        self.loaded.push((screen, self.generation));
+    }
+
+    /// The data may have changed: every screen is stale.
+    pub fn mark_changed(&mut self) {
+        self.generation += 1;
+    }
+
+    /// After a write of ours: fresh figures on this screen, others reload when shown.
+    pub async fn after_write(&mut self) -> AppResult {
+        self.mark_changed();
         self.refresh().await
     }
 
@@ -307,7 +332,7 @@ impl App {
         match self.history.pop() {
             Some(prev) => {
                 self.screen = prev;
-                self.refresh().await
+                if self.loaded.contains(&(prev, self.generation)) { Ok(()) } else { self.refresh().await }
             }
             None => Ok(()),
         }
@@ -316,13 +341,15 @@ impl App {
     pub(crate) async fn open_split(&mut self, donation: i64) -> AppResult {
         let split = split::Split::load(&self.store, donation).await?;
         self.split = Some(split);
+        self.mark_loaded(ScreenId::Split);
         self.show(ScreenId::Split).await
     }
 
     /// Reloads the current screen's figures from the database.
     pub async fn refresh(&mut self) -> AppResult {
         let rows = self.rows;
-        match self.screen {
+        let screen = self.screen;
+        let result = match screen {
             ScreenId::Board => self.board.load(&self.store, rows).await,
             ScreenId::Case => match self.case.as_mut() {
                 Some(c) => c.reload(&self.store).await,
@@ -334,7 +361,11 @@ impl App {
                 None => Ok(()),
             },
             ScreenId::Payments => self.payments.load(&self.store).await,
+        };
+        if result.is_ok() {
+            self.mark_loaded(screen);
         }
+        result
     }
 
     async fn answer(&mut self, question: Confirm) -> AppResult {
@@ -342,7 +373,7 @@ impl App {
             Confirm::PlaceDesignated(id) => {
                 let completed = self.store.place_designated(id).await.map_err(|e| e.to_string())?;
                 self.set_info(format!("donation {id} placed on its case{}", completed_text(&completed)));
-                self.refresh().await
+                self.after_write().await
             }
         }
     }
@@ -379,7 +410,7 @@ impl App {
             let text = card.finish_notes();
             self.store.set_notes(id, &text).await.map_err(|e| e.to_string())?;
             self.set_info(format!("case {id}: notes saved"));
-            return self.refresh().await;
+            return self.after_write().await;
         }
         if matches!(key.code, KeyCode::Esc) {
             card.cancel_notes();

@@ -28,7 +28,7 @@ pub async fn pay(app: &mut App, case: i64, order: String, date: NaiveDate) -> Ap
     let amount: Money = file.invoice.as_ref().map_or(file.case.target, |i| i.amount.min(file.case.target));
     app.store.record_payment(case, &order, date, amount).await.map_err(|e| e.to_string())?;
     app.set_info(format!("case {case}: payment order {order} of {date} for {amount} recorded — paid"));
-    app.refresh().await
+    app.after_write().await
 }
 
 pub async fn run(app: &mut App, cmd: Command) -> AppResult {

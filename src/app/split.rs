@@ -13,7 +13,7 @@ use super::{App, AppResult, ScreenId, completed_text};
 use crate::domain::split::{Need, split_evenly};
 use crate::domain::{Donation, Money, Program};
 use crate::error::Error;
-use crate::store::{CaseQuery, Expectation, Plan, Store};
+use crate::store::{Expectation, Plan, Store};
 
 #[derive(Debug, Clone)]
 pub struct SplitRow {
@@ -76,25 +76,16 @@ impl Split {
     }
 
     async fn load_rows(&mut self, store: &Store) -> AppResult {
-        let q = CaseQuery { stage: Some(crate::domain::Stage::Fundraising), oldest_first: true, ..Default::default() };
-        let cases = store.list_cases(&q).await.map_err(|e| e.to_string())?;
+        let cases = store.fundraising_figures().await.map_err(|e| e.to_string())?;
         let typed: Vec<(i64, String, bool)> =
             self.rows.iter().map(|r| (r.case_id, r.input.clone(), r.marked)).collect();
         let current = self.rows.get(self.selected).map(|r| r.case_id);
         self.rows = cases
             .into_iter()
-            .map(|c| {
+            .map(|(case_id, beneficiary, program, target, collected)| {
                 let (input, marked) =
-                    typed.iter().find(|t| t.0 == c.id).map(|t| (t.1.clone(), t.2)).unwrap_or_default();
-                SplitRow {
-                    case_id: c.id,
-                    beneficiary: c.beneficiary,
-                    program: c.program,
-                    target: c.target,
-                    collected: c.collected,
-                    input,
-                    marked,
-                }
+                    typed.iter().find(|t| t.0 == case_id).map(|t| (t.1.clone(), t.2)).unwrap_or_default();
+                SplitRow { case_id, beneficiary, program, target, collected, input, marked }
             })
             .collect();
         self.selected = current.and_then(|id| self.rows.iter().position(|r| r.case_id == id)).unwrap_or(0);
@@ -270,6 +261,7 @@ async fn confirm(app: &mut App) -> AppResult {
         Ok(out) => {
             let total: Money = out.lines.iter().map(|(_, m)| *m).sum();
             app.split = None;
+            app.mark_changed();
             app.run(Command::Back).await?;
             if app.screen == ScreenId::Split {
                 app.screen = ScreenId::Donations;

@@ -14,7 +14,7 @@ use chrono::Utc;
 
 use crate::app::App;
 use crate::app::i18n::Lang;
-use crate::app::keymap::{Keymap, user_keymap_path};
+use crate::app::keymap::{Keymap, user_config_file, user_keymap_path};
 use crate::domain::Money;
 use crate::store::{BeneficiaryRef, CaseQuery, DonationQuery, Expectation, NewCase, NewDonation, Plan, Store};
 use args::{CaseCommand, Cli, Command, ConfigCommand, DonationCommand, KeymapCommand};
@@ -308,7 +308,11 @@ pub async fn console(cli: &Cli) -> Result<()> {
         open(cli).await?
     };
     let (keymap, problems) = Keymap::load(user_keymap_path().as_deref());
-    let (app, jobs) = App::new(store.clone(), keymap, &problems, Lang::from_env()).await;
+    let (lang, config_problem) = Lang::from_config_or_env(user_config_file("config.toml").as_deref());
+    let (mut app, jobs) = App::new(store.clone(), keymap, &problems, lang).await;
+    if let Some(p) = config_problem {
+        app.set_error(format!("config not used: {p}"));
+    }
     let result = crate::ui::term::run(app, jobs).await;
     store.close().await;
     result

@@ -39,7 +39,21 @@ pub struct DonationQuery {
 
 const CASE_FILTER: &str =
     "(?1 IS NULL OR c.stage = ?1) AND (?2 IS NULL OR c.program = ?2) AND (?3 IS NULL OR c.responsible = ?3)
-               AND (?4 IS NULL OR b.full_name LIKE ?4 OR c.clinic LIKE ?4 OR c.diagnosis LIKE ?4)";
+     AND (?4 IS NULL OR c.id IN (SELECT rowid FROM case_search WHERE case_search MATCH ?4))";
+
+/// A full-text query matching every word typed as a word start:
+/// `Иванова Анн` finds "Иванова Анна Сергеевна". Each word is quoted, so
+/// nothing typed is read as query syntax; ё is folded to е as in the index.
+pub(crate) fn search_query(text: &Option<String>) -> Option<String> {
+    let words: Vec<String> = text
+        .as_deref()
+        .unwrap_or("")
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"*", w.replace('ё', "е").replace('Ё', "Е")))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" AND "))
+}
 
 fn like(text: &Option<String>) -> Option<String> {
     text.as_ref().map(|t| t.trim()).filter(|t| !t.is_empty()).map(|t| format!("%{t}%"))
@@ -61,7 +75,7 @@ impl Store {
             .bind(q.stage.map(Stage::as_str))
             .bind(q.program.map(Program::as_str))
             .bind(&q.responsible)
-            .bind(like(&q.text))
+            .bind(search_query(&q.text))
             .bind(q.limit.unwrap_or(-1))
             .bind(q.offset)
             .fetch_all(self.pool())
@@ -223,7 +237,7 @@ impl Store {
 
     /// Count and sums per stage of the cases a query selects (its stage is ignored).
     pub async fn stage_totals(&self, q: &CaseQuery) -> Result<Vec<StageSummary>> {
-        let sql = if q.program.is_none() && q.responsible.is_none() && like(&q.text).is_none() {
+        let sql = if q.program.is_none() && q.responsible.is_none() && search_query(&q.text).is_none() {
             "SELECT stage, COUNT(*), COALESCE(SUM(target), 0), COALESCE(SUM(collected), 0) FROM cases GROUP BY stage"
                 .to_string()
         } else {
@@ -236,7 +250,7 @@ impl Store {
             .bind(None::<&str>)
             .bind(q.program.map(Program::as_str))
             .bind(&q.responsible)
-            .bind(like(&q.text))
+            .bind(search_query(&q.text))
             .fetch_all(self.pool())
             .await?;
         let mut out = Vec::new();
@@ -251,6 +265,23 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Every fundraising case, oldest fundraising first, with just what the
+    /// split screen shows: id, beneficiary, program, target, collected.
+    pub async fn fundraising_figures(&self) -> Result<Vec<(i64, String, Program, Money, Money)>> {
+        let found: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT c.id, b.full_name, c.program, c.target, c.collected FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
+             WHERE c.stage = 'fundraising' ORDER BY c.fundraising_since, c.id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        found
+            .into_iter()
+            .map(|(id, name, program, target, collected)| {
+                Ok((id, name, program.parse()?, Money::from_minor(target), Money::from_minor(collected)))
+            })
+            .collect()
     }
 
     /// Cases waiting for the bookkeeper: in payment, oldest first, with their invoice.

@@ -107,7 +107,9 @@ async fn event_loop(
     let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
     let size = terminal.size()?;
     app.rows = size.height as usize;
-    app.refresh().await.ok();
+    if let Err(e) = app.refresh().await {
+        app.set_error(e);
+    }
     let (tx, mut keys) = mpsc::unbounded_channel();
     spawn_reader(tx);
     let mut hangup = signal(SignalKind::hangup())?;
@@ -145,6 +147,7 @@ async fn event_loop(
             _ = tick.tick() => {
                 // Someone else committed: show fresh figures within a second.
                 if watcher.changed().await.unwrap_or(false) && app.prompt.is_none() {
+                    app.mark_changed();
                     if let Err(e) = app.refresh().await {
                         app.set_error(e);
                     }
