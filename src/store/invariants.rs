@@ -29,11 +29,19 @@ fn id_filter(column: &str, ids: &[i64]) -> String {
 
 /// Returns every violation found, as sentences; empty when all hold.
 pub(crate) async fn violations(conn: &mut SqliteConnection, scope: &Scope) -> Result<Vec<String>> {
-    let (donation_where, case_where) = match scope {
-        Scope::All => ("1".to_string(), "1".to_string()),
-        Scope::Touched { donations, cases } => (id_filter("d.id", donations), id_filter("c.id", cases)),
-        Scope::Ids { lo, hi } => (format!("d.id BETWEEN {lo} AND {hi}"), format!("c.id BETWEEN {lo} AND {hi}")),
+    let filter = |column: &str, ids: &[i64]| match scope {
+        Scope::All => "1".to_string(),
+        Scope::Touched { .. } => id_filter(column, ids),
+        Scope::Ids { lo, hi } => format!("{column} BETWEEN {lo} AND {hi}"),
     };
+    let (donations, cases) = match scope {
+        Scope::Touched { donations, cases } => (donations.as_slice(), cases.as_slice()),
+        _ => (&[][..], &[][..]),
+    };
+    let donation_where = filter("d.id", donations);
+    let case_where = filter("c.id", cases);
+    // Written on the allocation's own columns so each side uses its index.
+    let allocation_where = format!("{} OR {}", filter("a.donation_id", donations), filter("a.case_id", cases));
     let mut found = Vec::new();
     // 1. Allocations of a donation sum to its `allocated`, which is at most its amount.
     let sql = format!(
@@ -73,7 +81,7 @@ pub(crate) async fn violations(conn: &mut SqliteConnection, scope: &Scope) -> Re
     // 4. Every allocation is positive (also a CHECK constraint) and in the donation's currency.
     let sql = format!(
         "SELECT a.id FROM allocations a JOIN donations d ON d.id = a.donation_id JOIN cases c ON c.id = a.case_id
-         WHERE (a.amount <= 0 OR d.currency <> c.currency) AND ({donation_where} OR {case_where})"
+         WHERE (a.amount <= 0 OR d.currency <> c.currency) AND ({allocation_where})"
     );
     let rows: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
     for id in rows {
