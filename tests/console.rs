@@ -405,3 +405,11 @@ fn language_comes_from_the_config_file_before_the_locale() {
     std::fs::write(&file, "\nlang = [\n").unwrap();
     assert!(Lang::from_config_or_env(Some(&file)).1.unwrap().contains("config.toml:"));
 }
+
+#[test]
+fn the_readme_documents_every_command() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    for spec in almoner::app::command::REGISTRY {
+        assert!(readme.contains(&format!("`{}", spec.name)), "README.md does not mention the command {:?}", spec.name);
+    }
+}
