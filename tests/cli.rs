@@ -232,3 +232,47 @@ fn escape_sequences_in_names_are_inert_in_output() {
     assert!(!table.contains('\u{1b}') && !table.contains('\u{7}'), "raw escape reached the terminal: {table:?}");
     assert!(table.contains("Evil^[[2J"));
 }
+
+#[test]
+fn exec_runs_commands_and_stops_at_the_first_error_with_its_line() {
+    let cli = Cli::new();
+    cli.ok(&["init", "--demo"]);
+    let donation = cli.json(&["donation", "list", "--unallocated", "--limit", "200", "--json"]);
+    let d = donation.as_array().unwrap().iter().find(|d| d["designation"] == "unrestricted").unwrap();
+    let did = d["id"].as_i64().unwrap();
+    let case = cli.json(&["case", "list", "--stage", "fundraising", "--limit", "1", "--json"]);
+    let cid = case[0]["id"].as_i64().unwrap();
+    let script = cli.db.with_extension("almoner");
+    std::fs::write(
+        &script,
+        format!("# month end\ngoto donations\n\nallocate {did} {cid}=1,25\nsplit nonsense\nallocate {did} {cid}=1\n"),
+    )
+    .unwrap();
+    let out = cli.run(&["exec", script.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stdout.contains(&format!("donation {did}: 1 allocation(s) written")), "{stdout}");
+    assert!(stderr.contains(":5: split nonsense: split: \"nonsense\" is not a donation id"), "{stderr}");
+    let shown = cli.json(&["donation", "show", &did.to_string(), "--json"]);
+    let mine: Vec<_> = shown["allocations"].as_array().unwrap().iter().filter(|a| a["by"] == "kassir").collect();
+    assert_eq!(mine.len(), 1, "the line after the error did not run");
+    assert_eq!(mine[0]["amount"], "1.25");
+}
+
+#[test]
+fn keymap_check_names_file_and_line() {
+    let cli = Cli::new();
+    let good = cli.db.with_extension("good.toml");
+    std::fs::write(&good, "preset = \"vim\"\n[[board]]\non = \"F\"\nrun = \"prompt filter program=\"\n").unwrap();
+    assert!(cli.ok(&["keymap", "check", good.to_str().unwrap()]).contains("1 binding(s), no problems"));
+    let bad = cli.db.with_extension("bad.toml");
+    std::fs::write(&bad, "[[global]]\non = \"g\"\nrun = \"top\"\n\n[[split]]\non = \"<Hyper-x>\"\nrun = \"fill\"\n")
+        .unwrap();
+    let out = cli.run(&["keymap", "check", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:6: bad key \"<Hyper-x>\""), "{err}");
+    let shown = cli.ok(&["keymap", "show"]);
+    assert!(shown.contains("[split]") && shown.contains("confirm"), "{shown}");
+}

@@ -211,6 +211,17 @@ async fn a_case_through_its_gates_from_the_card() {
     c.keys("<Enter>").await;
     assert!(c.status().contains("qualification checklist"), "the gate's message is shown: {}", c.status());
     assert_eq!(before, common::fingerprint(c.store()).await);
+    // Attach by path: the checklist on the card shows it at once.
+    let paper = c.dir.path().join("выписка.pdf");
+    std::fs::write(&paper, "report").unwrap();
+    c.keys("A").await;
+    c.type_text(&format!("medical_report {}", paper.display())).await;
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("attached as medical_report"), "{}", c.status());
+    c.keys("<Tab>").await;
+    let screen = c.screen(80, 24);
+    assert!(screen.contains("выписка.pdf") && screen.contains("operator"), "{screen}");
+    c.keys("<BackTab>").await;
     c.keys("h").await;
     c.type_text("ждём выписку").await;
     c.keys("<Enter>").await;
@@ -231,13 +242,11 @@ async fn a_case_through_its_gates_from_the_card() {
     c.type_text("в понедельник").await;
     c.keys("<C-s>").await;
     assert_eq!(c.store().case_file(id).await.unwrap().notes, "позвонить маме\nв понедельник");
-    // Attach by path.
-    let paper = c.dir.path().join("выписка.pdf");
-    std::fs::write(&paper, "report").unwrap();
+    // A rejected case takes no more papers.
     c.keys("A").await;
-    c.type_text(&format!("medical_report {}", paper.display())).await;
+    c.type_text("medical_report /tmp/x.pdf").await;
     c.keys("<Enter>").await;
-    assert!(c.status().contains("attached") || c.status().contains("no longer"), "{}", c.status());
+    assert!(c.status().contains("can no longer be attached"), "{}", c.status());
 }
 
 #[tokio::test]
@@ -412,4 +421,23 @@ fn the_readme_documents_every_command() {
     for spec in almoner::app::command::REGISTRY {
         assert!(readme.contains(&format!("`{}", spec.name)), "README.md does not mention the command {:?}", spec.name);
     }
+}
+
+#[tokio::test]
+async fn inbox_filters_by_channel_and_date() {
+    let mut c = Console::new().await;
+    c.keys("g d /").await;
+    c.type_text("channel=corporate from=2026-03-01 to=2026-03-31").await;
+    c.keys("<Enter>").await;
+    assert!(!c.app.inbox.rows.is_empty(), "{}", c.status());
+    for d in &c.app.inbox.rows {
+        assert_eq!(d.channel, almoner::domain::Channel::Corporate);
+        assert!(d.received_on >= NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
+        assert!(d.received_on <= NaiveDate::from_ymd_opt(2026, 3, 31).unwrap());
+        assert!(d.unallocated.is_positive());
+    }
+    c.keys("/").await;
+    c.type_text("colour=red").await;
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("unknown filter \"colour\""), "{}", c.status());
 }

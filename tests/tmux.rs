@@ -19,13 +19,18 @@ struct Tmux {
 
 impl Tmux {
     fn start(tag: &str) -> Tmux {
+        Tmux::start_with(tag, |bin, db| format!("exec {bin} --db '{db}'"))
+    }
+
+    /// Starts the console with a shell command built from the binary and database paths.
+    fn start_with(tag: &str, command: impl Fn(&str, &str) -> String) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("e2e.db");
         let init = Command::new(BIN).arg("--db").arg(&db).args(["init", "--demo"]).output().unwrap();
         assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
         let socket = format!("almoner-{tag}-{}", std::process::id());
         let config = dir.path().join("config");
-        let cmd = format!("exec {BIN} --db '{}'", db.display());
+        let cmd = command(BIN, &db.display().to_string());
         let status = Command::new("tmux")
             .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30"])
             .args([
@@ -63,13 +68,17 @@ impl Tmux {
     }
 
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(text, |s| s.contains(text))
+    }
+
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let started = Instant::now();
         loop {
             let s = self.screen();
-            if s.contains(text) {
+            if ok(&s) {
                 return s;
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "never saw {text:?} on screen:\n{s}");
+            assert!(started.elapsed() < Duration::from_secs(20), "never saw {what} on screen:\n{s}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -158,4 +167,44 @@ async fn killing_the_console_mid_split_writes_nothing() {
         assert_eq!(before, common::fingerprint(&store).await, "a split cut off by {signal} wrote something");
         common::assert_invariants(&store).await;
     }
+}
+
+#[tokio::test]
+async fn another_persons_commit_appears_within_two_seconds() {
+    let t = Tmux::start("live");
+    t.wait_for("Qualification");
+    let store = Store::open(&t.db, "test").await.unwrap();
+    let count = store.summary().await.unwrap()[0].cases;
+    // The qualification column's head: "│16   26,042,000││Documents…"
+    let head = |n: i64| move |s: &str| s.lines().nth(3).is_some_and(|l| l.starts_with(&format!("│{n} ")));
+    t.wait_until("the qualification count", head(count));
+    let out = Command::new(BIN)
+        .arg("--db")
+        .arg(&t.db)
+        .args(["case", "new", "--beneficiary", "Новикова Ева", "--program", "treatment", "--clinic", "РДКБ"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let started = Instant::now();
+    t.wait_until("the new count", head(count + 1));
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn the_terminal_is_restored_after_sigterm() {
+    let t = Tmux::start_with("restore", |bin, db| format!("{bin} --db '{db}'; stty -a > '{db}.stty'; sleep 30"));
+    t.wait_for("Qualification");
+    let shell = t.pid();
+    let out = Command::new("pgrep").args(["-P", &shell.to_string()]).output().unwrap();
+    let pid = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let stty = PathBuf::from(format!("{}.stty", t.db.display()));
+    let started = Instant::now();
+    while !stty.exists() || std::fs::read_to_string(&stty).unwrap().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "almoner did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let modes = std::fs::read_to_string(&stty).unwrap();
+    assert!(modes.contains(" icanon") && modes.contains(" echo "), "raw mode left on: {modes}");
+    assert!(!t.screen().contains("Qualification"), "the alternate screen was not left");
 }

@@ -39,7 +39,9 @@ impl Lang {
             Ok(Config { lang: Some(l) }) => match l.as_str() {
                 "ru" => (Lang::Ru, None),
                 "en" => (Lang::En, None),
-                other => (Lang::from_env(), Some(format!("{}: lang = {other:?}: write \"en\" or \"ru\"", path.display()))),
+                other => {
+                    (Lang::from_env(), Some(format!("{}: lang = {other:?}: write \"en\" or \"ru\"", path.display())))
+                }
             },
             Err(e) => {
                 let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)).unwrap_or(1);

@@ -121,6 +121,13 @@ async fn gate_facts(tx: &mut Tx, case: i64) -> Result<GateFacts> {
     })
 }
 
+fn check_attachable(case: i64, stage: Stage, kind: DocKind) -> Result<()> {
+    if !stage.is_open() && kind != DocKind::Act {
+        return Err(Error::invalid(format!("case {case} is {stage}: papers can no longer be attached")));
+    }
+    Ok(())
+}
+
 fn require_stage(case: i64, stage: Stage, allowed: &[Stage], doing: &str) -> Result<()> {
     if allowed.contains(&stage) {
         Ok(())
@@ -321,6 +328,9 @@ impl Store {
 
     /// Stores a file content-addressed beside the database and attaches it.
     pub async fn attach(&self, case: i64, kind: DocKind, file: &Path) -> Result<i64> {
+        // Say so before reading the file if the case cannot take it (checked again below).
+        let stage = self.case(case).await?.stage;
+        check_attachable(case, stage, kind)?;
         let bytes = std::fs::read(file).map_err(|e| Error::File { path: file.to_path_buf(), source: e })?;
         let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
         let dir = self.documents_dir().join(&sha[..2]);
@@ -335,9 +345,7 @@ impl Store {
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let mut tx = self.begin_write().await?;
         let (stage, _) = stage_of(&mut tx, case).await?;
-        if !stage.is_open() && kind != DocKind::Act {
-            return Err(Error::invalid(format!("case {case} is {stage}: papers can no longer be attached")));
-        }
+        check_attachable(case, stage, kind)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
