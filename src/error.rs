@@ -29,8 +29,18 @@ pub enum Error {
     Invariant(String),
     #[error("{path}: {source}")]
     File { path: PathBuf, source: std::io::Error },
-    #[error("database: {0}")]
+    #[error("{}", db_message(.0))]
     Db(#[from] sqlx::Error),
+}
+
+fn db_message(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5" | "6" | "517")) => {
+            "the database is busy: someone else is saving. Nothing of yours was written; try again".to_string()
+        }
+        sqlx::Error::PoolTimedOut => "the database did not answer in time. Nothing was written; try again".to_string(),
+        other => format!("database: {other}"),
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

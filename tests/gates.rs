@@ -181,7 +181,7 @@ async fn redistribute_policy_needs_a_recorded_decision() {
     let other = fundraising_case(&t, rub("1000")).await;
     let (d, _) = t.store.new_donation(&donation(rub("300"), Designation::Case(case))).await.unwrap();
     let e = t.store.allocate(d, &Plan::Lines(vec![(other, rub("50"))]), None, None).await.unwrap_err();
-    assert!(e.to_string().contains("needs a reason"), "{e}");
+    assert!(e.to_string().contains("needs a recorded reason"), "{e}");
     t.store
         .allocate(d, &Plan::Lines(vec![(other, rub("50"))]), Some("семья просила помочь другим"), None)
         .await
@@ -248,4 +248,37 @@ async fn conflict_when_figures_changed_meanwhile() {
     assert!(matches!(e, Error::Conflict(_)));
     assert!(e.to_string().contains("now has 400.00 unallocated (you saw 500.00)"), "{e}");
     assert_eq!(before, fingerprint(&t.store).await);
+}
+
+#[tokio::test]
+async fn a_case_held_from_payment_and_reversed_resumes_to_fundraising() {
+    let t = TestDb::new().await;
+    let case = fundraising_case(&t, rub("1000")).await;
+    let d = give(&t.store, "1000").await;
+    let out = t.store.allocate(d, &Plan::Lines(vec![(case, rub("1000"))]), None, None).await.unwrap();
+    t.store.advance(case, Stage::OnHold, Some("clinic asked to wait")).await.unwrap();
+    t.store.reverse(out.allocation_ids[0], "wrong child").await.unwrap();
+    assert_invariants(&t.store).await;
+    refused(&t, case, Stage::Payment, "resumes to where it was held from (fundraising)").await;
+    t.store.advance(case, Stage::Fundraising, None).await.unwrap();
+    assert_eq!(stage(&t.store, case).await, Stage::Fundraising);
+    // Its place in the oldest-first queue is kept.
+    let newer = fundraising_case(&t, rub("500")).await;
+    let d2 = give(&t.store, "100").await;
+    let out = t.store.allocate(d2, &Plan::OldestFirst { limit: None }, None, None).await.unwrap();
+    assert_eq!(out.lines, vec![(case, rub("100"))], "case {case} opened before case {newer}");
+    t.store.advance(newer, Stage::OnHold, Some("pause")).await.unwrap();
+    t.store.advance(newer, Stage::Rejected, Some("withdrawn")).await.unwrap();
+}
+
+#[tokio::test]
+async fn designated_leftover_waits_under_redistribute_and_busy_errors_read_well() {
+    let t = TestDb::new().await;
+    t.store.set_setting("designated_policy", "redistribute").await.unwrap();
+    let case = fundraising_case(&t, rub("100")).await;
+    let (d, _) = t.store.new_donation(&donation(rub("300"), Designation::Case(case))).await.unwrap();
+    let e = t.store.place_designated(d).await.unwrap_err().to_string();
+    assert!(e.contains("release it"), "{e}");
+    let e = t.store.allocate(d, &Plan::OldestFirst { limit: None }, Some("x"), None).await.unwrap_err().to_string();
+    assert!(e.contains("no chosen fundraising case needs money"), "{e}");
 }

@@ -71,7 +71,7 @@ pub enum Command {
     Confirm,
     Place,
     Pay { order: String, date: NaiveDate },
-    Allocate { donation: i64, lines: Vec<(i64, Money)> },
+    Allocate { donation: i64, lines: Vec<(i64, Money)>, reason: Option<String> },
     Reverse { allocation: i64, reason: String },
     Lang(Lang),
     Verify,
@@ -123,7 +123,7 @@ pub const REGISTRY: &[Spec] = &[
     Spec { name: "confirm", args: "", doc: "write the split, all in one transaction" },
     Spec { name: "place", args: "", doc: "place a designated donation on its case" },
     Spec { name: "pay", args: "ORDER DATE", doc: "record the payment order that paid this case" },
-    Spec { name: "allocate", args: "DONATION CASE=AMOUNT…", doc: "allocate a donation (for scripts)" },
+    Spec { name: "allocate", args: "DONATION CASE=AMOUNT… [reason=TEXT]", doc: "allocate a donation (for scripts)" },
     Spec { name: "reverse", args: "ALLOCATION REASON", doc: "reverse an allocation" },
     Spec { name: "lang", args: "en|ru", doc: "screen language" },
     Spec { name: "verify", args: "", doc: "check every money invariant (in the background)" },
@@ -256,9 +256,13 @@ impl FromStr for Command {
                 if args.len() < 2 {
                     return Err(fail("give at least one CASE=AMOUNT".into()));
                 }
-                let lines =
-                    args[1..].iter().map(|a| crate::domain::parse::parse_line(a)).collect::<Result<Vec<_>, _>>();
-                Ok(Command::Allocate { donation, lines: lines.map_err(fail)? })
+                let reason = args[1..].iter().find_map(|a| a.strip_prefix("reason=")).map(str::to_string);
+                let lines = args[1..]
+                    .iter()
+                    .filter(|a| !a.starts_with("reason="))
+                    .map(|a| crate::domain::parse::parse_line(a))
+                    .collect::<Result<Vec<_>, _>>();
+                Ok(Command::Allocate { donation, lines: lines.map_err(fail)?, reason })
             }
             "reverse" => {
                 let allocation = id(args.first(), "allocation id")?;
@@ -330,7 +334,19 @@ mod tests {
         );
         assert_eq!(
             "allocate 5 1=100 2=2,50".parse::<Command>().unwrap(),
-            Command::Allocate { donation: 5, lines: vec![(1, Money::from_minor(10000)), (2, Money::from_minor(250))] }
+            Command::Allocate {
+                donation: 5,
+                lines: vec![(1, Money::from_minor(10000)), (2, Money::from_minor(250))],
+                reason: None
+            }
+        );
+        assert_eq!(
+            "allocate 5 1=1 reason=\"семья просила\"".parse::<Command>().unwrap(),
+            Command::Allocate {
+                donation: 5,
+                lines: vec![(1, Money::from_minor(100))],
+                reason: Some("семья просила".into())
+            }
         );
     }
 

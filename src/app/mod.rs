@@ -247,10 +247,10 @@ impl App {
                 self.mark_changed();
                 self.refresh().await
             }
-            Command::Allocate { donation, lines } => {
+            Command::Allocate { donation, lines, reason } => {
                 let out = self
                     .store
-                    .allocate(donation, &crate::store::Plan::Lines(lines), None, None)
+                    .allocate(donation, &crate::store::Plan::Lines(lines), reason.as_deref(), None)
                     .await
                     .map_err(|e| e.to_string())?;
                 self.set_info(format!(

@@ -262,16 +262,20 @@ async fn confirm(app: &mut App) -> AppResult {
             let total: Money = out.lines.iter().map(|(_, m)| *m).sum();
             app.split = None;
             app.mark_changed();
-            app.run(Command::Back).await?;
+            let back = app.run(Command::Back).await;
             if app.screen == ScreenId::Split {
                 app.screen = ScreenId::Donations;
             }
-            app.set_info(format!(
+            let written = format!(
                 "donation {donation}: {total} placed on {} case(s), {} left{}",
                 out.lines.len(),
                 out.unallocated_after,
                 completed_text(&out.completed)
-            ));
+            );
+            match back {
+                Ok(()) => app.set_info(written),
+                Err(e) => app.set_error(format!("{written} (the screen could not be refreshed: {e})")),
+            }
             Ok(())
         }
         Err(e @ (Error::Conflict(_) | Error::Allocation(_))) => {

@@ -64,7 +64,7 @@ pub enum AllocationRefusal {
     )]
     HeldForBeneficiary { donation: i64, designation: Designation, case: i64 },
     #[error(
-        "donation {donation} is designated ({designation}); placing it on case {case} is a redistribution and needs a reason (--reason)"
+        "donation {donation} is designated ({designation}); placing it on case {case} is a redistribution and needs a recorded reason (--reason TEXT, or reason=\"…\" at :)"
     )]
     RedistributionNeedsReason { donation: i64, designation: Designation, case: i64 },
 }

@@ -62,8 +62,10 @@ pub enum MoneyError {
     Negative(String),
     #[error("amount {0:?} is zero: an amount must be more than 0")]
     Zero(String),
-    #[error("amount {0:?} is too large to store")]
+    #[error("amount {0:?} is too large: the most almoner takes is 10 000 000 000,00")]
     Overflow(String),
+    #[error("amount {0:?}: the comma is the decimal mark here; for thousands write 1500 or 1 500")]
+    CommaGrouping(String),
     #[error("amount {0:?} mixes '.' and ',': write either 1500.50 or 1 500,50")]
     MixedSeparators(String),
     #[error("currency {0:?} is not a three-letter code such as RUB")]
@@ -75,6 +77,9 @@ const SUFFIXES: [&str; 8] = ["₽", "руб.", "руб", "р.", "rub", "RUB", "R
 
 impl Money {
     pub const ZERO: Money = Money(0);
+    /// The largest amount accepted from outside (10 billion roubles): a
+    /// million of them still sum inside an i64.
+    pub const MAX: Money = Money(1_000_000_000_000);
 
     pub const fn from_minor(minor: i64) -> Money {
         Money(minor)
@@ -143,6 +148,13 @@ impl Money {
         if compact.contains('.') && compact.contains(',') {
             return Err(MoneyError::MixedSeparators(text.to_string()));
         }
+        // "1,500" is someone grouping thousands the English way, not 1.5: say so.
+        if let Some((_, frac)) = compact.split_once(',')
+            && frac.len() == 3
+            && frac.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(MoneyError::CommaGrouping(text.to_string()));
+        }
         let normal = compact.replace(',', ".");
         let valid = !normal.is_empty()
             && normal.chars().all(|c| c.is_ascii_digit() || c == '.')
@@ -157,7 +169,7 @@ impl Money {
             return Err(MoneyError::TooPrecise(text.to_string()));
         }
         let dec = Decimal::from_str(&normal).map_err(|_| MoneyError::Overflow(text.to_string()))?;
-        Money::from_decimal(dec).ok_or_else(|| MoneyError::Overflow(text.to_string()))
+        Money::from_decimal(dec).filter(|m| *m <= Money::MAX).ok_or_else(|| MoneyError::Overflow(text.to_string()))
     }
 
     /// Exact conversion; `None` when it has more than 2 decimals or does not fit.
@@ -298,6 +310,9 @@ mod tests {
         assert!(matches!(Money::parse("1e5"), Err(MoneyError::NotANumber(_))));
         assert!(matches!(Money::parse("99999999999999999999"), Err(MoneyError::Overflow(_))));
         assert!(matches!(Money::parse_positive("0"), Err(MoneyError::Zero(_))));
+        assert!(matches!(Money::parse("1,500"), Err(MoneyError::CommaGrouping(_))));
+        assert!(matches!(Money::parse("10000000000.01"), Err(MoneyError::Overflow(_))));
+        assert_eq!(p("10 000 000 000"), 1_000_000_000_000);
     }
 
     #[test]
@@ -314,7 +329,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn every_printed_form_parses_back(minor in 0i64..i64::MAX / 1000) {
+        fn every_printed_form_parses_back(minor in 0i64..=1_000_000_000_000) {
             let m = Money::from_minor(minor);
             proptest::prop_assert_eq!(Money::parse(&m.plain()).unwrap(), m);
             proptest::prop_assert_eq!(Money::parse(&m.ru()).unwrap(), m);

@@ -143,6 +143,16 @@ pub struct GateRefusal {
     pub reason: String,
 }
 
+/// Where an on-hold case goes back to: where it was held from, except that
+/// a case held from payment that has since lost money (a reversal) resumes
+/// to fundraising.
+pub fn resumes_to(f: &GateFacts) -> Option<Stage> {
+    match f.held_from? {
+        Stage::Payment if f.collected < f.target => Some(Stage::Fundraising),
+        prev => Some(prev),
+    }
+}
+
 /// Is a person allowed to move a case from `from` to `to`? Automatic moves
 /// (fundraising → payment on the completing allocation, payment → fundraising
 /// on a reversal, payment → paid on a payment order) are made by the store
@@ -158,11 +168,11 @@ pub fn check_transition(from: Stage, to: Stage, f: &GateFacts) -> Result<(), Gat
         (_, Rejected) if f.collected.is_positive() => {
             refuse(format!("{} is allocated to it; reverse those allocations first", f.collected))
         }
-        (Qualification | Documents | Fundraising, Rejected) => Ok(()),
+        (Qualification | Documents | Fundraising | OnHold, Rejected) => Ok(()),
         (Qualification | Documents | Fundraising | Payment, OnHold) => Ok(()),
-        (OnHold, back) => match f.held_from {
-            Some(prev) if prev == back => Ok(()),
-            Some(prev) => refuse(format!("an on-hold case resumes to where it was held from ({prev})")),
+        (OnHold, back) => match resumes_to(f) {
+            Some(home) if home == back => Ok(()),
+            Some(home) => refuse(format!("an on-hold case resumes to where it was held from ({home})")),
             None => refuse("no record of where the case was held from".into()),
         },
         (Qualification, Documents) => match &f.qualified_by {
@@ -296,6 +306,22 @@ mod tests {
         let f = GateFacts { held_from: Some(Stage::Documents), ..Default::default() };
         assert!(check_transition(Stage::OnHold, Stage::Documents, &f).is_ok());
         assert!(check_transition(Stage::OnHold, Stage::Fundraising, &f).is_err());
+    }
+
+    #[test]
+    fn a_case_held_from_payment_that_lost_money_resumes_to_fundraising() {
+        let full = GateFacts {
+            held_from: Some(Stage::Payment),
+            target: Money::from_minor(10),
+            collected: Money::from_minor(10),
+            ..Default::default()
+        };
+        assert!(check_transition(Stage::OnHold, Stage::Payment, &full).is_ok());
+        let short = GateFacts { collected: Money::from_minor(4), ..full.clone() };
+        assert!(check_transition(Stage::OnHold, Stage::Payment, &short).is_err());
+        assert!(check_transition(Stage::OnHold, Stage::Fundraising, &short).is_ok());
+        let empty = GateFacts { collected: Money::ZERO, ..full };
+        assert!(check_transition(Stage::OnHold, Stage::Rejected, &empty).is_ok());
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub(crate) async fn set_stage(tx: &mut Tx, actor: &str, case: i64, from: Stage, 
     let at = now();
     let fundraising_since = (to == Stage::Fundraising).then_some(at);
     sqlx::query(
-        "UPDATE cases SET stage = ?, stage_since = ?, fundraising_since = COALESCE(?, fundraising_since) WHERE id = ?",
+        "UPDATE cases SET stage = ?, stage_since = ?, fundraising_since = COALESCE(fundraising_since, ?) WHERE id = ?",
     )
     .bind(to.as_str())
     .bind(at)

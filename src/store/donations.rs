@@ -92,15 +92,23 @@ async fn case_facts(tx: &mut Tx, id: i64) -> Result<CaseFacts> {
 }
 
 /// Fundraising cases in the order oldest-first placement fills them.
-async fn fundraising_needs(tx: &mut Tx, beneficiary: Option<i64>) -> Result<Vec<Need>> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT id, target - collected FROM cases
-         WHERE stage = 'fundraising' AND (?1 IS NULL OR beneficiary_id = ?1)
-         ORDER BY fundraising_since, id",
-    )
-    .bind(beneficiary)
-    .fetch_all(&mut **tx)
-    .await?;
+async fn fundraising_needs(tx: &mut Tx, beneficiary: Option<i64>, currency: Currency) -> Result<Vec<Need>> {
+    // Two statements, so each can use its index (by stage, or by beneficiary).
+    let query = match beneficiary {
+        None => sqlx::query_as(
+            "SELECT id, target - collected FROM cases WHERE stage = 'fundraising' AND currency = ?
+             ORDER BY fundraising_since, id",
+        ),
+        Some(_) => sqlx::query_as(
+            "SELECT id, target - collected FROM cases WHERE beneficiary_id = ? AND stage = 'fundraising' AND currency = ?
+             ORDER BY fundraising_since, id",
+        ),
+    };
+    let query = match beneficiary {
+        Some(b) => query.bind(b),
+        None => query,
+    };
+    let rows: Vec<(i64, i64)> = query.bind(currency.as_str()).fetch_all(&mut **tx).await?;
     Ok(rows.into_iter().map(|(case_id, need)| Need { case_id, still_needed: Money::from_minor(need) }).collect())
 }
 
@@ -184,31 +192,53 @@ pub(crate) async fn place_held(tx: &mut Tx, actor: &str, beneficiary: i64, touch
     if policy(tx).await? != DesignatedPolicy::Hold {
         return Ok(());
     }
+    // Each branch repeats the partial index's condition so SQLite uses it.
     let held: Vec<i64> = sqlx::query_scalar(
-        "SELECT d.id FROM donations d
-         WHERE d.allocated < d.amount AND d.released = 0 AND (
-             (d.designation_kind = 'beneficiary' AND d.designated_id = ?1)
-          OR (d.designation_kind = 'case' AND d.designated_id IN (SELECT id FROM cases WHERE beneficiary_id = ?1)))
-         ORDER BY d.received_on, d.id",
+        "SELECT id FROM (
+             SELECT d.id, d.received_on FROM donations d
+             WHERE d.designation_kind <> 'unrestricted' AND d.designation_kind = 'beneficiary' AND d.designated_id = ?1
+               AND d.allocated < d.amount AND d.released = 0
+             UNION ALL
+             SELECT d.id, d.received_on FROM cases c JOIN donations d
+               ON d.designation_kind <> 'unrestricted' AND d.designation_kind = 'case' AND d.designated_id = c.id
+             WHERE c.beneficiary_id = ?1 AND d.allocated < d.amount AND d.released = 0)
+         ORDER BY received_on, id",
     )
     .bind(beneficiary)
     .fetch_all(&mut **tx)
     .await?;
     for donation in held {
-        place_designated(tx, actor, donation, touched).await?;
+        place_designated(tx, actor, donation, Reach::Beneficiary, touched).await?;
     }
     Ok(())
 }
 
-/// Allocates a designated donation to its named case, or its beneficiary's
-/// fundraising cases oldest first, up to what they still need.
-async fn place_designated(tx: &mut Tx, actor: &str, donation: i64, touched: &mut Touched) -> Result<Vec<i64>> {
+/// How far automatic placement of designated money may go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Only the named case (a beneficiary designation: their fundraising cases).
+    Named,
+    /// Also the beneficiary's other fundraising cases: money held for the child.
+    Beneficiary,
+}
+
+/// Allocates a designated donation to its named case — or, with
+/// `Reach::Beneficiary` and for beneficiary designations, to the
+/// beneficiary's fundraising cases oldest first — up to what they need.
+/// Cases in another currency are never considered.
+async fn place_designated(
+    tx: &mut Tx,
+    actor: &str,
+    donation: i64,
+    reach: Reach,
+    touched: &mut Touched,
+) -> Result<Vec<i64>> {
     let facts = donation_facts(tx, donation).await?;
     let mut needs = match facts.designation {
         Designation::Unrestricted => return Ok(vec![]),
         Designation::Case(case) => {
             let c = case_facts(tx, case).await?;
-            if c.stage == Stage::Fundraising {
+            if c.stage == Stage::Fundraising && c.currency == facts.currency {
                 vec![Need { case_id: case, still_needed: c.still_needed() }]
             } else {
                 vec![]
@@ -216,10 +246,9 @@ async fn place_designated(tx: &mut Tx, actor: &str, donation: i64, touched: &mut
         }
         Designation::Beneficiary(_) => vec![],
     };
-    // A case designation's leftover, and a beneficiary designation, go to the
-    // beneficiary's other fundraising cases.
-    if let Some(owner) = designated_owner(&facts) {
-        for n in fundraising_needs(tx, Some(owner)).await? {
+    let wider = reach == Reach::Beneficiary || matches!(facts.designation, Designation::Beneficiary(_));
+    if let Some(owner) = designated_owner(&facts).filter(|_| wider) {
+        for n in fundraising_needs(tx, Some(owner), facts.currency).await? {
             if !needs.iter().any(|x| x.case_id == n.case_id) {
                 needs.push(n);
             }
@@ -282,7 +311,10 @@ impl Store {
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => {
-                Error::invalid(format!("a donation with external key {:?} is already recorded", new.external_key))
+                Error::invalid(format!(
+                    "a donation with external key {} is already recorded",
+                    new.external_key.as_deref().unwrap_or("")
+                ))
             }
             _ => e.into(),
         })?;
@@ -297,7 +329,7 @@ impl Store {
         )
         .await?;
         let mut touched = Touched { donations: vec![id], cases: vec![] };
-        let completed = place_designated(&mut tx, &self.actor, id, &mut touched).await?;
+        let completed = place_designated(&mut tx, &self.actor, id, Reach::Named, &mut touched).await?;
         invariants::ensure(&mut tx, &touched.scope()).await?;
         tx.commit().await?;
         Ok((id, completed))
@@ -338,10 +370,17 @@ impl Store {
             Plan::OldestFirst { limit } => {
                 let policy = policy(&mut tx).await?;
                 let restrict = designated_owner(&facts).filter(|_| policy == DesignatedPolicy::Hold && !facts.released);
-                let needs = fundraising_needs(&mut tx, restrict).await?;
+                let needs = fundraising_needs(&mut tx, restrict, facts.currency).await?;
                 split::oldest_first(available(limit), &needs)
             }
         };
+        if lines.is_empty() && !matches!(plan, Plan::Lines(_)) {
+            return Err(Error::invalid(if facts.unallocated().is_zero() {
+                format!("donation {donation} is fully allocated: nothing to place")
+            } else {
+                format!("no chosen fundraising case needs money: donation {donation} keeps its {}", facts.unallocated())
+            }));
+        }
         let mut touched = Touched::default();
         let (ids, completed) = allocate_in(&mut tx, &self.actor, &facts, &lines, reason, &mut touched).await?;
         invariants::ensure(&mut tx, &touched.scope()).await?;
@@ -362,10 +401,16 @@ impl Store {
             return Err(Error::invalid(format!("donation {donation} is fully allocated already")));
         }
         let mut touched = Touched::default();
-        let completed = place_designated(&mut tx, &self.actor, donation, &mut touched).await?;
+        let policy = policy(&mut tx).await?;
+        let reach = if policy == DesignatedPolicy::Hold { Reach::Beneficiary } else { Reach::Named };
+        let completed = place_designated(&mut tx, &self.actor, donation, reach, &mut touched).await?;
         if touched.donations.is_empty() {
+            let what_next = match policy {
+                DesignatedPolicy::Hold => "it waits for the beneficiary's next case to open fundraising",
+                DesignatedPolicy::Redistribute => "release it (donation release) to place it elsewhere",
+            };
             return Err(Error::invalid(format!(
-                "donation {donation} ({}) has no case in fundraising to go to; under policy hold it waits for the beneficiary's next case",
+                "donation {donation} ({}) has no case in fundraising to go to: {what_next}",
                 facts.designation
             )));
         }

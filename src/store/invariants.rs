@@ -23,6 +23,10 @@ pub enum Scope {
     },
 }
 fn id_filter(column: &str, ids: &[i64]) -> String {
+    if ids.is_empty() {
+        // Nothing of this kind was touched; `x IN ()` would cost a full scan.
+        return "0".to_string();
+    }
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("{column} IN ({})", list.join(","))
 }

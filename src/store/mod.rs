@@ -31,6 +31,7 @@ pub use read::{CaseQuery, DonationQuery};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "core", include_str!("../../migrations/0001_core.sql")),
     (2, "case_search", include_str!("../../migrations/0002_case_search.sql")),
+    (3, "donor_lookup", include_str!("../../migrations/0003_donor_lookup.sql")),
 ];
 
 /// An open database plus the person acting on it.

@@ -1,7 +1,7 @@
 //! Reads for listings, cards and summaries. None of these write.
 
 use chrono::NaiveDate;
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 use super::{Store, rows};
 use crate::domain::stage::required_documents;
@@ -59,6 +59,25 @@ fn like(text: &Option<String>) -> Option<String> {
     text.as_ref().map(|t| t.trim()).filter(|t| !t.is_empty()).map(|t| format!("%{t}%"))
 }
 
+async fn case_in(conn: &mut SqliteConnection, id: i64) -> Result<Case> {
+    let sql = format!(
+        "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = ?",
+        rows::CASE_COLUMNS
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::case_not_found(id))?;
+    rows::case(&row)
+}
+
+async fn allocations_where(conn: &mut SqliteConnection, filter: &str, id: i64) -> Result<Vec<Allocation>> {
+    let sql = format!("{ALLOCATION_SQL} WHERE {filter} ORDER BY a.id");
+    let found = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut *conn).await?;
+    found.iter().map(rows::allocation).collect()
+}
+
 const ALLOCATION_SQL: &str = "SELECT a.id, a.donation_id, a.case_id, a.amount, a.at, a.by_user, a.reason,
         EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id) AS reversed, d.payer, d.channel
  FROM allocations a JOIN donations d ON d.id = a.donation_id";
@@ -84,25 +103,18 @@ impl Store {
     }
 
     pub async fn case(&self, id: i64) -> Result<Case> {
-        let sql = format!(
-            "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = ?",
-            rows::CASE_COLUMNS
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| Error::case_not_found(id))?;
-        rows::case(&row)
+        let mut conn = self.pool().acquire().await?;
+        case_in(&mut conn, id).await
     }
 
     /// Everything about one case.
     pub async fn case_file(&self, id: i64) -> Result<CaseFile> {
-        let case = self.case(id).await?;
-        let pool = self.pool();
+        // One read transaction: every part of the card is from the same moment.
+        let mut tx = self.pool().begin().await?;
+        let case = case_in(&mut tx, id).await?;
         let qualification = sqlx::query("SELECT * FROM qualifications WHERE case_id = ?")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?
             .map(|r| -> Result<Qualification> {
                 Ok(Qualification {
@@ -116,7 +128,7 @@ impl Store {
             .transpose()?;
         let invoice = sqlx::query("SELECT * FROM invoices WHERE case_id = ?")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?
             .map(|r| -> Result<Invoice> {
                 Ok(Invoice {
@@ -129,7 +141,7 @@ impl Store {
             .transpose()?;
         let payment_order = sqlx::query("SELECT * FROM payment_orders WHERE case_id = ? ORDER BY id DESC LIMIT 1")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?
             .map(|r| -> Result<PaymentOrder> {
                 Ok(PaymentOrder {
@@ -142,7 +154,7 @@ impl Store {
             .transpose()?;
         let documents = sqlx::query("SELECT * FROM documents WHERE case_id = ? ORDER BY id")
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(|r| -> Result<Document> {
@@ -160,10 +172,10 @@ impl Store {
             .into_iter()
             .filter(|k| !documents.iter().any(|d| d.kind == *k))
             .collect();
-        let allocations = self.allocations_where("a.case_id = ?", id).await?;
+        let allocations = allocations_where(&mut tx, "a.case_id = ?", id).await?;
         let history = sqlx::query("SELECT * FROM stage_changes WHERE case_id = ? ORDER BY id")
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(|r| -> Result<StageChange> {
@@ -176,7 +188,9 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let notes: String = sqlx::query_scalar("SELECT notes FROM cases WHERE id = ?").bind(id).fetch_one(pool).await?;
+        let notes: String =
+            sqlx::query_scalar("SELECT notes FROM cases WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
         Ok(CaseFile {
             case,
             qualification,
@@ -190,20 +204,16 @@ impl Store {
         })
     }
 
-    async fn allocations_where(&self, filter: &str, id: i64) -> Result<Vec<Allocation>> {
-        let sql = format!("{ALLOCATION_SQL} WHERE {filter} ORDER BY a.id");
-        let found = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(self.pool()).await?;
-        found.iter().map(rows::allocation).collect()
-    }
-
     pub async fn list_donations(&self, q: &DonationQuery) -> Result<Vec<Donation>> {
         let sql = format!(
-            "SELECT {} FROM donations d WHERE (?1 = 0 OR d.allocated < d.amount) AND (?2 IS NULL OR d.channel = ?2)
+            "SELECT {} FROM donations d WHERE {open} (?1 = 0 OR d.allocated < d.amount) AND (?2 IS NULL OR d.channel = ?2)
                AND (?5 IS NULL OR (d.designation_kind <> 'unrestricted') = ?5)
                AND (?6 IS NULL OR d.received_on >= ?6) AND (?7 IS NULL OR d.received_on <= ?7)
                AND (?8 IS NULL OR d.payer LIKE ?8 OR d.purpose LIKE ?8)
              ORDER BY d.id LIMIT ?3 OFFSET ?4",
-            rows::DONATION_COLUMNS
+            rows::DONATION_COLUMNS,
+            // Written out so SQLite can use the partial index of open donations.
+            open = if q.unallocated_only { "d.allocated < d.amount AND" } else { "" }
         );
         let found = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(q.unallocated_only as i64)
@@ -226,7 +236,8 @@ impl Store {
             .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| Error::donation_not_found(id))?;
-        let allocations = self.allocations_where("a.donation_id = ?", id).await?;
+        let mut conn = self.pool().acquire().await?;
+        let allocations = allocations_where(&mut conn, "a.donation_id = ?", id).await?;
         Ok((rows::donation(&row)?, allocations))
     }
 
