@@ -127,7 +127,7 @@ pub async fn run(path: &std::path::Path, width: u16, height: u16) -> Result<()> 
 
     // Opening a case card and going back.
     let mut open = Vec::new();
-    for _ in 0..30 {
+    for _ in 0..200 {
         let t = press(&mut app, &mut term, &parse_keys("<Enter>").map_err(anyhow::Error::msg)?, theme).await?;
         open.extend(t);
         press(&mut app, &mut term, &parse_keys("<Esc> <Down>").map_err(anyhow::Error::msg)?, theme).await?;
