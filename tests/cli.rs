@@ -276,3 +276,11 @@ fn keymap_check_names_file_and_line() {
     let shown = cli.ok(&["keymap", "show"]);
     assert!(shown.contains("[split]") && shown.contains("confirm"), "{shown}");
 }
+
+#[test]
+fn the_console_without_a_terminal_says_what_to_do() {
+    let cli = Cli::new();
+    let out = cli.run(&[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the console needs a terminal"));
+}

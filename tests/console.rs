@@ -441,3 +441,23 @@ async fn inbox_filters_by_channel_and_date() {
     c.keys("<Enter>").await;
     assert!(c.status().contains("unknown filter \"colour\""), "{}", c.status());
 }
+
+#[tokio::test]
+async fn tiny_and_odd_terminal_sizes_never_panic() {
+    let mut c = Console::new().await;
+    let sizes = [(1u16, 1u16), (10, 3), (20, 5), (40, 10), (79, 23), (300, 100)];
+    let tour = ["g b", "<Right> <Right> <Enter>", "<Tab>", "<Tab>", "<Tab>", "<Tab>", "g d", "?", "<Esc>", "g p", "g"];
+    for step in tour {
+        c.keys(step).await;
+        for (w, h) in sizes {
+            c.screen(w, h);
+        }
+    }
+    c.keys("<Esc> g d / ").await;
+    c.type_text("designated=no").await;
+    c.keys("<Enter> <Enter>").await;
+    c.type_text("12").await;
+    for (w, h) in sizes {
+        c.screen(w, h);
+    }
+}

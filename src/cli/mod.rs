@@ -297,6 +297,10 @@ async fn donation(store: &Store, d: &DonationCommand) -> Result<()> {
 /// With no command: the console, on the default database or (`--demo`) a
 /// fresh demo foundation in a temporary directory.
 pub async fn console(cli: &Cli) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!("the console needs a terminal; for scripts use a command (almoner --help) or almoner exec FILE");
+    }
     let _keep;
     let store = if cli.demo {
         let dir = tempfile::tempdir()?;

@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let title = format!("{} {} — {} · {}", t.case, c.id, c.beneficiary, app.lang.stage(c.stage));
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(Span::styled(safe(&title, area.width as usize - 4), theme.title()));
+        .title(Span::styled(safe(&title, (area.width as usize).saturating_sub(4)), theme.title()));
     let inner = block.inner(body_area);
     frame.render_widget(block, body_area);
     if card.tab == Tab::Notes
