@@ -461,3 +461,28 @@ async fn tiny_and_odd_terminal_sizes_never_panic() {
         c.screen(w, h);
     }
 }
+
+#[tokio::test]
+async fn the_demo_is_a_believable_year() {
+    let c = Console::new().await;
+    let pool = c.store().pool();
+    let q = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool);
+    assert!(q("SELECT COUNT(*) FROM cases").await.unwrap() >= 190);
+    assert!(q("SELECT COUNT(*) FROM donations").await.unwrap() >= 5000);
+    for stage in ["qualification", "documents", "fundraising", "payment", "paid", "closed", "rejected", "on_hold"] {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE stage = ?").bind(stage).fetch_one(pool).await.unwrap();
+        assert!(n > 0, "no demo case in {stage}");
+    }
+    assert!(
+        q("SELECT COUNT(*) FROM stage_changes WHERE from_stage = 'payment' AND to_stage = 'fundraising'")
+            .await
+            .unwrap()
+            > 0
+    );
+    assert!(q("SELECT COUNT(*) FROM reversals").await.unwrap() > 0);
+    assert!(q("SELECT COUNT(*) FROM donations WHERE designation_kind = 'case'").await.unwrap() > 0);
+    assert!(q("SELECT COUNT(*) FROM donations WHERE allocated = 0").await.unwrap() > 0);
+    assert!(q("SELECT COUNT(*) FROM donors WHERE kind = 'organisation'").await.unwrap() > 0);
+    common::assert_invariants(c.store()).await;
+}

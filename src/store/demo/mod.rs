@@ -348,18 +348,31 @@ impl Store {
                 need[ci] = 0;
             }
         }
-        // A few reversals: an allocation made by mistake and taken back.
+        // A few mistakes taken back: an allocation reversed. On a funded case
+        // the reversal sent it back to fundraising until money came again.
+        let open: Vec<(i64, i64)> = donations
+            .iter()
+            .filter(|d| d.designated.is_none() && d.allocated < d.amount)
+            .map(|d| (d.id, d.amount - d.allocated))
+            .collect();
         let mut reversed = Vec::new();
-        for d in donations.iter_mut().filter(|d| d.designated.is_none() && d.allocated < d.amount).step_by(97) {
-            if let Some(&ci) =
-                fundable.iter().find(|&&ci| cases[ci].stage == "fundraising" && cases[ci].collected < cases[ci].target)
-            {
-                let amount = (d.amount - d.allocated).min(cases[ci].target - cases[ci].collected);
-                if amount > 0 {
-                    allocations.push((d.id, cases[ci].id, amount, ts(cases[ci].created + Duration::days(15))));
-                    reversed.push(allocations.len() as i64);
+        for (&ci, &(donation, room)) in fundable.iter().step_by(17).zip(&open) {
+            let c = &mut cases[ci];
+            let at = match c.history.iter().position(|h| h.1 == "payment") {
+                Some(pos) => {
+                    let t = c.history[pos].2;
+                    let why = "allocation reversed: ошибочное распределение".to_string();
+                    c.history.insert(pos + 1, (Some("payment"), "fundraising", t + Duration::hours(1), why));
+                    c.history.insert(
+                        pos + 2,
+                        (Some("fundraising"), "payment", t + Duration::hours(2), "fully funded".into()),
+                    );
+                    t - Duration::hours(1)
                 }
-            }
+                None => c.created + Duration::days(15),
+            };
+            allocations.push((donation, c.id, room.min(c.target), ts(at)));
+            reversed.push(allocations.len() as i64);
         }
 
         sqlx::query("PRAGMA cache_size = -262144").execute(&mut *tx).await?;
