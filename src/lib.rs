@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod store;
 pub mod text;
 pub mod ui;

@@ -1,0 +1,191 @@
+//! Register files from the bank and payment processors, parsed into
+//! payments. Parsers are pure (bytes in, payments out), never panic, and
+//! reject a damaged file whole with the reason instead of importing part of it.
+//! Formats are sniffed from content, not from the file name.
+
+pub mod onec;
+mod text;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Currency, Money};
+
+pub use text::decode_lines;
+
+/// The formats almoner reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    #[serde(rename = "1c")]
+    OneC,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::OneC => "1c",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "1c" | "1cclientbankexchange" => Ok(Format::OneC),
+            other => Err(format!("unknown register format {other:?}: known formats are 1c")),
+        }
+    }
+}
+
+/// Which way money moved, seen from the foundation's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Money in: a donation.
+    Incoming,
+    /// Money out: e.g. a payment order paying a clinic's invoice.
+    Outgoing,
+    /// Between the foundation's own accounts.
+    Internal,
+    /// Neither the accounts nor the dates tell; reported, never guessed.
+    Unknown,
+}
+
+/// One side of a payment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Party {
+    pub name: String,
+    pub inn: Option<String>,
+    pub account: Option<String>,
+}
+
+/// One payment read from a register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Payment {
+    /// Line in the file where it starts.
+    pub line: usize,
+    pub direction: Direction,
+    /// The document's date.
+    pub date: NaiveDate,
+    /// When the money arrived or left, if the register says.
+    pub booked: Option<NaiveDate>,
+    pub number: String,
+    pub amount: Money,
+    pub currency: Currency,
+    pub payer: Party,
+    pub payee: Party,
+    pub purpose: String,
+    /// The foundation's account this payment belongs to.
+    pub own_account: Option<String>,
+    /// Stable identity: the same payment in another (or the same) file has the same key.
+    pub external_key: String,
+}
+
+impl Payment {
+    /// Who the money came from (incoming) or went to (outgoing).
+    pub fn counterparty(&self) -> &Party {
+        match self.direction {
+            Direction::Outgoing => &self.payee,
+            _ => &self.payer,
+        }
+    }
+}
+
+/// A problem on one line that makes one payment unusable (the rest import).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// A control total the register carries, compared with its payments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControlCheck {
+    pub what: String,
+    pub expected: Money,
+    pub found: Money,
+    pub ok: bool,
+}
+
+/// A whole register, parsed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Register {
+    pub format: Format,
+    pub encoding: &'static str,
+    pub payments: Vec<Payment>,
+    pub errors: Vec<LineError>,
+    /// Oddities that did not stop anything (a doubled end marker, say).
+    pub warnings: Vec<LineError>,
+    pub checks: Vec<ControlCheck>,
+}
+
+/// Why a file cannot be read at all. Nothing of it is imported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("this is not a register but a binary file ({0}); check you picked the right file")]
+    Binary(&'static str),
+    #[error("the file is empty")]
+    Empty,
+    #[error("unknown register format: the file starts with {0:?}; almoner reads 1CClientBankExchange")]
+    UnknownFormat(String),
+    #[error("the text encoding is damaged (letters replaced by \u{fffd}); ask for the file to be exported again")]
+    EncodingDamaged,
+    #[error("line {line}: {message}; the file looks cut off or damaged, so nothing was imported")]
+    Structure { line: usize, message: String },
+}
+
+/// Reads a register of any known format, sniffed from its bytes.
+pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Register, Rejected> {
+    if bytes.is_empty() {
+        return Err(Rejected::Empty);
+    }
+    if let Some(kind) = binary_kind(bytes) {
+        return Err(Rejected::Binary(kind));
+    }
+    match format.or_else(|| sniff(bytes)) {
+        Some(Format::OneC) => onec::parse(bytes),
+        None => {
+            let first = text::first_line(bytes);
+            Err(Rejected::UnknownFormat(crate::text::clip(&first, 40)))
+        }
+    }
+}
+
+/// The format, from the first bytes of the file.
+pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    let head = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    head.starts_with(b"1CClientBankExchange").then_some(Format::OneC)
+}
+
+fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: &[(&[u8], &str)] = &[
+        (b"\x89PNG", "a PNG image"),
+        // A PNG that went through a UTF-8 conversion on the way.
+        (b"\xEF\xBF\xBDPNG", "a PNG image"),
+        (b"%PDF", "a PDF document"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+        (b"GIF8", "a GIF image"),
+        (b"PK\x03\x04", "a ZIP archive or an Office file"),
+        (b"\xD0\xCF\x11\xE0", "an old Office document"),
+    ];
+    if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| bytes.starts_with(sig)) {
+        return Some(what);
+    }
+    bytes.iter().take(64 * 1024).any(|b| *b == 0).then_some("it contains NUL bytes")
+}
+
+/// A stable key from the fields that identify a payment.
+pub fn key(format: Format, parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    h.update(format.name().as_bytes());
+    for p in parts {
+        h.update([0x1f]);
+        h.update(p.as_bytes());
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{}:{hex}", format.name())
+}

@@ -1,0 +1,414 @@
+//! 1CClientBankExchange, the text format between 1C and bank clients
+//! (versions 1.01–1.03). See `../shared/FORMATS.md` §1 for the quirks this
+//! handles: wrong `Кодировка=` headers, mixed encodings and line ends, keys in
+//! either case, several accounts, one account section per day, and direction
+//! decided by the accounts rather than the dates.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::text::{declares_dos, decode_lines};
+use super::{ControlCheck, Direction, Format, LineError, Party, Payment, Register, Rejected, key};
+use crate::domain::{Currency, Money};
+
+/// One `Ключ=Значение` section: keys lower-cased, values trimmed.
+struct Section {
+    line: usize,
+    kind: String,
+    fields: HashMap<String, String>,
+    /// Keys that repeat (`РасчСчет` in the header).
+    repeated: Vec<(String, String)>,
+}
+
+impl Section {
+    fn new(line: usize, kind: &str) -> Section {
+        Section { line, kind: kind.to_string(), fields: HashMap::new(), repeated: Vec::new() }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.fields.get(&key.to_lowercase()).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    fn set(&mut self, key: &str, value: &str) {
+        let k = key.trim().to_lowercase();
+        let v = value.trim().to_string();
+        self.repeated.push((k.clone(), v.clone()));
+        self.fields.insert(k, v);
+    }
+
+    fn all(&self, key: &str) -> Vec<&str> {
+        let k = key.to_lowercase();
+        self.repeated.iter().filter(|(x, v)| *x == k && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+fn structure(line: usize, message: impl Into<String>) -> Rejected {
+    Rejected::Structure { line, message: message.into() }
+}
+
+/// Splits the file into header, account sections and documents, checking
+/// that every section is closed and the file ends with `КонецФайла`.
+type Sections = (Section, Vec<Section>, Vec<Section>, Vec<LineError>);
+
+fn sections(lines: &[String]) -> Result<Sections, Rejected> {
+    let mut header = Section::new(1, "header");
+    let mut accounts = Vec::new();
+    let mut documents = Vec::new();
+    let mut open: Option<Section> = None;
+    let mut ended = false;
+    let mut last_closed_document = false;
+    let mut warnings = Vec::new();
+    for (i, raw) in lines.iter().enumerate().skip(1) {
+        let n = i + 1;
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if ended {
+            return Err(structure(n, "text after КонецФайла"));
+        }
+        let (key, value) = match line.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v)),
+            None => (line, None),
+        };
+        match (key.to_lowercase().as_str(), value) {
+            (marker @ ("секциярасчсчет" | "секциядокумент"), _) => {
+                if let Some(s) = &open {
+                    return Err(structure(
+                        n,
+                        format!("a new section starts before the one at line {} has ended", s.line),
+                    ));
+                }
+                let kind = if marker == "секциярасчсчет" {
+                    "account"
+                } else {
+                    value.map(str::trim).filter(|v| !v.is_empty()).unwrap_or("document")
+                };
+                open = Some(Section::new(n, kind));
+                last_closed_document = false;
+            }
+            ("конецрасчсчет", None) => match open.take() {
+                Some(s) if s.kind == "account" => accounts.push(s),
+                Some(s) => {
+                    return Err(structure(n, format!("КонецРасчСчет closes the document started at line {}", s.line)));
+                }
+                None => return Err(structure(n, "КонецРасчСчет without СекцияРасчСчет")),
+            },
+            // The spec's own example closes one document twice: tolerated, noted.
+            ("конецдокумента", None) if open.is_none() && last_closed_document => {
+                warnings.push(LineError { line: n, message: "a second КонецДокумента; ignored".into() });
+            }
+            ("конецдокумента", None) => match open.take() {
+                Some(s) if s.kind != "account" => {
+                    documents.push(s);
+                    last_closed_document = true;
+                }
+                Some(s) => {
+                    return Err(structure(
+                        n,
+                        format!("КонецДокумента closes the account section started at line {}", s.line),
+                    ));
+                }
+                None => return Err(structure(n, "КонецДокумента without СекцияДокумент")),
+            },
+            ("конецфайла", None) => {
+                if let Some(s) = &open {
+                    let end =
+                        if s.kind == "account" { "КонецРасчСчет" } else { "КонецДокумента" };
+                    return Err(structure(s.line, format!("the section here has no {end}")));
+                }
+                ended = true;
+            }
+            (_, Some(v)) => match open.as_mut() {
+                Some(s) => s.set(key, v),
+                None => header.set(key, v),
+            },
+            (_, None) => {
+                return Err(structure(
+                    n,
+                    format!("{:?} is neither a section marker nor Key=Value", crate::text::clip(line, 40)),
+                ));
+            }
+        }
+    }
+    if let Some(s) = open {
+        let end = if s.kind == "account" { "КонецРасчСчет" } else { "КонецДокумента" };
+        return Err(structure(s.line, format!("the section here has no {end}")));
+    }
+    if !ended {
+        return Err(structure(lines.len(), "the file has no КонецФайла at its end"));
+    }
+    Ok((header, accounts, documents, warnings))
+}
+
+fn date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%d.%m.%Y").ok()
+}
+
+/// `Сумма` uses `.` and 0–2 decimals; some banks write `,`.
+fn amount(s: &str) -> Result<Money, String> {
+    Money::parse(&s.replace(',', ".")).map_err(|e| e.to_string())
+}
+
+/// The payer as printed often carries the INN in front: `ИНН 7718123456\771801001 ООО "…"`
+/// or `7777777777, ООО "…"`. The clean name is in `Плательщик1` when the bank filled it.
+fn party(doc: &Section, side: &str) -> Party {
+    let printed = doc.get(side).unwrap_or("");
+    let name = doc.get(&format!("{side}1")).map(str::to_string).unwrap_or_else(|| strip_inn_prefix(printed));
+    let inn = doc.get(&format!("{side}ИНН")).filter(|v| v.len() >= 10 && v.chars().all(|c| c.is_ascii_digit()));
+    let account = doc.get(&format!("{side}Счет")).or_else(|| doc.get(&format!("{side}РасчСчет")));
+    Party { name, inn: inn.map(str::to_string), account: account.map(str::to_string) }
+}
+
+fn strip_inn_prefix(printed: &str) -> String {
+    let mut s = printed.trim();
+    if let Some(rest) = s.strip_prefix("ИНН") {
+        s = rest.trim_start();
+    }
+    let digits = s.chars().take_while(|c| c.is_ascii_digit() || *c == '\\' || *c == '/').count();
+    if digits >= 10 {
+        s = s[s.char_indices().nth(digits).map_or(s.len(), |(i, _)| i)..].trim_start_matches([',', ' ']);
+    }
+    s.trim().to_string()
+}
+
+pub fn parse(bytes: &[u8]) -> Result<Register, Rejected> {
+    let (lines, encoding) = decode_lines(bytes, declares_dos(bytes));
+    if lines.first().map(|l| l.trim_start_matches('\u{feff}').trim()) != Some("1CClientBankExchange") {
+        return Err(Rejected::UnknownFormat(lines.first().cloned().unwrap_or_default()));
+    }
+    if lines.iter().any(|l| l.contains('\u{fffd}')) {
+        return Err(Rejected::EncodingDamaged);
+    }
+    let (header, accounts, documents, warnings) = sections(&lines)?;
+    // A file of payment orders for the bank (1c_to_kl) lists its document
+    // kinds in the header and has no statement sections: everything in it is
+    // money going out, from the payer's account.
+    let orders_to_bank = accounts.is_empty() && !header.all("Документ").is_empty();
+    let mut own: Vec<String> = header.all("РасчСчет").into_iter().map(str::to_string).collect();
+    for a in &accounts {
+        if let Some(acc) = a.get("РасчСчет")
+            && !own.iter().any(|o| o == acc)
+        {
+            own.push(acc.to_string());
+        }
+    }
+    let mut register = Register {
+        format: Format::OneC,
+        encoding,
+        payments: Vec::new(),
+        errors: Vec::new(),
+        warnings,
+        checks: Vec::new(),
+    };
+    for doc in &documents {
+        match payments(doc, &own, orders_to_bank) {
+            Ok(mut list) => register.payments.append(&mut list),
+            Err(message) => register.errors.push(LineError { line: doc.line, message }),
+        }
+    }
+    register.checks = control_checks(&accounts, &register.payments);
+    Ok(register)
+}
+
+/// One document as payments: one per own account it touches (an internal
+/// transfer between two of ours is seen from both).
+fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<Payment>, String> {
+    let number = doc.get("Номер").unwrap_or("").to_string();
+    let doc_date = doc.get("Дата").ok_or("the document has no Дата")?;
+    let doc_date = date(doc_date).ok_or_else(|| format!("Дата={doc_date:?} is not a date (ДД.ММ.ГГГГ)"))?;
+    let sum = doc.get("Сумма").ok_or("the document has no Сумма")?;
+    let sum = amount(sum).map_err(|e| format!("Сумма: {e}"))?;
+    if !sum.is_positive() {
+        return Err("Сумма is zero".into());
+    }
+    let payer = party(doc, "Плательщик");
+    let payee = party(doc, "Получатель");
+    let is_own = |p: &Party| p.account.as_ref().is_some_and(|a| own.iter().any(|o| o == a));
+    let (debited, credited) = (doc.get("ДатаСписано").and_then(date), doc.get("ДатаПоступило").and_then(date));
+    let by_accounts = match (is_own(&payer), is_own(&payee)) {
+        (true, true) => Some(Direction::Internal),
+        (true, false) => Some(Direction::Outgoing),
+        (false, true) => Some(Direction::Incoming),
+        (false, false) => None,
+    };
+    // The accounts do not tell (masked, or a correspondent account): the dates may.
+    let direction = by_accounts.unwrap_or(match (debited, credited) {
+        _ if orders_to_bank => Direction::Outgoing,
+        (None, Some(_)) => Direction::Incoming,
+        (Some(_), None) => Direction::Outgoing,
+        _ => Direction::Unknown,
+    });
+    // Decided by the dates in a one-account file: the payment is that account's.
+    let sole = (by_accounts.is_none() && own.len() == 1).then(|| own[0].clone());
+    let purpose = match doc.get("НазначениеПлатежа") {
+        Some(p) => p.to_string(),
+        None => (1..=6).filter_map(|i| doc.get(&format!("НазначениеПлатежа{i}"))).collect::<Vec<_>>().join(" "),
+    };
+    let make = |direction: Direction, own_account: Option<String>| {
+        let booked = match direction {
+            Direction::Outgoing => debited.or(credited),
+            _ => credited.or(debited),
+        };
+        let counterparty = if direction == Direction::Outgoing { &payee } else { &payer };
+        let purpose_hash = key(Format::OneC, &[&purpose]);
+        let external_key = key(
+            Format::OneC,
+            &[
+                own_account.as_deref().unwrap_or(""),
+                &format!("{direction:?}"),
+                &doc_date.to_string(),
+                &number,
+                &sum.plain(),
+                counterparty.account.as_deref().unwrap_or(""),
+                counterparty.inn.as_deref().unwrap_or(""),
+                &booked.map(|d| d.to_string()).unwrap_or_default(),
+                &purpose_hash,
+            ],
+        );
+        Payment {
+            line: doc.line,
+            direction,
+            date: doc_date,
+            booked,
+            number: number.clone(),
+            amount: sum,
+            currency: Currency::RUB,
+            payer: payer.clone(),
+            payee: payee.clone(),
+            purpose: purpose.clone(),
+            own_account,
+            external_key,
+        }
+    };
+    Ok(match direction {
+        Direction::Internal => {
+            vec![make(Direction::Internal, payer.account.clone()), make(Direction::Internal, payee.account.clone())]
+        }
+        Direction::Outgoing => vec![make(direction, sole.or_else(|| payer.account.clone()))],
+        Direction::Incoming => vec![make(direction, sole.or_else(|| payee.account.clone()))],
+        Direction::Unknown => vec![make(direction, None)],
+    })
+}
+
+/// Per account: every section's opening + credits − debits = closing, and the
+/// sections' credits and debits equal the documents'.
+fn control_checks(accounts: &[Section], payments: &[Payment]) -> Vec<ControlCheck> {
+    let mut checks = Vec::new();
+    let m = |s: &Section, k: &str| s.get(k).and_then(|v| amount(v).ok()).unwrap_or(Money::ZERO);
+    let mut per_account: Vec<(String, Money, Money)> = Vec::new();
+    for s in accounts {
+        let acc = s.get("РасчСчет").unwrap_or("?").to_string();
+        let (open, credit, debit) = (m(s, "НачальныйОстаток"), m(s, "ВсегоПоступило"), m(s, "ВсегоСписано"));
+        if let Some(close) = s.get("КонечныйОстаток").and_then(|v| amount(v).ok()) {
+            let found = open + credit - debit;
+            checks.push(ControlCheck {
+                what: format!("account {acc}, section at line {}: opening + credits − debits = closing", s.line),
+                expected: close,
+                found,
+                ok: found == close,
+            });
+        }
+        match per_account.iter_mut().find(|(a, ..)| *a == acc) {
+            Some((_, c, d)) => {
+                *c += credit;
+                *d += debit;
+            }
+            None => per_account.push((acc, credit, debit)),
+        }
+    }
+    for (acc, credit, debit) in per_account {
+        let of = |dir: Direction, internal_side: bool| -> Money {
+            payments
+                .iter()
+                .filter(|p| p.own_account.as_deref() == Some(acc.as_str()))
+                .filter(|p| {
+                    p.direction == dir
+                        || (p.direction == Direction::Internal
+                            && if internal_side {
+                                p.payee.account.as_deref() == Some(&acc)
+                            } else {
+                                p.payer.account.as_deref() == Some(&acc)
+                            })
+                })
+                .map(|p| p.amount)
+                .sum()
+        };
+        let (found_credit, found_debit) = (of(Direction::Incoming, true), of(Direction::Outgoing, false));
+        checks.push(ControlCheck {
+            what: format!("account {acc}: credits (ВсегоПоступило)"),
+            expected: credit,
+            found: found_credit,
+            ok: credit == found_credit,
+        });
+        checks.push(ControlCheck {
+            what: format!("account {acc}: debits (ВсегоСписано)"),
+            expected: debit,
+            found: found_debit,
+            ok: debit == found_debit,
+        });
+    }
+    checks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(body: &str) -> Vec<u8> {
+        format!("1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40702810000000000001\r\n{body}КонецФайла\r\n")
+            .into_bytes()
+    }
+
+    const INCOMING: &str = "СекцияДокумент=Платежное поручение\r\nНомер=12\r\nДата=01.03.2026\r\nСумма=1500.50\r\n\
+        ПлательщикСчет=40817810000000000099\r\nПлательщик=ИНН 7718123456\\771801001 ООО \"Ромашка\"\r\nПлательщикИНН=7718123456\r\n\
+        ПолучательСчет=40702810000000000001\r\nДатаПоступило=02.03.2026\r\nНазначениеПлатежа=На лечение Ивановой Анны\r\nКонецДокумента\r\n";
+
+    #[test]
+    fn reads_an_incoming_payment() {
+        let r = parse(&file(INCOMING)).unwrap();
+        assert_eq!(r.payments.len(), 1);
+        let p = &r.payments[0];
+        assert_eq!(p.direction, Direction::Incoming);
+        assert_eq!(p.amount, Money::from_minor(150_050));
+        assert_eq!(p.payer.name, "ООО \"Ромашка\"");
+        assert_eq!(p.payer.inn.as_deref(), Some("7718123456"));
+        assert_eq!(p.booked, NaiveDate::from_ymd_opt(2026, 3, 2));
+        assert_eq!(p.line, 5);
+    }
+
+    #[test]
+    fn the_key_is_stable_and_distinguishes() {
+        let a = parse(&file(INCOMING)).unwrap().payments[0].external_key.clone();
+        let b = parse(&file(INCOMING)).unwrap().payments[0].external_key.clone();
+        assert_eq!(a, b);
+        let other = INCOMING.replace("Номер=12", "Номер=13");
+        assert_ne!(a, parse(&file(&other)).unwrap().payments[0].external_key);
+    }
+
+    #[test]
+    fn a_bad_document_is_reported_and_the_rest_read() {
+        let bad = INCOMING.replace("Сумма=1500.50", "Сумма=15,00.1").replace("Номер=12", "Номер=1");
+        let r = parse(&file(&format!("{bad}{INCOMING}"))).unwrap();
+        assert_eq!(r.payments.len(), 1);
+        assert_eq!(r.errors.len(), 1);
+        assert!(r.errors[0].message.starts_with("Сумма:"), "{:?}", r.errors);
+    }
+
+    #[test]
+    fn damaged_structure_is_rejected_whole() {
+        let cut = INCOMING.replace("КонецДокумента\r\n", "");
+        assert!(matches!(parse(&file(&cut)), Err(Rejected::Structure { line: 5, .. })));
+        let no_end = String::from_utf8(file(INCOMING)).unwrap().replace("КонецФайла\r\n", "");
+        assert!(matches!(parse(no_end.as_bytes()), Err(Rejected::Structure { .. })));
+        assert!(matches!(parse(b"1CClientBankExchange\n\xEF\xBF\xBD\xEF\xBF\xBD=1\n"), Err(Rejected::EncodingDamaged)));
+    }
+
+    #[test]
+    fn names_lose_their_inn_prefix() {
+        assert_eq!(strip_inn_prefix("ИНН 7718123456\\771801001 ООО \"Ромашка\""), "ООО \"Ромашка\"");
+        assert_eq!(strip_inn_prefix("7777777777, ООО \"Ромашка\""), "ООО \"Ромашка\"");
+        assert_eq!(strip_inn_prefix("Иванов Иван"), "Иванов Иван");
+    }
+}

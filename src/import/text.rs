@@ -1,0 +1,81 @@
+//! Bytes to lines of text. Registers claim one encoding and use another, or
+//! mix two in one file, so the encoding is decided from the bytes, line by
+//! line: valid UTF-8 with letters beyond ASCII is UTF-8; anything else is the
+//! legacy code page (CP1251, or CP866 where the file says DOS).
+
+use encoding_rs::{Encoding, IBM866, UTF_8, WINDOWS_1251};
+
+/// The file's lines (without line ends), the numbering starting at 1, and
+/// the name of the encoding most of it was in.
+pub fn decode_lines(bytes: &[u8], legacy_dos: bool) -> (Vec<String>, &'static str) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let legacy: &'static Encoding = if legacy_dos { IBM866 } else { WINDOWS_1251 };
+    if std::str::from_utf8(bytes).is_ok() {
+        let text = String::from_utf8_lossy(bytes);
+        return (split(&text), if bytes.is_ascii() { "ascii" } else { "utf-8" });
+    }
+    let mut lines = Vec::new();
+    for raw in bytes.split(|b| *b == b'\n') {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let line = match std::str::from_utf8(raw) {
+            Ok(s) => s.to_string(),
+            Err(_) => legacy.decode_without_bom_handling(raw).0.into_owned(),
+        };
+        lines.push(line);
+    }
+    if bytes.ends_with(b"\n") {
+        lines.pop();
+    }
+    (lines, legacy.name())
+}
+
+fn split(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_string()).collect();
+    if text.ends_with('\n') {
+        lines.pop();
+    }
+    lines
+}
+
+/// The first line, decoded as well as can be, for messages.
+pub fn first_line(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|b| *b == b'\n').unwrap_or(bytes.len()).min(200);
+    let raw = &bytes[..end];
+    let text = match std::str::from_utf8(raw) {
+        Ok(s) => s.to_string(),
+        Err(_) => WINDOWS_1251.decode_without_bom_handling(raw).0.into_owned(),
+    };
+    crate::text::inert(text.trim_end_matches('\r')).into_owned()
+}
+
+/// Does the raw file declare the DOS code page (`Кодировка=DOS`)? The key is
+/// looked for in both legacy encodings' bytes.
+pub fn declares_dos(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(4096)];
+    for enc in [WINDOWS_1251, IBM866, UTF_8] {
+        let (text, _, _) = enc.decode(head);
+        if let Some(line) = text.lines().find(|l| l.trim_start().starts_with("Кодировка=")) {
+            return line.to_lowercase().contains("dos") || line.contains("866");
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixed_files_decode_line_by_line() {
+        let mut bytes = WINDOWS_1251.encode("Плательщик=Иванов\r\n").0.into_owned();
+        bytes.extend_from_slice("КонецФайла\r\n".as_bytes());
+        let (lines, enc) = decode_lines(&bytes, false);
+        assert_eq!(lines, vec!["Плательщик=Иванов", "КонецФайла"]);
+        assert_eq!(enc, "windows-1251");
+        let (lines, enc) = decode_lines("a\nб\r\n".as_bytes(), false);
+        assert_eq!((lines, enc), (vec!["a".to_string(), "б".to_string()], "utf-8"));
+        let dos = IBM866.encode("Кодировка=DOS\r\nСумма=1\r\n").0.into_owned();
+        assert!(declares_dos(&dos));
+        assert_eq!(decode_lines(&dos, true).0[0], "Кодировка=DOS");
+    }
+}
