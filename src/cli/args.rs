@@ -77,6 +77,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Import a register (1CClientBankExchange): preview, then commit in one transaction.
+    Import(ImportArgs),
     /// Run console commands from a file, headless (one per line, # comments); stops at the first error.
     Exec { file: PathBuf },
     /// Check or show keymaps.
@@ -300,6 +302,34 @@ pub struct AllocateArgs {
     pub expect_unallocated: Option<Money>,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub command: Option<ImportCommand>,
+    /// The register file.
+    pub file: Option<PathBuf>,
+    /// The format, if sniffing the content should not decide (1c).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Show what would be imported; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// The import batches, oldest first.
+    Batches {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a batch's donations (only while none of them is allocated).
+    Undo { batch: i64 },
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,6 +4,7 @@
 pub mod args;
 mod bench;
 mod bench_console;
+mod import;
 mod show;
 pub mod table;
 
@@ -150,6 +151,7 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
             json(&report)?;
         }
         Command::Exec { file } => exec(store, file).await?,
+        Command::Import(args) => import::run(store, args).await?,
         Command::Bench(_) | Command::Keymap(_) => unreachable!("handled before opening a store"),
     }
     Ok(())

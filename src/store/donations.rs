@@ -542,7 +542,7 @@ async fn check_expectation(tx: &mut Tx, facts: &DonationFacts, expect: &Expectat
     if changed.is_empty() { Ok(()) } else { Err(Error::Conflict(changed.join("; "))) }
 }
 
-async fn find_or_add_donor(tx: &mut Tx, new: &NewDonation) -> Result<i64> {
+pub(crate) async fn find_or_add_donor(tx: &mut Tx, new: &NewDonation) -> Result<i64> {
     let inn = new.inn.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let email = new.email.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
     let found: Option<i64> = if let Some(inn) = inn {

@@ -7,6 +7,7 @@ mod audit;
 mod cases;
 pub mod demo;
 mod donations;
+mod import;
 mod invariants;
 mod read;
 mod rows;
@@ -24,6 +25,7 @@ use crate::error::{Error, Result};
 
 pub use cases::{BeneficiaryRef, NewCase};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
+pub use import::{Batch, Preview, PreviewRow, RowStatus};
 pub use invariants::Scope;
 pub use read::{CaseQuery, DonationQuery};
 
@@ -32,6 +34,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "core", include_str!("../../migrations/0001_core.sql")),
     (2, "case_search", include_str!("../../migrations/0002_case_search.sql")),
     (3, "donor_lookup", include_str!("../../migrations/0003_donor_lookup.sql")),
+    (4, "import", include_str!("../../migrations/0004_import.sql")),
 ];
 
 /// An open database plus the person acting on it.

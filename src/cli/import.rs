@@ -1,0 +1,107 @@
+//! `almoner import`: preview a register, import it, list and undo batches.
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+use super::args::{ImportArgs, ImportCommand};
+use super::table::Table;
+use crate::import::{Format, parse};
+use crate::store::{Preview, Store};
+
+fn print_preview(p: &Preview, dry_run: bool) {
+    let mut t = Table::new(&["line", "status", "date", ">amount", "counterparty", "donor", "suggestion"]);
+    for r in &p.rows {
+        t.row(vec![
+            r.line.to_string(),
+            format!("{:?}", r.status).to_lowercase(),
+            r.date.to_string(),
+            r.amount.en(),
+            r.counterparty.clone(),
+            r.donor.to_string(),
+            r.suggestion_reason.clone().unwrap_or_default(),
+        ]);
+    }
+    print!("{}", t.render());
+    for e in &p.errors {
+        println!("invalid  line {}: {}", e.line, crate::text::inert(&e.message));
+    }
+    for w in &p.warnings {
+        println!("warning  line {}: {}", w.line, crate::text::inert(&w.message));
+    }
+    for c in p.checks.iter().filter(|c| !c.ok) {
+        println!("MISMATCH {}: the register says {}, its payments add up to {}", c.what, c.expected.en(), c.found.en());
+    }
+    println!(
+        "{} ({}, {}): {} new, {} already imported, {} invalid, {} outgoing, {} internal, {} unknown direction; in {}, out {}",
+        p.file,
+        p.format,
+        p.encoding,
+        p.new,
+        p.duplicate,
+        p.invalid,
+        p.outgoing,
+        p.internal,
+        p.unknown,
+        p.incoming_total.en(),
+        p.outgoing_total.en()
+    );
+    match p.batch {
+        Some(b) => {
+            println!("imported as batch {b} (undo with `almoner import undo {b}` while none of it is allocated)")
+        }
+        None if dry_run => println!("dry run: nothing was written"),
+        None => {}
+    }
+}
+
+pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
+    match &args.command {
+        Some(ImportCommand::Batches { json }) => {
+            let batches = store.import_batches().await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&batches)?);
+            } else {
+                let mut t =
+                    Table::new(&["batch", "when", "who", "file", ">new", ">dup", ">invalid", ">incoming", "undone"]);
+                for b in batches {
+                    t.row(vec![
+                        b.id.to_string(),
+                        b.at.format("%Y-%m-%d %H:%M").to_string(),
+                        b.by,
+                        b.file_name,
+                        b.new.to_string(),
+                        b.duplicate.to_string(),
+                        b.invalid.to_string(),
+                        b.incoming_total.en(),
+                        b.undone_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
+                    ]);
+                }
+                print!("{}", t.render());
+            }
+            return Ok(());
+        }
+        Some(ImportCommand::Undo { batch }) => {
+            let removed = store.undo_import(*batch).await?;
+            println!("batch {batch} undone: {removed} donation(s) removed");
+            return Ok(());
+        }
+        None => {}
+    }
+    let Some(path) = &args.file else { anyhow::bail!("give the register file: almoner import FILE (see --help)") };
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let format = args.format.as_deref().map(str::parse::<Format>).transpose().map_err(anyhow::Error::msg)?;
+    let register = parse(&bytes, format).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let preview = if args.dry_run {
+        store.preview_import(&register, &name).await?
+    } else {
+        let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        store.import(&register, &name, &sha).await?
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&preview)?);
+    } else {
+        print_preview(&preview, args.dry_run);
+    }
+    Ok(())
+}

@@ -1,0 +1,391 @@
+//! Registers into donations: preview first, then the whole batch in one
+//! transaction or nothing; a batch can be undone while none of its money has
+//! been allocated. Every payment's external key makes a second import of the
+//! same (or an overlapping) register add nothing twice.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use super::donations::find_or_add_donor;
+use super::{Store, audit, now};
+use crate::domain::{Channel, Designation, DonorKind, Money};
+use crate::error::{Error, Result};
+use crate::import::{ControlCheck, Direction, LineError, Payment, Register};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowStatus {
+    /// A donation not seen before: it will be imported.
+    New,
+    /// Already imported (this file before, or an overlapping one).
+    Duplicate,
+    /// Money going out (paying invoices); not a donation.
+    Outgoing,
+    /// Between the foundation's own accounts; not a donation.
+    Internal,
+    /// The register does not say which way it went; not imported.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewRow {
+    pub line: usize,
+    pub status: RowStatus,
+    pub date: chrono::NaiveDate,
+    pub amount: Money,
+    pub counterparty: String,
+    pub inn: Option<String>,
+    pub purpose: String,
+    pub external_key: String,
+    /// "inn", "name" or "new": how the donor was recognised.
+    pub donor: &'static str,
+    /// A case the purpose text names ("заявка 123"), with the reason.
+    pub suggested_case: Option<i64>,
+    pub suggestion_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub format: &'static str,
+    pub file: String,
+    pub encoding: &'static str,
+    pub batch: Option<i64>,
+    pub new: usize,
+    pub duplicate: usize,
+    pub invalid: usize,
+    pub outgoing: usize,
+    pub internal: usize,
+    pub unknown: usize,
+    pub incoming_total: Money,
+    pub outgoing_total: Money,
+    pub errors: Vec<LineError>,
+    pub warnings: Vec<LineError>,
+    pub checks: Vec<ControlCheck>,
+    pub rows: Vec<PreviewRow>,
+}
+
+type Instant = chrono::DateTime<chrono::Utc>;
+type BatchRow = (i64, String, String, String, Instant, i64, i64, i64, i64, Option<Instant>);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Batch {
+    pub id: i64,
+    pub file_name: String,
+    pub format: String,
+    pub by: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub new: i64,
+    pub duplicate: i64,
+    pub invalid: i64,
+    pub incoming_total: Money,
+    pub undone_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// "заявка 123", "заявка №123", "case 123": the number of a case named in a purpose.
+pub fn case_number_in(purpose: &str) -> Option<i64> {
+    let lower = purpose.to_lowercase();
+    for marker in ["заявк", "case"] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(marker) {
+            let rest = &lower[from + i + marker.len()..];
+            let rest = rest.trim_start_matches(|c: char| c.is_alphabetic()).trim_start_matches([' ', '№', '#', ':']);
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(n) = digits.parse() {
+                return Some(n);
+            }
+            from += i + marker.len();
+        }
+    }
+    None
+}
+
+/// Keys of `keys` already in the database, asked in chunks.
+async fn known_keys(conn: &mut SqliteConnection, keys: &[&str]) -> Result<HashSet<String>> {
+    let mut found = HashSet::new();
+    for chunk in keys.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = format!("SELECT external_key FROM donations WHERE external_key IN ({marks})");
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        found.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
+}
+
+async fn donor_match(conn: &mut SqliteConnection, p: &Payment) -> Result<&'static str> {
+    if let Some(inn) = &p.payer.inn {
+        let hit: Option<i64> = sqlx::query_scalar("SELECT id FROM donors WHERE inn = ? LIMIT 1")
+            .bind(inn)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if hit.is_some() {
+            return Ok("inn");
+        }
+    }
+    let hit: Option<i64> = sqlx::query_scalar("SELECT id FROM donors WHERE name = ? LIMIT 1")
+        .bind(p.payer.name.trim())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(if hit.is_some() { "name" } else { "new" })
+}
+
+/// Classifies every payment against what the database holds now.
+async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) -> Result<Preview> {
+    let incoming: Vec<&str> = register
+        .payments
+        .iter()
+        .filter(|p| p.direction == Direction::Incoming)
+        .map(|p| p.external_key.as_str())
+        .collect();
+    let known = known_keys(conn, &incoming).await?;
+    let mut seen = HashSet::new();
+    let mut preview = Preview {
+        format: register.format.name(),
+        file: file.to_string(),
+        encoding: register.encoding,
+        batch: None,
+        new: 0,
+        duplicate: 0,
+        invalid: register.errors.len(),
+        outgoing: 0,
+        internal: 0,
+        unknown: 0,
+        incoming_total: Money::ZERO,
+        outgoing_total: Money::ZERO,
+        errors: register.errors.clone(),
+        warnings: register.warnings.clone(),
+        checks: register.checks.clone(),
+        rows: Vec::new(),
+    };
+    for p in &register.payments {
+        let status = match p.direction {
+            Direction::Incoming if known.contains(&p.external_key) || !seen.insert(p.external_key.clone()) => {
+                RowStatus::Duplicate
+            }
+            Direction::Incoming => RowStatus::New,
+            Direction::Outgoing => RowStatus::Outgoing,
+            Direction::Internal => RowStatus::Internal,
+            Direction::Unknown => RowStatus::Unknown,
+        };
+        match status {
+            RowStatus::New => preview.new += 1,
+            RowStatus::Duplicate => preview.duplicate += 1,
+            RowStatus::Outgoing => preview.outgoing += 1,
+            RowStatus::Internal => preview.internal += 1,
+            RowStatus::Unknown => preview.unknown += 1,
+        }
+        match p.direction {
+            Direction::Incoming => preview.incoming_total += p.amount,
+            Direction::Outgoing => preview.outgoing_total += p.amount,
+            _ => {}
+        }
+        let donor = if status == RowStatus::New { donor_match(conn, p).await? } else { "" };
+        let mut suggested_case = None;
+        let mut suggestion_reason = None;
+        if status == RowStatus::New
+            && let Some(n) = case_number_in(&p.purpose)
+        {
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM cases WHERE id = ?").bind(n).fetch_optional(&mut *conn).await?;
+            if exists.is_some() {
+                suggested_case = Some(n);
+                suggestion_reason = Some(format!("the purpose names case {n}"));
+            }
+        }
+        let party = p.counterparty();
+        preview.rows.push(PreviewRow {
+            line: p.line,
+            status,
+            date: p.booked.unwrap_or(p.date),
+            amount: p.amount,
+            counterparty: party.name.clone(),
+            inn: party.inn.clone(),
+            purpose: p.purpose.clone(),
+            external_key: p.external_key.clone(),
+            donor,
+            suggested_case,
+            suggestion_reason,
+        });
+    }
+    Ok(preview)
+}
+
+impl Store {
+    /// What importing `register` would do, writing nothing.
+    pub async fn preview_import(&self, register: &Register, file: &str) -> Result<Preview> {
+        let mut conn = self.pool().acquire().await?;
+        classify(&mut conn, register, file).await
+    }
+
+    /// Imports every new incoming payment as a donation, in one transaction.
+    /// Suggested designations are shown, not applied: a person decides.
+    pub async fn import(&self, register: &Register, file: &str, sha256: &str) -> Result<Preview> {
+        let mut tx = self.begin_write().await?;
+        // Classified again under the write lock: what counts as new is exact.
+        let mut preview = classify(&mut tx, register, file).await?;
+        let batch: i64 = sqlx::query_scalar(
+            "INSERT INTO import_batches (file_name, file_sha256, format, by_user, at, new, duplicate, invalid, outgoing, incoming_total, outgoing_total)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(file)
+        .bind(sha256)
+        .bind(register.format.name())
+        .bind(self.actor())
+        .bind(now())
+        .bind(preview.new as i64)
+        .bind(preview.duplicate as i64)
+        .bind(preview.invalid as i64)
+        .bind(preview.outgoing as i64)
+        .bind(preview.incoming_total.minor())
+        .bind(preview.outgoing_total.minor())
+        .fetch_one(&mut *tx)
+        .await?;
+        let created = now();
+        for (p, row) in register.payments.iter().zip(&preview.rows) {
+            if row.status != RowStatus::New {
+                continue;
+            }
+            let payer =
+                if p.payer.name.trim().is_empty() { "(payer not named in the register)" } else { p.payer.name.trim() };
+            let new = crate::store::NewDonation {
+                amount: p.amount,
+                currency: p.currency,
+                received_on: p.booked.unwrap_or(p.date),
+                channel: Channel::Bank,
+                payer: payer.to_string(),
+                // A 10-digit INN is an organisation's; 12 digits, a person's.
+                donor_kind: if p.payer.inn.as_ref().is_some_and(|i| i.len() == 10) {
+                    DonorKind::Organisation
+                } else {
+                    DonorKind::Person
+                },
+                inn: p.payer.inn.clone(),
+                email: None,
+                purpose: p.purpose.clone(),
+                designation: Designation::Unrestricted,
+                external_key: Some(p.external_key.clone()),
+            };
+            let donor = find_or_add_donor(&mut tx, &new).await?;
+            sqlx::query(
+                "INSERT INTO donations (amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id)
+                 VALUES (?, ?, 'unrestricted', ?, 'bank', ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(new.amount.minor())
+            .bind(new.currency.as_str())
+            .bind(new.received_on)
+            .bind(&new.payer)
+            .bind(donor)
+            .bind(&new.purpose)
+            .bind(&new.external_key)
+            .bind(created)
+            .bind(batch)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit::record(
+            &mut tx,
+            self.actor(),
+            "import",
+            "batch",
+            Some(batch),
+            None,
+            Some(json!({"file": file, "sha256": sha256, "new": preview.new, "duplicate": preview.duplicate,
+                        "invalid": preview.invalid, "incoming_total": preview.incoming_total})),
+        )
+        .await?;
+        tx.commit().await?;
+        preview.batch = Some(batch);
+        Ok(preview)
+    }
+
+    /// Removes a batch's donations, if none of them has ever been allocated.
+    pub async fn undo_import(&self, batch: i64) -> Result<usize> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<(Option<String>, String)> =
+            sqlx::query_as("SELECT undone_by, file_name FROM import_batches WHERE id = ?")
+                .bind(batch)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (undone_by, file) =
+            row.ok_or(Error::NotFound { what: "import batch", id: batch, list: "import batches" })?;
+        if let Some(by) = undone_by {
+            return Err(Error::invalid(format!("batch {batch} ({file}) was already undone by {by}")));
+        }
+        let touched: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM allocations a JOIN donations d ON d.id = a.donation_id WHERE d.batch_id = ?",
+        )
+        .bind(batch)
+        .fetch_one(&mut *tx)
+        .await?;
+        if touched > 0 {
+            return Err(Error::invalid(format!(
+                "batch {batch} ({file}) cannot be undone: {touched} allocation(s) were made from its donations, and a batch is undone only before any of its money is placed"
+            )));
+        }
+        let removed = sqlx::query("DELETE FROM donations WHERE batch_id = ?")
+            .bind(batch)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE import_batches SET undone_at = ?, undone_by = ? WHERE id = ?")
+            .bind(now())
+            .bind(self.actor())
+            .bind(batch)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            self.actor(),
+            "import.undo",
+            "batch",
+            Some(batch),
+            None,
+            Some(json!({"removed": removed})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(removed as usize)
+    }
+
+    pub async fn import_batches(&self) -> Result<Vec<Batch>> {
+        let rows: Vec<BatchRow> =
+            sqlx::query_as(
+                "SELECT id, file_name, format, by_user, at, new, duplicate, invalid, incoming_total, undone_at FROM import_batches ORDER BY id",
+            )
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, file_name, format, by, at, new, duplicate, invalid, total, undone_at)| Batch {
+                id,
+                file_name,
+                format,
+                by,
+                at,
+                new,
+                duplicate,
+                invalid,
+                incoming_total: Money::from_minor(total),
+                undone_at,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::case_number_in;
+
+    #[test]
+    fn case_numbers_in_purposes() {
+        assert_eq!(case_number_in("Пожертвование на лечение, заявка 123"), Some(123));
+        assert_eq!(case_number_in("по заявке №45 Ивановой"), Some(45));
+        assert_eq!(case_number_in("for case #7"), Some(7));
+        assert_eq!(case_number_in("Оплата по договору 5"), None);
+    }
+}
