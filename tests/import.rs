@@ -171,3 +171,77 @@ fn cli_import_json_has_the_promised_fields_and_rejects_damaged_files() {
     let batches = run(&["import", "batches", "--json"]);
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&batches.stdout).unwrap().as_array().unwrap().len(), 0);
 }
+
+/// A statement from the foundation's account `40703810000000000001` with one
+/// outgoing payment order (number 771) paying `amount` with `purpose`.
+fn statement_paying(amount: &str, purpose: &str) -> Vec<u8> {
+    format!(
+        "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40703810000000000001\r\n\
+         СекцияДокумент=Платежное поручение\r\nНомер=771\r\nДата=02.04.2026\r\nСумма={amount}\r\n\
+         ПлательщикСчет=40703810000000000001\r\nДатаСписано=02.04.2026\r\nПлательщик=Фонд\r\n\
+         ПолучательСчет=40603810000000000009\r\nПолучательИНН=7701234567\r\nПолучатель=НМИЦ ДГОИ\r\n\
+         НазначениеПлатежа={purpose}\r\nКонецДокумента\r\nКонецФайла\r\n"
+    )
+    .into_bytes()
+}
+
+async fn case_in_payment(t: &TestDb, invoice: &str) -> i64 {
+    let id = new_case(&t.store, almoner::domain::Program::Treatment, Money::ZERO).await;
+    let s = &t.store;
+    s.qualify(id, "нейробластома", "химиотерапия", true).await.unwrap();
+    s.advance(id, almoner::domain::Stage::Documents, None).await.unwrap();
+    s.record_invoice(id, invoice, date("2026-03-01"), rub("1000"), "НМИЦ ДГОИ").await.unwrap();
+    for kind in [
+        almoner::domain::DocKind::Invoice,
+        almoner::domain::DocKind::MedicalReport,
+        almoner::domain::DocKind::PublicationConsent,
+    ] {
+        s.attach(id, kind, &t.file(&format!("{kind}-{id}.pdf"), &format!("{kind} {id}"))).await.unwrap();
+    }
+    s.advance(id, almoner::domain::Stage::Fundraising, None).await.unwrap();
+    let d = give(s, "1000").await;
+    s.allocate(d, &Plan::Lines(vec![(id, rub("1000"))]), None, None).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn an_outgoing_payment_of_an_invoice_marks_its_case_paid_once() {
+    let t = TestDb::new().await;
+    let case = case_in_payment(&t, "СЧ-77").await;
+    let other = case_in_payment(&t, "СЧ-78").await;
+    let r = parse(&statement_paying("1000.00", "Оплата по счету СЧ-77 от 01.03.2026 за лечение"), None).unwrap();
+    let preview = t.store.preview_import(&r, "out.txt").await.unwrap();
+    assert_eq!((preview.outgoing, preview.pays, preview.rows[0].pays_case), (1, 1, Some(case)));
+    let done = t.store.import(&r, "out.txt", "sha").await.unwrap();
+    assert_eq!(done.pays, 1);
+    let file = t.store.case_file(case).await.unwrap();
+    assert_eq!(file.case.stage, almoner::domain::Stage::Paid);
+    assert_eq!(file.payment_order.as_ref().unwrap().number, "771");
+    assert!(
+        file.documents
+            .iter()
+            .any(|d| d.kind == almoner::domain::DocKind::PaymentOrder && d.file_name == "out.txt, line 5")
+    );
+    assert_eq!(t.store.case(other).await.unwrap().stage, almoner::domain::Stage::Payment);
+    // Imported again, it pays nothing twice.
+    assert_eq!(t.store.import(&r, "out.txt", "sha").await.unwrap().pays, 0);
+    assert_invariants(&t.store).await;
+}
+
+#[tokio::test]
+async fn an_ambiguous_or_wrong_outgoing_payment_waits_for_a_person() {
+    let t = TestDb::new().await;
+    let a = case_in_payment(&t, "5").await;
+    let b = case_in_payment(&t, "5").await;
+    let r = parse(&statement_paying("1000.00", "Оплата счета 5"), None).unwrap();
+    let done = t.store.import(&r, "out.txt", "sha").await.unwrap();
+    assert_eq!(done.pays, 0);
+    let note = done.rows[0].payment_note.clone().unwrap();
+    assert!(note.contains(&format!("cases {a}, {b}")), "{note}");
+    // The right number but the wrong amount pays nothing.
+    let r = parse(&statement_paying("999.00", "Оплата счета 5"), None).unwrap();
+    assert_eq!(t.store.preview_import(&r, "x").await.unwrap().pays, 0);
+    for c in [a, b] {
+        assert_eq!(t.store.case(c).await.unwrap().stage, almoner::domain::Stage::Payment);
+    }
+}

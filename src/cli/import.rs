@@ -9,7 +9,7 @@ use crate::import::{Format, parse};
 use crate::store::{Preview, Store};
 
 fn print_preview(p: &Preview, dry_run: bool) {
-    let mut t = Table::new(&["line", "status", "date", ">amount", "counterparty", "donor", "suggestion"]);
+    let mut t = Table::new(&["line", "status", "date", ">amount", "counterparty", "donor", "note"]);
     for r in &p.rows {
         t.row(vec![
             r.line.to_string(),
@@ -18,7 +18,12 @@ fn print_preview(p: &Preview, dry_run: bool) {
             r.amount.en(),
             r.counterparty.clone(),
             r.donor.to_string(),
-            r.suggestion_reason.clone().unwrap_or_default(),
+            match (r.pays_case, &r.payment_note, &r.suggestion_reason) {
+                (Some(case), _, _) => format!("pays the invoice of case {case}"),
+                (None, Some(note), _) => note.clone(),
+                (None, None, Some(s)) => s.clone(),
+                _ => String::new(),
+            },
         ]);
     }
     print!("{}", t.render());
@@ -32,7 +37,7 @@ fn print_preview(p: &Preview, dry_run: bool) {
         println!("MISMATCH {}: the register says {}, its payments add up to {}", c.what, c.expected.en(), c.found.en());
     }
     println!(
-        "{} ({}, {}): {} new, {} already imported, {} invalid, {} outgoing, {} internal, {} unknown direction; in {}, out {}",
+        "{} ({}, {}): {} new, {} already imported, {} invalid, {} outgoing ({} paying invoices), {} internal, {} unknown direction; in {}, out {}",
         p.file,
         p.format,
         p.encoding,
@@ -40,6 +45,7 @@ fn print_preview(p: &Preview, dry_run: bool) {
         p.duplicate,
         p.invalid,
         p.outgoing,
+        p.pays,
         p.internal,
         p.unknown,
         p.incoming_total.en(),

@@ -9,9 +9,10 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::SqliteConnection;
 
+use super::cases::set_stage;
 use super::donations::find_or_add_donor;
 use super::{Store, audit, now};
-use crate::domain::{Channel, Designation, DonorKind, Money};
+use crate::domain::{Channel, Designation, DonorKind, Money, Stage};
 use crate::error::{Error, Result};
 use crate::import::{ControlCheck, Direction, LineError, Payment, Register};
 
@@ -45,6 +46,10 @@ pub struct PreviewRow {
     /// A case the purpose text names ("заявка 123"), with the reason.
     pub suggested_case: Option<i64>,
     pub suggestion_reason: Option<String>,
+    /// An outgoing payment that pays this case's invoice: importing marks it paid.
+    pub pays_case: Option<i64>,
+    /// Why an outgoing payment was not matched to one case, if it looked like one.
+    pub payment_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +66,8 @@ pub struct Preview {
     pub unknown: usize,
     pub incoming_total: Money,
     pub outgoing_total: Money,
+    /// Outgoing payments that pay a case's invoice (the case becomes paid).
+    pub pays: usize,
     pub errors: Vec<LineError>,
     pub warnings: Vec<LineError>,
     pub checks: Vec<ControlCheck>,
@@ -100,6 +107,41 @@ pub fn case_number_in(purpose: &str) -> Option<i64> {
         }
     }
     None
+}
+
+/// Does `text` contain `word` standing on its own (not inside a longer number)?
+fn mentions(text: &str, word: &str) -> bool {
+    let (text, word) = (text.to_lowercase(), word.trim().to_lowercase());
+    if word.is_empty() {
+        return false;
+    }
+    text.match_indices(&word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// The case in `payment` whose invoice this outgoing payment pays: the
+/// invoice's amount, and its number in the purpose. More than one such case
+/// is ambiguous and waits for a person.
+async fn invoice_paid_by(conn: &mut SqliteConnection, p: &Payment) -> Result<(Option<i64>, Option<String>)> {
+    let candidates: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT c.id, i.number FROM cases c JOIN invoices i ON i.case_id = c.id WHERE c.stage = 'payment' AND i.amount = ?",
+    )
+    .bind(p.amount.minor())
+    .fetch_all(&mut *conn)
+    .await?;
+    let hits: Vec<i64> =
+        candidates.into_iter().filter(|(_, number)| mentions(&p.purpose, number)).map(|(id, _)| id).collect();
+    Ok(match hits.as_slice() {
+        [] => (None, None),
+        [one] => (Some(*one), None),
+        many => {
+            let ids: Vec<String> = many.iter().map(i64::to_string).collect();
+            (None, Some(format!("pays the invoice of cases {}: which one is for a person to decide", ids.join(", "))))
+        }
+    })
 }
 
 /// Keys of `keys` already in the database, asked in chunks.
@@ -157,6 +199,7 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
         unknown: 0,
         incoming_total: Money::ZERO,
         outgoing_total: Money::ZERO,
+        pays: 0,
         errors: register.errors.clone(),
         warnings: register.warnings.clone(),
         checks: register.checks.clone(),
@@ -197,6 +240,11 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
                 suggestion_reason = Some(format!("the purpose names case {n}"));
             }
         }
+        let (pays_case, payment_note) =
+            if status == RowStatus::Outgoing { invoice_paid_by(conn, p).await? } else { (None, None) };
+        if pays_case.is_some() {
+            preview.pays += 1;
+        }
         let party = p.counterparty();
         preview.rows.push(PreviewRow {
             line: p.line,
@@ -210,6 +258,8 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
             donor,
             suggested_case,
             suggestion_reason,
+            pays_case,
+            payment_note,
         });
     }
     Ok(preview)
@@ -286,6 +336,31 @@ impl Store {
             .bind(batch)
             .execute(&mut *tx)
             .await?;
+        }
+        for (p, row) in register.payments.iter().zip(&preview.rows) {
+            let Some(case) = row.pays_case else { continue };
+            let date = p.booked.unwrap_or(p.date);
+            sqlx::query(
+                "INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(case)
+            .bind(&p.number)
+            .bind(date)
+            .bind(p.amount.minor())
+            .bind(self.actor())
+            .bind(created)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, 'payment_order', ?, ?, ?, ?)")
+                .bind(case)
+                .bind(format!("{file}, line {}", p.line))
+                .bind(&p.external_key)
+                .bind(created)
+                .bind(self.actor())
+                .execute(&mut *tx)
+                .await?;
+            let reason = format!("payment order {} of {date} in {file}", p.number);
+            set_stage(&mut tx, self.actor(), case, Stage::Payment, Stage::Paid, &reason).await?;
         }
         audit::record(
             &mut tx,
@@ -387,5 +462,14 @@ mod tests {
         assert_eq!(case_number_in("по заявке №45 Ивановой"), Some(45));
         assert_eq!(case_number_in("for case #7"), Some(7));
         assert_eq!(case_number_in("Оплата по договору 5"), None);
+    }
+
+    #[test]
+    fn invoice_numbers_stand_on_their_own() {
+        use super::mentions;
+        assert!(mentions("Оплата по счету СЧ-77 за лечение", "сч-77"));
+        assert!(!mentions("Оплата по счету 177", "77"));
+        assert!(mentions("счёт №77.", "77"));
+        assert!(!mentions("что угодно", ""));
     }
 }
