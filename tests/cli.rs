@@ -80,6 +80,14 @@ fn every_command_has_help() {
         &["config"],
         &["verify"],
         &["bench"],
+        &["exec"],
+        &["keymap"],
+        &["keymap", "check"],
+        &["import"],
+        &["import", "batches"],
+        &["import", "undo"],
+        &["payments"],
+        &["payments", "export"],
     ];
     for c in commands {
         let out = Command::new(BIN).args(*c).arg("--help").output().unwrap();

@@ -245,3 +245,35 @@ async fn an_ambiguous_or_wrong_outgoing_payment_waits_for_a_person() {
         assert_eq!(t.store.case(c).await.unwrap().stage, almoner::domain::Stage::Payment);
     }
 }
+
+#[tokio::test]
+async fn payment_orders_export_for_the_bank_and_read_back() {
+    let t = TestDb::new().await;
+    let case = case_in_payment(&t, "СЧ-77").await;
+    let e = t.store.payment_orders_due().await.unwrap_err().to_string();
+    assert!(e.contains("foundation's own details are not set"), "{e}");
+    t.store.set_setting("foundation_name", "БФ «Помощь»").await.unwrap();
+    t.store.set_setting("foundation_inn", "7701000001").await.unwrap();
+    assert!(t.store.set_setting("foundation_account", "4070381").await.unwrap_err().to_string().contains("20 digits"));
+    t.store.set_setting("foundation_account", "40703810000000000001").await.unwrap();
+    let e = t.store.payment_orders_due().await.unwrap_err().to_string();
+    assert!(e.contains(&format!("case {case} lack the payee's INN")), "{e}");
+    assert!(t.store.set_invoice_bank(case, "77012", "40603810000000000009", "044525225").await.is_err());
+    t.store.set_invoice_bank(case, "7701234567", "40603810000000000009", "044525225").await.unwrap();
+    let (payer, orders) = t.store.payment_orders_due().await.unwrap();
+    let bytes = almoner::import::export::payment_orders_1c(&payer, &orders, date("2026-04-02"), chrono::NaiveTime::MIN);
+    assert!(std::str::from_utf8(&bytes).is_err(), "CP1251, not UTF-8");
+    assert!(bytes.windows(2).filter(|w| w == b"\r\n").count() > 20, "CRLF line ends");
+    let r = parse(&bytes, None).unwrap();
+    assert_eq!(r.encoding, "windows-1251");
+    assert_eq!(r.payments.len(), 1);
+    let p = &r.payments[0];
+    assert_eq!(
+        (p.direction, p.amount, p.payee.inn.as_deref()),
+        (almoner::import::Direction::Outgoing, rub("1000"), Some("7701234567"))
+    );
+    // The bank pays it; the statement comes back; the case is paid.
+    let done = t.store.import(&r, "orders.txt", "sha").await.unwrap();
+    assert_eq!(done.pays, 1);
+    assert_eq!(t.store.case(case).await.unwrap().stage, almoner::domain::Stage::Paid);
+}

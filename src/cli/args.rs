@@ -77,6 +77,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Payment orders for the bank.
+    #[command(subcommand)]
+    Payments(PaymentsCommand),
     /// Import a register (1CClientBankExchange): preview, then commit in one transaction.
     Import(ImportArgs),
     /// Run console commands from a file, headless (one per line, # comments); stops at the first error.
@@ -141,6 +144,13 @@ pub enum CaseCommand {
     /// Record the clinic's invoice (number, date, amount, payee); sets the target if unset.
     Invoice {
         id: i64,
+        /// The payee's INN (with --payee-account and --payee-bic: needed for `payments export`).
+        #[arg(long, requires_all = ["payee_account", "payee_bic"])]
+        payee_inn: Option<String>,
+        #[arg(long, requires = "payee_inn")]
+        payee_account: Option<String>,
+        #[arg(long, requires = "payee_inn")]
+        payee_bic: Option<String>,
         #[arg(long)]
         number: String,
         #[arg(long, value_parser = parse_date)]
@@ -330,6 +340,17 @@ pub enum ImportCommand {
     },
     /// Remove a batch's donations (only while none of them is allocated).
     Undo { batch: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PaymentsCommand {
+    /// Write a payment order per invoice of every case in payment, for the bank client to load.
+    Export {
+        /// Only 1c (1CClientBankExchange, CP1251, CRLF) for now.
+        #[arg(long, default_value = "1c")]
+        format: String,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -152,6 +152,9 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
         }
         Command::Exec { file } => exec(store, file).await?,
         Command::Import(args) => import::run(store, args).await?,
+        Command::Payments(args::PaymentsCommand::Export { format, file }) => {
+            import::export(store, format, file).await?
+        }
         Command::Bench(_) | Command::Keymap(_) => unreachable!("handled before opening a store"),
     }
     Ok(())
@@ -205,8 +208,17 @@ async fn case(store: &Store, c: &CaseCommand) -> Result<()> {
             store.qualify(*id, diagnosis, treatment, *clinic_fits).await?;
             println!("case {id}: qualification checklist recorded, approved by {}", store.actor());
         }
-        CaseCommand::Invoice { id, number, date, amount, payee } => {
+        CaseCommand::Invoice { id, number, date, amount, payee, payee_inn, payee_account, payee_bic } => {
+            // Bank details checked first, so a bad one writes nothing at all.
+            if let (Some(inn), Some(account), Some(bic)) = (payee_inn, payee_account, payee_bic) {
+                crate::store::digits("payee INN", inn, &[10, 12])?;
+                crate::store::digits("payee account", account, &[20])?;
+                crate::store::digits("payee BIC", bic, &[9])?;
+            }
             store.record_invoice(*id, number, *date, *amount, payee).await?;
+            if let (Some(inn), Some(account), Some(bic)) = (payee_inn, payee_account, payee_bic) {
+                store.set_invoice_bank(*id, inn, account, bic).await?;
+            }
             println!("case {id}: invoice {number} of {date} for {amount} to {payee} recorded");
         }
         CaseCommand::Target { id, amount } => {

@@ -3,6 +3,7 @@
 //! reject a damaged file whole with the reason instead of importing part of it.
 //! Formats are sniffed from content, not from the file name.
 
+pub mod export;
 pub mod onec;
 mod text;
 

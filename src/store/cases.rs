@@ -297,6 +297,38 @@ impl Store {
         Ok(())
     }
 
+    /// The payee's INN, account and BIC for the case's invoice (for payment orders).
+    pub async fn set_invoice_bank(&self, case: i64, inn: &str, account: &str, bic: &str) -> Result<()> {
+        super::digits("payee INN", inn, &[10, 12])?;
+        super::digits("payee account", account, &[20])?;
+        super::digits("payee BIC", bic, &[9])?;
+        let mut tx = self.begin_write().await?;
+        let changed =
+            sqlx::query("UPDATE invoices SET payee_inn = ?, payee_account = ?, payee_bic = ? WHERE case_id = ?")
+                .bind(inn.trim())
+                .bind(account.trim())
+                .bind(bic.trim())
+                .bind(case)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if changed == 0 {
+            return Err(Error::invalid(format!("case {case} has no invoice yet: record it with `case invoice` first")));
+        }
+        audit::record(
+            &mut tx,
+            &self.actor,
+            "case.invoice_bank",
+            "case",
+            Some(case),
+            None,
+            Some(json!({"inn": inn, "account": account, "bic": bic})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Sets the target; only before fundraising opens.
     pub async fn set_target(&self, case: i64, target: Money) -> Result<()> {
         if !target.is_positive() {

@@ -7,6 +7,7 @@ mod audit;
 mod cases;
 pub mod demo;
 mod donations;
+mod export;
 mod import;
 mod invariants;
 mod read;
@@ -35,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "case_search", include_str!("../../migrations/0002_case_search.sql")),
     (3, "donor_lookup", include_str!("../../migrations/0003_donor_lookup.sql")),
     (4, "import", include_str!("../../migrations/0004_import.sql")),
+    (5, "invoice_bank", include_str!("../../migrations/0005_invoice_bank.sql")),
 ];
 
 /// An open database plus the person acting on it.
@@ -138,8 +140,13 @@ impl Store {
             "designated_policy" => {
                 DesignatedPolicy::from_str(value)?;
             }
+            "foundation_name" if !value.trim().is_empty() => {}
+            "foundation_inn" => digits(key, value, &[10, 12])?,
+            "foundation_account" => digits(key, value, &[20])?,
             _ => {
-                return Err(Error::invalid(format!("unknown setting {key:?}: known settings are designated_policy")));
+                return Err(Error::invalid(format!(
+                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account"
+                )));
             }
         }
         let mut tx = self.begin_write().await?;
@@ -191,6 +198,17 @@ impl Watcher {
         let changed = now != self.last;
         self.last = now;
         Ok(changed)
+    }
+}
+
+/// `value` is all digits, of one of the lengths `lens` (INN, account, BIC).
+pub fn digits(what: &str, value: &str, lens: &[usize]) -> Result<()> {
+    let v = value.trim();
+    if v.chars().all(|c| c.is_ascii_digit()) && lens.contains(&v.len()) {
+        Ok(())
+    } else {
+        let lens: Vec<String> = lens.iter().map(usize::to_string).collect();
+        Err(Error::invalid(format!("{what} {v:?} must be {} digits", lens.join(" or "))))
     }
 }
 
