@@ -486,3 +486,30 @@ async fn the_demo_is_a_believable_year() {
     assert!(q("SELECT COUNT(*) FROM donors WHERE kind = 'organisation'").await.unwrap() > 0);
     common::assert_invariants(c.store()).await;
 }
+
+#[tokio::test]
+async fn import_screen_previews_imports_and_undoes() {
+    let mut c = Console::new().await;
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/1c/parser1c__kl_to_1c.txt");
+    let before = common::fingerprint(c.store()).await;
+    c.keys("g i i").await;
+    c.type_text(&file.display().to_string()).await;
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("6 new"), "{}", c.status());
+    assert!(c.screen(160, 48).contains("Enter imports"), "preview on screen");
+    assert_eq!(before, common::fingerprint(c.store()).await, "a preview wrote something");
+    c.keys("<Esc>").await;
+    assert!(c.status().contains("nothing was written") && c.app.imports.preview.is_none());
+    c.keys("i").await;
+    c.type_text(&file.display().to_string()).await;
+    c.keys("<Enter> <Enter>").await;
+    assert!(c.status().contains("imported as batch 1 — 6 new donation(s)"), "{}", c.status());
+    let screen = c.screen(160, 48);
+    assert!(screen.contains("parser1c__kl_to_1c.txt"), "{screen}");
+    c.keys("u").await;
+    assert!(c.status().contains("batch 1 undone: 6 donation(s) removed"), "{}", c.status());
+    c.keys("i").await;
+    c.type_text("/no/such/file.txt").await;
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("/no/such/file.txt: No such file"), "{}", c.status());
+}

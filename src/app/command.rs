@@ -17,6 +17,7 @@ pub enum Place {
     Board,
     Donations,
     Payments,
+    Imports,
     Case(i64),
 }
 
@@ -75,6 +76,8 @@ pub enum Command {
     Reverse { allocation: i64, reason: String },
     Lang(Lang),
     Verify,
+    Import(String),
+    Undo,
     Noop,
 }
 
@@ -86,7 +89,7 @@ pub struct Spec {
 }
 
 pub const REGISTRY: &[Spec] = &[
-    Spec { name: "goto", args: "board|donations|payments|case ID", doc: "open a screen" },
+    Spec { name: "goto", args: "board|donations|payments|imports|case ID", doc: "open a screen" },
     Spec { name: "split", args: "DONATION_ID", doc: "place an unrestricted donation across fundraising cases" },
     Spec {
         name: "filter",
@@ -126,6 +129,8 @@ pub const REGISTRY: &[Spec] = &[
     Spec { name: "allocate", args: "DONATION CASE=AMOUNT… [reason=TEXT]", doc: "allocate a donation (for scripts)" },
     Spec { name: "reverse", args: "ALLOCATION REASON", doc: "reverse an allocation" },
     Spec { name: "lang", args: "en|ru", doc: "screen language" },
+    Spec { name: "import", args: "PATH", doc: "preview a register file on the import screen (Enter imports it)" },
+    Spec { name: "undo", args: "", doc: "undo the selected import batch (only while none of it is allocated)" },
     Spec { name: "verify", args: "", doc: "check every money invariant (in the background)" },
     Spec { name: "noop", args: "", doc: "do nothing (unbinds a key)" },
 ];
@@ -198,6 +203,7 @@ impl FromStr for Command {
                 Some("board") => Ok(Command::Goto(Place::Board)),
                 Some("donations") => Ok(Command::Goto(Place::Donations)),
                 Some("payments") => Ok(Command::Goto(Place::Payments)),
+                Some("imports") => Ok(Command::Goto(Place::Imports)),
                 Some("case") => Ok(Command::Goto(Place::Case(id(args.get(1), "case id")?))),
                 Some(other) => Err(fail(format!("no screen called {other:?}"))),
                 None => Err(fail("which screen?".into())),
@@ -274,6 +280,8 @@ impl FromStr for Command {
                 _ => Err(fail("en or ru".into())),
             },
             "verify" => none(Command::Verify),
+            "import" => Ok(Command::Import(rest(0).ok_or_else(|| fail("give the file's path".into()))?)),
+            "undo" => none(Command::Undo),
             "noop" => none(Command::Noop),
             other => Err(CommandError::Unknown(other.to_string())),
         }

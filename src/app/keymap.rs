@@ -23,11 +23,12 @@ pub enum Scope {
     Donations,
     Split,
     Payments,
+    Imports,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] =
-        [Scope::Global, Scope::Board, Scope::Case, Scope::Donations, Scope::Split, Scope::Payments];
+    pub const ALL: [Scope; 7] =
+        [Scope::Global, Scope::Board, Scope::Case, Scope::Donations, Scope::Split, Scope::Payments, Scope::Imports];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -37,6 +38,7 @@ impl Scope {
             Scope::Donations => "donations",
             Scope::Split => "split",
             Scope::Payments => "payments",
+            Scope::Imports => "imports",
         }
     }
 }
@@ -120,6 +122,8 @@ struct RawFile {
     split: Vec<RawBinding>,
     #[serde(default)]
     payments: Vec<RawBinding>,
+    #[serde(default)]
+    imports: Vec<RawBinding>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -156,6 +160,7 @@ pub fn parse(file: &str, text: &str) -> Parsed {
         (Scope::Donations, raw.donations),
         (Scope::Split, raw.split),
         (Scope::Payments, raw.payments),
+        (Scope::Imports, raw.imports),
     ];
     for (scope, list) in scopes {
         let mut seen: Vec<(Vec<Key>, usize)> = Vec::new();

@@ -9,6 +9,7 @@ pub mod board;
 pub mod case;
 pub mod command;
 pub mod i18n;
+pub mod imports;
 pub mod inbox;
 pub mod keymap;
 pub mod keys;
@@ -31,6 +32,7 @@ pub enum ScreenId {
     Donations,
     Split,
     Payments,
+    Imports,
 }
 
 impl ScreenId {
@@ -41,6 +43,7 @@ impl ScreenId {
             ScreenId::Donations => Scope::Donations,
             ScreenId::Split => Scope::Split,
             ScreenId::Payments => Scope::Payments,
+            ScreenId::Imports => Scope::Imports,
         }
     }
 }
@@ -85,6 +88,7 @@ pub struct App {
     pub inbox: inbox::Inbox,
     pub split: Option<split::Split>,
     pub payments: payments::Queue,
+    pub imports: imports::Imports,
     pub prompt: Option<prompt::Prompt>,
     pub pending: Vec<Key>,
     pub help: bool,
@@ -125,6 +129,7 @@ impl App {
             inbox: inbox::Inbox::default(),
             split: None,
             payments: payments::Queue::default(),
+            imports: imports::Imports::default(),
             prompt: None,
             pending: Vec::new(),
             help: false,
@@ -267,6 +272,12 @@ impl App {
                 self.after_write().await
             }
             Command::Verify => self.start_verify(),
+            Command::Import(path) => {
+                if self.screen != ScreenId::Imports {
+                    self.show(ScreenId::Imports).await?;
+                }
+                imports::preview(self, &path).await
+            }
             // Screens may run further commands: boxed, so the recursion has a size.
             other => match self.screen {
                 ScreenId::Board => Box::pin(board::run(self, other)).await,
@@ -274,6 +285,7 @@ impl App {
                 ScreenId::Donations => Box::pin(inbox::run(self, other)).await,
                 ScreenId::Split => Box::pin(split::run(self, other)).await,
                 ScreenId::Payments => Box::pin(payments::run(self, other)).await,
+                ScreenId::Imports => Box::pin(imports::run(self, other)).await,
             },
         }
     }
@@ -287,6 +299,7 @@ impl App {
             Place::Board => ScreenId::Board,
             Place::Donations => ScreenId::Donations,
             Place::Payments => ScreenId::Payments,
+            Place::Imports => ScreenId::Imports,
             Place::Case(id) => {
                 self.case = Some(case::CaseCard::load(&self.store, id).await.map_err(|e| e.to_string())?);
                 self.mark_loaded(ScreenId::Case);
@@ -325,6 +338,11 @@ impl App {
     }
 
     async fn back(&mut self) -> AppResult {
+        if self.screen == ScreenId::Imports && self.imports.pending.take().is_some() {
+            self.imports.preview = None;
+            self.set_info("preview dropped: nothing was written");
+            return Ok(());
+        }
         if self.screen == ScreenId::Split {
             self.split = None;
             self.set_info("left the split: nothing was written");
@@ -361,6 +379,7 @@ impl App {
                 None => Ok(()),
             },
             ScreenId::Payments => self.payments.load(&self.store).await,
+            ScreenId::Imports => self.imports.load(&self.store).await,
         };
         if result.is_ok() {
             self.mark_loaded(screen);

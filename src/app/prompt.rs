@@ -61,9 +61,17 @@ impl Prompt {
         let (choices, head): (Vec<&str>, &str) = match text.split_once(' ') {
             None => (complete(&text), ""),
             Some(("goto", rest)) if !rest.contains(' ') => (
-                ["board", "donations", "payments", "case"].into_iter().filter(|p| p.starts_with(rest)).collect(),
+                ["board", "donations", "payments", "imports", "case"]
+                    .into_iter()
+                    .filter(|p| p.starts_with(rest))
+                    .collect(),
                 "goto ",
             ),
+            Some(("import", rest)) => return self.complete_path("import ", rest),
+            Some(("attach", rest)) if rest.contains(' ') => {
+                let (kind, path) = rest.split_once(' ').unwrap_or((rest, ""));
+                return self.complete_path(&format!("attach {kind} "), path);
+            }
             Some((name, _)) => {
                 return REGISTRY.iter().find(|s| s.name == name).map(|s| format!("{} {} — {}", s.name, s.args, s.doc));
             }
@@ -78,6 +86,43 @@ impl Prompt {
                 let common = common_prefix(many);
                 self.editor = line_editor(&format!("{head}{common}"));
                 Some(many.join("  "))
+            }
+        }
+    }
+}
+
+impl Prompt {
+    /// Completes a file path after `head`: the common part of the names that
+    /// start so, a `/` after a directory; the choices when there are several.
+    fn complete_path(&mut self, head: &str, typed: &str) -> Option<String> {
+        let (dir, stem) = match typed.rfind('/') {
+            Some(i) => (&typed[..=i], &typed[i + 1..]),
+            None => ("", typed),
+        };
+        let read_from = if dir.is_empty() { "." } else { dir };
+        let Ok(entries) = std::fs::read_dir(read_from) else { return Some(format!("no folder {read_from:?}")) };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                let mut n = e.file_name().to_string_lossy().into_owned();
+                if e.path().is_dir() {
+                    n.push('/');
+                }
+                n
+            })
+            .filter(|n| n.starts_with(stem) && (!n.starts_with('.') || stem.starts_with('.')))
+            .collect();
+        names.sort();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        match refs.as_slice() {
+            [] => Some(format!("no file starts with {typed:?}")),
+            [one] => {
+                self.editor = line_editor(&format!("{head}{dir}{one}"));
+                None
+            }
+            many => {
+                self.editor = line_editor(&format!("{head}{dir}{}", common_prefix(many)));
+                Some(crate::text::clip(&many.join("  "), 200))
             }
         }
     }
@@ -107,5 +152,18 @@ mod tests {
         let mut p = Prompt::new("p");
         let choices = p.complete().unwrap();
         assert!(choices.contains("prompt") && choices.contains("pay"), "{choices}");
+    }
+
+    #[test]
+    fn completes_file_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("statement-march.txt"), "x").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let mut p = Prompt::new(&format!("import {}/stat", dir.path().display()));
+        assert_eq!(p.complete(), None);
+        assert_eq!(p.text(), format!("import {}/statement-march.txt", dir.path().display()));
+        let mut p = Prompt::new(&format!("attach invoice {}/su", dir.path().display()));
+        p.complete();
+        assert_eq!(p.text(), format!("attach invoice {}/sub/", dir.path().display()));
     }
 }

@@ -3,6 +3,7 @@
 
 mod board;
 mod case;
+mod imports;
 mod inbox;
 mod overlay;
 mod payments;
@@ -96,6 +97,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         ScreenId::Donations => inbox::draw(frame, main, app, theme),
         ScreenId::Split => split::draw(frame, main, app, theme),
         ScreenId::Payments => payments::draw(frame, main, app, theme),
+        ScreenId::Imports => imports::draw(frame, main, app, theme),
     }
     overlay::status_line(frame, bottom, app, theme);
     if app.help {
@@ -112,6 +114,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         (ScreenId::Board, t.board, "g b"),
         (ScreenId::Donations, t.donations, "g d"),
         (ScreenId::Payments, t.payments, "g p"),
+        (ScreenId::Imports, t.imports, "g i"),
     ] {
         let style = if app.screen == screen { theme.selected() } else { Style::default() };
         spans.push(Span::styled(format!(" {name} "), style));
