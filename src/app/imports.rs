@@ -56,12 +56,9 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
     let n = app.imports.len();
     let im = &mut app.imports;
     match cmd {
-        Command::Up => im.selected = im.selected.saturating_sub(1),
-        Command::Down => im.selected = (im.selected + 1).min(n.saturating_sub(1)),
-        Command::PageUp => im.selected = im.selected.saturating_sub(10),
-        Command::PageDown => im.selected = (im.selected + 10).min(n.saturating_sub(1)),
-        Command::Top => im.selected = 0,
-        Command::Bottom => im.selected = n.saturating_sub(1),
+        Command::Up | Command::Down | Command::PageUp | Command::PageDown | Command::Top | Command::Bottom => {
+            im.selected = super::list_move(im.selected, n, &cmd);
+        }
         Command::Confirm | Command::Open if im.pending.is_some() => {
             let Some((register, name, sha)) = im.pending.take() else { return Ok(()) };
             im.preview = None;

@@ -493,6 +493,20 @@ impl App {
     }
 }
 
+/// Where a movement command takes the selection in a list of `len` rows.
+pub(crate) fn list_move(selected: usize, len: usize, cmd: &Command) -> usize {
+    let last = len.saturating_sub(1);
+    match cmd {
+        Command::Up => selected.saturating_sub(1),
+        Command::Down => (selected + 1).min(last),
+        Command::PageUp => selected.saturating_sub(10),
+        Command::PageDown => (selected + 10).min(last),
+        Command::Top => 0,
+        Command::Bottom => last,
+        _ => selected,
+    }
+}
+
 pub(crate) fn completed_text(completed: &[i64]) -> String {
     if completed.is_empty() {
         String::new()

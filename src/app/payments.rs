@@ -35,12 +35,9 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
     let n = app.payments.rows.len();
     let q = &mut app.payments;
     match cmd {
-        Command::Up => q.selected = q.selected.saturating_sub(1),
-        Command::Down => q.selected = (q.selected + 1).min(n.saturating_sub(1)),
-        Command::PageUp => q.selected = q.selected.saturating_sub(10),
-        Command::PageDown => q.selected = (q.selected + 10).min(n.saturating_sub(1)),
-        Command::Top => q.selected = 0,
-        Command::Bottom => q.selected = n.saturating_sub(1),
+        Command::Up | Command::Down | Command::PageUp | Command::PageDown | Command::Top | Command::Bottom => {
+            q.selected = super::list_move(q.selected, n, &cmd);
+        }
         Command::Open => {
             let id = q.rows.get(q.selected).map(|r| r.0.id).ok_or("nothing waiting for payment")?;
             return app.run(Command::Goto(Place::Case(id))).await;
