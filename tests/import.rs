@@ -27,10 +27,9 @@ fn corpus_files() -> Vec<PathBuf> {
     files
 }
 
-#[tokio::test]
-async fn every_1c_corpus_file_imports_as_expected_or_is_rejected_with_its_reason() {
-    let expected: toml::Table = toml::from_str(include_str!("corpus_1c.toml")).unwrap();
-    let files: Vec<PathBuf> = std::fs::read_dir(corpus("1c")).unwrap().map(|e| e.unwrap().path()).collect();
+async fn corpus_dir_imports_as_expected(dir: &str, expectations: &str) {
+    let expected: toml::Table = toml::from_str(expectations).unwrap();
+    let files: Vec<PathBuf> = std::fs::read_dir(corpus(dir)).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), expected.len(), "every corpus file has an expectation, and no more");
     let t = TestDb::new().await;
     for path in files {
@@ -67,6 +66,16 @@ async fn every_1c_corpus_file_imports_as_expected_or_is_rejected_with_its_reason
             }
         }
     }
+}
+
+#[tokio::test]
+async fn every_1c_corpus_file_imports_as_expected_or_is_rejected_with_its_reason() {
+    corpus_dir_imports_as_expected("1c", include_str!("corpus_1c.toml")).await;
+}
+
+#[tokio::test]
+async fn every_mt940_corpus_file_imports_as_expected_or_is_rejected_with_its_reason() {
+    corpus_dir_imports_as_expected("mt940", include_str!("corpus_mt940.toml")).await;
 }
 
 /// Truncations, flipped bytes, doubled sections, huge lines: parsers answer, never panic.

@@ -4,6 +4,7 @@
 //! Formats are sniffed from content, not from the file name.
 
 pub mod export;
+pub mod mt940;
 pub mod onec;
 mod text;
 
@@ -21,12 +22,14 @@ pub use text::decode_lines;
 pub enum Format {
     #[serde(rename = "1c")]
     OneC,
+    Mt940,
 }
 
 impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::OneC => "1c",
+            Format::Mt940 => "mt940",
         }
     }
 }
@@ -36,7 +39,8 @@ impl std::str::FromStr for Format {
     fn from_str(s: &str) -> Result<Format, String> {
         match s.trim().to_ascii_lowercase().as_str() {
             "1c" | "1cclientbankexchange" => Ok(Format::OneC),
-            other => Err(format!("unknown register format {other:?}: known formats are 1c")),
+            "mt940" | "940" | "swift" => Ok(Format::Mt940),
+            other => Err(format!("unknown register format {other:?}: known formats are 1c, mt940")),
         }
     }
 }
@@ -130,7 +134,7 @@ pub enum Rejected {
     Binary(&'static str),
     #[error("the file is empty")]
     Empty,
-    #[error("unknown register format: the file starts with {0:?}; almoner reads 1CClientBankExchange")]
+    #[error("unknown register format: the file starts with {0:?}; almoner reads 1CClientBankExchange and MT940")]
     UnknownFormat(String),
     #[error("the text encoding is damaged (letters replaced by \u{fffd}); ask for the file to be exported again")]
     EncodingDamaged,
@@ -148,6 +152,7 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Register, Rejected>
     }
     match format.or_else(|| sniff(bytes)) {
         Some(Format::OneC) => onec::parse(bytes),
+        Some(Format::Mt940) => mt940::parse(bytes),
         None => {
             let first = text::first_line(bytes);
             Err(Rejected::UnknownFormat(crate::text::clip(&first, 40)))
@@ -158,7 +163,12 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Register, Rejected>
 /// The format, from the first bytes of the file.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
     let head = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    head.starts_with(b"1CClientBankExchange").then_some(Format::OneC)
+    if head.starts_with(b"1CClientBankExchange") {
+        return Some(Format::OneC);
+    }
+    let start = &head[..head.len().min(4096)];
+    let has = |needle: &[u8]| start.windows(needle.len()).any(|w| w == needle);
+    (has(b":20:") && (has(b":25:") || has(b":60F:") || has(b":61:"))).then_some(Format::Mt940)
 }
 
 fn binary_kind(bytes: &[u8]) -> Option<&'static str> {

@@ -8,8 +8,12 @@ use encoding_rs::{Encoding, IBM866, UTF_8, WINDOWS_1251};
 /// The file's lines (without line ends), the numbering starting at 1, and
 /// the name of the encoding most of it was in.
 pub fn decode_lines(bytes: &[u8], legacy_dos: bool) -> (Vec<String>, &'static str) {
+    decode_lines_with(bytes, if legacy_dos { IBM866 } else { WINDOWS_1251 })
+}
+
+/// The same, with `legacy` for lines that are not UTF-8.
+pub fn decode_lines_with(bytes: &[u8], legacy: &'static Encoding) -> (Vec<String>, &'static str) {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let legacy: &'static Encoding = if legacy_dos { IBM866 } else { WINDOWS_1251 };
     if std::str::from_utf8(bytes).is_ok() {
         let text = String::from_utf8_lossy(bytes);
         return (split(&text), if bytes.is_ascii() { "ascii" } else { "utf-8" });
