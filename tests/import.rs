@@ -196,18 +196,8 @@ fn statement_paying(amount: &str, purpose: &str) -> Vec<u8> {
 
 async fn case_in_payment(t: &TestDb, invoice: &str) -> i64 {
     let id = new_case(&t.store, almoner::domain::Program::Treatment, Money::ZERO).await;
+    open_fundraising_with_invoice(t, id, rub("1000"), invoice).await;
     let s = &t.store;
-    s.qualify(id, "нейробластома", "химиотерапия", true).await.unwrap();
-    s.advance(id, almoner::domain::Stage::Documents, None).await.unwrap();
-    s.record_invoice(id, invoice, date("2026-03-01"), rub("1000"), "НМИЦ ДГОИ").await.unwrap();
-    for kind in [
-        almoner::domain::DocKind::Invoice,
-        almoner::domain::DocKind::MedicalReport,
-        almoner::domain::DocKind::PublicationConsent,
-    ] {
-        s.attach(id, kind, &t.file(&format!("{kind}-{id}.pdf"), &format!("{kind} {id}"))).await.unwrap();
-    }
-    s.advance(id, almoner::domain::Stage::Fundraising, None).await.unwrap();
     let d = give(s, "1000").await;
     s.allocate(d, &Plan::Lines(vec![(id, rub("1000"))]), None, None).await.unwrap();
     id

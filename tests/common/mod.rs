@@ -71,10 +71,15 @@ pub async fn fundraising_case(t: &TestDb, target: Money) -> i64 {
 }
 
 pub async fn open_fundraising(t: &TestDb, id: i64, target: Money) {
+    open_fundraising_with_invoice(t, id, target, "СЧ-1").await
+}
+
+/// The same, with the clinic invoice numbered `invoice`.
+pub async fn open_fundraising_with_invoice(t: &TestDb, id: i64, target: Money, invoice: &str) {
     let s = &t.store;
     s.qualify(id, "нейробластома", "химиотерапия", true).await.expect("qualify");
     s.advance(id, Stage::Documents, None).await.expect("to documents");
-    s.record_invoice(id, "СЧ-1", date("2026-03-01"), target, "НМИЦ ДГОИ").await.expect("invoice");
+    s.record_invoice(id, invoice, date("2026-03-01"), target, "НМИЦ ДГОИ").await.expect("invoice");
     for kind in [DocKind::Invoice, DocKind::MedicalReport, DocKind::PublicationConsent] {
         let f = t.file(&format!("{kind}-{id}.pdf"), &format!("{kind} of case {id}"));
         s.attach(id, kind, &f).await.expect("attach");
