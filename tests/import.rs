@@ -78,6 +78,11 @@ async fn every_mt940_corpus_file_imports_as_expected_or_is_rejected_with_its_rea
     corpus_dir_imports_as_expected("mt940", include_str!("corpus_mt940.toml")).await;
 }
 
+#[tokio::test]
+async fn every_camt_corpus_file_imports_as_expected_or_is_rejected_with_its_reason() {
+    corpus_dir_imports_as_expected("camt053", include_str!("corpus_camt.toml")).await;
+}
+
 /// Truncations, flipped bytes, doubled sections, huge lines: parsers answer, never panic.
 #[test]
 fn no_corpus_file_or_mutation_of_one_panics_any_parser() {
@@ -104,7 +109,9 @@ fn no_corpus_file_or_mutation_of_one_panics_any_parser() {
         variants.push(huge);
         for v in variants {
             let _ = parse(&v, None);
-            let _ = parse(&v, Some(almoner::import::Format::OneC));
+            for format in almoner::import::Format::ALL {
+                let _ = parse(&v, Some(format));
+            }
         }
     }
 }

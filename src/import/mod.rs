@@ -3,6 +3,7 @@
 //! reject a damaged file whole with the reason instead of importing part of it.
 //! Formats are sniffed from content, not from the file name.
 
+pub mod camt;
 pub mod export;
 pub mod mt940;
 pub mod onec;
@@ -23,13 +24,18 @@ pub enum Format {
     #[serde(rename = "1c")]
     OneC,
     Mt940,
+    /// ISO 20022 camt.053 / camt.052 / camt.054.
+    Camt,
 }
 
 impl Format {
+    pub const ALL: [Format; 3] = [Format::OneC, Format::Mt940, Format::Camt];
+
     pub fn name(self) -> &'static str {
         match self {
             Format::OneC => "1c",
             Format::Mt940 => "mt940",
+            Format::Camt => "camt",
         }
     }
 }
@@ -40,7 +46,8 @@ impl std::str::FromStr for Format {
         match s.trim().to_ascii_lowercase().as_str() {
             "1c" | "1cclientbankexchange" => Ok(Format::OneC),
             "mt940" | "940" | "swift" => Ok(Format::Mt940),
-            other => Err(format!("unknown register format {other:?}: known formats are 1c, mt940")),
+            "camt" | "camt053" | "camt.053" | "camt052" | "camt.052" | "camt054" | "camt.054" => Ok(Format::Camt),
+            other => Err(format!("unknown register format {other:?}: known formats are 1c, mt940, camt")),
         }
     }
 }
@@ -134,7 +141,9 @@ pub enum Rejected {
     Binary(&'static str),
     #[error("the file is empty")]
     Empty,
-    #[error("unknown register format: the file starts with {0:?}; almoner reads 1CClientBankExchange and MT940")]
+    #[error(
+        "unknown register format: the file starts with {0:?}; almoner reads 1CClientBankExchange, MT940 and camt.053/052/054"
+    )]
     UnknownFormat(String),
     #[error("the text encoding is damaged (letters replaced by \u{fffd}); ask for the file to be exported again")]
     EncodingDamaged,
@@ -153,6 +162,7 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Register, Rejected>
     match format.or_else(|| sniff(bytes)) {
         Some(Format::OneC) => onec::parse(bytes),
         Some(Format::Mt940) => mt940::parse(bytes),
+        Some(Format::Camt) => camt::parse(bytes),
         None => {
             let first = text::first_line(bytes);
             Err(Rejected::UnknownFormat(crate::text::clip(&first, 40)))
@@ -168,6 +178,10 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     }
     let start = &head[..head.len().min(4096)];
     let has = |needle: &[u8]| start.windows(needle.len()).any(|w| w == needle);
+    let xml = head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
+    if xml && (has(b"camt.05") || has(b"BkToCstmr")) {
+        return Some(Format::Camt);
+    }
     (has(b":20:") && (has(b":25:") || has(b":60F:") || has(b":61:"))).then_some(Format::Mt940)
 }
 
