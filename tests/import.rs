@@ -8,7 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use almoner::domain::Money;
-use almoner::import::parse;
+use almoner::import::profile::Profile;
+use almoner::import::{parse, parse_with};
 use almoner::store::{Plan, RowStatus};
 use common::*;
 
@@ -37,7 +38,11 @@ async fn corpus_dir_imports_as_expected(dir: &str, expectations: &str) {
         let want =
             expected.get(&name).and_then(|v| v.as_table()).unwrap_or_else(|| panic!("no expectation for {name}"));
         let bytes = std::fs::read(&path).unwrap();
-        match (parse(&bytes, None), want.get("rejected")) {
+        let profile = want.get("profile").map(|p| {
+            let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles").join(p.as_str().unwrap());
+            Profile::parse(&std::fs::read_to_string(&file).unwrap(), &file.display().to_string()).unwrap()
+        });
+        match (parse_with(&bytes, None, profile.as_ref()), want.get("rejected")) {
             (Err(e), Some(reason)) => {
                 assert!(
                     e.to_string().starts_with(reason.as_str().unwrap()),
@@ -59,7 +64,7 @@ async fn corpus_dir_imports_as_expected(dir: &str, expectations: &str) {
                 let rows_in: Money = p
                     .rows
                     .iter()
-                    .filter(|r| matches!(r.status, RowStatus::New | RowStatus::Duplicate))
+                    .filter(|r| matches!(r.status, RowStatus::New | RowStatus::Duplicate | RowStatus::Refunded))
                     .map(|r| r.amount)
                     .sum();
                 assert_eq!(rows_in, p.incoming_total, "{name}");
@@ -83,13 +88,34 @@ async fn every_camt_corpus_file_imports_as_expected_or_is_rejected_with_its_reas
     corpus_dir_imports_as_expected("camt053", include_str!("corpus_camt.toml")).await;
 }
 
+#[tokio::test]
+async fn every_other_corpus_file_imports_through_its_profile_or_is_rejected_with_its_reason() {
+    corpus_dir_imports_as_expected("other", include_str!("corpus_other.toml")).await;
+}
+
 /// Truncations, flipped bytes, doubled sections, huge lines: parsers answer, never panic.
 #[test]
 fn no_corpus_file_or_mutation_of_one_panics_any_parser() {
     let files = corpus_files();
     assert!(files.len() >= 60, "the corpus is beside the repository (../shared/corpus)");
-    for path in files {
-        let bytes = std::fs::read(&path).unwrap();
+    let profiles: Vec<Profile> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| Profile::parse(&std::fs::read_to_string(&p).unwrap(), &p.display().to_string()).unwrap())
+        .collect();
+    assert!(profiles.len() >= 3);
+    // One 1 MB line, once (it is the same whatever the file).
+    let mut huge = b"1CClientBankExchange\r\n\xd1\xf3\xec\xec\xe0=".to_vec();
+    huge.extend(std::iter::repeat_n(b'9', 1 << 20));
+    let mut files: Vec<(PathBuf, Vec<u8>)> = files
+        .into_iter()
+        .map(|p| {
+            let b = std::fs::read(&p).unwrap();
+            (p, b)
+        })
+        .collect();
+    files.push((PathBuf::from("huge line"), huge));
+    for (_path, bytes) in files {
         let mut variants = vec![bytes.clone()];
         for cut in [1, 7, bytes.len() / 3, bytes.len() / 2, bytes.len().saturating_sub(3)] {
             variants.push(bytes[..cut.min(bytes.len())].to_vec());
@@ -104,13 +130,13 @@ fn no_corpus_file_or_mutation_of_one_panics_any_parser() {
         let mut doubled = bytes.clone();
         doubled.extend_from_slice(&bytes);
         variants.push(doubled);
-        let mut huge = b"1CClientBankExchange\r\n\xd1\xf3\xec\xec\xe0=".to_vec();
-        huge.extend(std::iter::repeat_n(b'9', 1 << 20));
-        variants.push(huge);
         for v in variants {
             let _ = parse(&v, None);
             for format in almoner::import::Format::ALL {
                 let _ = parse(&v, Some(format));
+            }
+            for profile in &profiles {
+                let _ = parse_with(&v, None, Some(profile));
             }
         }
     }

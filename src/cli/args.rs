@@ -80,7 +80,7 @@ pub enum Command {
     /// Payment orders for the bank.
     #[command(subcommand)]
     Payments(PaymentsCommand),
-    /// Import a register (1CClientBankExchange): preview, then commit in one transaction.
+    /// Import a register (1C, MT940, camt, CloudPayments, or CSV/XLSX through a profile): preview, then commit in one transaction.
     Import(ImportArgs),
     /// Run console commands from a file, headless (one per line, # comments); stops at the first error.
     Exec { file: PathBuf },
@@ -321,9 +321,12 @@ pub struct ImportArgs {
     pub command: Option<ImportCommand>,
     /// The register file.
     pub file: Option<PathBuf>,
-    /// The format, if sniffing the content should not decide (1c).
+    /// The format, if sniffing the content should not decide (1c, mt940, camt, cloudpayments, mapped).
     #[arg(long)]
     pub format: Option<String>,
+    /// A mapping profile (TOML) for a CSV or XLSX register: which column holds what.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
     /// Show what would be imported; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -340,6 +343,20 @@ pub enum ImportCommand {
     },
     /// Remove a batch's donations (only while none of them is allocated).
     Undo { batch: i64 },
+    /// Mapping profiles for CSV/XLSX registers.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// Check a profile; with a register, show how its first rows read through it.
+    Check {
+        /// The profile (TOML).
+        profile: PathBuf,
+        /// A register to try it on.
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,9 +3,10 @@
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::args::{ImportArgs, ImportCommand};
+use super::args::{ImportArgs, ImportCommand, ProfileCommand};
 use super::table::Table;
-use crate::import::{Format, parse};
+use crate::import::profile::Profile;
+use crate::import::{Format, Register, parse_with};
 use crate::store::{Preview, Store};
 
 fn print_preview(p: &Preview, dry_run: bool) {
@@ -37,7 +38,7 @@ fn print_preview(p: &Preview, dry_run: bool) {
         println!("MISMATCH {}: the register says {}, its payments add up to {}", c.what, c.expected.en(), c.found.en());
     }
     println!(
-        "{} ({}, {}): {} new, {} already imported, {} invalid, {} outgoing ({} paying invoices), {} internal, {} unknown direction; in {}, out {}",
+        "{} ({}, {}): {} new, {} already imported, {} invalid, {} outgoing ({} paying invoices), {} internal, {} unknown direction, {} refunds; in {}, out {}",
         p.file,
         p.format,
         p.encoding,
@@ -48,6 +49,7 @@ fn print_preview(p: &Preview, dry_run: bool) {
         p.pays,
         p.internal,
         p.unknown,
+        p.refunds,
         p.incoming_total.en(),
         p.outgoing_total.en()
     );
@@ -91,12 +93,14 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
             println!("batch {batch} undone: {removed} donation(s) removed");
             return Ok(());
         }
+        Some(ImportCommand::Profile(ProfileCommand::Check { profile, file })) => {
+            return check_profile(profile, file.as_deref());
+        }
         None => {}
     }
     let Some(path) = &args.file else { anyhow::bail!("give the register file: almoner import FILE (see --help)") };
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let format = args.format.as_deref().map(str::parse::<Format>).transpose().map_err(anyhow::Error::msg)?;
-    let register = parse(&bytes, format).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let profile = args.profile.as_deref().map(load_profile).transpose()?;
+    let (register, bytes) = read_register(path, args.format.as_deref(), profile.as_ref())?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let preview = if args.dry_run {
         store.preview_import(&register, &name).await?
@@ -109,6 +113,54 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     } else {
         print_preview(&preview, args.dry_run);
     }
+    Ok(())
+}
+
+pub fn load_profile(path: &std::path::Path) -> Result<Profile> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read profile {}", path.display()))?;
+    Ok(Profile::parse(&text, &path.display().to_string())?)
+}
+
+/// A register file, read and parsed; every error names the file.
+pub fn read_register(
+    path: &std::path::Path,
+    format: Option<&str>,
+    profile: Option<&Profile>,
+) -> Result<(Register, Vec<u8>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let format = format.map(str::parse::<Format>).transpose().map_err(anyhow::Error::msg)?;
+    let register = parse_with(&bytes, format, profile).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok((register, bytes))
+}
+
+/// `almoner import profile check PROFILE [FILE]`.
+fn check_profile(path: &std::path::Path, file: Option<&std::path::Path>) -> Result<()> {
+    let profile = load_profile(path)?;
+    println!("{}: profile {:?} is well formed", path.display(), profile.name);
+    let Some(file) = file else { return Ok(()) };
+    let (register, _) = read_register(file, None, Some(&profile))?;
+    let mut t = Table::new(&["line", "direction", "date", ">amount", "payer / payee", "purpose"]);
+    for p in register.payments.iter().take(10) {
+        t.row(vec![
+            p.line.to_string(),
+            format!("{:?}", p.direction).to_lowercase(),
+            p.date.to_string(),
+            p.amount.en(),
+            p.counterparty().name.clone(),
+            crate::text::clip(&p.purpose, 50),
+        ]);
+    }
+    print!("{}", t.render());
+    for e in &register.errors {
+        println!("invalid  line {}: {}", e.line, crate::text::inert(&e.message));
+    }
+    println!(
+        "{}: {} payment(s) read, {} row(s) could not be ({}).",
+        file.display(),
+        register.payments.len(),
+        register.errors.len(),
+        register.encoding
+    );
     Ok(())
 }
 

@@ -205,6 +205,8 @@ impl Reader<'_, '_> {
             purpose: text(ntry, "AddtlNtryInf").unwrap_or_default(),
             own_account: Some(account.to_string()).filter(|a| !a.is_empty()),
             external_key: String::new(),
+            subscription: None,
+            refund_of: None,
         };
         let split = amounted.len() > 1 && amounted.len() == details.len();
         if split {
@@ -257,6 +259,7 @@ impl Reader<'_, '_> {
                 tx,
                 &[&format!("RltdPties/{role}Acct/Id/IBAN"), &format!("RltdPties/{role}Acct/Id/Othr/Id")],
             ),
+            ..Party::default()
         };
         p.payer = party("Dbtr");
         p.payee = party("Cdtr");

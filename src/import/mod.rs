@@ -4,9 +4,12 @@
 //! Formats are sniffed from content, not from the file name.
 
 pub mod camt;
+pub mod cloudpayments;
 pub mod export;
 pub mod mt940;
 pub mod onec;
+pub mod profile;
+pub mod table;
 mod text;
 
 use chrono::NaiveDate;
@@ -26,16 +29,22 @@ pub enum Format {
     Mt940,
     /// ISO 20022 camt.053 / camt.052 / camt.054.
     Camt,
+    /// CloudPayments transaction export (CSV or XLSX).
+    CloudPayments,
+    /// Any CSV or XLSX read through a mapping profile.
+    Mapped,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::OneC, Format::Mt940, Format::Camt];
+    pub const ALL: [Format; 5] = [Format::OneC, Format::Mt940, Format::Camt, Format::CloudPayments, Format::Mapped];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::OneC => "1c",
             Format::Mt940 => "mt940",
             Format::Camt => "camt",
+            Format::CloudPayments => "cloudpayments",
+            Format::Mapped => "mapped",
         }
     }
 }
@@ -47,7 +56,11 @@ impl std::str::FromStr for Format {
             "1c" | "1cclientbankexchange" => Ok(Format::OneC),
             "mt940" | "940" | "swift" => Ok(Format::Mt940),
             "camt" | "camt053" | "camt.053" | "camt052" | "camt.052" | "camt054" | "camt.054" => Ok(Format::Camt),
-            other => Err(format!("unknown register format {other:?}: known formats are 1c, mt940, camt")),
+            "cloudpayments" | "cp" => Ok(Format::CloudPayments),
+            "mapped" | "csv" | "xlsx" | "profile" => Ok(Format::Mapped),
+            other => Err(format!(
+                "unknown register format {other:?}: known formats are 1c, mt940, camt, cloudpayments, mapped (with --profile)"
+            )),
         }
     }
 }
@@ -72,6 +85,8 @@ pub struct Party {
     pub name: String,
     pub inn: Option<String>,
     pub account: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
 }
 
 /// One payment read from a register.
@@ -94,6 +109,10 @@ pub struct Payment {
     pub own_account: Option<String>,
     /// Stable identity: the same payment in another (or the same) file has the same key.
     pub external_key: String,
+    /// A recurring donation's subscription (CloudPayments `SubscriptionId`).
+    pub subscription: Option<String>,
+    /// For a refund: the external key of the payment it returns.
+    pub refund_of: Option<String>,
 }
 
 impl Payment {
@@ -149,12 +168,33 @@ pub enum Rejected {
     EncodingDamaged,
     #[error("line {line}: {message}; the file looks cut off or damaged, so nothing was imported")]
     Structure { line: usize, message: String },
+    #[error("{0}: give a mapping profile (--profile FILE.toml) that says which column holds what")]
+    NeedsProfile(String),
 }
 
 /// Reads a register of any known format, sniffed from its bytes.
 pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Register, Rejected> {
+    parse_with(bytes, format, None)
+}
+
+/// Reads a register; with a profile, as a mapped CSV/XLSX table.
+pub fn parse_with(
+    bytes: &[u8],
+    format: Option<Format>,
+    profile: Option<&profile::Profile>,
+) -> Result<Register, Rejected> {
     if bytes.is_empty() {
         return Err(Rejected::Empty);
+    }
+    if let Some(p) = profile.filter(|_| format.is_none_or(|f| f == Format::Mapped)) {
+        return profile::parse(bytes, p);
+    }
+    if table::is_zip(bytes) && format.is_none_or(|f| f == Format::CloudPayments) {
+        let t = table::read(bytes, None, None)?;
+        if t.rows.iter().take(50).any(|r| cloudpayments::is_header(&r.cells)) {
+            return cloudpayments::parse(t);
+        }
+        return Err(Rejected::NeedsProfile("a spreadsheet that is not a CloudPayments export".into()));
     }
     if let Some(kind) = binary_kind(bytes) {
         return Err(Rejected::Binary(kind));
@@ -163,6 +203,8 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Register, Rejected>
         Some(Format::OneC) => onec::parse(bytes),
         Some(Format::Mt940) => mt940::parse(bytes),
         Some(Format::Camt) => camt::parse(bytes),
+        Some(Format::CloudPayments) => cloudpayments::parse(table::read(bytes, None, None)?),
+        Some(Format::Mapped) => Err(Rejected::NeedsProfile("a mapped table".into())),
         None => {
             let first = text::first_line(bytes);
             Err(Rejected::UnknownFormat(crate::text::clip(&first, 40)))
@@ -181,6 +223,11 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     let xml = head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
     if xml && (has(b"camt.05") || has(b"BkToCstmr")) {
         return Some(Format::Camt);
+    }
+    let (text, _) = table::decode(&head[..head.len().min(8192)], None);
+    let first: Vec<String> = text.lines().take(5).flat_map(|l| l.split([';', ',', '\t']).map(str::to_string)).collect();
+    if cloudpayments::is_header(&first) {
+        return Some(Format::CloudPayments);
     }
     (has(b":20:") && (has(b":25:") || has(b":60F:") || has(b":61:"))).then_some(Format::Mt940)
 }

@@ -262,6 +262,8 @@ fn entry(
         purpose: String::new(),
         own_account: Some(account.to_string()),
         external_key,
+        subscription: None,
+        refund_of: None,
     })
 }
 

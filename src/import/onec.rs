@@ -158,7 +158,7 @@ fn party(doc: &Section, side: &str) -> Party {
     let name = doc.get(&format!("{side}1")).map(str::to_string).unwrap_or_else(|| strip_inn_prefix(printed));
     let inn = doc.get(&format!("{side}ИНН")).filter(|v| v.len() >= 10 && v.chars().all(|c| c.is_ascii_digit()));
     let account = doc.get(&format!("{side}Счет")).or_else(|| doc.get(&format!("{side}РасчСчет")));
-    Party { name, inn: inn.map(str::to_string), account: account.map(str::to_string) }
+    Party { name, inn: inn.map(str::to_string), account: account.map(str::to_string), ..Party::default() }
 }
 
 fn strip_inn_prefix(printed: &str) -> String {
@@ -280,6 +280,8 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
             purpose: purpose.clone(),
             own_account,
             external_key,
+            subscription: None,
+            refund_of: None,
         }
     };
     Ok(match direction {

@@ -543,32 +543,12 @@ async fn check_expectation(tx: &mut Tx, facts: &DonationFacts, expect: &Expectat
 }
 
 pub(crate) async fn find_or_add_donor(tx: &mut Tx, new: &NewDonation) -> Result<i64> {
-    let inn = new.inn.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let email = new.email.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
-    let found: Option<i64> = if let Some(inn) = inn {
-        sqlx::query_scalar("SELECT id FROM donors WHERE inn = ? LIMIT 1").bind(inn).fetch_optional(&mut **tx).await?
-    } else if let Some(email) = &email {
-        sqlx::query_scalar("SELECT id FROM donors WHERE email = ? LIMIT 1")
-            .bind(email)
-            .fetch_optional(&mut **tx)
-            .await?
-    } else {
-        sqlx::query_scalar(
-            "SELECT id FROM donors WHERE name = ? AND kind = ? AND inn IS NULL AND email IS NULL LIMIT 1",
-        )
-        .bind(new.payer.trim())
-        .bind(new.donor_kind.as_str())
-        .fetch_optional(&mut **tx)
-        .await?
+    let keys = super::donors::DonorKeys {
+        name: new.payer.clone(),
+        kind: Some(new.donor_kind),
+        inn: new.inn.clone(),
+        email: new.email.clone(),
+        ..Default::default()
     };
-    if let Some(id) = found {
-        return Ok(id);
-    }
-    Ok(sqlx::query_scalar("INSERT INTO donors (kind, name, inn, email) VALUES (?, ?, ?, ?) RETURNING id")
-        .bind(new.donor_kind.as_str())
-        .bind(new.payer.trim())
-        .bind(inn)
-        .bind(email)
-        .fetch_one(&mut **tx)
-        .await?)
+    super::donors::find_or_add(tx, &keys).await
 }

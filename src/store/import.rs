@@ -10,11 +10,11 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 
 use super::cases::set_stage;
-use super::donations::find_or_add_donor;
+use super::donors::{self, DonorKeys};
 use super::{Store, audit, now};
-use crate::domain::{Channel, Designation, DonorKind, Money, Stage};
+use crate::domain::{Channel, Money, Stage};
 use crate::error::{Error, Result};
-use crate::import::{ControlCheck, Direction, LineError, Payment, Register};
+use crate::import::{ControlCheck, Direction, Format, LineError, Payment, Register};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,6 +29,10 @@ pub enum RowStatus {
     Internal,
     /// The register does not say which way it went; not imported.
     Unknown,
+    /// A card processor's refund of a payment.
+    Refund,
+    /// A payment its refund in the same file returns: not a donation.
+    Refunded,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -41,7 +45,7 @@ pub struct PreviewRow {
     pub inn: Option<String>,
     pub purpose: String,
     pub external_key: String,
-    /// "inn", "name" or "new": how the donor was recognised.
+    /// "inn", "subscription", "email", "phone", "name" or "new": how the donor was recognised.
     pub donor: &'static str,
     /// A case the purpose text names ("заявка 123"), with the reason.
     pub suggested_case: Option<i64>,
@@ -64,6 +68,8 @@ pub struct Preview {
     pub outgoing: usize,
     pub internal: usize,
     pub unknown: usize,
+    /// Refunds, and payments refunded in the same file.
+    pub refunds: usize,
     pub incoming_total: Money,
     pub outgoing_total: Money,
     /// Outgoing payments that pay a case's invoice (the case becomes paid).
@@ -159,21 +165,38 @@ async fn known_keys(conn: &mut SqliteConnection, keys: &[&str]) -> Result<HashSe
     Ok(found)
 }
 
-async fn donor_match(conn: &mut SqliteConnection, p: &Payment) -> Result<&'static str> {
-    if let Some(inn) = &p.payer.inn {
-        let hit: Option<i64> = sqlx::query_scalar("SELECT id FROM donors WHERE inn = ? LIMIT 1")
-            .bind(inn)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if hit.is_some() {
-            return Ok("inn");
-        }
+fn donor_keys(p: &Payment) -> DonorKeys {
+    let name = p.payer.name.trim();
+    DonorKeys {
+        name: if name.is_empty() { "(payer not named in the register)".into() } else { name.to_string() },
+        kind: None,
+        inn: p.payer.inn.clone(),
+        email: p.payer.email.clone(),
+        phone: p.payer.phone.clone(),
+        subscription: p.subscription.clone(),
     }
-    let hit: Option<i64> = sqlx::query_scalar("SELECT id FROM donors WHERE name = ? LIMIT 1")
-        .bind(p.payer.name.trim())
+}
+
+async fn donor_match(conn: &mut SqliteConnection, p: &Payment) -> Result<&'static str> {
+    Ok(donors::recognise(conn, &donor_keys(p)).await?.map_or("new", |(_, how)| how))
+}
+
+/// What a refund returns: a payment of this file, a donation imported before, or something unknown.
+async fn refund_note(conn: &mut SqliteConnection, register: &Register, original: &str) -> Result<String> {
+    if let Some(p) = register.payments.iter().find(|p| p.external_key == original) {
+        return Ok(format!("refunds line {} of this file, which is therefore not imported", p.line));
+    }
+    let earlier: Option<(i64, i64)> = sqlx::query_as("SELECT id, allocated FROM donations WHERE external_key = ?")
+        .bind(original)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(if hit.is_some() { "name" } else { "new" })
+    Ok(match earlier {
+        Some((id, allocated)) => format!(
+            "refunds donation {id}, imported earlier{}: record the return by hand",
+            if allocated > 0 { " and already placed" } else { "" }
+        ),
+        None => "refunds a payment almoner has not imported".into(),
+    })
 }
 
 /// Classifies every payment against what the database holds now.
@@ -185,6 +208,7 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
         .map(|p| p.external_key.as_str())
         .collect();
     let known = known_keys(conn, &incoming).await?;
+    let refunded: HashSet<&str> = register.payments.iter().filter_map(|p| p.refund_of.as_deref()).collect();
     let mut seen = HashSet::new();
     let mut preview = Preview {
         format: register.format.name(),
@@ -197,6 +221,7 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
         outgoing: 0,
         internal: 0,
         unknown: 0,
+        refunds: 0,
         incoming_total: Money::ZERO,
         outgoing_total: Money::ZERO,
         pays: 0,
@@ -210,7 +235,9 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
             Direction::Incoming if known.contains(&p.external_key) || !seen.insert(p.external_key.clone()) => {
                 RowStatus::Duplicate
             }
+            Direction::Incoming if refunded.contains(p.external_key.as_str()) => RowStatus::Refunded,
             Direction::Incoming => RowStatus::New,
+            Direction::Outgoing if p.refund_of.is_some() => RowStatus::Refund,
             Direction::Outgoing => RowStatus::Outgoing,
             Direction::Internal => RowStatus::Internal,
             Direction::Unknown => RowStatus::Unknown,
@@ -221,6 +248,7 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
             RowStatus::Outgoing => preview.outgoing += 1,
             RowStatus::Internal => preview.internal += 1,
             RowStatus::Unknown => preview.unknown += 1,
+            RowStatus::Refund | RowStatus::Refunded => preview.refunds += 1,
         }
         match p.direction {
             Direction::Incoming => preview.incoming_total += p.amount,
@@ -240,8 +268,11 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
                 suggestion_reason = Some(format!("the purpose names case {n}"));
             }
         }
-        let (pays_case, payment_note) =
-            if status == RowStatus::Outgoing { invoice_paid_by(conn, p).await? } else { (None, None) };
+        let (pays_case, payment_note) = match (status, &p.refund_of) {
+            (RowStatus::Outgoing, _) => invoice_paid_by(conn, p).await?,
+            (RowStatus::Refund, Some(original)) => (None, Some(refund_note(conn, register, original).await?)),
+            _ => (None, None),
+        };
         if pays_case.is_some() {
             preview.pays += 1;
         }
@@ -296,44 +327,27 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let created = now();
+        let channel = if register.format == Format::CloudPayments { Channel::Website } else { Channel::Bank };
         for (p, row) in register.payments.iter().zip(&preview.rows) {
             if row.status != RowStatus::New {
                 continue;
             }
-            let payer =
-                if p.payer.name.trim().is_empty() { "(payer not named in the register)" } else { p.payer.name.trim() };
-            let new = crate::store::NewDonation {
-                amount: p.amount,
-                currency: p.currency,
-                received_on: p.booked.unwrap_or(p.date),
-                channel: Channel::Bank,
-                payer: payer.to_string(),
-                // A 10-digit INN is an organisation's; 12 digits, a person's.
-                donor_kind: if p.payer.inn.as_ref().is_some_and(|i| i.len() == 10) {
-                    DonorKind::Organisation
-                } else {
-                    DonorKind::Person
-                },
-                inn: p.payer.inn.clone(),
-                email: None,
-                purpose: p.purpose.clone(),
-                designation: Designation::Unrestricted,
-                external_key: Some(p.external_key.clone()),
-            };
-            let donor = find_or_add_donor(&mut tx, &new).await?;
+            let donor = donors::find_or_add(&mut tx, &donor_keys(p)).await?;
             sqlx::query(
-                "INSERT INTO donations (amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id)
-                 VALUES (?, ?, 'unrestricted', ?, 'bank', ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO donations (amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription)
+                 VALUES (?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
-            .bind(new.amount.minor())
-            .bind(new.currency.as_str())
-            .bind(new.received_on)
-            .bind(&new.payer)
+            .bind(p.amount.minor())
+            .bind(p.currency.as_str())
+            .bind(p.booked.unwrap_or(p.date))
+            .bind(channel.as_str())
+            .bind(donor_keys(p).name)
             .bind(donor)
-            .bind(&new.purpose)
-            .bind(&new.external_key)
+            .bind(&p.purpose)
+            .bind(&p.external_key)
             .bind(created)
             .bind(batch)
+            .bind(&p.subscription)
             .execute(&mut *tx)
             .await?;
         }

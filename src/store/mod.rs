@@ -7,6 +7,7 @@ mod audit;
 mod cases;
 pub mod demo;
 mod donations;
+pub mod donors;
 mod export;
 mod import;
 mod invariants;
@@ -37,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "donor_lookup", include_str!("../../migrations/0003_donor_lookup.sql")),
     (4, "import", include_str!("../../migrations/0004_import.sql")),
     (5, "invoice_bank", include_str!("../../migrations/0005_invoice_bank.sql")),
+    (6, "donor_identity", include_str!("../../migrations/0006_donor_identity.sql")),
 ];
 
 /// An open database plus the person acting on it.

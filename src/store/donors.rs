@@ -1,0 +1,146 @@
+//! Recognising donors: the same person or organisation arriving from a bank
+//! statement, a card processor and the website is one donor. Identifiers
+//! are tried strongest first: INN, a recurring subscription, e-mail, phone;
+//! a donor with none of them is recognised by exact name and kind.
+
+use sqlx::SqliteConnection;
+
+use crate::domain::DonorKind;
+use crate::error::Result;
+
+/// What a payment tells about who paid.
+#[derive(Debug, Clone, Default)]
+pub struct DonorKeys {
+    pub name: String,
+    pub kind: Option<DonorKind>,
+    pub inn: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub subscription: Option<String>,
+}
+
+/// `Anna@Example.ORG ` → `anna@example.org`; text without `@` is not an e-mail.
+pub fn normal_email(raw: &str) -> Option<String> {
+    let e = raw.trim().to_lowercase();
+    (e.contains('@') && !e.starts_with('@') && !e.ends_with('@') && !e.contains(' ')).then_some(e)
+}
+
+/// Russian numbers in any writing (`8 (916) 123-45-67`, `+7 916 1234567`,
+/// `9161234567`) → `+79161234567`; other countries keep their digits after `+`.
+pub fn normal_phone(raw: &str) -> Option<String> {
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let full = match digits.len() {
+        10 if digits.starts_with('9') => format!("7{digits}"),
+        11 if digits.starts_with('8') => format!("7{}", &digits[1..]),
+        11..=15 => digits,
+        _ => return None,
+    };
+    Some(format!("+{full}"))
+}
+
+impl DonorKeys {
+    fn clean(&self) -> DonorKeys {
+        let some = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        DonorKeys {
+            name: self.name.trim().to_string(),
+            kind: self.kind,
+            inn: some(&self.inn),
+            email: self.email.as_deref().and_then(normal_email),
+            phone: self.phone.as_deref().and_then(normal_phone),
+            subscription: some(&self.subscription),
+        }
+    }
+
+    /// A 10-digit INN is an organisation's; anything else, a person's.
+    fn kind(&self) -> DonorKind {
+        self.kind.unwrap_or(if self.inn.as_ref().is_some_and(|i| i.len() == 10) {
+            DonorKind::Organisation
+        } else {
+            DonorKind::Person
+        })
+    }
+}
+
+/// The known donor these keys point to, and by which key ("inn", "subscription", "email", "phone", "name").
+pub async fn recognise(conn: &mut SqliteConnection, keys: &DonorKeys) -> Result<Option<(i64, &'static str)>> {
+    let k = keys.clean();
+    let lookups: [(&'static str, &str, &Option<String>); 4] = [
+        ("inn", "SELECT id FROM donors WHERE inn = ? ORDER BY id LIMIT 1", &k.inn),
+        ("subscription", "SELECT donor_id FROM donor_subscriptions WHERE subscription = ?", &k.subscription),
+        ("email", "SELECT id FROM donors WHERE email = ? ORDER BY id LIMIT 1", &k.email),
+        ("phone", "SELECT id FROM donors WHERE phone = ? ORDER BY id LIMIT 1", &k.phone),
+    ];
+    for (how, sql, value) in lookups {
+        if let Some(v) = value {
+            let hit: Option<i64> = sqlx::query_scalar(sql).bind(v).fetch_optional(&mut *conn).await?;
+            if let Some(id) = hit {
+                return Ok(Some((id, how)));
+            }
+        }
+    }
+    if k.inn.is_some() || k.email.is_some() || k.phone.is_some() || k.name.is_empty() {
+        return Ok(None);
+    }
+    let hit: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM donors WHERE name = ? AND kind = ? AND inn IS NULL AND email IS NULL AND phone IS NULL ORDER BY id LIMIT 1",
+    )
+    .bind(&k.name)
+    .bind(k.kind().as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(hit.map(|id| (id, "name")))
+}
+
+/// The donor these keys point to, created if new. What the payment adds
+/// (a phone or e-mail the donor lacked, a new subscription) is remembered.
+pub async fn find_or_add(conn: &mut SqliteConnection, keys: &DonorKeys) -> Result<i64> {
+    let k = keys.clean();
+    let id = match recognise(conn, &k).await? {
+        Some((id, _)) => {
+            sqlx::query(
+                "UPDATE donors SET email = COALESCE(email, ?), phone = COALESCE(phone, ?), inn = COALESCE(inn, ?) WHERE id = ?",
+            )
+            .bind(&k.email)
+            .bind(&k.phone)
+            .bind(&k.inn)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            id
+        }
+        None => {
+            sqlx::query_scalar("INSERT INTO donors (kind, name, inn, email, phone) VALUES (?, ?, ?, ?, ?) RETURNING id")
+                .bind(k.kind().as_str())
+                .bind(&k.name)
+                .bind(&k.inn)
+                .bind(&k.email)
+                .bind(&k.phone)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    if let Some(sub) = &k.subscription {
+        sqlx::query("INSERT OR IGNORE INTO donor_subscriptions (subscription, donor_id) VALUES (?, ?)")
+            .bind(sub)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{normal_email, normal_phone};
+
+    #[test]
+    fn phones_and_emails_normalise() {
+        for raw in ["8 (916) 123-45-67", "+7 916 123 45 67", "9161234567", "79161234567"] {
+            assert_eq!(normal_phone(raw).as_deref(), Some("+79161234567"), "{raw}");
+        }
+        assert_eq!(normal_phone("+44 20 7946 0958").as_deref(), Some("+442079460958"));
+        assert_eq!(normal_phone("12-34"), None);
+        assert_eq!(normal_email(" Anna@Example.ORG ").as_deref(), Some("anna@example.org"));
+        assert_eq!(normal_email("не указан"), None);
+    }
+}

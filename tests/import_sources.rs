@@ -1,0 +1,89 @@
+//! Card-processor exports and mapped tables into the database: only completed
+//! payments become donations, refunds are linked and keep the refunded
+//! payment out, the same donor is recognised by subscription, e-mail and
+//! phone across files, and re-importing adds nothing twice.
+
+mod common;
+
+use almoner::import::profile::Profile;
+use almoner::import::{Format, parse, parse_with};
+use almoner::store::RowStatus;
+use common::*;
+
+const CLOUDPAYMENTS: &str = "TransactionId,Amount,Currency,CreatedDateIso,ConfirmDateIso,Email,Name,Description,SubscriptionId,Status,Type,TestMode,OriginalTransactionId\n\
+    5001,1000.00,RUB,2026-03-01T10:00:00,2026-03-01T10:00:05,Anna@Example.org,ANNA IVANOVA,На лечение,sc_77,Completed,0,false,\n\
+    5002,250.00,RUB,2026-03-01T11:00:00,,boris@example.org,BORIS,,,Declined,0,false,\n\
+    5003,700.00,RUB,2026-03-02T12:00:00,2026-03-02T12:00:01,vera@example.org,VERA,,,Completed,0,false,\n\
+    5004,700.00,RUB,2026-03-03T09:00:00,2026-03-03T09:00:00,vera@example.org,VERA,,,Completed,1,false,5003\n\
+    5005,1.00,RUB,2026-03-03T09:00:00,2026-03-03T09:00:00,test@example.org,TEST,,,Completed,0,true,\n";
+
+async fn count(t: &TestDb, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(t.store.pool()).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_cloudpayments_export_imports_completed_payments_once_and_keeps_refunded_ones_out() {
+    let t = TestDb::new().await;
+    let reg = parse(CLOUDPAYMENTS.as_bytes(), None).unwrap();
+    assert_eq!(reg.format, Format::CloudPayments);
+    let p = t.store.import(&reg, "cp.csv", "sha-cp").await.unwrap();
+    assert_eq!((p.new, p.refunds, p.invalid), (1, 2, 0), "{:?}", p.rows);
+    let refunded = p.rows.iter().find(|r| r.status == RowStatus::Refunded).unwrap();
+    assert_eq!(refunded.amount, rub("700"));
+    let refund = p.rows.iter().find(|r| r.status == RowStatus::Refund).unwrap();
+    assert!(refund.payment_note.as_deref().unwrap().contains("refunds line 4"), "{refund:?}");
+    assert_eq!(
+        count(&t, "SELECT COUNT(*) FROM donations WHERE channel = 'website' AND subscription = 'sc_77'").await,
+        1
+    );
+    assert_eq!(count(&t, "SELECT COALESCE(SUM(amount), 0) FROM donations").await, 1000_00);
+
+    // The next month's export repeats a payment and brings Anna's next monthly gift under another e-mail.
+    let next = "TransactionId,Amount,CreatedDateIso,Email,Name,SubscriptionId,Status\n\
+        5001,1000.00,2026-03-01T10:00:00,anna@example.org,ANNA IVANOVA,sc_77,Completed\n\
+        6001,1000.00,2026-04-01T10:00:00,anna.new@example.org,ANNA IVANOVA,sc_77,Completed\n";
+    let p = t.store.import(&parse(next.as_bytes(), None).unwrap(), "cp2.csv", "sha-cp2").await.unwrap();
+    assert_eq!((p.new, p.duplicate), (1, 1));
+    assert_eq!(p.rows.iter().find(|r| r.status == RowStatus::New).unwrap().donor, "subscription");
+    assert_eq!(count(&t, "SELECT COUNT(DISTINCT donor_id) FROM donations").await, 1, "one recurring donor");
+    assert_invariants(&t.store).await;
+}
+
+#[tokio::test]
+async fn a_refund_of_a_donation_imported_earlier_is_left_for_a_person() {
+    let t = TestDb::new().await;
+    let first =
+        "TransactionId,Amount,CreatedDateIso,Email,Status\n9001,300.00,2026-03-01T10:00:00,a@example.org,Completed\n";
+    t.store.import(&parse(first.as_bytes(), None).unwrap(), "a.csv", "a").await.unwrap();
+    let later = "TransactionId,Amount,CreatedDateIso,Email,Status,Type,OriginalTransactionId\n9002,300.00,2026-03-05T10:00:00,a@example.org,Completed,Refund,9001\n";
+    let p = t.store.preview_import(&parse(later.as_bytes(), None).unwrap(), "b.csv").await.unwrap();
+    assert_eq!((p.new, p.refunds), (0, 1));
+    assert!(p.rows[0].payment_note.as_deref().unwrap().contains("record the return by hand"), "{:?}", p.rows[0]);
+}
+
+#[tokio::test]
+async fn donors_are_recognised_by_email_and_phone_across_formats() {
+    let t = TestDb::new().await;
+    let profile = Profile::parse(
+        "name = \"site\"\n[columns]\ndate = \"Дата\"\namount = \"Сумма\"\npayer = \"Имя\"\nemail = \"Почта\"\nphone = \"Телефон\"\nid = \"Номер\"\n",
+        "site.toml",
+    )
+    .unwrap();
+    let csv = "Номер;Дата;Сумма;Имя;Почта;Телефон\n1;01.03.2026;500;Анна;ANNA@example.org;8 (916) 123-45-67\n2;02.03.2026;700;Анна И.;;+7 916 123 45 67\n3;03.03.2026;900;Анна;;\n";
+    let reg = parse_with(csv.as_bytes(), None, Some(&profile)).unwrap();
+    let p = t.store.import(&reg, "site.csv", "s").await.unwrap();
+    assert_eq!(p.new, 3);
+    // Rows 1 and 2 share a phone; row 3 has only a name, so it is another donor.
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM donors").await, 2);
+    assert_eq!(
+        count(&t, "SELECT COUNT(*) FROM donors WHERE phone = '+79161234567' AND email = 'anna@example.org'").await,
+        1
+    );
+    let card =
+        "TransactionId,Amount,CreatedDateIso,Email,Status\n77,100.00,2026-03-09T10:00:00,anna@EXAMPLE.org,Completed\n";
+    let p = t.store.preview_import(&parse(card.as_bytes(), None).unwrap(), "cp.csv").await.unwrap();
+    assert_eq!(p.rows[0].donor, "email");
+    // A second import of the same table adds nothing: the profile's id column is the key.
+    let again = t.store.import(&reg, "site.csv", "s").await.unwrap();
+    assert_eq!((again.new, again.duplicate), (0, 3));
+}
