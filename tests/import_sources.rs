@@ -87,3 +87,26 @@ async fn donors_are_recognised_by_email_and_phone_across_formats() {
     let again = t.store.import(&reg, "site.csv", "s").await.unwrap();
     assert_eq!((again.new, again.duplicate), (0, 3));
 }
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+}
+
+#[test]
+fn spreadsheets_read_as_cloudpayments_or_through_a_profile() {
+    let reg = parse(&fixture("cloudpayments.xlsx"), None).unwrap();
+    assert_eq!((reg.format, reg.encoding, reg.payments.len()), (Format::CloudPayments, "xlsx", 2));
+    let olga = &reg.payments[0];
+    assert_eq!((olga.amount, olga.date, olga.line), (rub("1500.50"), date("2026-03-01"), 2));
+    assert_eq!(olga.subscription.as_deref(), Some("sc_9"));
+
+    let other = fixture("other.xlsx");
+    let refused = parse(&other, None).unwrap_err().to_string();
+    assert!(refused.contains("--profile"), "{refused}");
+    let profile =
+        Profile::parse("name = \"x\"\n[columns]\ndate = \"Дата\"\namount = \"Сумма\"\npayer = \"Плательщик\"\n", "x.toml")
+            .unwrap();
+    let reg = parse_with(&other, None, Some(&profile)).unwrap();
+    assert_eq!((reg.payments[0].amount, reg.payments[0].date), (rub("999.99"), date("2026-03-05")));
+    assert_eq!(reg.payments[0].payer.name, "Анна");
+}
