@@ -513,3 +513,39 @@ async fn import_screen_previews_imports_and_undoes() {
     c.keys("<Enter>").await;
     assert!(c.status().contains("/no/such/file.txt: No such file"), "{}", c.status());
 }
+
+#[tokio::test]
+async fn import_screen_accepts_suggestions_and_designates_by_hand() {
+    let mut c = Console::new().await;
+    let cases: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT c.id, b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
+         WHERE c.stage = 'fundraising' ORDER BY c.id LIMIT 2",
+    )
+    .fetch_all(c.store().pool())
+    .await
+    .unwrap();
+    let ((first, _), (second, name)) = (cases[0].clone(), cases[1].clone());
+    let profile = c.dir.path().join("p.toml");
+    std::fs::write(&profile, "name = \"t\"\n[columns]\ndate = 1\namount = 2\npurpose = 3\npayer = 4\n").unwrap();
+    let csv = c.dir.path().join("r.csv");
+    std::fs::write(&csv, format!("d;a;p;w\n01.06.2026;1;заявка {first};A\n01.06.2026;2;{name};B\n01.06.2026;3;-;C\n"))
+        .unwrap();
+    c.keys("g i i").await;
+    c.type_text(&format!("{} --profile {}", csv.display(), profile.display())).await;
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("2 suggested"), "{}", c.status());
+    // Accept the first, then change our mind; accept all; give the third row to the first case by hand.
+    c.keys("a a A <Down> <Down> d").await;
+    c.type_text(&first.to_string()).await;
+    c.keys("<Enter>").await;
+    assert!(c.screen(160, 48).contains(&format!("→ case {second}")), "{}", c.screen(160, 48));
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("3 designated"), "{}", c.status());
+    let designated: Vec<(i64,)> =
+        sqlx::query_as("SELECT designated_id FROM donations WHERE batch_id = 1 ORDER BY amount")
+            .fetch_all(c.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(designated, vec![(first,), (second,), (first,)]);
+    common::assert_invariants(c.store()).await;
+}

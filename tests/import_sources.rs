@@ -103,10 +103,95 @@ fn spreadsheets_read_as_cloudpayments_or_through_a_profile() {
     let other = fixture("other.xlsx");
     let refused = parse(&other, None).unwrap_err().to_string();
     assert!(refused.contains("--profile"), "{refused}");
-    let profile =
-        Profile::parse("name = \"x\"\n[columns]\ndate = \"Дата\"\namount = \"Сумма\"\npayer = \"Плательщик\"\n", "x.toml")
-            .unwrap();
+    let profile = Profile::parse(
+        "name = \"x\"\n[columns]\ndate = \"Дата\"\namount = \"Сумма\"\npayer = \"Плательщик\"\n",
+        "x.toml",
+    )
+    .unwrap();
     let reg = parse_with(&other, None, Some(&profile)).unwrap();
     assert_eq!((reg.payments[0].amount, reg.payments[0].date), (rub("999.99"), date("2026-03-05")));
     assert_eq!(reg.payments[0].payer.name, "Анна");
+}
+
+#[tokio::test]
+async fn a_childs_name_in_any_case_suggests_the_case_and_accepted_suggestions_designate() {
+    use almoner::domain::Program;
+    use almoner::store::{BeneficiaryRef, Choices};
+    let t = TestDb::new().await;
+    let anna = fundraising_case(&t, rub("10000")).await; // Иванова Анна Сергеевна
+    let gleb = new_case_for(
+        &t.store,
+        BeneficiaryRef::New { full_name: "Петров Глеб Ильич".into(), birth_date: None, city: None },
+        Program::Treatment,
+        rub("0"),
+    )
+    .await;
+    open_fundraising(&t, gleb, rub("5000")).await;
+    let profile =
+        Profile::parse("name = \"site\"\n[columns]\ndate = 1\namount = 2\npurpose = 3\npayer = 4\n", "p.toml").unwrap();
+    let csv = format!(
+        "Дата;Сумма;Назначение;Кто\n01.03.2026;100;На лечение Ивановой Анне;Ольга\n01.03.2026;200;для Глеба Петрова;Олег\n\
+         02.03.2026;300;по заявке №{gleb};Ирина\n02.03.2026;400;на уставную деятельность;Пётр\n"
+    );
+    let reg = parse_with(csv.as_bytes(), None, Some(&profile)).unwrap();
+    let p = t.store.preview_import(&reg, "site.csv").await.unwrap();
+    let suggested: Vec<Option<i64>> = p.rows.iter().map(|r| r.suggested_case).collect();
+    assert_eq!(suggested, vec![Some(anna), Some(gleb), Some(gleb), None]);
+    assert!(p.rows[0].suggestion_reason.as_deref().unwrap().contains("Ивановой Анне"), "{:?}", p.rows[0]);
+
+    // Accept the first suggestion, and give the unrestricted gift to Gleb by hand.
+    let mut choices = Choices::new();
+    choices.insert(p.rows[0].external_key.clone(), anna);
+    choices.insert(p.rows[3].external_key.clone(), gleb);
+    let done = t.store.import_with(&reg, "site.csv", "sha", &choices).await.unwrap();
+    assert_eq!(done.rows[0].designated, Some(anna));
+    let on = |case: i64| {
+        let pool = t.store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COALESCE(SUM(amount), 0) FROM allocations WHERE case_id = ?")
+                .bind(case)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!((on(anna).await, on(gleb).await), (100_00, 400_00), "designated gifts are placed at once");
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM donations WHERE designation_kind = 'unrestricted'").await, 2);
+    assert_invariants(&t.store).await;
+
+    // A designation to a case that does not exist refuses the whole import.
+    let t2 = TestDb::new().await;
+    let mut wrong = Choices::new();
+    wrong.insert(p.rows[1].external_key.clone(), 999);
+    let before = fingerprint(&t2.store).await;
+    let err = t2.store.import_with(&reg, "site.csv", "sha", &wrong).await.unwrap_err().to_string();
+    assert!(err.contains("line 3") && err.contains("999"), "{err}");
+    assert_eq!(before, fingerprint(&t2.store).await);
+}
+
+#[test]
+fn cli_accepts_suggestions_and_designates_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let bin = env!("CARGO_BIN_EXE_almoner");
+    let run = |args: &[&str]| std::process::Command::new(bin).arg("--db").arg(&db).args(args).output().unwrap();
+    let profile = dir.path().join("p.toml");
+    std::fs::write(&profile, "name = \"x\"\n[columns]\ndate = 1\namount = 2\npurpose = 3\n").unwrap();
+    let file = dir.path().join("r.csv");
+    std::fs::write(&file, "d;a;p\n01.03.2026;100;заявка 1\n01.03.2026;200;просто так\n").unwrap();
+    let p = profile.to_str().unwrap();
+    let f = file.to_str().unwrap();
+    let out = run(&["import", f, "--profile", p, "--dry-run", "--json", "--accept-suggestions", "--designate", "3=1"]);
+    // An empty database has no case 1: nothing is suggested, and the designation names a line and a case.
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rows"][0]["designated"], serde_json::Value::Null);
+    assert_eq!(v["rows"][1]["designated"], 1);
+    let out = run(&["import", f, "--profile", p, "--designate", "3=1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["import", f, "--profile", p, "--designate", "9=1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 9 holds no new donation"));
+    let out = run(&["import", f, "--profile", p, "--designate", "x"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LINE=CASE"));
 }

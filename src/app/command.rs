@@ -60,8 +60,14 @@ pub enum Command {
     Refresh,
     NextTab,
     PrevTab,
-    Advance { to: Stage, reason: Option<String> },
-    Attach { kind: DocKind, path: String },
+    Advance {
+        to: Stage,
+        reason: Option<String>,
+    },
+    Attach {
+        kind: DocKind,
+        path: String,
+    },
     EditNotes,
     SaveNotes,
     Mark,
@@ -71,13 +77,29 @@ pub enum Command {
     ClearRow,
     Confirm,
     Place,
-    Pay { order: String, date: NaiveDate },
-    Allocate { donation: i64, lines: Vec<(i64, Money)>, reason: Option<String> },
-    Reverse { allocation: i64, reason: String },
+    Pay {
+        order: String,
+        date: NaiveDate,
+    },
+    Allocate {
+        donation: i64,
+        lines: Vec<(i64, Money)>,
+        reason: Option<String>,
+    },
+    Reverse {
+        allocation: i64,
+        reason: String,
+    },
     Lang(Lang),
     Verify,
     Import(String),
     Undo,
+    /// Accept (or drop) the selected row's suggested case.
+    Accept,
+    /// Accept every suggestion in the preview.
+    AcceptAll,
+    /// Designate the selected row to a case, or `None` to keep it unrestricted.
+    Designate(Option<i64>),
     Noop,
 }
 
@@ -129,7 +151,18 @@ pub const REGISTRY: &[Spec] = &[
     Spec { name: "allocate", args: "DONATION CASE=AMOUNT… [reason=TEXT]", doc: "allocate a donation (for scripts)" },
     Spec { name: "reverse", args: "ALLOCATION REASON", doc: "reverse an allocation" },
     Spec { name: "lang", args: "en|ru", doc: "screen language" },
-    Spec { name: "import", args: "PATH", doc: "preview a register file on the import screen (Enter imports it)" },
+    Spec {
+        name: "import",
+        args: "PATH [--profile PROFILE]",
+        doc: "preview a register file on the import screen (Enter imports it)",
+    },
+    Spec { name: "accept", args: "", doc: "accept or drop the selected payment's suggested case" },
+    Spec { name: "accept-all", args: "", doc: "accept every suggested case in the preview" },
+    Spec {
+        name: "designate",
+        args: "CASE|none",
+        doc: "designate the selected payment to a case, or keep it unrestricted",
+    },
     Spec { name: "undo", args: "", doc: "undo the selected import batch (only while none of it is allocated)" },
     Spec { name: "verify", args: "", doc: "check every money invariant (in the background)" },
     Spec { name: "noop", args: "", doc: "do nothing (unbinds a key)" },
@@ -282,6 +315,12 @@ impl FromStr for Command {
             "verify" => none(Command::Verify),
             "import" => Ok(Command::Import(rest(0).ok_or_else(|| fail("give the file's path".into()))?)),
             "undo" => none(Command::Undo),
+            "accept" => none(Command::Accept),
+            "accept-all" => none(Command::AcceptAll),
+            "designate" => match args.first().map(String::as_str) {
+                Some("none") => Ok(Command::Designate(None)),
+                _ => Ok(Command::Designate(Some(id(args.first(), "case id")?))),
+            },
             "noop" => none(Command::Noop),
             other => Err(CommandError::Unknown(other.to_string())),
         }

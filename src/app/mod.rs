@@ -340,6 +340,7 @@ impl App {
     async fn back(&mut self) -> AppResult {
         if self.screen == ScreenId::Imports && self.imports.pending.take().is_some() {
             self.imports.preview = None;
+            self.imports.choices.clear();
             self.set_info("preview dropped: nothing was written");
             return Ok(());
         }

@@ -330,6 +330,12 @@ pub struct ImportArgs {
     /// Show what would be imported; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Designate every donation whose purpose names a case (by number or the child's name) to that case.
+    #[arg(long)]
+    pub accept_suggestions: bool,
+    /// Designate the payment on LINE to CASE (`--designate 14=201`), or keep it unrestricted (`14=none`).
+    #[arg(long, value_name = "LINE=CASE")]
+    pub designate: Vec<String>,
     #[arg(long)]
     pub json: bool,
 }

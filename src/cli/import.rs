@@ -7,7 +7,7 @@ use super::args::{ImportArgs, ImportCommand, ProfileCommand};
 use super::table::Table;
 use crate::import::profile::Profile;
 use crate::import::{Format, Register, parse_with};
-use crate::store::{Preview, Store};
+use crate::store::{Choices, Preview, RowStatus, Store};
 
 fn print_preview(p: &Preview, dry_run: bool) {
     let mut t = Table::new(&["line", "status", "date", ">amount", "counterparty", "donor", "note"]);
@@ -19,10 +19,11 @@ fn print_preview(p: &Preview, dry_run: bool) {
             r.amount.en(),
             r.counterparty.clone(),
             r.donor.to_string(),
-            match (r.pays_case, &r.payment_note, &r.suggestion_reason) {
-                (Some(case), _, _) => format!("pays the invoice of case {case}"),
-                (None, Some(note), _) => note.clone(),
-                (None, None, Some(s)) => s.clone(),
+            match (r.pays_case, &r.payment_note, &r.suggestion_reason, r.designated) {
+                (Some(case), ..) => format!("pays the invoice of case {case}"),
+                (None, Some(note), ..) => note.clone(),
+                (None, None, _, Some(case)) => format!("→ case {case}"),
+                (None, None, Some(s), None) => format!("suggested: {s}"),
                 _ => String::new(),
             },
         ]);
@@ -102,18 +103,51 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     let profile = args.profile.as_deref().map(load_profile).transpose()?;
     let (register, bytes) = read_register(path, args.format.as_deref(), profile.as_ref())?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let preview = if args.dry_run {
-        store.preview_import(&register, &name).await?
-    } else {
+    let mut preview = store.preview_import(&register, &name).await?;
+    let choices = choices(&mut preview, args)?;
+    if !args.dry_run {
         let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        store.import(&register, &name, &sha).await?
-    };
+        preview = store.import_with(&register, &name, &sha, &choices).await?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&preview)?);
     } else {
         print_preview(&preview, args.dry_run);
     }
     Ok(())
+}
+
+/// The designations asked for: accepted suggestions, then `--designate LINE=CASE` over them.
+fn choices(preview: &mut Preview, args: &ImportArgs) -> Result<Choices> {
+    let mut chosen = Choices::new();
+    for row in preview.rows.iter_mut().filter(|r| r.status == RowStatus::New) {
+        if args.accept_suggestions
+            && let Some(case) = row.suggested_case
+        {
+            chosen.insert(row.external_key.clone(), case);
+            row.designated = Some(case);
+        }
+    }
+    for spec in &args.designate {
+        let bad = || anyhow::anyhow!("--designate {spec:?}: write LINE=CASE (e.g. 14=201) or LINE=none");
+        let (line, case) = spec.split_once('=').ok_or_else(bad)?;
+        let line: usize = line.trim().parse().map_err(|_| bad())?;
+        let case: Option<i64> = match case.trim() {
+            "none" | "-" => None,
+            n => Some(n.parse().map_err(|_| bad())?),
+        };
+        let row = preview
+            .rows
+            .iter_mut()
+            .find(|r| r.line == line && r.status == RowStatus::New)
+            .ok_or_else(|| anyhow::anyhow!("--designate {spec:?}: line {line} holds no new donation"))?;
+        row.designated = case;
+        match case {
+            Some(c) => chosen.insert(row.external_key.clone(), c),
+            None => chosen.remove(&row.external_key),
+        };
+    }
+    Ok(chosen)
 }
 
 pub fn load_profile(path: &std::path::Path) -> Result<Profile> {

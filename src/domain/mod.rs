@@ -4,6 +4,7 @@
 pub mod allocation;
 pub mod model;
 pub mod money;
+pub mod names;
 pub mod parse;
 pub mod split;
 pub mod stage;

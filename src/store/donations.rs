@@ -215,7 +215,7 @@ pub(crate) async fn place_held(tx: &mut Tx, actor: &str, beneficiary: i64, touch
 
 /// How far automatic placement of designated money may go.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Reach {
+pub(crate) enum Reach {
     /// Only the named case (a beneficiary designation: their fundraising cases).
     Named,
     /// Also the beneficiary's other fundraising cases: money held for the child.
@@ -226,7 +226,7 @@ enum Reach {
 /// `Reach::Beneficiary` and for beneficiary designations, to the
 /// beneficiary's fundraising cases oldest first — up to what they need.
 /// Cases in another currency are never considered.
-async fn place_designated(
+pub(crate) async fn place_designated(
     tx: &mut Tx,
     actor: &str,
     donation: i64,

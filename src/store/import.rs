@@ -9,12 +9,18 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use super::cases::set_stage;
+use super::cases::{set_stage, stage_of};
+use super::donations::{Reach, Touched, place_designated};
 use super::donors::{self, DonorKeys};
+use super::invariants;
 use super::{Store, audit, now};
+use crate::domain::names::{NameIndex, Named};
 use crate::domain::{Channel, Money, Stage};
 use crate::error::{Error, Result};
 use crate::import::{ControlCheck, Direction, Format, LineError, Payment, Register};
+
+/// A person's designations for an import: a payment's external key → the case it is for.
+pub type Choices = std::collections::HashMap<String, i64>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,9 +53,11 @@ pub struct PreviewRow {
     pub external_key: String,
     /// "inn", "subscription", "email", "phone", "name" or "new": how the donor was recognised.
     pub donor: &'static str,
-    /// A case the purpose text names ("заявка 123"), with the reason.
+    /// A case the purpose text names ("заявка 123", or the child's name in any case), with the reason.
     pub suggested_case: Option<i64>,
     pub suggestion_reason: Option<String>,
+    /// The case this donation is designated to on import (a suggestion accepted, or a person's choice).
+    pub designated: Option<i64>,
     /// An outgoing payment that pays this case's invoice: importing marks it paid.
     pub pays_case: Option<i64>,
     /// Why an outgoing payment was not matched to one case, if it looked like one.
@@ -199,8 +207,44 @@ async fn refund_note(conn: &mut SqliteConnection, register: &Register, original:
     })
 }
 
+/// The children whose fundraising is open, to find their names in purposes.
+async fn open_names(conn: &mut SqliteConnection) -> Result<NameIndex> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT c.id, b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.stage = 'fundraising'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(NameIndex::new(rows))
+}
+
+/// The case a purpose points to: its number ("заявка 123"), else a fundraising child's name.
+async fn suggest(
+    conn: &mut SqliteConnection,
+    names: &NameIndex,
+    purpose: &str,
+) -> Result<(Option<i64>, Option<String>)> {
+    if let Some(n) = case_number_in(purpose) {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM cases WHERE id = ?").bind(n).fetch_optional(&mut *conn).await?;
+        if exists.is_some() {
+            return Ok((Some(n), Some(format!("the purpose names case {n}"))));
+        }
+    }
+    Ok(match names.find(purpose) {
+        Some(Named::One { id, name, words }) => {
+            (Some(id), Some(format!("the purpose names {} ({name}, case {id})", words.join(" "))))
+        }
+        Some(Named::Several(ids)) => {
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            (None, Some(format!("the purpose names a child of cases {}: a person decides", ids.join(", "))))
+        }
+        None => (None, None),
+    })
+}
+
 /// Classifies every payment against what the database holds now.
 async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) -> Result<Preview> {
+    let names = open_names(conn).await?;
     let incoming: Vec<&str> = register
         .payments
         .iter()
@@ -256,18 +300,8 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
             _ => {}
         }
         let donor = if status == RowStatus::New { donor_match(conn, p).await? } else { "" };
-        let mut suggested_case = None;
-        let mut suggestion_reason = None;
-        if status == RowStatus::New
-            && let Some(n) = case_number_in(&p.purpose)
-        {
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM cases WHERE id = ?").bind(n).fetch_optional(&mut *conn).await?;
-            if exists.is_some() {
-                suggested_case = Some(n);
-                suggestion_reason = Some(format!("the purpose names case {n}"));
-            }
-        }
+        let (suggested_case, suggestion_reason) =
+            if status == RowStatus::New { suggest(conn, &names, &p.purpose).await? } else { (None, None) };
         let (pays_case, payment_note) = match (status, &p.refund_of) {
             (RowStatus::Outgoing, _) => invoice_paid_by(conn, p).await?,
             (RowStatus::Refund, Some(original)) => (None, Some(refund_note(conn, register, original).await?)),
@@ -289,6 +323,7 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
             donor,
             suggested_case,
             suggestion_reason,
+            designated: None,
             pays_case,
             payment_note,
         });
@@ -303,12 +338,25 @@ impl Store {
         classify(&mut conn, register, file).await
     }
 
-    /// Imports every new incoming payment as a donation, in one transaction.
-    /// Suggested designations are shown, not applied: a person decides.
+    /// Imports every new incoming payment as an unrestricted donation, in one transaction.
     pub async fn import(&self, register: &Register, file: &str, sha256: &str) -> Result<Preview> {
+        self.import_with(register, file, sha256, &Choices::new()).await
+    }
+
+    /// Imports, designating the donations `choices` names (external key → case):
+    /// suggestions a person accepted, or cases they chose. A designated
+    /// donation is placed on its case at once, as any designated gift is.
+    pub async fn import_with(
+        &self,
+        register: &Register,
+        file: &str,
+        sha256: &str,
+        choices: &Choices,
+    ) -> Result<Preview> {
         let mut tx = self.begin_write().await?;
         // Classified again under the write lock: what counts as new is exact.
         let mut preview = classify(&mut tx, register, file).await?;
+        let mut touched = Touched::default();
         let batch: i64 = sqlx::query_scalar(
             "INSERT INTO import_batches (file_name, file_sha256, format, by_user, at, new, duplicate, invalid, outgoing, incoming_total, outgoing_total)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -328,17 +376,24 @@ impl Store {
         .await?;
         let created = now();
         let channel = if register.format == Format::CloudPayments { Channel::Website } else { Channel::Bank };
-        for (p, row) in register.payments.iter().zip(&preview.rows) {
+        for (p, row) in register.payments.iter().zip(preview.rows.iter_mut()) {
             if row.status != RowStatus::New {
                 continue;
             }
+            let designated = choices.get(&p.external_key).copied();
+            if let Some(case) = designated {
+                stage_of(&mut tx, case).await.map_err(|e| Error::invalid(format!("line {}: {e}", p.line)))?;
+                row.designated = Some(case);
+            }
             let donor = donors::find_or_add(&mut tx, &donor_keys(p)).await?;
-            sqlx::query(
-                "INSERT INTO donations (amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription)
-                 VALUES (?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO donations (amount, currency, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             )
             .bind(p.amount.minor())
             .bind(p.currency.as_str())
+            .bind(if designated.is_some() { "case" } else { "unrestricted" })
+            .bind(designated)
             .bind(p.booked.unwrap_or(p.date))
             .bind(channel.as_str())
             .bind(donor_keys(p).name)
@@ -348,8 +403,12 @@ impl Store {
             .bind(created)
             .bind(batch)
             .bind(&p.subscription)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            if designated.is_some() {
+                touched.donations.push(id);
+                place_designated(&mut tx, self.actor(), id, Reach::Named, &mut touched).await?;
+            }
         }
         for (p, row) in register.payments.iter().zip(&preview.rows) {
             let Some(case) = row.pays_case else { continue };
@@ -376,6 +435,7 @@ impl Store {
             let reason = format!("payment order {} of {date} in {file}", p.number);
             set_stage(&mut tx, self.actor(), case, Stage::Payment, Stage::Paid, &reason).await?;
         }
+        invariants::ensure(&mut tx, &touched.scope()).await?;
         audit::record(
             &mut tx,
             self.actor(),

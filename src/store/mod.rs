@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 
 pub use cases::{BeneficiaryRef, NewCase};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
-pub use import::{Batch, Preview, PreviewRow, RowStatus};
+pub use import::{Batch, Choices, Preview, PreviewRow, RowStatus};
 pub use invariants::Scope;
 pub use read::{CaseQuery, DonationQuery};
 

@@ -26,11 +26,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 .rows
                 .iter()
                 .map(|r| {
-                    let note = match (r.pays_case, &r.payment_note, &r.suggestion_reason) {
-                        (Some(c), _, _) => format!("pays case {c}"),
-                        (None, Some(n), _) => n.clone(),
-                        (None, None, Some(s)) => s.clone(),
-                        _ => r.donor.to_string(),
+                    let note = match (r.pays_case, &r.payment_note, &r.suggestion_reason, r.designated) {
+                        (Some(c), ..) => format!("pays case {c}"),
+                        (None, Some(n), ..) => n.clone(),
+                        (None, None, _, Some(c)) => format!("→ case {c} · donor: {}", r.donor),
+                        (None, None, Some(s), None) => format!("suggested: {s} (a accepts)"),
+                        _ => format!("donor: {}", r.donor),
                     };
                     format!(
                         "{:>6} {:<10} {:<10} {} {} · {note}",

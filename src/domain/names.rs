@@ -1,0 +1,179 @@
+//! Finding a child's name in a payment's purpose, in any grammatical case:
+//! "для Ивановой Марии", "Иванову Марию", "Мария Иванова" all name Иванова
+//! Мария. Words are compared by their stems (case endings cut off, ё as е,
+//! a fleeting vowel allowed: Павел/Павла), and a purpose names a person only
+//! when two different words of their name appear in it.
+
+use std::collections::{HashMap, HashSet};
+
+/// Case endings, longest first (nouns, adjectives, surnames).
+const ENDINGS: &[&str] = &[
+    "ыми", "ими", "ого", "его", "ому", "ему", "ией", "ием", "ьей", "ьем", "ой", "ей", "ий", "ый", "ая", "яя", "ую",
+    "юю", "ым", "им", "ом", "ем", "ою", "ею", "ия", "ию", "ии", "ья", "ью", "ьи", "ье", "ы", "и", "а", "я", "у", "ю",
+    "е", "о", "ь", "й",
+];
+
+/// Lower case, ё as е, letters only.
+fn normal(word: &str) -> String {
+    word.chars()
+        .filter(|c| c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ё' { 'е' } else { c })
+        .collect()
+}
+
+/// The stem a word is recognised by: the longest case ending that leaves at least three letters is cut off.
+fn stem(word: &str) -> String {
+    let w = normal(word);
+    let len = w.chars().count();
+    for e in ENDINGS {
+        if let Some(s) = w.strip_suffix(e)
+            && len - e.chars().count() >= 3
+        {
+            return s.to_string();
+        }
+    }
+    w
+}
+
+/// A name word's stems: its own and, for Павел/Лев-like words, the one without the fleeting vowel.
+fn name_stems(word: &str) -> Vec<String> {
+    let s = stem(word);
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = vec![s.clone()];
+    if chars.len() >= 4 {
+        let (a, v, b) = (chars[chars.len() - 3], chars[chars.len() - 2], chars[chars.len() - 1]);
+        let vowel = |c: char| "аеёиоуыэюя".contains(c);
+        if matches!(v, 'е' | 'о') && !vowel(a) && !vowel(b) {
+            let mut shorter: String = chars[..chars.len() - 2].iter().collect();
+            shorter.push(b);
+            out.push(shorter);
+        }
+    }
+    out
+}
+
+/// The people to look for, indexed by the stems of their names.
+#[derive(Debug, Default)]
+pub struct NameIndex {
+    /// stem → (person, which word of their name)
+    by_stem: HashMap<String, Vec<(usize, usize)>>,
+    people: Vec<(i64, String)>,
+}
+
+/// A person a text names, and the words that show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Named {
+    One {
+        id: i64,
+        name: String,
+        words: Vec<String>,
+    },
+    /// Several people fit: a person decides.
+    Several(Vec<i64>),
+}
+
+impl NameIndex {
+    /// `people`: (id, full name). Names of fewer than two words are never matched.
+    pub fn new(people: impl IntoIterator<Item = (i64, String)>) -> NameIndex {
+        let mut index = NameIndex::default();
+        for (id, name) in people {
+            let n = index.people.len();
+            let words: Vec<&str> = name.split_whitespace().filter(|w| normal(w).chars().count() >= 3).collect();
+            if words.len() < 2 {
+                continue;
+            }
+            for (k, w) in words.iter().enumerate() {
+                for s in name_stems(w) {
+                    index.by_stem.entry(s).or_default().push((n, k));
+                }
+            }
+            index.people.push((id, name));
+        }
+        index
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.people.is_empty()
+    }
+
+    /// Who `text` names: someone two of whose name words it holds.
+    pub fn find(&self, text: &str) -> Option<Named> {
+        let mut hits: HashMap<usize, (HashSet<usize>, Vec<String>)> = HashMap::new();
+        for word in text.split(|c: char| !c.is_alphabetic()).filter(|w| w.chars().count() >= 3) {
+            let Some(found) = self.by_stem.get(&stem(word)) else { continue };
+            for (person, k) in found {
+                let entry = hits.entry(*person).or_default();
+                if entry.0.insert(*k) {
+                    entry.1.push(word.to_string());
+                }
+            }
+        }
+        let mut named: Vec<(usize, Vec<String>)> =
+            hits.into_iter().filter(|(_, (ks, _))| ks.len() >= 2).map(|(p, (_, words))| (p, words)).collect();
+        named.sort_by_key(|(p, _)| *p);
+        match named.as_slice() {
+            [] => None,
+            [(p, words)] => {
+                let (id, name) = &self.people[*p];
+                Some(Named::One { id: *id, name: name.clone(), words: words.clone() })
+            }
+            many => Some(Named::Several(many.iter().map(|(p, _)| self.people[*p].0).collect())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NameIndex, Named, stem};
+
+    fn index() -> NameIndex {
+        NameIndex::new([
+            (1, "Иванова Мария Петровна".to_string()),
+            (2, "Соколов Павел Андреевич".to_string()),
+            (3, "Кузнецов Дмитрий Ильич".to_string()),
+            (4, "Толстая Алёна".to_string()),
+            (5, "Иванов Илья".to_string()),
+        ])
+    }
+
+    fn who(text: &str) -> Option<i64> {
+        match index().find(text) {
+            Some(Named::One { id, .. }) => Some(id),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn names_are_found_in_every_case() {
+        for text in [
+            "На лечение Ивановой Марии",
+            "для Иванову Марию",
+            "Помощь Марии Ивановой, спасибо",
+            "МАРИЯ ИВАНОВА",
+            "Ивановой Марией Петровной",
+        ] {
+            assert_eq!(who(text), Some(1), "{text}");
+        }
+        assert_eq!(who("Соколову Павлу на реабилитацию"), Some(2));
+        assert_eq!(who("для Павла Соколова"), Some(2));
+        assert_eq!(who("Кузнецову Дмитрию"), Some(3));
+        assert_eq!(who("Дмитрия Кузнецова"), Some(3));
+        assert_eq!(who("Алене Толстой"), Some(4));
+        assert_eq!(who("Ильей Ивановым"), Some(5));
+    }
+
+    #[test]
+    fn one_word_or_a_stranger_is_not_a_match() {
+        assert_eq!(who("Ивановой"), None, "a surname alone could be anyone's");
+        assert_eq!(who("Марии Сидоровой"), None);
+        assert_eq!(who("Пожертвование на уставную деятельность"), None);
+        assert_eq!(stem("Марии"), stem("Мария"));
+    }
+
+    #[test]
+    fn two_people_who_fit_are_left_for_a_person() {
+        let index = NameIndex::new([(1, "Иванова Мария".to_string()), (2, "Иванова Мария".to_string())]);
+        assert_eq!(index.find("Ивановой Марии"), Some(Named::Several(vec![1, 2])));
+    }
+}
