@@ -17,6 +17,7 @@ use ratatui::backend::TestBackend;
 pub struct Console {
     pub dir: tempfile::TempDir,
     pub app: App,
+    pub jobs: tokio::sync::mpsc::UnboundedReceiver<almoner::app::JobEvent>,
 }
 
 fn anchor() -> NaiveDate {
@@ -32,11 +33,33 @@ impl Console {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("console.db"), "operator").await.unwrap();
         store.seed_demo_at(1, anchor()).await.unwrap();
-        let (mut app, _jobs) = App::new(store, Keymap::preset("default"), &[], lang).await;
+        let (mut app, jobs) = App::new(store, Keymap::preset("default"), &[], lang).await;
         app.frozen_now = Some(Utc.with_ymd_and_hms(2026, 6, 30, 12, 0, 0).unwrap());
         app.rows = 24;
         app.refresh().await.unwrap();
-        Console { dir, app }
+        Console { dir, app, jobs }
+    }
+
+    /// Waits for the background job under way to finish, handing its reports to the app as the
+    /// console's loop would; returns the progress labels seen.
+    async fn settle(&mut self) -> Vec<String> {
+        use almoner::app::JobEvent;
+        let mut seen = Vec::new();
+        loop {
+            let event = tokio::time::timeout(std::time::Duration::from_secs(60), self.jobs.recv())
+                .await
+                .expect("the job reports within a minute")
+                .expect("the job channel stays open");
+            let last = !matches!(event, JobEvent::Progress(_));
+            if let JobEvent::Progress(p) = &event {
+                seen.push(p.label.clone());
+                assert!(self.app.progress.is_some(), "a bar is up while the job runs");
+            }
+            self.app.job_event(event).await;
+            if last {
+                return seen;
+            }
+        }
     }
 
     async fn keys(&mut self, keys: &str) {
@@ -547,5 +570,28 @@ async fn import_screen_accepts_suggestions_and_designates_by_hand() {
             .await
             .unwrap();
     assert_eq!(designated, vec![(first,), (second,), (first,)]);
+    common::assert_invariants(c.store()).await;
+}
+
+#[tokio::test]
+async fn a_large_register_is_read_and_imported_in_the_background_with_progress() {
+    let mut c = Console::new().await;
+    c.app.imports.background_from = Some(0);
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/1c/parser1c__kl_to_1c.txt");
+    c.keys("g i i").await;
+    c.type_text(&file.display().to_string()).await;
+    c.keys("<Enter>").await;
+    assert!(c.app.imports.busy && c.app.progress.is_some(), "the bar is up at once");
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("under way"), "keys wait while the file is read: {}", c.status());
+    let seen = c.settle().await;
+    assert!(seen.iter().any(|l| l == "checking"), "{seen:?}");
+    assert!(c.status().contains("6 new"), "{}", c.status());
+    c.keys("<Enter>").await;
+    let seen = c.settle().await;
+    assert!(seen.iter().any(|l| l == "importing"), "{seen:?}");
+    assert!(c.status().contains("imported as batch 1 — 6 new donation(s)"), "{}", c.status());
+    assert!(c.app.progress.is_none() && !c.app.imports.busy);
+    assert!(c.screen(160, 48).contains("parser1c__kl_to_1c.txt"));
     common::assert_invariants(c.store()).await;
 }

@@ -5,8 +5,10 @@
 
 use sha2::{Digest, Sha256};
 
+use tokio::sync::mpsc;
+
 use super::command::Command;
-use super::{App, AppResult};
+use super::{App, AppResult, JobEvent, Progress};
 use crate::import::profile::Profile;
 use crate::import::{Register, parse_with};
 use crate::store::{Batch, Choices, Preview, RowStatus, Store};
@@ -19,6 +21,10 @@ pub struct Imports {
     pub preview: Option<Preview>,
     /// Designations chosen for the preview's payments (external key → case).
     pub choices: Choices,
+    /// A file is being read or imported in the background.
+    pub busy: bool,
+    /// From which file size work goes to the background (default [`BACKGROUND_FROM`]).
+    pub background_from: Option<u64>,
     pub selected: usize,
 }
 
@@ -45,8 +51,27 @@ fn mark_choices(preview: &mut Preview, choices: &Choices) {
     }
 }
 
-/// Reads and previews a file (`PATH [--profile PROFILE]`): nothing is written.
-pub async fn preview(app: &mut App, spec: &str) -> AppResult {
+/// Files from this size up are read, checked and imported in the background, with a progress bar.
+pub const BACKGROUND_FROM: u64 = 1 << 20;
+
+/// A register read and checked: what the preview shows and what Enter imports.
+#[derive(Debug)]
+pub struct Previewed {
+    pub register: Register,
+    pub name: String,
+    pub sha: String,
+    pub preview: Preview,
+}
+
+/// An import done.
+#[derive(Debug)]
+pub struct Imported {
+    pub name: String,
+    pub preview: Preview,
+    pub designated: usize,
+}
+
+fn read(spec: &str) -> Result<(Register, String, String), String> {
     let (path, profile) = match spec.split_once(" --profile ") {
         Some((path, profile)) => {
             let profile = profile.trim();
@@ -60,7 +85,51 @@ pub async fn preview(app: &mut App, spec: &str) -> AppResult {
     let register = parse_with(&bytes, None, profile.as_ref()).map_err(|e| format!("{}: {e}", path.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    let preview = app.store.preview_import(&register, &name).await.map_err(|e| e.to_string())?;
+    Ok((register, name, sha))
+}
+
+/// Reports a job's progress to the console's loop.
+fn reporter(tx: mpsc::UnboundedSender<JobEvent>) -> impl Fn(&str, usize, usize) + Send + Sync {
+    move |label: &str, done: usize, total: usize| {
+        let _ =
+            tx.send(JobEvent::Progress(Progress { label: label.to_string(), done: done as i64, total: total as i64 }));
+    }
+}
+
+/// Reads and previews a file (`PATH [--profile PROFILE]`): nothing is written.
+/// A large file is read in the background while the progress bar runs.
+pub async fn preview(app: &mut App, spec: &str) -> AppResult {
+    if app.imports.busy {
+        return Err("an import is under way: wait for it to finish".into());
+    }
+    let path = spec.split_once(" --profile ").map_or(spec, |(p, _)| p).trim();
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size < app.imports.background_from.unwrap_or(BACKGROUND_FROM) {
+        let (register, name, sha) = read(spec)?;
+        let preview = app.store.preview_import(&register, &name).await.map_err(|e| e.to_string())?;
+        previewed(app, Previewed { register, name, sha, preview });
+        return Ok(());
+    }
+    let (store, tx, spec) = (app.store.clone(), app.jobs.clone(), spec.to_string());
+    app.imports.busy = true;
+    app.progress = Some(Progress { label: format!("reading {path}"), done: 0, total: 1 });
+    tokio::spawn(async move {
+        let report = reporter(tx.clone());
+        let result = async {
+            let (register, name, sha) =
+                tokio::task::spawn_blocking(move || read(&spec)).await.map_err(|e| e.to_string())??;
+            let preview = store.preview_import_progress(&register, &name, &report).await.map_err(|e| e.to_string())?;
+            Ok(Previewed { register, name, sha, preview })
+        }
+        .await;
+        let _ = tx.send(JobEvent::Previewed(Box::new(result)));
+    });
+    Ok(())
+}
+
+/// Shows a preview that is ready.
+pub fn previewed(app: &mut App, done: Previewed) {
+    let Previewed { register, name, sha, preview } = done;
     app.set_info(format!(
         "{name}: {} new, {} already imported, {} invalid, {} outgoing ({} paying invoices), {} suggested — a accepts, d designates, Enter imports, Esc drops",
         preview.new,
@@ -70,11 +139,25 @@ pub async fn preview(app: &mut App, spec: &str) -> AppResult {
         preview.pays,
         preview.rows.iter().filter(|r| r.suggested_case.is_some()).count()
     ));
+    app.imports.busy = false;
     app.imports.choices.clear();
     app.imports.pending = Some((register, name, sha));
     app.imports.preview = Some(preview);
     app.imports.selected = 0;
-    Ok(())
+}
+
+/// Says what an import did.
+pub fn imported(app: &mut App, done: &Imported) {
+    app.imports.busy = false;
+    app.set_info(format!(
+        "{}: imported as batch {} — {} new donation(s), {} designated, {} already there, {} case(s) paid",
+        done.name,
+        done.preview.batch.unwrap_or_default(),
+        done.preview.new,
+        done.designated,
+        done.preview.duplicate,
+        done.preview.pays
+    ));
 }
 
 pub async fn run(app: &mut App, cmd: Command) -> AppResult {
@@ -84,20 +167,30 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
         Command::Up | Command::Down | Command::PageUp | Command::PageDown | Command::Top | Command::Bottom => {
             im.selected = super::list_move(im.selected, n, &cmd);
         }
+        _ if im.busy => return Err("an import is under way: wait for it to finish".into()),
         Command::Confirm | Command::Open if im.pending.is_some() => {
             let Some((register, name, sha)) = im.pending.take() else { return Ok(()) };
+            let big = register.payments.len() as u64 * 200 >= im.background_from.unwrap_or(BACKGROUND_FROM);
             im.preview = None;
             let choices = std::mem::take(&mut im.choices);
-            let done = app.store.import_with(&register, &name, &sha, &choices).await.map_err(|e| e.to_string())?;
-            app.set_info(format!(
-                "{name}: imported as batch {} — {} new donation(s), {} designated, {} already there, {} case(s) paid",
-                done.batch.unwrap_or_default(),
-                done.new,
-                choices.len(),
-                done.duplicate,
-                done.pays
-            ));
-            return app.after_write().await;
+            if !big {
+                let preview =
+                    app.store.import_with(&register, &name, &sha, &choices).await.map_err(|e| e.to_string())?;
+                imported(app, &Imported { name, preview, designated: choices.len() });
+                return app.after_write().await;
+            }
+            let (store, tx) = (app.store.clone(), app.jobs.clone());
+            im.busy = true;
+            app.progress = Some(Progress { label: "importing".into(), done: 0, total: 1 });
+            tokio::spawn(async move {
+                let report = reporter(tx.clone());
+                let result = store
+                    .import_progress(&register, &name, &sha, &choices, &report)
+                    .await
+                    .map(|preview| Imported { name, preview, designated: choices.len() })
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(JobEvent::Imported(Box::new(result)));
+            });
         }
         Command::Undo => {
             if im.pending.is_some() {

@@ -72,7 +72,14 @@ pub struct Progress {
 #[derive(Debug)]
 pub enum JobEvent {
     Progress(Progress),
-    Done { message: String, error: bool },
+    Done {
+        message: String,
+        error: bool,
+    },
+    /// A register read and checked in the background.
+    Previewed(Box<Result<imports::Previewed, String>>),
+    /// A register imported in the background.
+    Imported(Box<Result<imports::Imported, String>>),
 }
 
 pub type AppResult = Result<(), String>;
@@ -464,12 +471,35 @@ impl App {
     }
 
     /// A background job reported.
-    pub fn job_event(&mut self, event: JobEvent) {
+    pub async fn job_event(&mut self, event: JobEvent) {
         match event {
             JobEvent::Progress(p) => self.progress = Some(p),
             JobEvent::Done { message, error } => {
                 self.progress = None;
                 if error { self.set_error(message) } else { self.set_info(message) }
+            }
+            JobEvent::Previewed(result) => {
+                self.progress = None;
+                match *result {
+                    Ok(done) => imports::previewed(self, done),
+                    Err(e) => {
+                        self.imports.busy = false;
+                        self.set_error(e);
+                    }
+                }
+            }
+            JobEvent::Imported(result) => {
+                self.progress = None;
+                self.imports.busy = false;
+                match *result {
+                    Ok(done) => {
+                        imports::imported(self, &done);
+                        if let Err(e) = self.after_write().await {
+                            self.set_error(e);
+                        }
+                    }
+                    Err(e) => self.set_error(e),
+                }
             }
         }
     }

@@ -243,7 +243,17 @@ async fn suggest(
 }
 
 /// Classifies every payment against what the database holds now.
-async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) -> Result<Preview> {
+/// Reports long work: a label, how much is done, of how much.
+pub type ProgressFn<'a> = &'a (dyn Fn(&str, usize, usize) + Send + Sync);
+
+fn no_progress(_: &str, _: usize, _: usize) {}
+
+async fn classify(
+    conn: &mut SqliteConnection,
+    register: &Register,
+    file: &str,
+    progress: ProgressFn<'_>,
+) -> Result<Preview> {
     let names = open_names(conn).await?;
     let incoming: Vec<&str> = register
         .payments
@@ -274,7 +284,11 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
         checks: register.checks.clone(),
         rows: Vec::new(),
     };
-    for p in &register.payments {
+    let total = register.payments.len();
+    for (i, p) in register.payments.iter().enumerate() {
+        if i % 1000 == 0 {
+            progress("checking", i, total);
+        }
         let status = match p.direction {
             Direction::Incoming if known.contains(&p.external_key) || !seen.insert(p.external_key.clone()) => {
                 RowStatus::Duplicate
@@ -334,8 +348,18 @@ async fn classify(conn: &mut SqliteConnection, register: &Register, file: &str) 
 impl Store {
     /// What importing `register` would do, writing nothing.
     pub async fn preview_import(&self, register: &Register, file: &str) -> Result<Preview> {
+        self.preview_import_progress(register, file, &no_progress).await
+    }
+
+    /// The same, reporting progress as it goes.
+    pub async fn preview_import_progress(
+        &self,
+        register: &Register,
+        file: &str,
+        progress: ProgressFn<'_>,
+    ) -> Result<Preview> {
         let mut conn = self.pool().acquire().await?;
-        classify(&mut conn, register, file).await
+        classify(&mut conn, register, file, progress).await
     }
 
     /// Imports every new incoming payment as an unrestricted donation, in one transaction.
@@ -353,9 +377,22 @@ impl Store {
         sha256: &str,
         choices: &Choices,
     ) -> Result<Preview> {
+        self.import_progress(register, file, sha256, choices, &no_progress).await
+    }
+
+    /// The same, reporting progress as it goes. Until the commit nothing is visible;
+    /// a crash or a dropped connection before it leaves nothing behind.
+    pub async fn import_progress(
+        &self,
+        register: &Register,
+        file: &str,
+        sha256: &str,
+        choices: &Choices,
+        progress: ProgressFn<'_>,
+    ) -> Result<Preview> {
         let mut tx = self.begin_write().await?;
         // Classified again under the write lock: what counts as new is exact.
-        let mut preview = classify(&mut tx, register, file).await?;
+        let mut preview = classify(&mut tx, register, file, progress).await?;
         let mut touched = Touched::default();
         let batch: i64 = sqlx::query_scalar(
             "INSERT INTO import_batches (file_name, file_sha256, format, by_user, at, new, duplicate, invalid, outgoing, incoming_total, outgoing_total)
@@ -376,7 +413,11 @@ impl Store {
         .await?;
         let created = now();
         let channel = if register.format == Format::CloudPayments { Channel::Website } else { Channel::Bank };
-        for (p, row) in register.payments.iter().zip(preview.rows.iter_mut()) {
+        let total = register.payments.len();
+        for (i, (p, row)) in register.payments.iter().zip(preview.rows.iter_mut()).enumerate() {
+            if i % 1000 == 0 {
+                progress("importing", i, total);
+            }
             if row.status != RowStatus::New {
                 continue;
             }

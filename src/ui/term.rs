@@ -141,7 +141,7 @@ async fn event_loop(
                 Some(Wake::Gone) | None => break,
             },
             Some(event) = jobs.recv() => {
-                app.job_event(event);
+                app.job_event(event).await;
                 dirty = true;
             }
             _ = tick.tick() => {
