@@ -397,7 +397,7 @@ async fn verify_runs_in_the_background_with_progress() {
     while let Some(ev) = jobs.recv().await {
         let done = matches!(ev, almoner::app::JobEvent::Done { .. });
         saw_progress |= matches!(ev, almoner::app::JobEvent::Progress(_));
-        app.job_event(ev);
+        app.job_event(ev).await;
         if done {
             break;
         }
