@@ -153,6 +153,43 @@ pub struct Register {
     pub checks: Vec<ControlCheck>,
 }
 
+/// A register's findings without its payments (which a stream hands on one by one).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub format: Format,
+    pub encoding: &'static str,
+    pub errors: Vec<LineError>,
+    pub warnings: Vec<LineError>,
+    pub checks: Vec<ControlCheck>,
+}
+
+impl Summary {
+    pub fn with(self, payments: Vec<Payment>) -> Register {
+        Register {
+            format: self.format,
+            encoding: self.encoding,
+            payments,
+            errors: self.errors,
+            warnings: self.warnings,
+            checks: self.checks,
+        }
+    }
+}
+
+impl Register {
+    /// The findings, with the payments taken out.
+    pub fn split(self) -> (Summary, Vec<Payment>) {
+        let summary = Summary {
+            format: self.format,
+            encoding: self.encoding,
+            errors: self.errors,
+            warnings: self.warnings,
+            checks: self.checks,
+        };
+        (summary, self.payments)
+    }
+}
+
 /// Why a file cannot be read at all. Nothing of it is imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejected {

@@ -5,11 +5,13 @@
 //! decided by the accounts rather than the dates.
 
 use std::collections::HashMap;
+use std::io::{BufRead, Read, Seek, SeekFrom};
 
 use chrono::NaiveDate;
+use encoding_rs::{IBM866, WINDOWS_1251};
 
-use super::text::{declares_dos, decode_lines};
-use super::{ControlCheck, Direction, Format, LineError, Party, Payment, Register, Rejected, key};
+use super::text::{declares_dos, for_each_line};
+use super::{ControlCheck, Direction, Format, LineError, Party, Payment, Register, Rejected, Summary, key};
 use crate::domain::{Currency, Money};
 
 /// One `Ключ=Значение` section: keys lower-cased, values trimmed.
@@ -47,25 +49,46 @@ fn structure(line: usize, message: impl Into<String>) -> Rejected {
     Rejected::Structure { line, message: message.into() }
 }
 
-/// Splits the file into header, account sections and documents, checking
-/// that every section is closed and the file ends with `КонецФайла`.
-type Sections = (Section, Vec<Section>, Vec<Section>, Vec<LineError>);
+/// A closed section, as the splitter hands it on.
+enum Closed {
+    Account(Section),
+    Document(Section),
+}
 
-fn sections(lines: &[String]) -> Result<Sections, Rejected> {
-    let mut header = Section::new(1, "header");
-    let mut accounts = Vec::new();
-    let mut documents = Vec::new();
-    let mut open: Option<Section> = None;
-    let mut ended = false;
-    let mut last_closed_document = false;
-    let mut warnings = Vec::new();
-    for (i, raw) in lines.iter().enumerate().skip(1) {
-        let n = i + 1;
+/// Splits the file, line by line, into header, account sections and
+/// documents, checking that every section is closed and the file ends with
+/// `КонецФайла`. With `keep_documents` off, documents' fields are not kept
+/// (the first pass only needs the accounts and the structure).
+struct Splitter {
+    header: Section,
+    open: Option<Section>,
+    ended: bool,
+    last_closed_document: bool,
+    warnings: Vec<LineError>,
+    keep_documents: bool,
+    last_line: usize,
+}
+
+impl Splitter {
+    fn new(keep_documents: bool) -> Splitter {
+        Splitter {
+            header: Section::new(1, "header"),
+            open: None,
+            ended: false,
+            last_closed_document: false,
+            warnings: Vec::new(),
+            keep_documents,
+            last_line: 0,
+        }
+    }
+
+    fn line(&mut self, n: usize, raw: &str) -> Result<Option<Closed>, Rejected> {
+        self.last_line = n;
         let line = raw.trim();
         if line.is_empty() {
-            continue;
+            return Ok(None);
         }
-        if ended {
+        if self.ended {
             return Err(structure(n, "text after КонецФайла"));
         }
         let (key, value) = match line.split_once('=') {
@@ -74,7 +97,7 @@ fn sections(lines: &[String]) -> Result<Sections, Rejected> {
         };
         match (key.to_lowercase().as_str(), value) {
             (marker @ ("секциярасчсчет" | "секциядокумент"), _) => {
-                if let Some(s) = &open {
+                if let Some(s) = &self.open {
                     return Err(structure(
                         n,
                         format!("a new section starts before the one at line {} has ended", s.line),
@@ -85,24 +108,24 @@ fn sections(lines: &[String]) -> Result<Sections, Rejected> {
                 } else {
                     value.map(str::trim).filter(|v| !v.is_empty()).unwrap_or("document")
                 };
-                open = Some(Section::new(n, kind));
-                last_closed_document = false;
+                self.open = Some(Section::new(n, kind));
+                self.last_closed_document = false;
             }
-            ("конецрасчсчет", None) => match open.take() {
-                Some(s) if s.kind == "account" => accounts.push(s),
+            ("конецрасчсчет", None) => match self.open.take() {
+                Some(s) if s.kind == "account" => return Ok(Some(Closed::Account(s))),
                 Some(s) => {
                     return Err(structure(n, format!("КонецРасчСчет closes the document started at line {}", s.line)));
                 }
                 None => return Err(structure(n, "КонецРасчСчет without СекцияРасчСчет")),
             },
             // The spec's own example closes one document twice: tolerated, noted.
-            ("конецдокумента", None) if open.is_none() && last_closed_document => {
-                warnings.push(LineError { line: n, message: "a second КонецДокумента; ignored".into() });
+            ("конецдокумента", None) if self.open.is_none() && self.last_closed_document => {
+                self.warnings.push(LineError { line: n, message: "a second КонецДокумента; ignored".into() });
             }
-            ("конецдокумента", None) => match open.take() {
+            ("конецдокумента", None) => match self.open.take() {
                 Some(s) if s.kind != "account" => {
-                    documents.push(s);
-                    last_closed_document = true;
+                    self.last_closed_document = true;
+                    return Ok(Some(Closed::Document(s)));
                 }
                 Some(s) => {
                     return Err(structure(
@@ -113,16 +136,16 @@ fn sections(lines: &[String]) -> Result<Sections, Rejected> {
                 None => return Err(structure(n, "КонецДокумента without СекцияДокумент")),
             },
             ("конецфайла", None) => {
-                if let Some(s) = &open {
-                    let end =
-                        if s.kind == "account" { "КонецРасчСчет" } else { "КонецДокумента" };
+                if let Some(s) = &self.open {
+                    let end = if s.kind == "account" { "КонецРасчСчет" } else { "КонецДокумента" };
                     return Err(structure(s.line, format!("the section here has no {end}")));
                 }
-                ended = true;
+                self.ended = true;
             }
-            (_, Some(v)) => match open.as_mut() {
-                Some(s) => s.set(key, v),
-                None => header.set(key, v),
+            (_, Some(v)) => match self.open.as_mut() {
+                Some(s) if s.kind == "account" || self.keep_documents => s.set(key, v),
+                Some(_) => {}
+                None => self.header.set(key, v),
             },
             (_, None) => {
                 return Err(structure(
@@ -131,15 +154,19 @@ fn sections(lines: &[String]) -> Result<Sections, Rejected> {
                 ));
             }
         }
+        Ok(None)
     }
-    if let Some(s) = open {
-        let end = if s.kind == "account" { "КонецРасчСчет" } else { "КонецДокумента" };
-        return Err(structure(s.line, format!("the section here has no {end}")));
+
+    fn finish(&self) -> Result<(), Rejected> {
+        if let Some(s) = &self.open {
+            let end = if s.kind == "account" { "КонецРасчСчет" } else { "КонецДокумента" };
+            return Err(structure(s.line, format!("the section here has no {end}")));
+        }
+        if !self.ended {
+            return Err(structure(self.last_line, "the file has no КонецФайла at its end"));
+        }
+        Ok(())
     }
-    if !ended {
-        return Err(structure(lines.len(), "the file has no КонецФайла at its end"));
-    }
-    Ok((header, accounts, documents, warnings))
 }
 
 fn date(s: &str) -> Option<NaiveDate> {
@@ -174,14 +201,51 @@ fn strip_inn_prefix(printed: &str) -> String {
 }
 
 pub fn parse(bytes: &[u8]) -> Result<Register, Rejected> {
-    let (lines, encoding) = decode_lines(bytes, declares_dos(bytes));
-    if lines.first().map(|l| l.trim_start_matches('\u{feff}').trim()) != Some("1CClientBankExchange") {
-        return Err(Rejected::UnknownFormat(lines.first().cloned().unwrap_or_default()));
+    let mut payments = Vec::new();
+    let summary = stream(&mut std::io::Cursor::new(bytes), &mut |p| payments.push(p), &mut |_| {})?;
+    Ok(summary.with(payments))
+}
+
+/// The same, without holding the file or its payments: a first pass checks
+/// the structure and finds the foundation's accounts (so a damaged file is
+/// refused before any payment is handed on), a second hands each payment to
+/// `sink` as its document is read. `total` learns the number of documents.
+pub fn stream<R: BufRead + Seek>(
+    src: &mut R,
+    sink: &mut dyn FnMut(Payment),
+    total: &mut dyn FnMut(usize),
+) -> Result<Summary, Rejected> {
+    let mut head = Vec::with_capacity(4096);
+    src.by_ref().take(4096).read_to_end(&mut head).map_err(|e| structure(1, format!("the file cannot be read: {e}")))?;
+    let legacy = if declares_dos(&head) { IBM866 } else { WINDOWS_1251 };
+    let first = super::text::first_line(&head);
+    if first.trim_start_matches('\u{feff}').trim() != "1CClientBankExchange" {
+        return Err(Rejected::UnknownFormat(first));
     }
-    if lines.iter().any(|l| l.contains('\u{fffd}')) {
-        return Err(Rejected::EncodingDamaged);
-    }
-    let (header, accounts, documents, warnings) = sections(&lines)?;
+    let rewind = |src: &mut R| src.seek(SeekFrom::Start(0)).map_err(|e| structure(1, format!("the file cannot be read: {e}")));
+    // First pass: structure, mojibake, accounts, the number of documents.
+    rewind(src)?;
+    let mut splitter = Splitter::new(false);
+    let mut accounts = Vec::new();
+    let mut documents = 0usize;
+    let encoding = for_each_line(&mut *src, legacy, |n, line| {
+        if line.contains('\u{fffd}') {
+            return Err(Rejected::EncodingDamaged);
+        }
+        if n == 1 {
+            return Ok(());
+        }
+        match splitter.line(n, line)? {
+            Some(Closed::Account(s)) => accounts.push(s),
+            Some(Closed::Document(_)) => documents += 1,
+            None => {}
+        }
+        Ok(())
+    })?;
+    splitter.finish()?;
+    total(documents);
+    let header = std::mem::replace(&mut splitter.header, Section::new(1, "header"));
+    let warnings = std::mem::take(&mut splitter.warnings);
     // A file of payment orders for the bank (1c_to_kl) lists its document
     // kinds in the header and has no statement sections: everything in it is
     // money going out, from the payer's account.
@@ -194,22 +258,49 @@ pub fn parse(bytes: &[u8]) -> Result<Register, Rejected> {
             own.push(acc.to_string());
         }
     }
-    let mut register = Register {
-        format: Format::OneC,
-        encoding,
-        payments: Vec::new(),
-        errors: Vec::new(),
-        warnings,
-        checks: Vec::new(),
-    };
-    for doc in &documents {
-        match payments(doc, &own, orders_to_bank) {
-            Ok(mut list) => register.payments.append(&mut list),
-            Err(message) => register.errors.push(LineError { line: doc.line, message }),
+    // Second pass: the documents.
+    rewind(src)?;
+    let mut splitter = Splitter::new(true);
+    let mut errors = Vec::new();
+    let mut sums = Sums::default();
+    for_each_line(&mut *src, legacy, |n, line| {
+        if n > 1
+            && let Some(Closed::Document(doc)) = splitter.line(n, line)?
+        {
+            match payments(&doc, &own, orders_to_bank) {
+                Ok(list) => {
+                    for p in list {
+                        sums.add(&p);
+                        sink(p);
+                    }
+                }
+                Err(message) => errors.push(LineError { line: doc.line, message }),
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Summary { format: Format::OneC, encoding, errors, warnings, checks: control_checks(&accounts, &sums) })
+}
+
+/// Per own account, the credits and debits its documents carry.
+#[derive(Default)]
+struct Sums(HashMap<String, (Money, Money)>);
+
+impl Sums {
+    fn add(&mut self, p: &Payment) {
+        let Some(acc) = p.own_account.as_deref() else { return };
+        let credit = p.direction == Direction::Incoming
+            || (p.direction == Direction::Internal && p.payee.account.as_deref() == Some(acc));
+        let debit = p.direction == Direction::Outgoing
+            || (p.direction == Direction::Internal && p.payer.account.as_deref() == Some(acc));
+        let entry = self.0.entry(acc.to_string()).or_default();
+        if credit {
+            entry.0 += p.amount;
+        }
+        if debit {
+            entry.1 += p.amount;
         }
     }
-    register.checks = control_checks(&accounts, &register.payments);
-    Ok(register)
 }
 
 /// One document as payments: one per own account it touches (an internal
@@ -296,7 +387,7 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
 
 /// Per account: every section's opening + credits − debits = closing, and the
 /// sections' credits and debits equal the documents'.
-fn control_checks(accounts: &[Section], payments: &[Payment]) -> Vec<ControlCheck> {
+fn control_checks(accounts: &[Section], sums: &Sums) -> Vec<ControlCheck> {
     let mut checks = Vec::new();
     let m = |s: &Section, k: &str| s.get(k).and_then(|v| amount(v).ok()).unwrap_or(Money::ZERO);
     let mut per_account: Vec<(String, Money, Money)> = Vec::new();
@@ -321,23 +412,7 @@ fn control_checks(accounts: &[Section], payments: &[Payment]) -> Vec<ControlChec
         }
     }
     for (acc, credit, debit) in per_account {
-        let of = |dir: Direction, internal_side: bool| -> Money {
-            payments
-                .iter()
-                .filter(|p| p.own_account.as_deref() == Some(acc.as_str()))
-                .filter(|p| {
-                    p.direction == dir
-                        || (p.direction == Direction::Internal
-                            && if internal_side {
-                                p.payee.account.as_deref() == Some(&acc)
-                            } else {
-                                p.payer.account.as_deref() == Some(&acc)
-                            })
-                })
-                .map(|p| p.amount)
-                .sum()
-        };
-        let (found_credit, found_debit) = (of(Direction::Incoming, true), of(Direction::Outgoing, false));
+        let (found_credit, found_debit) = sums.0.get(&acc).copied().unwrap_or_default();
         checks.push(ControlCheck {
             what: format!("account {acc}: credits (ВсегоПоступило)"),
             expected: credit,

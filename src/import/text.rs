@@ -41,6 +41,49 @@ fn split(text: &str) -> Vec<String> {
     lines
 }
 
+/// Calls `f` with each line of `reader` (numbered from 1, without its line
+/// end), decoded as [`decode_lines_with`] would, without holding the file:
+/// UTF-8 where the line is, `legacy` otherwise. Returns the encoding name.
+pub fn for_each_line<R: std::io::BufRead>(
+    mut reader: R,
+    legacy: &'static Encoding,
+    mut f: impl FnMut(usize, &str) -> Result<(), crate::import::Rejected>,
+) -> Result<&'static str, crate::import::Rejected> {
+    let mut buf = Vec::new();
+    let (mut n, mut any_legacy, mut all_ascii) = (0usize, false, true);
+    loop {
+        buf.clear();
+        let read = reader.read_until(b'\n', &mut buf).map_err(|e| crate::import::Rejected::Structure {
+            line: n + 1,
+            message: format!("the file cannot be read: {e}"),
+        })?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let mut line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        line = line.strip_suffix(b"\r").unwrap_or(line);
+        if n == 1 {
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        }
+        all_ascii &= line.is_ascii();
+        match std::str::from_utf8(line) {
+            Ok(s) => f(n, s)?,
+            Err(_) => {
+                any_legacy = true;
+                f(n, &legacy.decode_without_bom_handling(line).0)?;
+            }
+        }
+    }
+    Ok(if any_legacy {
+        legacy.name()
+    } else if all_ascii {
+        "ascii"
+    } else {
+        "utf-8"
+    })
+}
+
 /// The first line, decoded as well as can be, for messages.
 pub fn first_line(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|b| *b == b'\n').unwrap_or(bytes.len()).min(200);
