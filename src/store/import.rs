@@ -3,21 +3,16 @@
 //! been allocated. Every payment's external key makes a second import of the
 //! same (or an overlapping) register add nothing twice.
 
-use std::collections::HashSet;
-
 use serde::Serialize;
 use serde_json::json;
-use sqlx::SqliteConnection;
 
-use super::cases::{set_stage, stage_of};
-use super::donations::{Reach, Touched, place_designated};
-use super::donors::{self, DonorKeys};
+use super::donations::Touched;
+use super::ingest::{Decisions, Run};
 use super::invariants;
 use super::{Store, audit, now};
-use crate::domain::names::{NameIndex, Named};
-use crate::domain::{Channel, Money, Stage};
+use crate::domain::{Channel, Money};
 use crate::error::{Error, Result};
-use crate::import::{ControlCheck, Direction, Format, LineError, Payment, Register};
+use crate::import::{ControlCheck, Format, LineError, Payment, Register, Rejected, Summary};
 
 /// A person's designations for an import: a payment's external key → the case it is for.
 pub type Choices = std::collections::HashMap<String, i64>;
@@ -85,7 +80,10 @@ pub struct Preview {
     pub errors: Vec<LineError>,
     pub warnings: Vec<LineError>,
     pub checks: Vec<ControlCheck>,
+    /// The first rows (up to 10 000); counts and totals cover them all.
     pub rows: Vec<PreviewRow>,
+    /// Rows not kept in `rows`.
+    pub rows_omitted: usize,
 }
 
 type Instant = chrono::DateTime<chrono::Utc>;
@@ -105,245 +103,37 @@ pub struct Batch {
     pub undone_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// "заявка 123", "заявка №123", "case 123": the number of a case named in a purpose.
-pub fn case_number_in(purpose: &str) -> Option<i64> {
-    let lower = purpose.to_lowercase();
-    for marker in ["заявк", "case"] {
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(marker) {
-            let rest = &lower[from + i + marker.len()..];
-            let rest = rest.trim_start_matches(|c: char| c.is_alphabetic()).trim_start_matches([' ', '№', '#', ':']);
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            if let Ok(n) = digits.parse() {
-                return Some(n);
-            }
-            from += i + marker.len();
-        }
-    }
-    None
-}
-
-/// Does `text` contain `word` standing on its own (not inside a longer number)?
-fn mentions(text: &str, word: &str) -> bool {
-    let (text, word) = (text.to_lowercase(), word.trim().to_lowercase());
-    if word.is_empty() {
-        return false;
-    }
-    text.match_indices(&word).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + word.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-    })
-}
-
-/// The case in `payment` whose invoice this outgoing payment pays: the
-/// invoice's amount, and its number in the purpose. More than one such case
-/// is ambiguous and waits for a person.
-async fn invoice_paid_by(conn: &mut SqliteConnection, p: &Payment) -> Result<(Option<i64>, Option<String>)> {
-    let candidates: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT c.id, i.number FROM cases c JOIN invoices i ON i.case_id = c.id WHERE c.stage = 'payment' AND i.amount = ?",
-    )
-    .bind(p.amount.minor())
-    .fetch_all(&mut *conn)
-    .await?;
-    let hits: Vec<i64> =
-        candidates.into_iter().filter(|(_, number)| mentions(&p.purpose, number)).map(|(id, _)| id).collect();
-    Ok(match hits.as_slice() {
-        [] => (None, None),
-        [one] => (Some(*one), None),
-        many => {
-            let ids: Vec<String> = many.iter().map(i64::to_string).collect();
-            (None, Some(format!("pays the invoice of cases {}: which one is for a person to decide", ids.join(", "))))
-        }
-    })
-}
-
-/// Keys of `keys` already in the database, asked in chunks.
-async fn known_keys(conn: &mut SqliteConnection, keys: &[&str]) -> Result<HashSet<String>> {
-    let mut found = HashSet::new();
-    for chunk in keys.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(",");
-        let sql = format!("SELECT external_key FROM donations WHERE external_key IN ({marks})");
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-        for k in chunk {
-            q = q.bind(*k);
-        }
-        found.extend(q.fetch_all(&mut *conn).await?);
-    }
-    Ok(found)
-}
-
-fn donor_keys(p: &Payment) -> DonorKeys {
-    let name = p.payer.name.trim();
-    DonorKeys {
-        name: if name.is_empty() { "(payer not named in the register)".into() } else { name.to_string() },
-        kind: None,
-        inn: p.payer.inn.clone(),
-        email: p.payer.email.clone(),
-        phone: p.payer.phone.clone(),
-        subscription: p.subscription.clone(),
-    }
-}
-
-async fn donor_match(conn: &mut SqliteConnection, p: &Payment) -> Result<&'static str> {
-    Ok(donors::recognise(conn, &donor_keys(p)).await?.map_or("new", |(_, how)| how))
-}
-
-/// What a refund returns: a payment of this file, a donation imported before, or something unknown.
-async fn refund_note(conn: &mut SqliteConnection, register: &Register, original: &str) -> Result<String> {
-    if let Some(p) = register.payments.iter().find(|p| p.external_key == original) {
-        return Ok(format!("refunds line {} of this file, which is therefore not imported", p.line));
-    }
-    let earlier: Option<(i64, i64)> = sqlx::query_as("SELECT id, allocated FROM donations WHERE external_key = ?")
-        .bind(original)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(match earlier {
-        Some((id, allocated)) => format!(
-            "refunds donation {id}, imported earlier{}: record the return by hand",
-            if allocated > 0 { " and already placed" } else { "" }
-        ),
-        None => "refunds a payment almoner has not imported".into(),
-    })
-}
-
-/// The children whose fundraising is open, to find their names in purposes.
-async fn open_names(conn: &mut SqliteConnection) -> Result<NameIndex> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT c.id, b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.stage = 'fundraising'",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(NameIndex::new(rows))
-}
-
-/// The case a purpose points to: its number ("заявка 123"), else a fundraising child's name.
-async fn suggest(
-    conn: &mut SqliteConnection,
-    names: &NameIndex,
-    purpose: &str,
-) -> Result<(Option<i64>, Option<String>)> {
-    if let Some(n) = case_number_in(purpose) {
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM cases WHERE id = ?").bind(n).fetch_optional(&mut *conn).await?;
-        if exists.is_some() {
-            return Ok((Some(n), Some(format!("the purpose names case {n}"))));
-        }
-    }
-    Ok(match names.find(purpose) {
-        Some(Named::One { id, name, words }) => {
-            (Some(id), Some(format!("the purpose names {} ({name}, case {id})", words.join(" "))))
-        }
-        Some(Named::Several(ids)) => {
-            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-            (None, Some(format!("the purpose names a child of cases {}: a person decides", ids.join(", "))))
-        }
-        None => (None, None),
-    })
-}
-
-/// Classifies every payment against what the database holds now.
 /// Reports long work: a label, how much is done, of how much.
 pub type ProgressFn<'a> = &'a (dyn Fn(&str, usize, usize) + Send + Sync);
 
 fn no_progress(_: &str, _: usize, _: usize) {}
 
-async fn classify(
-    conn: &mut SqliteConnection,
-    register: &Register,
-    file: &str,
-    progress: ProgressFn<'_>,
-) -> Result<Preview> {
-    let names = open_names(conn).await?;
-    let incoming: Vec<&str> = register
-        .payments
-        .iter()
-        .filter(|p| p.direction == Direction::Incoming)
-        .map(|p| p.external_key.as_str())
-        .collect();
-    let known = known_keys(conn, &incoming).await?;
-    let refunded: HashSet<&str> = register.payments.iter().filter_map(|p| p.refund_of.as_deref()).collect();
-    let mut seen = HashSet::new();
-    let mut preview = Preview {
-        format: register.format.name(),
-        file: file.to_string(),
-        encoding: register.encoding,
-        batch: None,
-        new: 0,
-        duplicate: 0,
-        invalid: register.errors.len(),
-        outgoing: 0,
-        internal: 0,
-        unknown: 0,
-        refunds: 0,
-        incoming_total: Money::ZERO,
-        outgoing_total: Money::ZERO,
-        pays: 0,
-        errors: register.errors.clone(),
-        warnings: register.warnings.clone(),
-        checks: register.checks.clone(),
-        rows: Vec::new(),
-    };
-    let total = register.payments.len();
-    for (i, p) in register.payments.iter().enumerate() {
-        if i % 1000 == 0 {
-            progress("checking", i, total);
-        }
-        let status = match p.direction {
-            Direction::Incoming if known.contains(&p.external_key) || !seen.insert(p.external_key.clone()) => {
-                RowStatus::Duplicate
-            }
-            Direction::Incoming if refunded.contains(p.external_key.as_str()) => RowStatus::Refunded,
-            Direction::Incoming => RowStatus::New,
-            Direction::Outgoing if p.refund_of.is_some() => RowStatus::Refund,
-            Direction::Outgoing => RowStatus::Outgoing,
-            Direction::Internal => RowStatus::Internal,
-            Direction::Unknown => RowStatus::Unknown,
-        };
-        match status {
-            RowStatus::New => preview.new += 1,
-            RowStatus::Duplicate => preview.duplicate += 1,
-            RowStatus::Outgoing => preview.outgoing += 1,
-            RowStatus::Internal => preview.internal += 1,
-            RowStatus::Unknown => preview.unknown += 1,
-            RowStatus::Refund | RowStatus::Refunded => preview.refunds += 1,
-        }
-        match p.direction {
-            Direction::Incoming => preview.incoming_total += p.amount,
-            Direction::Outgoing => preview.outgoing_total += p.amount,
-            _ => {}
-        }
-        let donor = if status == RowStatus::New { donor_match(conn, p).await? } else { "" };
-        let (suggested_case, suggestion_reason) =
-            if status == RowStatus::New { suggest(conn, &names, &p.purpose).await? } else { (None, None) };
-        let (pays_case, payment_note) = match (status, &p.refund_of) {
-            (RowStatus::Outgoing, _) => invoice_paid_by(conn, p).await?,
-            (RowStatus::Refund, Some(original)) => (None, Some(refund_note(conn, register, original).await?)),
-            _ => (None, None),
-        };
-        if pays_case.is_some() {
-            preview.pays += 1;
-        }
-        let party = p.counterparty();
-        preview.rows.push(PreviewRow {
-            line: p.line,
-            status,
-            date: p.booked.unwrap_or(p.date),
-            amount: p.amount,
-            counterparty: party.name.clone(),
-            inn: party.inn.clone(),
-            purpose: p.purpose.clone(),
-            external_key: p.external_key.clone(),
-            donor,
-            suggested_case,
-            suggestion_reason,
-            designated: None,
-            pays_case,
-            payment_note,
-        });
-    }
-    Ok(preview)
+/// A register streamed from a file: chunks of payments as they are read, the
+/// number of payments once the reader knows it, and the findings at the end
+/// (or why the file was refused: then nothing is written).
+pub struct Feed {
+    pub format: Format,
+    pub chunks: tokio::sync::mpsc::Receiver<Vec<Payment>>,
+    pub total: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub done: tokio::sync::oneshot::Receiver<std::result::Result<Summary, Rejected>>,
 }
+
+impl Feed {
+    /// A register already in memory, fed in chunks.
+    fn of(register: &Register) -> (Summary, Vec<&[Payment]>) {
+        let summary = Summary {
+            format: register.format,
+            encoding: register.encoding,
+            errors: register.errors.clone(),
+            warnings: register.warnings.clone(),
+            checks: register.checks.clone(),
+        };
+        (summary, register.payments.chunks(1000).collect())
+    }
+}
+
+const CHECKING: &str = "checking";
+const IMPORTING: &str = "importing";
 
 impl Store {
     /// What importing `register` would do, writing nothing.
@@ -359,7 +149,16 @@ impl Store {
         progress: ProgressFn<'_>,
     ) -> Result<Preview> {
         let mut conn = self.pool().acquire().await?;
-        classify(&mut conn, register, file, progress).await
+        let refunded = Run::refunds_in(&register.payments);
+        let mut run = Run::new(&mut conn, register.format, file, refunded, Decisions::default()).await?;
+        let (summary, chunks) = Feed::of(register);
+        let mut done = 0;
+        for chunk in chunks {
+            progress(CHECKING, done, register.payments.len());
+            run.classify(&mut conn, chunk).await?;
+            done += chunk.len();
+        }
+        run.finish(summary)
     }
 
     /// Imports every new incoming payment as an unrestricted donation, in one transaction.
@@ -370,13 +169,7 @@ impl Store {
     /// Imports, designating the donations `choices` names (external key → case):
     /// suggestions a person accepted, or cases they chose. A designated
     /// donation is placed on its case at once, as any designated gift is.
-    pub async fn import_with(
-        &self,
-        register: &Register,
-        file: &str,
-        sha256: &str,
-        choices: &Choices,
-    ) -> Result<Preview> {
+    pub async fn import_with(&self, register: &Register, file: &str, sha256: &str, choices: &Choices) -> Result<Preview> {
         self.import_progress(register, file, sha256, choices, &no_progress).await
     }
 
@@ -391,106 +184,95 @@ impl Store {
         progress: ProgressFn<'_>,
     ) -> Result<Preview> {
         let mut tx = self.begin_write().await?;
-        // Classified again under the write lock: what counts as new is exact.
-        let mut preview = classify(&mut tx, register, file, progress).await?;
+        let refunded = Run::refunds_in(&register.payments);
+        let mut run = Run::new(&mut tx, register.format, file, refunded, Decisions::keys(choices)).await?;
+        let batch = new_batch(&mut tx, self.actor(), file, sha256, register.format).await?;
+        let channel = channel_of(register.format);
         let mut touched = Touched::default();
-        let batch: i64 = sqlx::query_scalar(
-            "INSERT INTO import_batches (file_name, file_sha256, format, by_user, at, new, duplicate, invalid, outgoing, incoming_total, outgoing_total)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        let (summary, chunks) = Feed::of(register);
+        let mut done = 0;
+        for chunk in chunks {
+            progress(IMPORTING, done, register.payments.len());
+            let rows = run.classify(&mut tx, chunk).await?;
+            run.write(&mut tx, self.actor(), chunk, &rows, batch, file, channel, &mut touched).await?;
+            done += chunk.len();
+        }
+        let mut preview = run.finish(summary)?;
+        self.close_batch(&mut tx, batch, &mut preview, sha256, &touched).await?;
+        tx.commit().await?;
+        Ok(preview)
+    }
+
+    /// Imports (or, with `dry_run`, previews) a register streamed from a file,
+    /// holding neither the file nor its payments: memory stays flat however
+    /// long the register. The whole batch is one transaction, or nothing is.
+    pub async fn import_stream(
+        &self,
+        mut feed: Feed,
+        file: &str,
+        sha256: &str,
+        decisions: Decisions,
+        dry_run: bool,
+        progress: ProgressFn<'_>,
+    ) -> Result<Preview> {
+        use std::sync::atomic::Ordering;
+        let mut tx = if dry_run { self.pool().begin().await? } else { self.begin_write().await? };
+        let mut run = Run::new(&mut tx, feed.format, file, Default::default(), decisions).await?;
+        let batch = if dry_run { 0 } else { new_batch(&mut tx, self.actor(), file, sha256, feed.format).await? };
+        let channel = channel_of(feed.format);
+        let mut touched = Touched::default();
+        let mut done = 0;
+        let label = if dry_run { CHECKING } else { IMPORTING };
+        while let Some(chunk) = feed.chunks.recv().await {
+            progress(label, done, feed.total.load(Ordering::Relaxed).max(done));
+            let rows = run.classify(&mut tx, &chunk).await?;
+            if !dry_run {
+                run.write(&mut tx, self.actor(), &chunk, &rows, batch, file, channel, &mut touched).await?;
+            }
+            done += chunk.len();
+        }
+        let summary = feed
+            .done
+            .await
+            .map_err(|_| Error::invalid("the register reader stopped before the end of the file"))?
+            .map_err(|e| Error::invalid(format!("{file}: {e}")))?;
+        let mut preview = run.finish(summary)?;
+        if dry_run {
+            return Ok(preview);
+        }
+        self.close_batch(&mut tx, batch, &mut preview, sha256, &touched).await?;
+        tx.commit().await?;
+        Ok(preview)
+    }
+
+    async fn close_batch(&self, tx: &mut super::Tx, batch: i64, preview: &mut Preview, sha256: &str, touched: &Touched) -> Result<()> {
+        invariants::ensure(tx, &touched.scope()).await?;
+        sqlx::query(
+            "UPDATE import_batches SET new = ?, duplicate = ?, invalid = ?, outgoing = ?, incoming_total = ?, outgoing_total = ? WHERE id = ?",
         )
-        .bind(file)
-        .bind(sha256)
-        .bind(register.format.name())
-        .bind(self.actor())
-        .bind(now())
         .bind(preview.new as i64)
         .bind(preview.duplicate as i64)
         .bind(preview.invalid as i64)
         .bind(preview.outgoing as i64)
         .bind(preview.incoming_total.minor())
         .bind(preview.outgoing_total.minor())
-        .fetch_one(&mut *tx)
+        .bind(batch)
+        .execute(&mut **tx)
         .await?;
-        let created = now();
-        let channel = if register.format == Format::CloudPayments { Channel::Website } else { Channel::Bank };
-        let total = register.payments.len();
-        for (i, (p, row)) in register.payments.iter().zip(preview.rows.iter_mut()).enumerate() {
-            if i % 1000 == 0 {
-                progress("importing", i, total);
-            }
-            if row.status != RowStatus::New {
-                continue;
-            }
-            let designated = choices.get(&p.external_key).copied();
-            if let Some(case) = designated {
-                stage_of(&mut tx, case).await.map_err(|e| Error::invalid(format!("line {}: {e}", p.line)))?;
-                row.designated = Some(case);
-            }
-            let donor = donors::find_or_add(&mut tx, &donor_keys(p)).await?;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO donations (amount, currency, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(p.amount.minor())
-            .bind(p.currency.as_str())
-            .bind(if designated.is_some() { "case" } else { "unrestricted" })
-            .bind(designated)
-            .bind(p.booked.unwrap_or(p.date))
-            .bind(channel.as_str())
-            .bind(donor_keys(p).name)
-            .bind(donor)
-            .bind(&p.purpose)
-            .bind(&p.external_key)
-            .bind(created)
-            .bind(batch)
-            .bind(&p.subscription)
-            .fetch_one(&mut *tx)
-            .await?;
-            if designated.is_some() {
-                touched.donations.push(id);
-                place_designated(&mut tx, self.actor(), id, Reach::Named, &mut touched).await?;
-            }
-        }
-        for (p, row) in register.payments.iter().zip(&preview.rows) {
-            let Some(case) = row.pays_case else { continue };
-            let date = p.booked.unwrap_or(p.date);
-            sqlx::query(
-                "INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(case)
-            .bind(&p.number)
-            .bind(date)
-            .bind(p.amount.minor())
-            .bind(self.actor())
-            .bind(created)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, 'payment_order', ?, ?, ?, ?)")
-                .bind(case)
-                .bind(format!("{file}, line {}", p.line))
-                .bind(&p.external_key)
-                .bind(created)
-                .bind(self.actor())
-                .execute(&mut *tx)
-                .await?;
-            let reason = format!("payment order {} of {date} in {file}", p.number);
-            set_stage(&mut tx, self.actor(), case, Stage::Payment, Stage::Paid, &reason).await?;
-        }
-        invariants::ensure(&mut tx, &touched.scope()).await?;
         audit::record(
-            &mut tx,
+            tx,
             self.actor(),
             "import",
             "batch",
             Some(batch),
             None,
-            Some(json!({"file": file, "sha256": sha256, "new": preview.new, "duplicate": preview.duplicate,
-                        "invalid": preview.invalid, "incoming_total": preview.incoming_total})),
+            Some(json!({"file": preview.file, "sha256": sha256, "new": preview.new, "duplicate": preview.duplicate,
+                        "invalid": preview.invalid, "incoming_total": preview.incoming_total,
+                        "designated": touched.donations.len()})),
         )
         .await?;
-        tx.commit().await?;
         preview.batch = Some(batch);
-        Ok(preview)
+        Ok(())
     }
 
     /// Removes a batch's donations, if none of them has ever been allocated.
@@ -567,24 +349,20 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::case_number_in;
+fn channel_of(format: Format) -> Channel {
+    if format == Format::CloudPayments { Channel::Website } else { Channel::Bank }
+}
 
-    #[test]
-    fn case_numbers_in_purposes() {
-        assert_eq!(case_number_in("Пожертвование на лечение, заявка 123"), Some(123));
-        assert_eq!(case_number_in("по заявке №45 Ивановой"), Some(45));
-        assert_eq!(case_number_in("for case #7"), Some(7));
-        assert_eq!(case_number_in("Оплата по договору 5"), None);
-    }
-
-    #[test]
-    fn invoice_numbers_stand_on_their_own() {
-        use super::mentions;
-        assert!(mentions("Оплата по счету СЧ-77 за лечение", "сч-77"));
-        assert!(!mentions("Оплата по счету 177", "77"));
-        assert!(mentions("счёт №77.", "77"));
-        assert!(!mentions("что угодно", ""));
-    }
+async fn new_batch(tx: &mut super::Tx, actor: &str, file: &str, sha256: &str, format: Format) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO import_batches (file_name, file_sha256, format, by_user, at, new, duplicate, invalid, outgoing, incoming_total, outgoing_total)
+         VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0) RETURNING id",
+    )
+    .bind(file)
+    .bind(sha256)
+    .bind(format.name())
+    .bind(actor)
+    .bind(now())
+    .fetch_one(&mut **tx)
+    .await?)
 }

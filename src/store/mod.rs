@@ -10,6 +10,7 @@ mod donations;
 pub mod donors;
 mod export;
 mod import;
+mod ingest;
 mod invariants;
 mod read;
 mod rows;

@@ -1,0 +1,502 @@
+//! The import engine. Payments arrive in chunks, from a register held in
+//! memory or streamed from a file too large to hold, and each chunk is
+//! classified (new, already imported, outgoing…, the donor recognised, a
+//! case suggested) and, when importing, written: donations in multi-row
+//! statements, designated ones placed at once, invoices paid by outgoing
+//! payments marked. Counts and totals are kept for the whole file; the
+//! rows themselves only up to [`KEEP_ROWS`], so memory stays flat.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::SqliteConnection;
+
+use super::cases::{set_stage, stage_of};
+use super::donations::{Reach, Touched, place_designated};
+use super::donors::{self, DonorKeys};
+use super::import::{Choices, Preview, PreviewRow, RowStatus};
+use super::{Tx, now};
+use crate::domain::names::{NameIndex, Named};
+use crate::domain::{Channel, Money, Stage};
+use crate::error::{Error, Result};
+use crate::import::{Direction, Format, Payment, Summary};
+
+/// Rows a preview keeps to show; counts and totals cover every row.
+pub const KEEP_ROWS: usize = 10_000;
+
+/// Donations per INSERT statement (13 values each, well under SQLite's limit).
+const INSERT_ROWS: usize = 500;
+
+/// What a person decided about designations before the import.
+#[derive(Debug, Clone, Default)]
+pub struct Decisions {
+    /// External key → case.
+    pub by_key: Choices,
+    /// Line → case, or `None` to keep that payment unrestricted.
+    pub by_line: HashMap<usize, Option<i64>>,
+    /// Designate every donation whose purpose names a case to that case.
+    pub accept_suggestions: bool,
+}
+
+impl Decisions {
+    pub fn keys(choices: &Choices) -> Decisions {
+        Decisions { by_key: choices.clone(), ..Decisions::default() }
+    }
+}
+
+/// A payment's key as 128 bits: keys are `format:` and 32 hex digits.
+fn key_bits(key: &str) -> u128 {
+    let hex = key.rsplit(':').next().unwrap_or(key);
+    match u128::from_str_radix(hex.get(..32).unwrap_or(hex), 16) {
+        Ok(bits) if hex.len() >= 32 => bits,
+        _ => {
+            use sha2::{Digest, Sha256};
+            let d = Sha256::digest(key.as_bytes());
+            u128::from_be_bytes(d[..16].try_into().unwrap_or([0; 16]))
+        }
+    }
+}
+
+/// One whole import (or preview) under way.
+pub(crate) struct Run {
+    names: NameIndex,
+    seen: HashSet<u128>,
+    /// Payments of this file a refund in it returns: key → line.
+    refunded: HashMap<String, usize>,
+    recognised: HashMap<String, &'static str>,
+    donor_ids: HashMap<String, i64>,
+    decisions: Decisions,
+    lines_used: HashSet<usize>,
+    pub preview: Preview,
+    pub rows_omitted: usize,
+}
+
+fn identity(k: &DonorKeys) -> String {
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    format!("{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}", k.name, o(&k.inn), o(&k.email), o(&k.phone), o(&k.subscription))
+}
+
+impl Run {
+    pub async fn new(
+        conn: &mut SqliteConnection,
+        format: Format,
+        file: &str,
+        refunded: HashMap<String, usize>,
+        decisions: Decisions,
+    ) -> Result<Run> {
+        Ok(Run {
+            names: open_names(conn).await?,
+            seen: HashSet::new(),
+            refunded,
+            recognised: HashMap::new(),
+            donor_ids: HashMap::new(),
+            decisions,
+            lines_used: HashSet::new(),
+            preview: Preview {
+                format: format.name(),
+                file: file.to_string(),
+                encoding: "",
+                batch: None,
+                new: 0,
+                duplicate: 0,
+                invalid: 0,
+                outgoing: 0,
+                internal: 0,
+                unknown: 0,
+                refunds: 0,
+                incoming_total: Money::ZERO,
+                outgoing_total: Money::ZERO,
+                pays: 0,
+                errors: Vec::new(),
+                warnings: Vec::new(),
+                checks: Vec::new(),
+                rows: Vec::new(),
+                rows_omitted: 0,
+            },
+            rows_omitted: 0,
+        })
+    }
+
+    /// Refunds in a register held in memory, for the payments they return.
+    pub fn refunds_in(payments: &[Payment]) -> HashMap<String, usize> {
+        let keys: HashSet<&str> = payments.iter().filter_map(|p| p.refund_of.as_deref()).collect();
+        payments.iter().filter(|p| keys.contains(p.external_key.as_str())).map(|p| (p.external_key.clone(), p.line)).collect()
+    }
+
+    /// Classifies one chunk against the database as it is now.
+    pub async fn classify(&mut self, conn: &mut SqliteConnection, chunk: &[Payment]) -> Result<Vec<PreviewRow>> {
+        let incoming: Vec<&str> =
+            chunk.iter().filter(|p| p.direction == Direction::Incoming).map(|p| p.external_key.as_str()).collect();
+        let known = known_keys(conn, &incoming).await?;
+        let mut rows = Vec::with_capacity(chunk.len());
+        for p in chunk {
+            let status = match p.direction {
+                Direction::Incoming if known.contains(&p.external_key) || !self.seen.insert(key_bits(&p.external_key)) => {
+                    RowStatus::Duplicate
+                }
+                Direction::Incoming if self.refunded.contains_key(&p.external_key) => RowStatus::Refunded,
+                Direction::Incoming => RowStatus::New,
+                Direction::Outgoing if p.refund_of.is_some() => RowStatus::Refund,
+                Direction::Outgoing => RowStatus::Outgoing,
+                Direction::Internal => RowStatus::Internal,
+                Direction::Unknown => RowStatus::Unknown,
+            };
+            let pv = &mut self.preview;
+            match status {
+                RowStatus::New => pv.new += 1,
+                RowStatus::Duplicate => pv.duplicate += 1,
+                RowStatus::Outgoing => pv.outgoing += 1,
+                RowStatus::Internal => pv.internal += 1,
+                RowStatus::Unknown => pv.unknown += 1,
+                RowStatus::Refund | RowStatus::Refunded => pv.refunds += 1,
+            }
+            match p.direction {
+                Direction::Incoming => pv.incoming_total += p.amount,
+                Direction::Outgoing => pv.outgoing_total += p.amount,
+                _ => {}
+            }
+            let mut donor = "";
+            let (mut suggested_case, mut suggestion_reason, mut designated) = (None, None, None);
+            if status == RowStatus::New {
+                let keys = donor_keys(p);
+                let id = identity(&keys);
+                donor = match self.recognised.get(&id) {
+                    Some(how) => how,
+                    None => {
+                        let how = donors::recognise(conn, &keys).await?.map_or("new", |(_, how)| how);
+                        self.recognised.insert(id, how);
+                        how
+                    }
+                };
+                (suggested_case, suggestion_reason) = suggest(conn, &self.names, &p.purpose).await?;
+                designated = match (self.decisions.by_key.get(&p.external_key), self.decisions.by_line.get(&p.line)) {
+                    (Some(case), _) => Some(*case),
+                    (None, Some(choice)) => *choice,
+                    (None, None) if self.decisions.accept_suggestions => suggested_case,
+                    _ => None,
+                };
+                if self.decisions.by_line.contains_key(&p.line) {
+                    self.lines_used.insert(p.line);
+                }
+            }
+            let (pays_case, payment_note) = match (status, &p.refund_of) {
+                (RowStatus::Outgoing, _) => invoice_paid_by(conn, p).await?,
+                (RowStatus::Refund, Some(original)) => {
+                    (None, Some(refund_note(conn, self.refunded.get(original).copied(), original).await?))
+                }
+                _ => (None, None),
+            };
+            if pays_case.is_some() {
+                self.preview.pays += 1;
+            }
+            let party = p.counterparty();
+            let row = PreviewRow {
+                line: p.line,
+                status,
+                date: p.booked.unwrap_or(p.date),
+                amount: p.amount,
+                counterparty: party.name.clone(),
+                inn: party.inn.clone(),
+                purpose: p.purpose.clone(),
+                external_key: p.external_key.clone(),
+                donor,
+                suggested_case,
+                suggestion_reason,
+                designated,
+                pays_case,
+                payment_note,
+            };
+            if self.preview.rows.len() < KEEP_ROWS {
+                self.preview.rows.push(row.clone());
+            } else {
+                self.rows_omitted += 1;
+            }
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
+    /// Writes one classified chunk: donations, placements, paid invoices.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn write(
+        &mut self,
+        tx: &mut Tx,
+        actor: &str,
+        chunk: &[Payment],
+        rows: &[PreviewRow],
+        batch: i64,
+        file: &str,
+        channel: Channel,
+        touched: &mut Touched,
+    ) -> Result<()> {
+        let created = now();
+        let mut plain: Vec<(&Payment, i64)> = Vec::new();
+        for (p, row) in chunk.iter().zip(rows) {
+            if row.status != RowStatus::New {
+                continue;
+            }
+            let keys = donor_keys(p);
+            let id = identity(&keys);
+            let donor = match self.donor_ids.get(&id) {
+                Some(d) => *d,
+                None => {
+                    let d = donors::find_or_add(tx, &keys).await?;
+                    self.donor_ids.insert(id, d);
+                    d
+                }
+            };
+            let Some(case) = row.designated else {
+                plain.push((p, donor));
+                continue;
+            };
+            stage_of(tx, case).await.map_err(|e| Error::invalid(format!("line {}: {e}", p.line)))?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO donations (amount, currency, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription)
+                 VALUES (?, ?, 'case', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(p.amount.minor())
+            .bind(p.currency.as_str())
+            .bind(case)
+            .bind(p.booked.unwrap_or(p.date))
+            .bind(channel.as_str())
+            .bind(keys.name)
+            .bind(donor)
+            .bind(&p.purpose)
+            .bind(&p.external_key)
+            .bind(created)
+            .bind(batch)
+            .bind(&p.subscription)
+            .fetch_one(&mut **tx)
+            .await?;
+            touched.donations.push(id);
+            place_designated(tx, actor, id, Reach::Named, touched).await?;
+        }
+        for group in plain.chunks(INSERT_ROWS) {
+            let values = vec!["(?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO donations (amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription) VALUES {values}"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (p, donor) in group {
+                q = q
+                    .bind(p.amount.minor())
+                    .bind(p.currency.as_str())
+                    .bind(p.booked.unwrap_or(p.date))
+                    .bind(channel.as_str())
+                    .bind(payer_name(p))
+                    .bind(*donor)
+                    .bind(&p.purpose)
+                    .bind(&p.external_key)
+                    .bind(created)
+                    .bind(batch)
+                    .bind(&p.subscription);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        for (p, row) in chunk.iter().zip(rows) {
+            let Some(case) = row.pays_case else { continue };
+            let date = p.booked.unwrap_or(p.date);
+            sqlx::query(
+                "INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(case)
+            .bind(&p.number)
+            .bind(date)
+            .bind(p.amount.minor())
+            .bind(actor)
+            .bind(created)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, 'payment_order', ?, ?, ?, ?)")
+                .bind(case)
+                .bind(format!("{file}, line {}", p.line))
+                .bind(&p.external_key)
+                .bind(created)
+                .bind(actor)
+                .execute(&mut **tx)
+                .await?;
+            let reason = format!("payment order {} of {date} in {file}", p.number);
+            set_stage(tx, actor, case, Stage::Payment, Stage::Paid, &reason).await?;
+        }
+        Ok(())
+    }
+
+    /// The whole file's findings, once the stream has ended. A line the person
+    /// designated that held no new donation is an error: nothing is written.
+    pub fn finish(mut self, summary: Summary) -> Result<Preview> {
+        let mut unused: Vec<usize> =
+            self.decisions.by_line.keys().filter(|l| !self.lines_used.contains(l)).copied().collect();
+        unused.sort_unstable();
+        if let Some(line) = unused.first() {
+            return Err(Error::invalid(format!("--designate: line {line} holds no new donation")));
+        }
+        let pv = &mut self.preview;
+        pv.format = summary.format.name();
+        pv.encoding = summary.encoding;
+        pv.invalid = summary.errors.len();
+        pv.errors = summary.errors;
+        pv.warnings = summary.warnings;
+        pv.checks = summary.checks;
+        pv.rows_omitted = self.rows_omitted;
+        Ok(self.preview)
+    }
+}
+
+fn payer_name(p: &Payment) -> String {
+    let name = p.payer.name.trim();
+    if name.is_empty() { "(payer not named in the register)".into() } else { name.to_string() }
+}
+
+/// "заявка 123", "заявка №123", "case 123": the number of a case named in a purpose.
+pub fn case_number_in(purpose: &str) -> Option<i64> {
+    let lower = purpose.to_lowercase();
+    for marker in ["заявк", "case"] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(marker) {
+            let rest = &lower[from + i + marker.len()..];
+            let rest = rest.trim_start_matches(|c: char| c.is_alphabetic()).trim_start_matches([' ', '№', '#', ':']);
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(n) = digits.parse() {
+                return Some(n);
+            }
+            from += i + marker.len();
+        }
+    }
+    None
+}
+
+/// Does `text` contain `word` standing on its own (not inside a longer number)?
+fn mentions(text: &str, word: &str) -> bool {
+    let (text, word) = (text.to_lowercase(), word.trim().to_lowercase());
+    if word.is_empty() {
+        return false;
+    }
+    text.match_indices(&word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// The case in `payment` whose invoice this outgoing payment pays: the
+/// invoice's amount, and its number in the purpose. More than one such case
+/// is ambiguous and waits for a person.
+async fn invoice_paid_by(conn: &mut SqliteConnection, p: &Payment) -> Result<(Option<i64>, Option<String>)> {
+    let candidates: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT c.id, i.number FROM cases c JOIN invoices i ON i.case_id = c.id WHERE c.stage = 'payment' AND i.amount = ?",
+    )
+    .bind(p.amount.minor())
+    .fetch_all(&mut *conn)
+    .await?;
+    let hits: Vec<i64> =
+        candidates.into_iter().filter(|(_, number)| mentions(&p.purpose, number)).map(|(id, _)| id).collect();
+    Ok(match hits.as_slice() {
+        [] => (None, None),
+        [one] => (Some(*one), None),
+        many => {
+            let ids: Vec<String> = many.iter().map(i64::to_string).collect();
+            (None, Some(format!("pays the invoice of cases {}: which one is for a person to decide", ids.join(", "))))
+        }
+    })
+}
+
+/// Keys of `keys` already in the database, asked in chunks.
+async fn known_keys(conn: &mut SqliteConnection, keys: &[&str]) -> Result<HashSet<String>> {
+    let mut found = HashSet::new();
+    for chunk in keys.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = format!("SELECT external_key FROM donations WHERE external_key IN ({marks})");
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        found.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
+}
+
+fn donor_keys(p: &Payment) -> DonorKeys {
+    DonorKeys {
+        name: payer_name(p),
+        kind: None,
+        inn: p.payer.inn.clone(),
+        email: p.payer.email.clone(),
+        phone: p.payer.phone.clone(),
+        subscription: p.subscription.clone(),
+    }
+}
+
+/// What a refund returns: a payment of this file, a donation imported before, or something unknown.
+async fn refund_note(conn: &mut SqliteConnection, in_file: Option<usize>, original: &str) -> Result<String> {
+    if let Some(line) = in_file {
+        return Ok(format!("refunds line {line} of this file, which is therefore not imported"));
+    }
+    let earlier: Option<(i64, i64)> = sqlx::query_as("SELECT id, allocated FROM donations WHERE external_key = ?")
+        .bind(original)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match earlier {
+        Some((id, allocated)) => format!(
+            "refunds donation {id}, imported earlier{}: record the return by hand",
+            if allocated > 0 { " and already placed" } else { "" }
+        ),
+        None => "refunds a payment almoner has not imported".into(),
+    })
+}
+
+/// The children whose fundraising is open, to find their names in purposes.
+async fn open_names(conn: &mut SqliteConnection) -> Result<NameIndex> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT c.id, b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.stage = 'fundraising'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(NameIndex::new(rows))
+}
+
+/// The case a purpose points to: its number ("заявка 123"), else a fundraising child's name.
+async fn suggest(
+    conn: &mut SqliteConnection,
+    names: &NameIndex,
+    purpose: &str,
+) -> Result<(Option<i64>, Option<String>)> {
+    if let Some(n) = case_number_in(purpose) {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM cases WHERE id = ?").bind(n).fetch_optional(&mut *conn).await?;
+        if exists.is_some() {
+            return Ok((Some(n), Some(format!("the purpose names case {n}"))));
+        }
+    }
+    Ok(match names.find(purpose) {
+        Some(Named::One { id, name, words }) => {
+            (Some(id), Some(format!("the purpose names {} ({name}, case {id})", words.join(" "))))
+        }
+        Some(Named::Several(ids)) => {
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            (None, Some(format!("the purpose names a child of cases {}: a person decides", ids.join(", "))))
+        }
+        None => (None, None),
+    })
+}
+
+/// Classifies every payment against what the database holds now.
+#[cfg(test)]
+mod tests {
+    use super::case_number_in;
+
+    #[test]
+    fn case_numbers_in_purposes() {
+        assert_eq!(case_number_in("Пожертвование на лечение, заявка 123"), Some(123));
+        assert_eq!(case_number_in("по заявке №45 Ивановой"), Some(45));
+        assert_eq!(case_number_in("for case #7"), Some(7));
+        assert_eq!(case_number_in("Оплата по договору 5"), None);
+    }
+
+    #[test]
+    fn invoice_numbers_stand_on_their_own() {
+        use super::mentions;
+        assert!(mentions("Оплата по счету СЧ-77 за лечение", "сч-77"));
+        assert!(!mentions("Оплата по счету 177", "77"));
+        assert!(mentions("счёт №77.", "77"));
+        assert!(!mentions("что угодно", ""));
+    }
+}
