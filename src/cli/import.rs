@@ -1,17 +1,19 @@
 //! `almoner import`: preview a register, import it, list and undo batches.
 
+use std::io::IsTerminal;
+
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 
 use super::args::{ImportArgs, ImportCommand, ProfileCommand};
 use super::table::Table;
 use crate::import::profile::Profile;
 use crate::import::{Format, Register, parse_with};
-use crate::store::{Choices, Preview, RowStatus, Store};
+use crate::store::{Decisions, Preview, Store};
 
 fn print_preview(p: &Preview, dry_run: bool) {
     let mut t = Table::new(&["line", "status", "date", ">amount", "counterparty", "donor", "note"]);
-    for r in &p.rows {
+    const SHOWN: usize = 500;
+    for r in p.rows.iter().take(SHOWN) {
         t.row(vec![
             r.line.to_string(),
             format!("{:?}", r.status).to_lowercase(),
@@ -29,6 +31,10 @@ fn print_preview(p: &Preview, dry_run: bool) {
         ]);
     }
     print!("{}", t.render());
+    let more = p.rows.len().saturating_sub(SHOWN) + p.rows_omitted;
+    if more > 0 {
+        println!("… and {more} more row(s), counted below");
+    }
     for e in &p.errors {
         println!("invalid  line {}: {}", e.line, crate::text::inert(&e.message));
     }
@@ -101,14 +107,23 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     }
     let Some(path) = &args.file else { anyhow::bail!("give the register file: almoner import FILE (see --help)") };
     let profile = args.profile.as_deref().map(load_profile).transpose()?;
-    let (register, bytes) = read_register(path, args.format.as_deref(), profile.as_ref())?;
+    let format = args.format.as_deref().map(str::parse::<Format>).transpose().map_err(anyhow::Error::msg)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut preview = store.preview_import(&register, &name).await?;
-    let choices = choices(&mut preview, args)?;
-    if !args.dry_run {
-        let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        preview = store.import_with(&register, &name, &sha, &choices).await?;
+    let decisions = decisions(args)?;
+    let sha = crate::import::feed::sha256_of(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let feed =
+        crate::import::feed::open(path, format, profile).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let tty = std::io::stderr().is_terminal();
+    let progress = move |label: &str, done: usize, total: usize| {
+        if tty && total >= 10_000 {
+            eprint!("\r{label} {done} of {total}…   ");
+        }
+    };
+    let preview = store.import_stream(feed, &name, &sha, decisions, args.dry_run, &progress).await;
+    if tty {
+        eprint!("\r\x1b[K");
     }
+    let preview = preview?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&preview)?);
     } else {
@@ -117,17 +132,9 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     Ok(())
 }
 
-/// The designations asked for: accepted suggestions, then `--designate LINE=CASE` over them.
-fn choices(preview: &mut Preview, args: &ImportArgs) -> Result<Choices> {
-    let mut chosen = Choices::new();
-    for row in preview.rows.iter_mut().filter(|r| r.status == RowStatus::New) {
-        if args.accept_suggestions
-            && let Some(case) = row.suggested_case
-        {
-            chosen.insert(row.external_key.clone(), case);
-            row.designated = Some(case);
-        }
-    }
+/// The designations asked for: every suggestion, and `--designate LINE=CASE` over them.
+fn decisions(args: &ImportArgs) -> Result<Decisions> {
+    let mut d = Decisions { accept_suggestions: args.accept_suggestions, ..Decisions::default() };
     for spec in &args.designate {
         let bad = || anyhow::anyhow!("--designate {spec:?}: write LINE=CASE (e.g. 14=201) or LINE=none");
         let (line, case) = spec.split_once('=').ok_or_else(bad)?;
@@ -136,18 +143,9 @@ fn choices(preview: &mut Preview, args: &ImportArgs) -> Result<Choices> {
             "none" | "-" => None,
             n => Some(n.parse().map_err(|_| bad())?),
         };
-        let row = preview
-            .rows
-            .iter_mut()
-            .find(|r| r.line == line && r.status == RowStatus::New)
-            .ok_or_else(|| anyhow::anyhow!("--designate {spec:?}: line {line} holds no new donation"))?;
-        row.designated = case;
-        match case {
-            Some(c) => chosen.insert(row.external_key.clone(), c),
-            None => chosen.remove(&row.external_key),
-        };
+        d.by_line.insert(line, case);
     }
-    Ok(chosen)
+    Ok(d)
 }
 
 pub fn load_profile(path: &std::path::Path) -> Result<Profile> {

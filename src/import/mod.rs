@@ -6,6 +6,8 @@
 pub mod camt;
 pub mod cloudpayments;
 pub mod export;
+pub mod feed;
+pub mod generate;
 pub mod mt940;
 pub mod onec;
 pub mod profile;
@@ -207,6 +209,8 @@ pub enum Rejected {
     Structure { line: usize, message: String },
     #[error("{0}: give a mapping profile (--profile FILE.toml) that says which column holds what")]
     NeedsProfile(String),
+    #[error("cannot read {0}")]
+    Unreadable(String),
 }
 
 /// Reads a register of any known format, sniffed from its bytes.

@@ -120,7 +120,8 @@ impl Splitter {
             },
             // The spec's own example closes one document twice: tolerated, noted.
             ("конецдокумента", None) if self.open.is_none() && self.last_closed_document => {
-                self.warnings.push(LineError { line: n, message: "a second КонецДокумента; ignored".into() });
+                self.warnings
+                    .push(LineError { line: n, message: "a second КонецДокумента; ignored".into() });
             }
             ("конецдокумента", None) => match self.open.take() {
                 Some(s) if s.kind != "account" => {
@@ -137,7 +138,8 @@ impl Splitter {
             },
             ("конецфайла", None) => {
                 if let Some(s) = &self.open {
-                    let end = if s.kind == "account" { "КонецРасчСчет" } else { "КонецДокумента" };
+                    let end =
+                        if s.kind == "account" { "КонецРасчСчет" } else { "КонецДокумента" };
                     return Err(structure(s.line, format!("the section here has no {end}")));
                 }
                 self.ended = true;
@@ -216,13 +218,17 @@ pub fn stream<R: BufRead + Seek>(
     total: &mut dyn FnMut(usize),
 ) -> Result<Summary, Rejected> {
     let mut head = Vec::with_capacity(4096);
-    src.by_ref().take(4096).read_to_end(&mut head).map_err(|e| structure(1, format!("the file cannot be read: {e}")))?;
+    src.by_ref()
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(|e| structure(1, format!("the file cannot be read: {e}")))?;
     let legacy = if declares_dos(&head) { IBM866 } else { WINDOWS_1251 };
     let first = super::text::first_line(&head);
     if first.trim_start_matches('\u{feff}').trim() != "1CClientBankExchange" {
         return Err(Rejected::UnknownFormat(first));
     }
-    let rewind = |src: &mut R| src.seek(SeekFrom::Start(0)).map_err(|e| structure(1, format!("the file cannot be read: {e}")));
+    let rewind =
+        |src: &mut R| src.seek(SeekFrom::Start(0)).map_err(|e| structure(1, format!("the file cannot be read: {e}")));
     // First pass: structure, mojibake, accounts, the number of documents.
     rewind(src)?;
     let mut splitter = Splitter::new(false);

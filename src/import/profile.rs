@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::table::{self, Row};
-use super::{Direction, Format, LineError, Party, Payment, Register, Rejected, key};
+use super::{Direction, Format, LineError, Party, Payment, Register, Rejected, Summary, key};
 use crate::domain::{Currency, Money};
 
 /// A column by its header name, or by its number (1 is the first).
@@ -172,54 +172,86 @@ impl Resolved<'_> {
 
 /// Reads a register through `profile`.
 pub fn parse(bytes: &[u8], profile: &Profile) -> Result<Register, Rejected> {
+    let mut payments = Vec::new();
+    let summary = if table::is_zip(bytes) {
+        let t = table::read(bytes, None, None)?;
+        let mut m = Mapper::new(profile);
+        for row in t.rows {
+            m.row(row, &mut |p| payments.push(p));
+        }
+        m.finish(t.encoding)?
+    } else {
+        stream(bytes, profile, &mut |p| payments.push(p))?
+    };
+    Ok(summary.with(payments))
+}
+
+/// Reads a CSV register through `profile` as it goes, handing each payment to `sink`.
+pub fn stream<R: std::io::BufRead>(
+    reader: R,
+    profile: &Profile,
+    sink: &mut dyn FnMut(Payment),
+) -> Result<Summary, Rejected> {
     let encoding = profile.encoding.as_deref().and_then(|e| encoding_rs::Encoding::for_label(e.as_bytes()));
     let delimiter = profile.delimiter.as_deref().map(|d| if d == "\\t" { b'\t' } else { d.as_bytes()[0] });
-    let t = table::read(bytes, encoding, delimiter)?;
-    let rows = t.rows.get(profile.skip_rows.min(t.rows.len())..).unwrap_or_default();
-    let (header_at, at) = if profile.header {
-        let wanted = profile.named();
-        let found = rows.iter().position(|r| {
-            let names: Vec<String> = r.cells.iter().map(|c| c.trim().to_lowercase()).collect();
-            wanted.iter().all(|c| match c {
+    let mut m = Mapper::new(profile);
+    let name = table::for_each_csv_row(reader, encoding, delimiter, |row| {
+        m.row(row, sink);
+        Ok(())
+    })?;
+    m.finish(name)
+}
+
+/// Rows to payments: the header row is looked for first (when there is one), then each row is read.
+struct Mapper<'p> {
+    profile: &'p Profile,
+    rows_seen: usize,
+    first: Option<Row>,
+    resolved: Option<Resolved<'p>>,
+    seen: HashMap<u128, usize>,
+    errors: Vec<LineError>,
+    warnings: Vec<LineError>,
+}
+
+impl<'p> Mapper<'p> {
+    fn new(profile: &'p Profile) -> Mapper<'p> {
+        let resolved = (!profile.header).then(|| Resolved { profile, at: HashMap::new() });
+        Mapper {
+            profile,
+            rows_seen: 0,
+            first: None,
+            resolved,
+            seen: HashMap::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, row: Row, sink: &mut dyn FnMut(Payment)) {
+        self.rows_seen += 1;
+        if self.rows_seen <= self.profile.skip_rows {
+            return;
+        }
+        let Some(r) = &self.resolved else {
+            let names: Vec<String> = row.cells.iter().map(|c| c.trim().to_lowercase()).collect();
+            let header = self.profile.named().iter().all(|c| match c {
                 Column::Name(n) => names.contains(&n.trim().to_lowercase()),
                 Column::Number(_) => true,
-            })
-        });
-        let Some(i) = found else {
-            let want: Vec<String> = wanted.iter().map(|c| c.describe()).collect();
-            let first = rows.first().map(|r| r.cells.join(" | ")).unwrap_or_default();
-            return Err(Rejected::Structure {
-                line: rows.first().map(|r| r.line).unwrap_or(1),
-                message: format!(
-                    "no row has the columns {} that profile {:?} names (the first row has: {})",
-                    want.join(", "),
-                    profile.name,
-                    crate::text::clip(&first, 120)
-                ),
             });
+            if header {
+                let at = names.into_iter().enumerate().map(|(k, c)| (c, k)).collect();
+                self.resolved = Some(Resolved { profile: self.profile, at });
+            } else if self.first.is_none() {
+                self.first = Some(row);
+            }
+            return;
         };
-        let at = rows[i].cells.iter().enumerate().map(|(k, c)| (c.trim().to_lowercase(), k)).collect();
-        (Some(i), at)
-    } else {
-        (None, HashMap::new())
-    };
-    let r = Resolved { profile, at };
-    let mut reg = Register {
-        format: Format::Mapped,
-        encoding: t.encoding,
-        payments: Vec::new(),
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        checks: Vec::new(),
-    };
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for row in &rows[header_at.map_or(0, |i| i + 1)..] {
         if row.cells.iter().all(|c| c.trim().is_empty()) {
-            continue;
+            return;
         }
-        match payment(row, &r, &mut reg.warnings) {
+        match payment(&row, r, &mut self.warnings) {
             Ok(mut p) => {
-                let id = r.get(row, &profile.columns.id);
+                let id = r.get(&row, &self.profile.columns.id);
                 let content = [
                     p.date.to_string(),
                     p.amount.plain(),
@@ -228,19 +260,48 @@ pub fn parse(bytes: &[u8], profile: &Profile) -> Result<Register, Rejected> {
                     p.purpose.clone(),
                 ];
                 let base = match id {
-                    Some(id) => key(Format::Mapped, &[&profile.name, id]),
-                    None => key(Format::Mapped, &[&profile.name, &content.join("\u{1f}")]),
+                    Some(id) => key(Format::Mapped, &[&self.profile.name, id]),
+                    None => key(Format::Mapped, &[&self.profile.name, &content.join("\u{1f}")]),
                 };
                 // The same content twice in one file is two payments: the second gets its own key.
-                let n = seen.entry(base.clone()).or_default();
-                *n += 1;
-                p.external_key = if *n == 1 { base } else { key(Format::Mapped, &[&base, &n.to_string()]) };
-                reg.payments.push(p);
+                // (Only rows without an id need counting; with one, the id is the identity.)
+                p.external_key = if id.is_some() {
+                    base
+                } else {
+                    let bits =
+                        u128::from_str_radix(base.rsplit(':').next().unwrap_or_default(), 16).unwrap_or_default();
+                    let n = self.seen.entry(bits).or_default();
+                    *n += 1;
+                    if *n == 1 { base } else { key(Format::Mapped, &[&base, &n.to_string()]) }
+                };
+                sink(p);
             }
-            Err(message) => reg.errors.push(LineError { line: row.line, message }),
+            Err(message) => self.errors.push(LineError { line: row.line, message }),
         }
     }
-    Ok(reg)
+
+    fn finish(self, encoding: &'static str) -> Result<Summary, Rejected> {
+        if self.resolved.is_none() {
+            let want: Vec<String> = self.profile.named().iter().map(|c| c.describe()).collect();
+            let first = self.first.as_ref().map(|r| r.cells.join(" | ")).unwrap_or_default();
+            return Err(Rejected::Structure {
+                line: self.first.as_ref().map(|r| r.line).unwrap_or(1),
+                message: format!(
+                    "no row has the columns {} that profile {:?} names (the first row has: {})",
+                    want.join(", "),
+                    self.profile.name,
+                    crate::text::clip(&first, 120)
+                ),
+            });
+        }
+        Ok(Summary {
+            format: Format::Mapped,
+            encoding,
+            errors: self.errors,
+            warnings: self.warnings,
+            checks: Vec::new(),
+        })
+    }
 }
 
 fn payment(row: &Row, r: &Resolved, warnings: &mut Vec<LineError>) -> Result<Payment, String> {

@@ -77,21 +77,56 @@ fn cell_text(cell: &Data) -> String {
 }
 
 fn read_csv(bytes: &[u8], encoding: Option<&'static Encoding>, delimiter: Option<u8>) -> Result<Table, Rejected> {
-    let (text, name) = decode(bytes, encoding);
-    if text.contains('\u{fffd}') && encoding.is_none() && std::str::from_utf8(bytes).is_ok() {
-        return Err(Rejected::EncodingDamaged);
-    }
-    let delimiter = delimiter.unwrap_or_else(|| guess_delimiter(&text));
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
     let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
+    let encoding = for_each_csv_row(bytes, encoding, delimiter, |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    Ok(Table { rows, encoding })
+}
+
+/// Calls `f` with each row of a CSV, read as it goes: each field is UTF-8
+/// where its bytes are, else the given or the legacy (windows-1251) encoding.
+/// Returns the encoding most of the file was in.
+pub fn for_each_csv_row<R: std::io::BufRead>(
+    mut reader: R,
+    encoding: Option<&'static Encoding>,
+    delimiter: Option<u8>,
+    mut f: impl FnMut(Row) -> Result<(), Rejected>,
+) -> Result<&'static str, Rejected> {
+    let io = |e: std::io::Error| Rejected::Unreadable(e.to_string());
+    let head = reader.fill_buf().map_err(io)?;
+    let bom = head.starts_with(b"\xEF\xBB\xBF");
+    let delimiter = delimiter.unwrap_or_else(|| {
+        let sample = &head[..head.len().min(64 * 1024)];
+        guess_delimiter(&String::from_utf8_lossy(sample))
+    });
+    if bom {
+        reader.consume(3);
+    }
+    let legacy = encoding.unwrap_or(encoding_rs::WINDOWS_1251);
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    let (mut any_legacy, mut all_ascii) = (false, true);
     loop {
-        match reader.read_record(&mut record) {
+        match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
-                rows.push(Row { line, cells: record.iter().map(|c| c.trim().to_string()).collect() });
+                let mut cells = Vec::with_capacity(record.len());
+                for field in record.iter() {
+                    all_ascii &= field.is_ascii();
+                    let text = match (encoding, std::str::from_utf8(field)) {
+                        (None, Ok(s)) if s.contains('\u{fffd}') => return Err(Rejected::EncodingDamaged),
+                        (None, Ok(s)) => s.trim().to_string(),
+                        _ => {
+                            any_legacy |= !field.is_ascii();
+                            legacy.decode_without_bom_handling(field).0.trim().to_string()
+                        }
+                    };
+                    cells.push(text);
+                }
+                f(Row { line, cells })?;
             }
             Err(e) => {
                 let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
@@ -99,7 +134,13 @@ fn read_csv(bytes: &[u8], encoding: Option<&'static Encoding>, delimiter: Option
             }
         }
     }
-    Ok(Table { rows, encoding: name })
+    Ok(if any_legacy || encoding.is_some_and(|e| !all_ascii && e != encoding_rs::UTF_8) {
+        legacy.name()
+    } else if all_ascii {
+        "ascii"
+    } else {
+        "utf-8"
+    })
 }
 
 /// UTF-8 (a BOM is dropped) when the bytes are UTF-8; the given or the legacy encoding otherwise.
@@ -164,7 +205,7 @@ pub fn date(raw: &str, format: Option<&str>) -> Option<NaiveDate> {
         return chrono::DateTime::from_timestamp_millis(ms).map(|t| t.date_naive());
     }
     let day = raw.split([' ', 'T']).next()?;
-    ["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%Y.%m.%d"]
+    ["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%Y.%m.%d", "%Y/%m/%d"]
         .iter()
         .filter_map(|f| NaiveDate::parse_from_str(day, f).ok())
         // "31.05.17" also reads as the year 17 through %Y: a register is not that old.

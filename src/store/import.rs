@@ -12,7 +12,8 @@ use super::invariants;
 use super::{Store, audit, now};
 use crate::domain::{Channel, Money};
 use crate::error::{Error, Result};
-use crate::import::{ControlCheck, Format, LineError, Payment, Register, Rejected, Summary};
+use crate::import::feed::Feed;
+use crate::import::{ControlCheck, Format, LineError, Payment, Register, Summary};
 
 /// A person's designations for an import: a payment's external key → the case it is for.
 pub type Choices = std::collections::HashMap<String, i64>;
@@ -108,28 +109,16 @@ pub type ProgressFn<'a> = &'a (dyn Fn(&str, usize, usize) + Send + Sync);
 
 fn no_progress(_: &str, _: usize, _: usize) {}
 
-/// A register streamed from a file: chunks of payments as they are read, the
-/// number of payments once the reader knows it, and the findings at the end
-/// (or why the file was refused: then nothing is written).
-pub struct Feed {
-    pub format: Format,
-    pub chunks: tokio::sync::mpsc::Receiver<Vec<Payment>>,
-    pub total: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    pub done: tokio::sync::oneshot::Receiver<std::result::Result<Summary, Rejected>>,
-}
-
-impl Feed {
-    /// A register already in memory, fed in chunks.
-    fn of(register: &Register) -> (Summary, Vec<&[Payment]>) {
-        let summary = Summary {
-            format: register.format,
-            encoding: register.encoding,
-            errors: register.errors.clone(),
-            warnings: register.warnings.clone(),
-            checks: register.checks.clone(),
-        };
-        (summary, register.payments.chunks(1000).collect())
-    }
+/// A register already in memory, fed in chunks.
+fn chunks_of(register: &Register) -> (Summary, Vec<&[Payment]>) {
+    let summary = Summary {
+        format: register.format,
+        encoding: register.encoding,
+        errors: register.errors.clone(),
+        warnings: register.warnings.clone(),
+        checks: register.checks.clone(),
+    };
+    (summary, register.payments.chunks(1000).collect())
 }
 
 const CHECKING: &str = "checking";
@@ -151,7 +140,7 @@ impl Store {
         let mut conn = self.pool().acquire().await?;
         let refunded = Run::refunds_in(&register.payments);
         let mut run = Run::new(&mut conn, register.format, file, refunded, Decisions::default()).await?;
-        let (summary, chunks) = Feed::of(register);
+        let (summary, chunks) = chunks_of(register);
         let mut done = 0;
         for chunk in chunks {
             progress(CHECKING, done, register.payments.len());
@@ -169,7 +158,13 @@ impl Store {
     /// Imports, designating the donations `choices` names (external key → case):
     /// suggestions a person accepted, or cases they chose. A designated
     /// donation is placed on its case at once, as any designated gift is.
-    pub async fn import_with(&self, register: &Register, file: &str, sha256: &str, choices: &Choices) -> Result<Preview> {
+    pub async fn import_with(
+        &self,
+        register: &Register,
+        file: &str,
+        sha256: &str,
+        choices: &Choices,
+    ) -> Result<Preview> {
         self.import_progress(register, file, sha256, choices, &no_progress).await
     }
 
@@ -189,7 +184,7 @@ impl Store {
         let batch = new_batch(&mut tx, self.actor(), file, sha256, register.format).await?;
         let channel = channel_of(register.format);
         let mut touched = Touched::default();
-        let (summary, chunks) = Feed::of(register);
+        let (summary, chunks) = chunks_of(register);
         let mut done = 0;
         for chunk in chunks {
             progress(IMPORTING, done, register.payments.len());
@@ -245,7 +240,14 @@ impl Store {
         Ok(preview)
     }
 
-    async fn close_batch(&self, tx: &mut super::Tx, batch: i64, preview: &mut Preview, sha256: &str, touched: &Touched) -> Result<()> {
+    async fn close_batch(
+        &self,
+        tx: &mut super::Tx,
+        batch: i64,
+        preview: &mut Preview,
+        sha256: &str,
+        touched: &Touched,
+    ) -> Result<()> {
         invariants::ensure(tx, &touched.scope()).await?;
         sqlx::query(
             "UPDATE import_batches SET new = ?, duplicate = ?, invalid = ?, outgoing = ?, incoming_total = ?, outgoing_total = ? WHERE id = ?",

@@ -119,7 +119,11 @@ impl Run {
     /// Refunds in a register held in memory, for the payments they return.
     pub fn refunds_in(payments: &[Payment]) -> HashMap<String, usize> {
         let keys: HashSet<&str> = payments.iter().filter_map(|p| p.refund_of.as_deref()).collect();
-        payments.iter().filter(|p| keys.contains(p.external_key.as_str())).map(|p| (p.external_key.clone(), p.line)).collect()
+        payments
+            .iter()
+            .filter(|p| keys.contains(p.external_key.as_str()))
+            .map(|p| (p.external_key.clone(), p.line))
+            .collect()
     }
 
     /// Classifies one chunk against the database as it is now.
@@ -130,7 +134,9 @@ impl Run {
         let mut rows = Vec::with_capacity(chunk.len());
         for p in chunk {
             let status = match p.direction {
-                Direction::Incoming if known.contains(&p.external_key) || !self.seen.insert(key_bits(&p.external_key)) => {
+                Direction::Incoming
+                    if known.contains(&p.external_key) || !self.seen.insert(key_bits(&p.external_key)) =>
+                {
                     RowStatus::Duplicate
                 }
                 Direction::Incoming if self.refunded.contains_key(&p.external_key) => RowStatus::Refunded,

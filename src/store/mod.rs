@@ -28,7 +28,8 @@ use crate::error::{Error, Result};
 
 pub use cases::{BeneficiaryRef, NewCase};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
-pub use import::{Batch, Choices, Preview, PreviewRow, RowStatus};
+pub use import::{Batch, Choices, Preview, PreviewRow, ProgressFn, RowStatus};
+pub use ingest::{Decisions, KEEP_ROWS};
 pub use invariants::Scope;
 pub use read::{CaseQuery, DonationQuery};
 

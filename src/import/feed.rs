@@ -1,0 +1,114 @@
+//! A register file read on its own thread and handed on in chunks, so that
+//! reading and writing overlap and a register of a million payments never
+//! sits in memory whole. 1C and mapped CSV files stream; the other formats
+//! are small by nature and are read whole, then chunked the same way.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use super::profile::Profile;
+use super::{Format, Payment, Rejected, Summary, onec, parse_with, profile, sniff, table};
+
+/// Payments per chunk handed to the importer.
+pub const CHUNK: usize = 2000;
+
+/// A register streamed from a file: chunks of payments as they are read, the
+/// number of payments once the reader knows it, and the findings at the end
+/// (or why the file was refused: then nothing is written).
+pub struct Feed {
+    pub format: Format,
+    pub chunks: mpsc::Receiver<Vec<Payment>>,
+    pub total: Arc<AtomicUsize>,
+    pub done: oneshot::Receiver<Result<Summary, Rejected>>,
+}
+
+fn unreadable(path: &Path, e: std::io::Error) -> Rejected {
+    Rejected::Unreadable(format!("{}: {e}", path.display()))
+}
+
+/// The file's SHA-256, read in blocks.
+pub fn sha256_of(path: &Path) -> Result<String, Rejected> {
+    let mut file = File::open(path).map_err(|e| unreadable(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| unreadable(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Starts reading `path`; the format is sniffed unless given.
+pub fn open(path: &Path, format: Option<Format>, profile: Option<Profile>) -> Result<Feed, Rejected> {
+    let mut head = Vec::with_capacity(8192);
+    File::open(path).and_then(|f| f.take(8192).read_to_end(&mut head)).map_err(|e| unreadable(path, e))?;
+    if head.is_empty() {
+        return Err(Rejected::Empty);
+    }
+    let streamed = match (&profile, format) {
+        (Some(_), None | Some(Format::Mapped)) if !table::is_zip(&head) => Some(Format::Mapped),
+        (None, Some(Format::OneC)) => Some(Format::OneC),
+        (None, None) if sniff(&head) == Some(Format::OneC) => Some(Format::OneC),
+        _ => None,
+    };
+    // Formats read whole are read here, so their format is known and a refusal comes at once.
+    let whole = match streamed {
+        Some(_) => None,
+        None => {
+            let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+            Some(parse_with(&bytes, format, profile.as_ref())?)
+        }
+    };
+    let (chunk_tx, chunks) = mpsc::channel::<Vec<Payment>>(4);
+    let (done_tx, done) = oneshot::channel();
+    let total = Arc::new(AtomicUsize::new(0));
+    let (path, counter) = (path.to_path_buf(), total.clone());
+    let mut batch = Vec::with_capacity(CHUNK);
+    let format_out = match (&whole, streamed) {
+        (Some(register), _) => register.format,
+        (None, Some(f)) => f,
+        (None, None) => Format::OneC,
+    };
+    std::thread::spawn(move || {
+        // The importer going away (an error on its side) ends the reading.
+        let send = |p: Payment, batch: &mut Vec<Payment>| {
+            batch.push(p);
+            if batch.len() >= CHUNK {
+                let _ = chunk_tx.blocking_send(std::mem::replace(batch, Vec::with_capacity(CHUNK)));
+            }
+        };
+        let result = match (streamed, whole) {
+            (_, Some(register)) => {
+                let (summary, payments) = register.split();
+                counter.store(payments.len(), Ordering::Relaxed);
+                for p in payments {
+                    send(p, &mut batch);
+                }
+                Ok(summary)
+            }
+            (Some(Format::OneC), None) => File::open(&path).map_err(|e| unreadable(&path, e)).and_then(|f| {
+                let mut reader = BufReader::with_capacity(1 << 18, f);
+                onec::stream(&mut reader, &mut |p| send(p, &mut batch), &mut |n| counter.store(n, Ordering::Relaxed))
+            }),
+            (_, None) => File::open(&path).map_err(|e| unreadable(&path, e)).and_then(|f| {
+                let profile = profile.as_ref().expect("a mapped stream has its profile");
+                profile::stream(BufReader::with_capacity(1 << 18, f), profile, &mut |p| send(p, &mut batch))
+            }),
+        };
+        if !batch.is_empty() {
+            let _ = chunk_tx.blocking_send(batch);
+        }
+        drop(chunk_tx);
+        let _ = done_tx.send(result);
+    });
+    Ok(Feed { format: format_out, chunks, total, done })
+}
