@@ -409,6 +409,22 @@ pub struct BenchArgs {
     /// Measure the console instead: key-to-frame latency, cold start, bytes per cursor move.
     #[arg(long)]
     pub console: bool,
+    /// Measure register import instead: a generated register as 1C and CSV, beside hledger,
+    /// `ledger convert` and a raw SQLite insert.
+    #[arg(long)]
+    pub import: bool,
+    /// Payments in the generated register (with --import).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// Rows of the slice given to hledger (with --import; it needs ~11 GB at a million).
+    #[arg(long, default_value_t = 100_000)]
+    pub hledger_rows: u64,
+    /// Where to write the generated files and databases (with --import; default: a temporary directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// The raw-insert baseline: insert this CSV into the database given as --dir.
+    #[arg(long, hide = true)]
+    pub raw_insert: Option<PathBuf>,
 }
 
 fn parse_money_or_zero(s: &str) -> Result<Money, String> {

@@ -123,6 +123,13 @@ fn ms(d: Duration) -> String {
 }
 
 pub async fn run(args: &BenchArgs) -> Result<()> {
+    if let Some(csv) = &args.raw_insert {
+        let db = args.dir.as_deref().context("--raw-insert needs the database as --dir")?;
+        return super::bench_import::raw_insert(csv, db);
+    }
+    if args.import {
+        return super::bench_import::run(args);
+    }
     let dir = tempfile::tempdir()?;
     let path = match &args.reuse {
         Some(p) => p.clone(),

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod bench;
+mod bench_import;
 mod bench_console;
 mod import;
 mod show;

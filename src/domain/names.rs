@@ -99,6 +99,9 @@ impl NameIndex {
 
     /// Who `text` names: someone two of whose name words it holds.
     pub fn find(&self, text: &str) -> Option<Named> {
+        if self.people.is_empty() {
+            return None;
+        }
         let mut hits: HashMap<usize, (HashSet<usize>, Vec<String>)> = HashMap::new();
         for word in text.split(|c: char| !c.is_alphabetic()).filter(|w| w.chars().count() >= 3) {
             let Some(found) = self.by_stem.get(&stem(word)) else { continue };

@@ -299,6 +299,14 @@ pub fn key(format: Format, parts: &[&str]) -> String {
         h.update(p.as_bytes());
     }
     let digest = h.finalize();
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("{}:{hex}", format.name())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let name = format.name();
+    let mut out = String::with_capacity(name.len() + 33);
+    out.push_str(name);
+    out.push(':');
+    for b in &digest[..16] {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
 }

@@ -14,40 +14,54 @@ use super::text::{declares_dos, for_each_line};
 use super::{ControlCheck, Direction, Format, LineError, Party, Payment, Register, Rejected, Summary, key};
 use crate::domain::{Currency, Money};
 
-/// One `Ключ=Значение` section: keys lower-cased, values trimmed.
+/// One `Ключ=Значение` section, keys as written (compared without case), values trimmed.
 struct Section {
     line: usize,
     kind: String,
-    fields: HashMap<String, String>,
-    /// Keys that repeat (`РасчСчет` in the header).
-    repeated: Vec<(String, String)>,
+    /// In file order; a key that repeats (`РасчСчет` in the header) is there each time.
+    fields: Vec<(String, String)>,
+}
+
+/// Lower case for the letters 1C keys are made of (Cyrillic and Latin), without tables.
+fn fold(c: char) -> char {
+    match c {
+        'А'..='Я' => char::from_u32(c as u32 + 32).unwrap_or(c),
+        'Ё' => 'ё',
+        'A'..='Z' => c.to_ascii_lowercase(),
+        _ => c,
+    }
+}
+
+/// Are two keys the same, case aside?
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.chars().zip(b.chars()).all(|(x, y)| x == y || fold(x) == fold(y))
 }
 
 impl Section {
     fn new(line: usize, kind: &str) -> Section {
-        Section { line, kind: kind.to_string(), fields: HashMap::new(), repeated: Vec::new() }
+        Section { line, kind: kind.to_string(), fields: Vec::with_capacity(16) }
     }
 
+    /// The last value of `key`, if not empty.
     fn get(&self, key: &str) -> Option<&str> {
-        self.fields.get(&key.to_lowercase()).map(String::as_str).filter(|v| !v.is_empty())
+        self.fields.iter().rev().find(|(k, _)| same_key(k, key)).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
     fn set(&mut self, key: &str, value: &str) {
-        let k = key.trim().to_lowercase();
-        let v = value.trim().to_string();
-        self.repeated.push((k.clone(), v.clone()));
-        self.fields.insert(k, v);
+        self.fields.push((key.trim().to_string(), value.trim().to_string()));
     }
 
     fn all(&self, key: &str) -> Vec<&str> {
-        let k = key.to_lowercase();
-        self.repeated.iter().filter(|(x, v)| *x == k && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
+        self.fields.iter().filter(|(k, v)| same_key(k, key) && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
     }
 }
 
 fn structure(line: usize, message: impl Into<String>) -> Rejected {
     Rejected::Structure { line, message: message.into() }
 }
+
+/// Section and file markers, folded.
+const MARKERS: &[&str] = &["секциярасчсчет", "секциядокумент", "конецрасчсчет", "конецдокумента", "конецфайла"];
 
 /// A closed section, as the splitter hands it on.
 enum Closed {
@@ -95,7 +109,8 @@ impl Splitter {
             Some((k, v)) => (k.trim(), Some(v)),
             None => (line, None),
         };
-        match (key.to_lowercase().as_str(), value) {
+        let marker = MARKERS.iter().find(|m| same_key(m, key)).copied().unwrap_or("");
+        match (marker, value) {
             (marker @ ("секциярасчсчет" | "секциядокумент"), _) => {
                 if let Some(s) = &self.open {
                     return Err(structure(

@@ -3,6 +3,8 @@
 //! are tried strongest first: INN, a recurring subscription, e-mail, phone;
 //! a donor with none of them is recognised by exact name and kind.
 
+use std::collections::HashMap;
+
 use sqlx::SqliteConnection;
 
 use crate::domain::DonorKind;
@@ -127,6 +129,148 @@ pub async fn find_or_add(conn: &mut SqliteConnection, keys: &DonorKeys) -> Resul
             .await?;
     }
     Ok(id)
+}
+
+/// Values of `column` in `table` for these keys, asked 500 at a time: key → first id.
+async fn ids_by(conn: &mut SqliteConnection, sql_head: &str, keys: &[&str]) -> Result<HashMap<String, i64>> {
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!("{sql_head} ({marks})")));
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        for (k, id) in q.fetch_all(&mut *conn).await? {
+            let e = found.entry(k).or_insert(id);
+            *e = (*e).min(id);
+        }
+    }
+    Ok(found)
+}
+
+/// What the database holds for a set of payments' keys: value → lowest donor id.
+#[derive(Default)]
+struct Found {
+    by: [HashMap<String, i64>; 5],
+}
+
+/// Key kinds, strongest first, as [`recognise`] tries them.
+const HOW: [&str; 5] = ["inn", "subscription", "email", "phone", "name"];
+
+fn name_key(k: &DonorKeys) -> Option<String> {
+    (k.inn.is_none() && k.email.is_none() && k.phone.is_none() && !k.name.is_empty())
+        .then(|| format!("{}\u{1f}{}", k.kind().as_str(), k.name))
+}
+
+fn values(k: &DonorKeys) -> [Option<String>; 5] {
+    [k.inn.clone(), k.subscription.clone(), k.email.clone(), k.phone.clone(), name_key(k)]
+}
+
+async fn lookup(conn: &mut SqliteConnection, clean: &[DonorKeys]) -> Result<Found> {
+    const SQL: [&str; 5] = [
+        "SELECT inn, id FROM donors WHERE inn IN",
+        "SELECT subscription, donor_id FROM donor_subscriptions WHERE subscription IN",
+        "SELECT email, id FROM donors WHERE email IN",
+        "SELECT phone, id FROM donors WHERE phone IN",
+        "SELECT kind || char(31) || name, id FROM donors WHERE inn IS NULL AND email IS NULL AND phone IS NULL AND kind || char(31) || name IN",
+    ];
+    let mut found = Found::default();
+    for (t, sql) in SQL.iter().enumerate() {
+        let mut v: Vec<String> = clean.iter().filter_map(|k| values(k)[t].clone()).collect();
+        v.sort_unstable();
+        v.dedup();
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        found.by[t] = ids_by(conn, sql, &refs).await?;
+    }
+    Ok(found)
+}
+
+/// The strongest key that finds a donor, in the database (older first) or among `made`.
+fn pick(k: &DonorKeys, found: &Found, made: &HashMap<(usize, String), i64>) -> Option<(i64, &'static str)> {
+    values(k).into_iter().enumerate().find_map(|(t, v)| {
+        let v = v?;
+        found.by[t].get(&v).or_else(|| made.get(&(t, v))).map(|id| (*id, HOW[t]))
+    })
+}
+
+/// Donors found for many payments at once (a handful of queries, not one per
+/// payment): for each, the donor and by which key, as [`recognise`] would say.
+pub async fn recognise_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -> Result<Vec<Option<(i64, &'static str)>>> {
+    let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
+    let found = lookup(conn, &clean).await?;
+    Ok(clean.iter().map(|k| pick(k, &found, &HashMap::new())).collect())
+}
+
+/// The donors of many payments, created where new: the same result as
+/// [`find_or_add`] called for each in turn, in a few statements.
+pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -> Result<Vec<i64>> {
+    let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
+    let found = lookup(conn, &clean).await?;
+    let mut next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM donors").fetch_one(&mut *conn).await?;
+    // What this call learned: donors it made, and keys it added to known donors.
+    let mut made: HashMap<(usize, String), i64> = HashMap::new();
+    let mut new_rows: Vec<(i64, &DonorKeys)> = Vec::new();
+    let mut ids = Vec::with_capacity(clean.len());
+    for k in &clean {
+        let id = match pick(k, &found, &made) {
+            Some((id, _)) => {
+                if k.email.is_some() || k.phone.is_some() || k.inn.is_some() {
+                    let now: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                        "UPDATE donors SET email = COALESCE(email, ?), phone = COALESCE(phone, ?), inn = COALESCE(inn, ?)
+                         WHERE id = ? RETURNING inn, email, phone",
+                    )
+                    .bind(&k.email)
+                    .bind(&k.phone)
+                    .bind(&k.inn)
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if let Some((inn, email, phone)) = now {
+                        for (t, v) in [(0, inn), (2, email), (3, phone)] {
+                            if let Some(v) = v {
+                                made.entry((t, v)).or_insert(id);
+                            }
+                        }
+                    }
+                }
+                id
+            }
+            None => {
+                let id = next;
+                next += 1;
+                for (t, v) in values(k).into_iter().enumerate() {
+                    if let Some(v) = v {
+                        made.entry((t, v)).or_insert(id);
+                    }
+                }
+                new_rows.push((id, k));
+                id
+            }
+        };
+        if let Some(sub) = &k.subscription {
+            made.entry((1, sub.clone())).or_insert(id);
+        }
+        ids.push(id);
+    }
+    for group in new_rows.chunks(500) {
+        let marks = vec!["(?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
+        let mut q =
+            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO donors (id, kind, name, inn, email, phone) VALUES {marks}")));
+        for (id, k) in group {
+            q = q.bind(*id).bind(k.kind().as_str()).bind(&k.name).bind(&k.inn).bind(&k.email).bind(&k.phone);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    for (k, id) in clean.iter().zip(&ids) {
+        if let Some(sub) = &k.subscription {
+            sqlx::query("INSERT OR IGNORE INTO donor_subscriptions (subscription, donor_id) VALUES (?, ?)")
+                .bind(sub)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(ids)
 }
 
 #[cfg(test)]

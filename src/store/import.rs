@@ -212,6 +212,9 @@ impl Store {
     ) -> Result<Preview> {
         use std::sync::atomic::Ordering;
         let mut tx = if dry_run { self.pool().begin().await? } else { self.begin_write().await? };
+        // A long register touches many index pages: a larger page cache, and statement journals in memory.
+        sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
+        sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *tx).await?;
         let mut run = Run::new(&mut tx, feed.format, file, Default::default(), decisions).await?;
         let batch = if dry_run { 0 } else { new_batch(&mut tx, self.actor(), file, sha256, feed.format).await? };
         let channel = channel_of(feed.format);

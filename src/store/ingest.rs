@@ -56,6 +56,15 @@ fn key_bits(key: &str) -> u128 {
     }
 }
 
+/// What classifying decided about one payment: all the writer needs.
+pub(crate) struct Decided {
+    pub status: RowStatus,
+    pub designated: Option<i64>,
+    pub pays_case: Option<i64>,
+    /// The donor's identity (for new donations).
+    pub identity: Option<String>,
+}
+
 /// One whole import (or preview) under way.
 pub(crate) struct Run {
     names: NameIndex,
@@ -127,16 +136,14 @@ impl Run {
     }
 
     /// Classifies one chunk against the database as it is now.
-    pub async fn classify(&mut self, conn: &mut SqliteConnection, chunk: &[Payment]) -> Result<Vec<PreviewRow>> {
+    pub async fn classify(&mut self, conn: &mut SqliteConnection, chunk: &[Payment]) -> Result<Vec<Decided>> {
         let incoming: Vec<&str> =
             chunk.iter().filter(|p| p.direction == Direction::Incoming).map(|p| p.external_key.as_str()).collect();
         let known = known_keys(conn, &incoming).await?;
-        let mut rows = Vec::with_capacity(chunk.len());
+        let mut statuses = Vec::with_capacity(chunk.len());
         for p in chunk {
             let status = match p.direction {
-                Direction::Incoming
-                    if known.contains(&p.external_key) || !self.seen.insert(key_bits(&p.external_key)) =>
-                {
+                Direction::Incoming if known.contains(&p.external_key) || !self.seen.insert(key_bits(&p.external_key)) => {
                     RowStatus::Duplicate
                 }
                 Direction::Incoming if self.refunded.contains_key(&p.external_key) => RowStatus::Refunded,
@@ -160,19 +167,35 @@ impl Run {
                 Direction::Outgoing => pv.outgoing_total += p.amount,
                 _ => {}
             }
+            statuses.push(status);
+        }
+        // Donors of the new rows, recognised in a few queries for the whole chunk.
+        let mut asked: Vec<(String, DonorKeys)> = Vec::new();
+        let mut asking: HashSet<String> = HashSet::new();
+        let mut identities: Vec<Option<String>> = Vec::with_capacity(chunk.len());
+        for (p, status) in chunk.iter().zip(&statuses) {
+            if *status != RowStatus::New {
+                identities.push(None);
+                continue;
+            }
+            let keys = donor_keys(p);
+            let id = identity(&keys);
+            if !self.recognised.contains_key(&id) && asking.insert(id.clone()) {
+                asked.push((id.clone(), keys));
+            }
+            identities.push(Some(id));
+        }
+        let keys: Vec<DonorKeys> = asked.iter().map(|(_, k)| k.clone()).collect();
+        let answers = donors::recognise_many(conn, &keys).await?;
+        for ((id, _), answer) in asked.into_iter().zip(answers) {
+            self.recognised.insert(id, answer.map_or("new", |(_, how)| how));
+        }
+        let mut rows = Vec::with_capacity(chunk.len());
+        for ((p, status), identity) in chunk.iter().zip(statuses).zip(identities) {
             let mut donor = "";
             let (mut suggested_case, mut suggestion_reason, mut designated) = (None, None, None);
             if status == RowStatus::New {
-                let keys = donor_keys(p);
-                let id = identity(&keys);
-                donor = match self.recognised.get(&id) {
-                    Some(how) => how,
-                    None => {
-                        let how = donors::recognise(conn, &keys).await?.map_or("new", |(_, how)| how);
-                        self.recognised.insert(id, how);
-                        how
-                    }
-                };
+                donor = identity.as_ref().and_then(|i| self.recognised.get(i)).copied().unwrap_or("new");
                 (suggested_case, suggestion_reason) = suggest(conn, &self.names, &p.purpose).await?;
                 designated = match (self.decisions.by_key.get(&p.external_key), self.decisions.by_line.get(&p.line)) {
                     (Some(case), _) => Some(*case),
@@ -194,8 +217,13 @@ impl Run {
             if pays_case.is_some() {
                 self.preview.pays += 1;
             }
+            rows.push(Decided { status, designated, pays_case, identity });
+            if self.preview.rows.len() >= KEEP_ROWS {
+                self.rows_omitted += 1;
+                continue;
+            }
             let party = p.counterparty();
-            let row = PreviewRow {
+            self.preview.rows.push(PreviewRow {
                 line: p.line,
                 status,
                 date: p.booked.unwrap_or(p.date),
@@ -210,13 +238,7 @@ impl Run {
                 designated,
                 pays_case,
                 payment_note,
-            };
-            if self.preview.rows.len() < KEEP_ROWS {
-                self.preview.rows.push(row.clone());
-            } else {
-                self.rows_omitted += 1;
-            }
-            rows.push(row);
+            });
         }
         Ok(rows)
     }
@@ -228,28 +250,35 @@ impl Run {
         tx: &mut Tx,
         actor: &str,
         chunk: &[Payment],
-        rows: &[PreviewRow],
+        rows: &[Decided],
         batch: i64,
         file: &str,
         channel: Channel,
         touched: &mut Touched,
     ) -> Result<()> {
-        let created = now();
+        // One timestamp for the batch, formatted once.
+        let created = now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+        let mut asked: Vec<(String, DonorKeys)> = Vec::new();
+        let mut asking: HashSet<&str> = HashSet::new();
+        for (p, row) in chunk.iter().zip(rows) {
+            if let Some(id) = &row.identity
+                && !self.donor_ids.contains_key(id)
+                && asking.insert(id)
+            {
+                asked.push((id.clone(), donor_keys(p)));
+            }
+        }
+        let keys: Vec<DonorKeys> = asked.iter().map(|(_, k)| k.clone()).collect();
+        let ids = donors::find_or_add_many(tx, &keys).await?;
+        for ((id, _), donor) in asked.into_iter().zip(ids) {
+            self.donor_ids.insert(id, donor);
+        }
         let mut plain: Vec<(&Payment, i64)> = Vec::new();
         for (p, row) in chunk.iter().zip(rows) {
             if row.status != RowStatus::New {
                 continue;
             }
-            let keys = donor_keys(p);
-            let id = identity(&keys);
-            let donor = match self.donor_ids.get(&id) {
-                Some(d) => *d,
-                None => {
-                    let d = donors::find_or_add(tx, &keys).await?;
-                    self.donor_ids.insert(id, d);
-                    d
-                }
-            };
+            let donor = row.identity.as_ref().and_then(|i| self.donor_ids.get(i)).copied().unwrap_or_default();
             let Some(case) = row.designated else {
                 plain.push((p, donor));
                 continue;
@@ -264,11 +293,11 @@ impl Run {
             .bind(case)
             .bind(p.booked.unwrap_or(p.date))
             .bind(channel.as_str())
-            .bind(keys.name)
+            .bind(payer_name(p))
             .bind(donor)
             .bind(&p.purpose)
             .bind(&p.external_key)
-            .bind(created)
+            .bind(&created)
             .bind(batch)
             .bind(&p.subscription)
             .fetch_one(&mut **tx)
@@ -292,7 +321,7 @@ impl Run {
                     .bind(*donor)
                     .bind(&p.purpose)
                     .bind(&p.external_key)
-                    .bind(created)
+                    .bind(&created)
                     .bind(batch)
                     .bind(&p.subscription);
             }
@@ -309,14 +338,14 @@ impl Run {
             .bind(date)
             .bind(p.amount.minor())
             .bind(actor)
-            .bind(created)
+            .bind(&created)
             .execute(&mut **tx)
             .await?;
             sqlx::query("INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, 'payment_order', ?, ?, ?, ?)")
                 .bind(case)
                 .bind(format!("{file}, line {}", p.line))
                 .bind(&p.external_key)
-                .bind(created)
+                .bind(&created)
                 .bind(actor)
                 .execute(&mut **tx)
                 .await?;
@@ -354,6 +383,9 @@ fn payer_name(p: &Payment) -> String {
 
 /// "заявка 123", "заявка №123", "case 123": the number of a case named in a purpose.
 pub fn case_number_in(purpose: &str) -> Option<i64> {
+    if !purpose.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let lower = purpose.to_lowercase();
     for marker in ["заявк", "case"] {
         let mut from = 0;
