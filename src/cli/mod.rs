@@ -3,8 +3,8 @@
 
 pub mod args;
 mod bench;
-mod bench_import;
 mod bench_console;
+mod bench_import;
 mod import;
 mod show;
 pub mod table;

@@ -50,6 +50,8 @@ pub fn for_each_line<R: std::io::BufRead>(
     mut f: impl FnMut(usize, &str) -> Result<(), crate::import::Rejected>,
 ) -> Result<&'static str, crate::import::Rejected> {
     let mut buf = Vec::new();
+    // Legacy lines are decoded into one reused buffer, not a new string each.
+    let mut text = String::new();
     let (mut n, mut any_legacy, mut all_ascii) = (0usize, false, true);
     loop {
         buf.clear();
@@ -71,7 +73,11 @@ pub fn for_each_line<R: std::io::BufRead>(
             Ok(s) => f(n, s)?,
             Err(_) => {
                 any_legacy = true;
-                f(n, &legacy.decode_without_bom_handling(line).0)?;
+                text.clear();
+                text.reserve(line.len() * 2 + 4);
+                let mut decoder = legacy.new_decoder_without_bom_handling();
+                let _ = decoder.decode_to_string(line, &mut text, true);
+                f(n, &text)?;
             }
         }
     }

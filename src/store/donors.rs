@@ -185,17 +185,34 @@ async fn lookup(conn: &mut SqliteConnection, clean: &[DonorKeys]) -> Result<Foun
     Ok(found)
 }
 
-/// The strongest key that finds a donor, in the database (older first) or among `made`.
+/// The strongest key that finds a donor, in the database or among `made`;
+/// of several with that key, the oldest (lowest id), as `ORDER BY id` would.
 fn pick(k: &DonorKeys, found: &Found, made: &HashMap<(usize, String), i64>) -> Option<(i64, &'static str)> {
     values(k).into_iter().enumerate().find_map(|(t, v)| {
         let v = v?;
-        found.by[t].get(&v).or_else(|| made.get(&(t, v))).map(|id| (*id, HOW[t]))
+        let a = found.by[t].get(&v).copied();
+        let b = made.get(&(t, v)).copied();
+        // A subscription belongs to whoever had it first: the database's owner if any.
+        let id = if t == 1 { a.or(b) } else { a.into_iter().chain(b).min() };
+        id.map(|id| (id, HOW[t]))
     })
+}
+
+/// Remembers that `id` has value `v` of kind `t`: the oldest donor wins, except
+/// a subscription, which stays with whoever had it first.
+fn learn(made: &mut HashMap<(usize, String), i64>, t: usize, v: String, id: i64) {
+    let e = made.entry((t, v)).or_insert(id);
+    if t != 1 {
+        *e = (*e).min(id);
+    }
 }
 
 /// Donors found for many payments at once (a handful of queries, not one per
 /// payment): for each, the donor and by which key, as [`recognise`] would say.
-pub async fn recognise_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -> Result<Vec<Option<(i64, &'static str)>>> {
+pub async fn recognise_many(
+    conn: &mut SqliteConnection,
+    keys: &[DonorKeys],
+) -> Result<Vec<Option<(i64, &'static str)>>> {
     let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
     let found = lookup(conn, &clean).await?;
     Ok(clean.iter().map(|k| pick(k, &found, &HashMap::new())).collect())
@@ -205,17 +222,30 @@ pub async fn recognise_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -> 
 /// [`find_or_add`] called for each in turn, in a few statements.
 pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -> Result<Vec<i64>> {
     let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
-    let found = lookup(conn, &clean).await?;
+    let mut found = lookup(conn, &clean).await?;
     let mut next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM donors").fetch_one(&mut *conn).await?;
     // What this call learned: donors it made, and keys it added to known donors.
     let mut made: HashMap<(usize, String), i64> = HashMap::new();
-    let mut new_rows: Vec<(i64, &DonorKeys)> = Vec::new();
+    let mut new_rows: Vec<(i64, DonorKeys)> = Vec::new();
+    let mut pending: HashMap<i64, usize> = HashMap::new();
     let mut ids = Vec::with_capacity(clean.len());
     for k in &clean {
         let id = match pick(k, &found, &made) {
-            Some((id, _)) => {
-                if k.email.is_some() || k.phone.is_some() || k.inn.is_some() {
-                    let now: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            Some((id, how)) => {
+                let adds = k.email.is_some() || k.phone.is_some() || (k.inn.is_some() && how != "inn");
+                let now = match pending.get(&id) {
+                    // Made in this call and not written yet: what the payment adds goes into the new row.
+                    Some(&i) if adds => {
+                        let row = &mut new_rows[i].1;
+                        for (mine, theirs) in [(&mut row.inn, &k.inn), (&mut row.email, &k.email), (&mut row.phone, &k.phone)] {
+                            if mine.is_none() {
+                                mine.clone_from(theirs);
+                            }
+                        }
+                        Some((row.inn.clone(), row.email.clone(), row.phone.clone()))
+                    }
+                    Some(_) => None,
+                    None if adds => sqlx::query_as(
                         "UPDATE donors SET email = COALESCE(email, ?), phone = COALESCE(phone, ?), inn = COALESCE(inn, ?)
                          WHERE id = ? RETURNING inn, email, phone",
                     )
@@ -224,12 +254,16 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
                     .bind(&k.inn)
                     .bind(id)
                     .fetch_optional(&mut *conn)
-                    .await?;
-                    if let Some((inn, email, phone)) = now {
-                        for (t, v) in [(0, inn), (2, email), (3, phone)] {
-                            if let Some(v) = v {
-                                made.entry((t, v)).or_insert(id);
-                            }
+                    .await?,
+                    None => None,
+                };
+                if let Some((inn, email, phone)) = now {
+                    // A donor with contacts is no longer found by name alone.
+                    found.by[4].retain(|_, v| *v != id);
+                    made.retain(|(t, _), v| *t != 4 || *v != id);
+                    for (t, v) in [(0, inn), (2, email), (3, phone)] {
+                        if let Some(v) = v {
+                            learn(&mut made, t, v, id);
                         }
                     }
                 }
@@ -240,22 +274,25 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
                 next += 1;
                 for (t, v) in values(k).into_iter().enumerate() {
                     if let Some(v) = v {
-                        made.entry((t, v)).or_insert(id);
+                        learn(&mut made, t, v, id);
                     }
                 }
-                new_rows.push((id, k));
+                pending.insert(id, new_rows.len());
+                // The kind is decided when the donor is made, as one at a time would.
+                new_rows.push((id, DonorKeys { kind: Some(k.kind()), ..k.clone() }));
                 id
             }
         };
         if let Some(sub) = &k.subscription {
-            made.entry((1, sub.clone())).or_insert(id);
+            learn(&mut made, 1, sub.clone(), id);
         }
         ids.push(id);
     }
     for group in new_rows.chunks(500) {
         let marks = vec!["(?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
-        let mut q =
-            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO donors (id, kind, name, inn, email, phone) VALUES {marks}")));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO donors (id, kind, name, inn, email, phone) VALUES {marks}"
+        )));
         for (id, k) in group {
             q = q.bind(*id).bind(k.kind().as_str()).bind(&k.name).bind(&k.inn).bind(&k.email).bind(&k.phone);
         }

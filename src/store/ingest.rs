@@ -143,7 +143,9 @@ impl Run {
         let mut statuses = Vec::with_capacity(chunk.len());
         for p in chunk {
             let status = match p.direction {
-                Direction::Incoming if known.contains(&p.external_key) || !self.seen.insert(key_bits(&p.external_key)) => {
+                Direction::Incoming
+                    if known.contains(&p.external_key) || !self.seen.insert(key_bits(&p.external_key)) =>
+                {
                     RowStatus::Duplicate
                 }
                 Direction::Incoming if self.refunded.contains_key(&p.external_key) => RowStatus::Refunded,
