@@ -523,6 +523,16 @@ async fn import_screen_previews_imports_and_undoes() {
     assert_eq!(before, common::fingerprint(c.store()).await, "a preview wrote something");
     c.keys("<Esc>").await;
     assert!(c.status().contains("nothing was written") && c.app.imports.preview.is_none());
+    // A file that changes between preview and import is refused: preview it again.
+    let copy = c.dir.path().join("statement.txt");
+    std::fs::copy(&file, &copy).unwrap();
+    c.keys("i").await;
+    c.type_text(&copy.display().to_string()).await;
+    c.keys("<Enter>").await;
+    std::fs::write(&copy, &std::fs::read(&file).unwrap()[..100]).unwrap();
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("changed since it was previewed"), "{}", c.status());
+    assert_eq!(before, common::fingerprint(c.store()).await);
     c.keys("i").await;
     c.type_text(&file.display().to_string()).await;
     c.keys("<Enter> <Enter>").await;

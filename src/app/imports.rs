@@ -3,21 +3,31 @@
 //! lists the batches, and `undo` removes the selected one while none of its
 //! money has been placed.
 
-use sha2::{Digest, Sha256};
+use std::path::PathBuf;
 
 use tokio::sync::mpsc;
 
 use super::command::Command;
 use super::{App, AppResult, JobEvent, Progress};
+use crate::import::feed;
 use crate::import::profile::Profile;
-use crate::import::{Register, parse_with};
-use crate::store::{Batch, Choices, Preview, RowStatus, Store};
+use crate::store::{Batch, Choices, Decisions, Preview, RowStatus, Store};
+
+/// The file being previewed: read again, and checked unchanged, when it is imported.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub path: PathBuf,
+    pub profile: Option<Profile>,
+    pub name: String,
+    pub sha: String,
+    pub size: u64,
+}
 
 #[derive(Default)]
 pub struct Imports {
     pub batches: Vec<Batch>,
-    /// The register being previewed, with its file name and checksum.
-    pub pending: Option<(Register, String, String)>,
+    /// The register being previewed.
+    pub pending: Option<Pending>,
     pub preview: Option<Preview>,
     /// Designations chosen for the preview's payments (external key → case).
     pub choices: Choices,
@@ -31,8 +41,13 @@ pub struct Imports {
 impl Imports {
     pub async fn load(&mut self, store: &Store) -> AppResult {
         self.batches = store.import_batches().await.map_err(|e| e.to_string())?;
-        if let Some((register, name, _)) = &self.pending {
-            let mut preview = store.preview_import(register, name).await.map_err(|e| e.to_string())?;
+        // A small preview is checked again against what others changed; a large one keeps
+        // its figures (the import checks everything again under the write lock anyway).
+        if let Some(p) = self.pending.clone()
+            && !self.busy
+            && p.size < self.background_from.unwrap_or(BACKGROUND_FROM)
+        {
+            let mut preview = run_file(store, &p, Decisions::default(), true, &|_, _, _| {}).await?;
             mark_choices(&mut preview, &self.choices);
             self.preview = Some(preview);
         }
@@ -57,9 +72,7 @@ pub const BACKGROUND_FROM: u64 = 1 << 20;
 /// A register read and checked: what the preview shows and what Enter imports.
 #[derive(Debug)]
 pub struct Previewed {
-    pub register: Register,
-    pub name: String,
-    pub sha: String,
+    pub pending: Pending,
     pub preview: Preview,
 }
 
@@ -71,7 +84,8 @@ pub struct Imported {
     pub designated: usize,
 }
 
-fn read(spec: &str) -> Result<(Register, String, String), String> {
+/// `PATH [--profile PROFILE]`: the file, its profile, name, checksum and size.
+fn pending(spec: &str) -> Result<Pending, String> {
     let (path, profile) = match spec.split_once(" --profile ") {
         Some((path, profile)) => {
             let profile = profile.trim();
@@ -80,12 +94,23 @@ fn read(spec: &str) -> Result<(Register, String, String), String> {
         }
         None => (spec, None),
     };
-    let path = std::path::PathBuf::from(path.trim());
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let register = parse_with(&bytes, None, profile.as_ref()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let path = PathBuf::from(path.trim());
+    let size = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?.len();
+    let sha = feed::sha256_of(&path).map_err(|e| e.to_string())?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    Ok((register, name, sha))
+    Ok(Pending { path, profile, name, sha, size })
+}
+
+/// Streams the file through the importer (a dry run writes nothing).
+async fn run_file(
+    store: &Store,
+    p: &Pending,
+    decisions: Decisions,
+    dry_run: bool,
+    progress: crate::store::ProgressFn<'_>,
+) -> Result<Preview, String> {
+    let feed = feed::open(&p.path, None, p.profile.clone()).map_err(|e| format!("{}: {e}", p.path.display()))?;
+    store.import_stream(feed, &p.name, &p.sha, decisions, dry_run, progress).await.map_err(|e| e.to_string())
 }
 
 /// Reports a job's progress to the console's loop.
@@ -102,36 +127,29 @@ pub async fn preview(app: &mut App, spec: &str) -> AppResult {
     if app.imports.busy {
         return Err("an import is under way: wait for it to finish".into());
     }
-    let path = spec.split_once(" --profile ").map_or(spec, |(p, _)| p).trim();
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size < app.imports.background_from.unwrap_or(BACKGROUND_FROM) {
-        let (register, name, sha) = read(spec)?;
-        let preview = app.store.preview_import(&register, &name).await.map_err(|e| e.to_string())?;
-        previewed(app, Previewed { register, name, sha, preview });
+    let p = pending(spec)?;
+    if p.size < app.imports.background_from.unwrap_or(BACKGROUND_FROM) {
+        let preview = run_file(&app.store, &p, Decisions::default(), true, &|_, _, _| {}).await?;
+        previewed(app, Previewed { pending: p, preview });
         return Ok(());
     }
-    let (store, tx, spec) = (app.store.clone(), app.jobs.clone(), spec.to_string());
+    let (store, tx) = (app.store.clone(), app.jobs.clone());
     app.imports.busy = true;
-    app.progress = Some(Progress { label: format!("reading {path}"), done: 0, total: 1 });
+    app.progress = Some(Progress { label: format!("reading {}", p.name), done: 0, total: 1 });
     tokio::spawn(async move {
         let report = reporter(tx.clone());
-        let result = async {
-            let (register, name, sha) =
-                tokio::task::spawn_blocking(move || read(&spec)).await.map_err(|e| e.to_string())??;
-            let preview = store.preview_import_progress(&register, &name, &report).await.map_err(|e| e.to_string())?;
-            Ok(Previewed { register, name, sha, preview })
-        }
-        .await;
-        let _ = tx.send(JobEvent::Previewed(Box::new(result)));
+        let result = run_file(&store, &p, Decisions::default(), true, &report).await;
+        let _ = tx.send(JobEvent::Previewed(Box::new(result.map(|preview| Previewed { pending: p, preview }))));
     });
     Ok(())
 }
 
 /// Shows a preview that is ready.
 pub fn previewed(app: &mut App, done: Previewed) {
-    let Previewed { register, name, sha, preview } = done;
+    let Previewed { pending, preview } = done;
     app.set_info(format!(
-        "{name}: {} new, {} already imported, {} invalid, {} outgoing ({} paying invoices), {} suggested — a accepts, d designates, Enter imports, Esc drops",
+        "{}: {} new, {} already imported, {} invalid, {} outgoing ({} paying invoices), {} suggested — a accepts, d designates, Enter imports, Esc drops",
+        pending.name,
         preview.new,
         preview.duplicate,
         preview.invalid,
@@ -141,7 +159,7 @@ pub fn previewed(app: &mut App, done: Previewed) {
     ));
     app.imports.busy = false;
     app.imports.choices.clear();
-    app.imports.pending = Some((register, name, sha));
+    app.imports.pending = Some(pending);
     app.imports.preview = Some(preview);
     app.imports.selected = 0;
 }
@@ -160,6 +178,21 @@ pub fn imported(app: &mut App, done: &Imported) {
     ));
 }
 
+/// Imports the previewed file, if it is still what was previewed.
+async fn import_pending(
+    store: &Store,
+    p: &Pending,
+    choices: &Choices,
+    progress: crate::store::ProgressFn<'_>,
+) -> Result<Imported, String> {
+    let sha = feed::sha256_of(&p.path).map_err(|e| e.to_string())?;
+    if sha != p.sha {
+        return Err(format!("{} changed since it was previewed: preview it again (i)", p.name));
+    }
+    let preview = run_file(store, p, Decisions::keys(choices), false, progress).await?;
+    Ok(Imported { name: p.name.clone(), preview, designated: choices.len() })
+}
+
 pub async fn run(app: &mut App, cmd: Command) -> AppResult {
     let n = app.imports.len();
     let im = &mut app.imports;
@@ -169,14 +202,12 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
         }
         _ if im.busy => return Err("an import is under way: wait for it to finish".into()),
         Command::Confirm | Command::Open if im.pending.is_some() => {
-            let Some((register, name, sha)) = im.pending.take() else { return Ok(()) };
-            let big = register.payments.len() as u64 * 200 >= im.background_from.unwrap_or(BACKGROUND_FROM);
+            let Some(p) = im.pending.take() else { return Ok(()) };
             im.preview = None;
             let choices = std::mem::take(&mut im.choices);
-            if !big {
-                let preview =
-                    app.store.import_with(&register, &name, &sha, &choices).await.map_err(|e| e.to_string())?;
-                imported(app, &Imported { name, preview, designated: choices.len() });
+            if p.size < im.background_from.unwrap_or(BACKGROUND_FROM) {
+                let done = import_pending(&app.store, &p, &choices, &|_, _, _| {}).await?;
+                imported(app, &done);
                 return app.after_write().await;
             }
             let (store, tx) = (app.store.clone(), app.jobs.clone());
@@ -184,11 +215,7 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
             app.progress = Some(Progress { label: "importing".into(), done: 0, total: 1 });
             tokio::spawn(async move {
                 let report = reporter(tx.clone());
-                let result = store
-                    .import_progress(&register, &name, &sha, &choices, &report)
-                    .await
-                    .map(|preview| Imported { name, preview, designated: choices.len() })
-                    .map_err(|e| e.to_string());
+                let result = import_pending(&store, &p, &choices, &report).await;
                 let _ = tx.send(JobEvent::Imported(Box::new(result)));
             });
         }

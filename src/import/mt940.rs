@@ -54,11 +54,10 @@ fn fields(lines: &[String]) -> Vec<Field> {
 
 /// `YYMMDD`; an impossible day is moved to the month's last day.
 fn date(s: &str, line: usize, warnings: &mut Vec<LineError>) -> Option<NaiveDate> {
-    if s.len() < 6 || !s[..6].chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let yy: i32 = s[0..2].parse().ok()?;
-    let (m, d): (u32, u32) = (s[2..4].parse().ok()?, s[4..6].parse().ok()?);
+    // Six ASCII digits, so the byte slices below fall on character boundaries.
+    let head = s.get(..6).filter(|h| h.bytes().all(|b| b.is_ascii_digit()))?;
+    let yy: i32 = head[0..2].parse().ok()?;
+    let (m, d): (u32, u32) = (head[2..4].parse().ok()?, head[4..6].parse().ok()?);
     let y = if yy < 80 { 2000 + yy } else { 1900 + yy };
     if let Some(ok) = NaiveDate::from_ymd_opt(y, m, d) {
         return Some(ok);
@@ -103,7 +102,8 @@ fn details(text: &str) -> (String, String) {
         let mut purpose = String::new();
         let mut name = String::new();
         for part in text.split('?').skip(1) {
-            let (code, value) = part.split_at(part.len().min(2));
+            let cut = part.char_indices().nth(2).map_or(part.len(), |(i, _)| i);
+            let (code, value) = part.split_at(cut);
             match code {
                 "20" | "21" | "22" | "23" | "24" | "25" | "26" | "27" | "28" | "29" | "60" | "61" | "62" | "63" => {
                     purpose.push_str(value)
@@ -218,9 +218,10 @@ fn entry(
     let first_line = f.text.lines().next().unwrap_or("").trim();
     let value = date(first_line, f.line, warnings)
         .ok_or_else(|| format!(":61: {first_line:?} does not start with a date YYMMDD"))?;
-    let mut rest = &first_line[6..];
-    if rest.len() >= 4
-        && rest[..4].chars().all(|c| c.is_ascii_digit())
+    // The date was six ASCII digits: byte 6 is a boundary.
+    let mut rest = first_line.get(6..).unwrap_or("");
+    if let Some(entry_date) = rest.get(..4)
+        && entry_date.bytes().all(|b| b.is_ascii_digit())
         && !rest[4..].starts_with(|c: char| c.is_ascii_digit())
     {
         rest = &rest[4..];
@@ -293,5 +294,13 @@ mod tests {
         assert_eq!(amount("1,5"), Some(Money::from_minor(150)));
         assert_eq!(amount("1,555"), None);
         assert!(matches!(parse(b":9401:\n:20:X\n"), Err(Rejected::Structure { line: 1, .. })));
+    }
+
+    /// Found by the fuzzer: a `?` code cut inside a multi-byte letter, and a date with a letter in it.
+    #[test]
+    fn letters_where_digits_belong_do_not_panic() {
+        let text = ":20:X\r\n:25:DE1\r\n:60F:C200606EUR0,00\r\n:61:2006080608D12,35NTRFNONREF\r\n:86:109?2ÿx?3ÿ\r\n:61:20é608D1,00NTRF\r\n:61:2006é8D1,00NTRF\r\n:62F:C200608EUR0,00\r\n";
+        let r = parse(text.as_bytes()).unwrap();
+        assert_eq!((r.payments.len(), r.errors.len()), (1, 2), "{:?}", r.errors);
     }
 }
