@@ -273,6 +273,16 @@ async fn an_ambiguous_or_wrong_outgoing_payment_waits_for_a_person() {
     // The right number but the wrong amount pays nothing.
     let r = parse(&statement_paying("999.00", "Оплата счета 5"), None).unwrap();
     assert_eq!(t.store.preview_import(&r, "x").await.unwrap().pays, 0);
+    // The right number and amount to another payee (the statement pays INN 7701234567) waits too.
+    let c = case_in_payment(&t, "СЧ-9").await;
+    t.store.set_invoice_bank(c, "7709999999", "40603810000000000009", "044525225").await.unwrap();
+    let r = parse(&statement_paying("1000.00", "Оплата по счету СЧ-9"), None).unwrap();
+    let p = t.store.preview_import(&r, "x").await.unwrap();
+    assert_eq!(p.pays, 0);
+    let note = p.rows[0].payment_note.clone().unwrap();
+    assert!(note.contains(&format!("case {c}")) && note.contains("7709999999"), "{note}");
+    t.store.set_invoice_bank(c, "7701234567", "40603810000000000009", "044525225").await.unwrap();
+    assert_eq!(t.store.preview_import(&r, "x").await.unwrap().rows[0].pays_case, Some(c), "the right payee pays");
     for c in [a, b] {
         assert_eq!(t.store.case(c).await.unwrap().stage, almoner::domain::Stage::Payment);
     }

@@ -421,19 +421,35 @@ fn mentions(text: &str, word: &str) -> bool {
 /// invoice's amount, and its number in the purpose. More than one such case
 /// is ambiguous and waits for a person.
 async fn invoice_paid_by(conn: &mut SqliteConnection, p: &Payment) -> Result<(Option<i64>, Option<String>)> {
-    let candidates: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT c.id, i.number FROM cases c JOIN invoices i ON i.case_id = c.id WHERE c.stage = 'payment' AND i.amount = ?",
+    let candidates: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT c.id, i.number, i.payee_inn FROM cases c JOIN invoices i ON i.case_id = c.id WHERE c.stage = 'payment' AND i.amount = ?",
     )
     .bind(p.amount.minor())
     .fetch_all(&mut *conn)
     .await?;
-    let hits: Vec<i64> =
-        candidates.into_iter().filter(|(_, number)| mentions(&p.purpose, number)).map(|(id, _)| id).collect();
-    Ok(match hits.as_slice() {
-        [] => (None, None),
-        [one] => (Some(*one), None),
-        many => {
-            let ids: Vec<String> = many.iter().map(i64::to_string).collect();
+    let named: Vec<(i64, Option<String>)> = candidates
+        .into_iter()
+        .filter(|(_, number, _)| mentions(&p.purpose, number))
+        .map(|(id, _, inn)| (id, inn))
+        .collect();
+    // The payee's INN, where both the invoice and the payment give one, must agree.
+    let paid_inn = p.payee.inn.as_deref();
+    let (hits, wrong): (Vec<_>, Vec<_>) = named.into_iter().partition(|(_, inn)| {
+        matches!((inn.as_deref(), paid_inn), (Some(a), Some(b)) if a == b) || inn.is_none() || paid_inn.is_none()
+    });
+    Ok(match (hits.as_slice(), wrong.as_slice()) {
+        ([], []) => (None, None),
+        ([], [(id, inn), ..]) => (
+            None,
+            Some(format!(
+                "names the invoice of case {id}, but pays INN {} where the invoice says {}: a person decides",
+                paid_inn.unwrap_or("?"),
+                inn.as_deref().unwrap_or("?")
+            )),
+        ),
+        ([(one, _)], _) => (Some(*one), None),
+        (many, _) => {
+            let ids: Vec<String> = many.iter().map(|(id, _)| id.to_string()).collect();
             (None, Some(format!("pays the invoice of cases {}: which one is for a person to decide", ids.join(", "))))
         }
     })
