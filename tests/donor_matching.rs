@@ -107,3 +107,19 @@ async fn the_rules_on_hand_picked_payments() {
     assert_ne!(org, anna);
     assert_eq!(find_or_add(&mut conn, &k("Ромашка", Some("7701000001"), None, None)).await.unwrap(), org);
 }
+
+#[tokio::test]
+async fn a_name_alone_matches_written_any_way() {
+    let t = TestDb::new().await;
+    let mut conn = t.store.pool().acquire().await.unwrap();
+    let k = |name: &str| DonorKeys { name: name.into(), ..Default::default() };
+    let petr = find_or_add(&mut conn, &k("Иванов Пётр")).await.unwrap();
+    for same in ["иванов  петр", "ПЁТР ИВАНОВ", " Иванов Петр "] {
+        assert_eq!(find_or_add(&mut conn, &k(same)).await.unwrap(), petr, "{same}");
+    }
+    assert_ne!(find_or_add(&mut conn, &k("Иванов Павел")).await.unwrap(), petr);
+    // A chunk at a time, the same.
+    let ids = find_or_add_many(&mut conn, &[k("пётр иванов"), k("Иванов Павел"), k("Сидоров Пётр")]).await.unwrap();
+    assert_eq!(ids[0], petr);
+    assert_ne!(ids[2], petr);
+}

@@ -53,6 +53,19 @@ fn name_stems(word: &str) -> Vec<String> {
     out
 }
 
+/// A name as donors are matched by: lower case, ё as е, quotes and
+/// punctuation gone, words in alphabetical order ("Иванов  Пётр" and "пётр
+/// ИВАНОВ" are one key; «Ромашка» and "Ромашка" too).
+pub fn name_key(name: &str) -> String {
+    let mut words: Vec<String> = name
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '.' | '"' | '\'' | '«' | '»' | '“' | '”' | '„'))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().flat_map(char::to_lowercase).map(|c| if c == 'ё' { 'е' } else { c }).collect())
+        .collect();
+    words.sort_unstable();
+    words.join(" ")
+}
+
 /// The people to look for, indexed by the stems of their names.
 #[derive(Debug, Default)]
 pub struct NameIndex {
@@ -172,6 +185,15 @@ mod tests {
         assert_eq!(who("Марии Сидоровой"), None);
         assert_eq!(who("Пожертвование на уставную деятельность"), None);
         assert_eq!(stem("Марии"), stem("Мария"));
+    }
+
+    #[test]
+    fn donor_name_keys_ignore_case_yo_spacing_quotes_and_order() {
+        use super::name_key;
+        assert_eq!(name_key("Иванов  Пётр"), name_key("пётр ИВАНОВ"));
+        assert_eq!(name_key("Иванов Петр"), name_key("Иванов Пётр"));
+        assert_eq!(name_key("ООО «Ромашка»"), name_key("ооо \"Ромашка\""));
+        assert_ne!(name_key("Иванов Петр"), name_key("Иванова Петра"));
     }
 
     #[test]

@@ -8,7 +8,28 @@ use std::collections::HashMap;
 use sqlx::SqliteConnection;
 
 use crate::domain::DonorKind;
+use crate::domain::names::name_key;
 use crate::error::Result;
+
+/// Gives every donor without a name key one (donors made before the key
+/// existed, or by the demo): once, at open, in one transaction.
+pub(crate) async fn fill_name_keys(store: &super::Store) -> Result<()> {
+    let missing: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM donors WHERE name_key IS NULL").fetch_all(store.pool()).await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.begin_write().await?;
+    for (id, name) in missing {
+        sqlx::query("UPDATE donors SET name_key = ? WHERE id = ? AND name_key IS NULL")
+            .bind(name_key(&name))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
 
 /// What a payment tells about who paid.
 #[derive(Debug, Clone, Default)]
@@ -84,9 +105,9 @@ pub async fn recognise(conn: &mut SqliteConnection, keys: &DonorKeys) -> Result<
         return Ok(None);
     }
     let hit: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM donors WHERE name = ? AND kind = ? AND inn IS NULL AND email IS NULL AND phone IS NULL ORDER BY id LIMIT 1",
+        "SELECT id FROM donors WHERE name_key = ? AND kind = ? AND inn IS NULL AND email IS NULL AND phone IS NULL ORDER BY id LIMIT 1",
     )
-    .bind(&k.name)
+    .bind(name_key(&k.name))
     .bind(k.kind().as_str())
     .fetch_optional(&mut *conn)
     .await?;
@@ -111,14 +132,17 @@ pub async fn find_or_add(conn: &mut SqliteConnection, keys: &DonorKeys) -> Resul
             id
         }
         None => {
-            sqlx::query_scalar("INSERT INTO donors (kind, name, inn, email, phone) VALUES (?, ?, ?, ?, ?) RETURNING id")
-                .bind(k.kind().as_str())
-                .bind(&k.name)
-                .bind(&k.inn)
-                .bind(&k.email)
-                .bind(&k.phone)
-                .fetch_one(&mut *conn)
-                .await?
+            sqlx::query_scalar(
+                "INSERT INTO donors (kind, name, name_key, inn, email, phone) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(k.kind().as_str())
+            .bind(&k.name)
+            .bind(name_key(&k.name))
+            .bind(&k.inn)
+            .bind(&k.email)
+            .bind(&k.phone)
+            .fetch_one(&mut *conn)
+            .await?
         }
     };
     if let Some(sub) = &k.subscription {
@@ -157,13 +181,14 @@ struct Found {
 /// Key kinds, strongest first, as [`recognise`] tries them.
 const HOW: [&str; 5] = ["inn", "subscription", "email", "phone", "name"];
 
-fn name_key(k: &DonorKeys) -> Option<String> {
+/// The name key of a donor with no INN, e-mail or phone: `kind`, 0x1f, normalised name.
+fn by_name(k: &DonorKeys) -> Option<String> {
     (k.inn.is_none() && k.email.is_none() && k.phone.is_none() && !k.name.is_empty())
-        .then(|| format!("{}\u{1f}{}", k.kind().as_str(), k.name))
+        .then(|| format!("{}\u{1f}{}", k.kind().as_str(), name_key(&k.name)))
 }
 
 fn values(k: &DonorKeys) -> [Option<String>; 5] {
-    [k.inn.clone(), k.subscription.clone(), k.email.clone(), k.phone.clone(), name_key(k)]
+    [k.inn.clone(), k.subscription.clone(), k.email.clone(), k.phone.clone(), by_name(k)]
 }
 
 async fn lookup(conn: &mut SqliteConnection, clean: &[DonorKeys]) -> Result<Found> {
@@ -172,11 +197,13 @@ async fn lookup(conn: &mut SqliteConnection, clean: &[DonorKeys]) -> Result<Foun
         "SELECT subscription, donor_id FROM donor_subscriptions WHERE subscription IN",
         "SELECT email, id FROM donors WHERE email IN",
         "SELECT phone, id FROM donors WHERE phone IN",
-        "SELECT kind || char(31) || name, id FROM donors WHERE inn IS NULL AND email IS NULL AND phone IS NULL AND kind || char(31) || name IN",
+        "SELECT kind || char(31) || name_key, id FROM donors WHERE inn IS NULL AND email IS NULL AND phone IS NULL AND name_key IN",
     ];
     let mut found = Found::default();
     for (t, sql) in SQL.iter().enumerate() {
-        let mut v: Vec<String> = clean.iter().filter_map(|k| values(k)[t].clone()).collect();
+        // Names are asked by their key alone (indexed); the kind comes back with the answer.
+        let ask = |v: String| if t == 4 { v.split_once('\u{1f}').map_or(v.clone(), |(_, n)| n.to_string()) } else { v };
+        let mut v: Vec<String> = clean.iter().filter_map(|k| values(k)[t].clone()).map(ask).collect();
         v.sort_unstable();
         v.dedup();
         let refs: Vec<&str> = v.iter().map(String::as_str).collect();
@@ -289,12 +316,19 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
         ids.push(id);
     }
     for group in new_rows.chunks(500) {
-        let marks = vec!["(?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
+        let marks = vec!["(?, ?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO donors (id, kind, name, inn, email, phone) VALUES {marks}"
+            "INSERT INTO donors (id, kind, name, name_key, inn, email, phone) VALUES {marks}"
         )));
         for (id, k) in group {
-            q = q.bind(*id).bind(k.kind().as_str()).bind(&k.name).bind(&k.inn).bind(&k.email).bind(&k.phone);
+            q = q
+                .bind(*id)
+                .bind(k.kind().as_str())
+                .bind(&k.name)
+                .bind(name_key(&k.name))
+                .bind(&k.inn)
+                .bind(&k.email)
+                .bind(&k.phone);
         }
         q.execute(&mut *conn).await?;
     }

@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "import", include_str!("../../migrations/0004_import.sql")),
     (5, "invoice_bank", include_str!("../../migrations/0005_invoice_bank.sql")),
     (6, "donor_identity", include_str!("../../migrations/0006_donor_identity.sql")),
+    (7, "donor_name_key", include_str!("../../migrations/0007_donor_name_key.sql")),
 ];
 
 /// An open database plus the person acting on it.
@@ -77,6 +78,7 @@ impl Store {
             .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", path.display())))?;
         let store = Store { pool, path: path.to_path_buf(), actor: actor.to_string() };
         store.migrate().await?;
+        donors::fill_name_keys(&store).await?;
         Ok(store)
     }
 

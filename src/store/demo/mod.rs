@@ -542,8 +542,13 @@ impl Store {
             },
         )
         .await?;
-        insert_rows(tx, "INSERT INTO donors (id, kind, name, inn, email) ", 5, donors, |s, d| {
-            s.push_bind(d.0).push_bind(d.1).push_bind(d.2.clone()).push_bind(d.3.clone()).push_bind(d.4.clone());
+        insert_rows(tx, "INSERT INTO donors (id, kind, name, inn, email, name_key) ", 6, donors, |s, d| {
+            s.push_bind(d.0)
+                .push_bind(d.1)
+                .push_bind(d.2.clone())
+                .push_bind(d.3.clone())
+                .push_bind(d.4.clone())
+                .push_bind(crate::domain::names::name_key(&d.2));
         })
         .await?;
         insert_rows(
