@@ -146,13 +146,19 @@ pub async fn find_or_add(conn: &mut SqliteConnection, keys: &DonorKeys) -> Resul
         }
     };
     if let Some(sub) = &k.subscription {
-        sqlx::query("INSERT OR IGNORE INTO donor_subscriptions (subscription, donor_id) VALUES (?, ?)")
-            .bind(sub)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+        keep_subscription(conn, sub, id).await?;
     }
     Ok(id)
+}
+
+/// A subscription stays with the donor who had it first.
+async fn keep_subscription(conn: &mut SqliteConnection, sub: &str, donor: i64) -> Result<()> {
+    sqlx::query("INSERT OR IGNORE INTO donor_subscriptions (subscription, donor_id) VALUES (?, ?)")
+        .bind(sub)
+        .bind(donor)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Values of `column` in `table` for these keys, asked 500 at a time: key → first id.
@@ -334,11 +340,7 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
     }
     for (k, id) in clean.iter().zip(&ids) {
         if let Some(sub) = &k.subscription {
-            sqlx::query("INSERT OR IGNORE INTO donor_subscriptions (subscription, donor_id) VALUES (?, ?)")
-                .bind(sub)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            keep_subscription(conn, sub, *id).await?;
         }
     }
     Ok(ids)

@@ -1,7 +1,6 @@
-//! A believable foundation for demos, tests and benchmarks: Russian names,
-//! real-sounding clinics and diagnoses, cases in every stage and program,
-//! a year of donations. Deterministic for a given scale. Written with
-//! multi-row inserts in one transaction, so `--scale 500` takes seconds.
+//! A believable foundation for demos, tests and benchmarks: Russian names, real-sounding
+//! clinics and diagnoses, cases in every stage and program, a year of donations.
+//! Deterministic for a given scale; multi-row inserts in one transaction, so `--scale 500` takes seconds.
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
 use serde_json::json;
