@@ -324,7 +324,7 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
     for group in new_rows.chunks(500) {
         let marks = vec!["(?, ?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO donors (id, kind, name, name_key, inn, email, phone) VALUES {marks}"
+            "INSERT OR FAIL INTO donors (id, kind, name, name_key, inn, email, phone) VALUES {marks}"
         )));
         for (id, k) in group {
             q = q

@@ -307,10 +307,12 @@ impl Run {
             touched.donations.push(id);
             place_designated(tx, actor, id, Reach::Named, touched).await?;
         }
+        // OR FAIL: a failing row fails the statement without undoing its earlier rows, so
+        // SQLite keeps no statement journal; any error drops the whole transaction anyway.
         for group in plain.chunks(INSERT_ROWS) {
             let values = vec!["(?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
             let sql = format!(
-                "INSERT INTO donations (amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription) VALUES {values}"
+                "INSERT OR FAIL INTO donations (amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription) VALUES {values}"
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (p, donor) in group {
