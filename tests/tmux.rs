@@ -208,3 +208,58 @@ async fn the_terminal_is_restored_after_sigterm() {
     assert!(modes.contains(" icanon") && modes.contains(" echo "), "raw mode left on: {modes}");
     assert!(!t.screen().contains("Qualification"), "the alternate screen was not left");
 }
+
+/// A month's statement, large enough to go to the background with a progress bar.
+fn statement(t: &Tmux, rows: u64) -> PathBuf {
+    let path = t.db.with_file_name("month.txt");
+    almoner::import::generate::write_1c(&path, rows, 5).unwrap();
+    path
+}
+
+async fn batches(db: &Path) -> Vec<almoner::store::Batch> {
+    Store::open(db, "test").await.unwrap().import_batches().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_long_register_imports_in_the_real_terminal_and_undoes() {
+    let t = Tmux::start("import");
+    let file = statement(&t, 8_000);
+    t.wait_for("Qualification");
+    t.keys(&["g", "i", "i"]);
+    t.literal(&file.display().to_string());
+    t.keys(&["Enter"]);
+    t.wait_for("8000 new");
+    t.keys(&["Enter"]);
+    t.wait_for("imported as batch 1");
+    let b = batches(&t.db).await;
+    assert_eq!((b.len(), b[0].new, b[0].by.as_str()), (1, 8_000, "e2e-operator"));
+    assert_eq!(b[0].incoming_total.minor(), almoner::import::generate::total(8_000, 5) as i64);
+    t.keys(&["u"]);
+    t.wait_for("batch 1 undone: 8000 donation(s) removed");
+    let store = Store::open(&t.db, "test").await.unwrap();
+    common::assert_invariants(&store).await;
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_import_leaves_nothing_behind() {
+    let t = Tmux::start("import-hup");
+    let file = statement(&t, 60_000);
+    let before = common::fingerprint(&Store::open(&t.db, "test").await.unwrap()).await;
+    t.wait_for("Qualification");
+    t.keys(&["g", "i", "i"]);
+    t.literal(&file.display().to_string());
+    t.keys(&["Enter"]);
+    t.wait_for("60000 new");
+    t.keys(&["Enter"]);
+    t.wait_for("importing");
+    let pid = t.pid();
+    assert!(Command::new("kill").args(["-HUP", &pid.to_string()]).status().unwrap().success());
+    let started = Instant::now();
+    while t.alive() {
+        assert!(started.elapsed() < Duration::from_secs(20), "almoner survived SIGHUP");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let store = Store::open(&t.db, "test").await.unwrap();
+    assert_eq!(before, common::fingerprint(&store).await, "a cut-off import wrote something");
+    assert!(store.import_batches().await.unwrap().is_empty());
+}
