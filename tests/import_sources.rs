@@ -181,15 +181,20 @@ fn cli_accepts_suggestions_and_designates_by_line() {
     std::fs::write(&file, "d;a;p\n01.03.2026;100;заявка 1\n01.03.2026;200;просто так\n").unwrap();
     let p = profile.to_str().unwrap();
     let f = file.to_str().unwrap();
+    // A case made for the test: line 3 goes to it; "заявка 1" names no case of an empty database.
+    let made = run(&["case", "new", "--beneficiary", "Петров Глеб", "--program", "treatment", "--clinic", "НМИЦ"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let out = run(&["import", f, "--profile", p, "--dry-run", "--json", "--accept-suggestions", "--designate", "3=1"]);
-    // An empty database has no case 1: nothing is suggested, and the designation names a line and a case.
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["rows"][0]["designated"], serde_json::Value::Null);
+    assert_eq!(v["rows"][0]["designated"], 1, "заявка 1 now names the new case, which is in qualification");
     assert_eq!(v["rows"][1]["designated"], 1);
-    let out = run(&["import", f, "--profile", p, "--designate", "3=1"]);
+    assert_eq!(v["designated"], 2);
+    // A designation to a case that does not exist is refused by the dry run already, naming line and case.
+    let out = run(&["import", f, "--profile", p, "--dry-run", "--designate", "3=77"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3"), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3") && err.contains("case 77 does not exist"), "{err}");
     let out = run(&["import", f, "--profile", p, "--designate", "9=1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 9 holds no new donation"));
     let out = run(&["import", f, "--profile", p, "--designate", "x"]);

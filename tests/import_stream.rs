@@ -97,3 +97,26 @@ async fn a_long_register_cut_off_writes_nothing() {
     assert!(err.contains("КонецДокумента") || err.contains("КонецФайла"), "{err}");
     assert_eq!(before, fingerprint(&t.store).await);
 }
+
+#[tokio::test]
+async fn a_card_export_streamed_keeps_refunded_payments_out_and_a_partial_refund_in() {
+    let t = TestDb::new().await;
+    let path = t.dir.path().join("cp.csv");
+    std::fs::write(
+        &path,
+        "TransactionId,Amount,CreatedDateIso,Email,Status,Type,OriginalTransactionId\n\
+         1,700.00,2026-03-01T10:00:00,a@x.org,Completed,0,\n\
+         2,700.00,2026-03-02T10:00:00,a@x.org,Completed,1,1\n\
+         3,1000.00,2026-03-03T10:00:00,b@x.org,Completed,0,\n\
+         4,200.00,2026-03-04T10:00:00,b@x.org,Completed,1,3\n",
+    )
+    .unwrap();
+    let p = streamed(&t, &path, None, false).await.unwrap();
+    assert_eq!((p.new, p.refunds), (1, 3), "{:?}", p.rows);
+    assert_eq!(p.rows[0].status, almoner::store::RowStatus::Refunded);
+    assert!(p.rows[1].payment_note.as_deref().unwrap().contains("refunds line 2"), "{:?}", p.rows[1]);
+    assert_eq!(p.rows[2].status, almoner::store::RowStatus::New, "a partial refund leaves the gift a donation");
+    assert!(p.rows[3].payment_note.as_deref().unwrap().contains("record the return by hand"), "{:?}", p.rows[3]);
+    let sum: i64 = sqlx::query_scalar("SELECT SUM(amount) FROM donations").fetch_one(t.store.pool()).await.unwrap();
+    assert_eq!(sum, 1000_00);
+}

@@ -31,6 +31,10 @@ pub struct Imports {
     pub preview: Option<Preview>,
     /// Designations chosen for the preview's payments (external key → case).
     pub choices: Choices,
+    /// Every suggestion accepted (`A`), in the whole file, not only the rows shown…
+    pub accept_all: bool,
+    /// …but these (external keys), turned down one by one.
+    pub declined: std::collections::HashSet<String>,
     /// A file is being read or imported in the background.
     pub busy: bool,
     /// From which file size work goes to the background (default [`BACKGROUND_FROM`]).
@@ -48,7 +52,7 @@ impl Imports {
             && p.size < self.background_from.unwrap_or(BACKGROUND_FROM)
         {
             let mut preview = run_file(store, &p, Decisions::default(), true, &|_, _, _| {}).await?;
-            mark_choices(&mut preview, &self.choices);
+            mark_choices(&mut preview, self);
             self.preview = Some(preview);
         }
         self.selected = self.selected.min(self.len().saturating_sub(1));
@@ -60,9 +64,33 @@ impl Imports {
     }
 }
 
-fn mark_choices(preview: &mut Preview, choices: &Choices) {
+/// What each shown row will be designated to, as the import will decide it.
+fn mark_choices(preview: &mut Preview, im: &Imports) {
     for row in &mut preview.rows {
-        row.designated = choices.get(&row.external_key).copied().filter(|_| row.status == RowStatus::New);
+        let by_all = im.accept_all && !im.declined.contains(&row.external_key);
+        row.designated = im
+            .choices
+            .get(&row.external_key)
+            .copied()
+            .or(row.suggested_case.filter(|_| by_all))
+            .filter(|_| row.status == RowStatus::New);
+    }
+}
+
+impl Imports {
+    fn decisions(&self) -> Decisions {
+        Decisions {
+            by_key: self.choices.clone(),
+            accept_suggestions: self.accept_all,
+            declined: self.declined.clone(),
+            ..Decisions::default()
+        }
+    }
+
+    pub fn clear_choices(&mut self) {
+        self.choices.clear();
+        self.declined.clear();
+        self.accept_all = false;
     }
 }
 
@@ -158,7 +186,7 @@ pub fn previewed(app: &mut App, done: Previewed) {
         preview.rows.iter().filter(|r| r.suggested_case.is_some()).count()
     ));
     app.imports.busy = false;
-    app.imports.choices.clear();
+    app.imports.clear_choices();
     app.imports.pending = Some(pending);
     app.imports.preview = Some(preview);
     app.imports.selected = 0;
@@ -182,15 +210,15 @@ pub fn imported(app: &mut App, done: &Imported) {
 async fn import_pending(
     store: &Store,
     p: &Pending,
-    choices: &Choices,
+    decisions: Decisions,
     progress: crate::store::ProgressFn<'_>,
 ) -> Result<Imported, String> {
     let sha = feed::sha256_of(&p.path).map_err(|e| e.to_string())?;
     if sha != p.sha {
         return Err(format!("{} changed since it was previewed: preview it again (i)", p.name));
     }
-    let preview = run_file(store, p, Decisions::keys(choices), false, progress).await?;
-    Ok(Imported { name: p.name.clone(), preview, designated: choices.len() })
+    let preview = run_file(store, p, decisions, false, progress).await?;
+    Ok(Imported { name: p.name.clone(), designated: preview.designated, preview })
 }
 
 pub async fn run(app: &mut App, cmd: Command) -> AppResult {
@@ -204,9 +232,10 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
         Command::Confirm | Command::Open if im.pending.is_some() => {
             let Some(p) = im.pending.take() else { return Ok(()) };
             im.preview = None;
-            let choices = std::mem::take(&mut im.choices);
+            let decisions = im.decisions();
+            im.clear_choices();
             if p.size < im.background_from.unwrap_or(BACKGROUND_FROM) {
-                let done = import_pending(&app.store, &p, &choices, &|_, _, _| {}).await?;
+                let done = import_pending(&app.store, &p, decisions, &|_, _, _| {}).await?;
                 imported(app, &done);
                 return app.after_write().await;
             }
@@ -215,7 +244,7 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
             app.progress = Some(Progress { label: "importing".into(), done: 0, total: 1 });
             tokio::spawn(async move {
                 let report = reporter(tx.clone());
-                let result = import_pending(&store, &p, &choices, &report).await;
+                let result = import_pending(&store, &p, decisions, &report).await;
                 let _ = tx.send(JobEvent::Imported(Box::new(result)));
             });
         }
@@ -228,38 +257,55 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
             app.set_info(format!("batch {batch} undone: {removed} donation(s) removed"));
             return app.after_write().await;
         }
-        Command::Accept | Command::AcceptAll | Command::Designate(_) => {
-            let Some(preview) = im.preview.as_mut() else {
+        Command::AcceptAll => {
+            let Some(mut preview) = im.preview.take() else {
                 return Err("no preview is open: i picks a register file".into());
             };
-            let rows: Vec<usize> =
-                if cmd == Command::AcceptAll { (0..preview.rows.len()).collect() } else { vec![im.selected] };
-            let mut changed = 0;
-            for i in rows {
-                let Some(row) = preview.rows.get(i) else { continue };
-                if row.status != RowStatus::New {
-                    if cmd != Command::AcceptAll {
-                        return Err(format!("line {}: only a new donation can be designated", row.line));
+            im.accept_all = true;
+            im.declined.clear();
+            mark_choices(&mut preview, im);
+            let shown = preview.rows.iter().filter(|r| r.designated.is_some()).count();
+            im.preview = Some(preview);
+            app.set_info(format!(
+                "every suggestion accepted, in the whole file ({shown} of them on screen); a turns one down"
+            ));
+        }
+        Command::Accept | Command::Designate(_) => {
+            let Some(mut preview) = im.preview.take() else {
+                return Err("no preview is open: i picks a register file".into());
+            };
+            let Some(row) = preview.rows.get(im.selected).cloned() else {
+                im.preview = Some(preview);
+                return Ok(());
+            };
+            let key = row.external_key.clone();
+            let result = match (&cmd, row.status, row.designated) {
+                (_, status, _) if status != RowStatus::New => {
+                    Err(format!("line {}: only a new donation can be designated", row.line))
+                }
+                (Command::Designate(Some(case)), ..) => {
+                    im.choices.insert(key.clone(), *case);
+                    im.declined.remove(&key);
+                    Ok(format!("line {}: designated to case {case}", row.line))
+                }
+                (Command::Designate(None), ..) | (Command::Accept, _, Some(_)) => {
+                    im.choices.remove(&key);
+                    im.declined.insert(key.clone());
+                    Ok(format!("line {}: kept unrestricted", row.line))
+                }
+                (Command::Accept, _, None) => match row.suggested_case {
+                    Some(case) => {
+                        im.choices.insert(key.clone(), case);
+                        im.declined.remove(&key);
+                        Ok(format!("line {}: suggestion accepted, case {case}", row.line))
                     }
-                    continue;
-                }
-                let key = row.external_key.clone();
-                let target = match &cmd {
-                    Command::Designate(case) => *case,
-                    Command::Accept if im.choices.contains_key(&key) => None,
-                    _ => row.suggested_case,
-                };
-                if cmd == Command::Accept && target.is_none() && !im.choices.contains_key(&key) {
-                    return Err(format!("line {}: nothing is suggested; d designates a case by hand", row.line));
-                }
-                match target {
-                    Some(case) => im.choices.insert(key, case),
-                    None => im.choices.remove(&key),
-                };
-                changed += 1;
-            }
-            mark_choices(preview, &im.choices);
-            app.set_info(format!("{changed} row(s) changed; {} designated in all", app.imports.choices.len()));
+                    None => Err(format!("line {}: nothing is suggested; d designates a case by hand", row.line)),
+                },
+                _ => Ok(String::new()),
+            };
+            mark_choices(&mut preview, im);
+            im.preview = Some(preview);
+            app.set_info(result?);
         }
         other => return app.not_here(&other),
     }

@@ -347,7 +347,7 @@ impl App {
     async fn back(&mut self) -> AppResult {
         if self.screen == ScreenId::Imports && self.imports.pending.take().is_some() {
             self.imports.preview = None;
-            self.imports.choices.clear();
+            self.imports.clear_choices();
             self.set_info("preview dropped: nothing was written");
             return Ok(());
         }

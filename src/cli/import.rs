@@ -42,11 +42,16 @@ fn print_preview(p: &Preview, dry_run: bool) {
         println!("warning  line {}: {}", w.line, crate::text::inert(&w.message));
     }
     for c in p.checks.iter().filter(|c| !c.ok) {
-        println!("MISMATCH {}: the register says {}, its payments add up to {}", c.what, c.expected.en(), c.found.en());
+        println!(
+            "MISMATCH {}: the register says {}, its payments add up to {}",
+            crate::text::inert(&c.what),
+            c.expected.en(),
+            c.found.en()
+        );
     }
     println!(
         "{} ({}, {}): {} new, {} already imported, {} invalid, {} outgoing ({} paying invoices), {} internal, {} unknown direction, {} refunds; in {}, out {}",
-        p.file,
+        crate::text::inert(&p.file),
         p.format,
         p.encoding,
         p.new,

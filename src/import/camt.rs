@@ -50,7 +50,9 @@ fn amount(raw: &str) -> Result<(Money, bool), String> {
         return Err(format!("amount {raw:?} is negative; camt gives the sign in CdtDbtInd"));
     }
     let rounded = dec.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
-    let money = Money::from_decimal(rounded).ok_or_else(|| format!("amount {raw:?} is out of range"))?;
+    let money = Money::from_decimal(rounded)
+        .filter(|m| *m <= Money::MAX)
+        .ok_or_else(|| format!("amount {raw:?} is out of range (more than {})", Money::MAX.plain()))?;
     Ok((money, rounded != dec))
 }
 
@@ -64,6 +66,8 @@ fn currency(node: El) -> Result<Currency, String> {
 struct Reader<'d, 'i> {
     doc: &'d Document<'i>,
     reg: Register,
+    /// Payments without bank references, by content: how many so far (the same content twice is two payments).
+    repeats: std::cell::RefCell<std::collections::HashMap<String, usize>>,
 }
 
 impl Reader<'_, '_> {
@@ -99,9 +103,9 @@ impl Reader<'_, '_> {
         let stmt_id = text(stmt, "Id").unwrap_or_default();
         let first = self.reg.payments.len();
         let (mut credits, mut debits, mut entries) = (Money::ZERO, Money::ZERO, 0i64);
-        for (index, ntry) in children(stmt, "Ntry").enumerate() {
+        for ntry in children(stmt, "Ntry") {
             entries += 1;
-            match self.entry(ntry, &account, index) {
+            match self.entry(ntry, &account) {
                 Ok(payments) => {
                     for p in payments {
                         match p.direction {
@@ -148,9 +152,12 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn entry(&mut self, ntry: El, account: &str, index: usize) -> Result<Vec<Payment>, String> {
+    fn entry(&mut self, ntry: El, account: &str) -> Result<Vec<Payment>, String> {
         let amt = child(ntry, "Amt").ok_or("entry has no Amt")?;
         let (total, rounded) = amount(amt.text().unwrap_or(""))?;
+        if total.is_zero() {
+            return Err("the entry's amount is zero".into());
+        }
         if rounded {
             self.warn(
                 ntry,
@@ -208,7 +215,7 @@ impl Reader<'_, '_> {
             subscription: None,
             refund_of: None,
         };
-        let split = amounted.len() > 1 && amounted.len() == details.len();
+        let split = amounted.len() > 1 && amounted.len() == details.len() && amounted.iter().all(|(_, m)| !m.is_zero());
         if split {
             let sum: Money = amounted.iter().map(|(_, m)| *m).sum();
             if sum != total {
@@ -225,7 +232,7 @@ impl Reader<'_, '_> {
                     let mut p = self.details(base.clone(), Some(*tx));
                     p.line = self.line(*tx);
                     p.amount = *m;
-                    p.external_key = self.identity(&p, Some(*tx), entry_ref.as_deref(), account, index, i);
+                    p.external_key = self.identity(&p, Some(*tx), entry_ref.as_deref(), account, i);
                     p
                 })
                 .collect());
@@ -234,7 +241,7 @@ impl Reader<'_, '_> {
             self.warn(ntry, format!("batch of {batch_size} transactions, details missing: kept as one line"));
         }
         let mut p = self.details(base, details.first().copied());
-        p.external_key = self.identity(&p, details.first().copied(), entry_ref.as_deref(), account, index, 0);
+        p.external_key = self.identity(&p, details.first().copied(), entry_ref.as_deref(), account, 0);
         Ok(vec![p])
     }
 
@@ -278,27 +285,25 @@ impl Reader<'_, '_> {
     }
 
     /// The bank's own reference when it gives one; otherwise the payment's content and its place.
-    fn identity(
-        &self,
-        p: &Payment,
-        tx: Option<El>,
-        entry_ref: Option<&str>,
-        account: &str,
-        index: usize,
-        sub: usize,
-    ) -> String {
+    fn identity(&self, p: &Payment, tx: Option<El>, entry_ref: Option<&str>, account: &str, sub: usize) -> String {
         let tx_ref = tx.and_then(|t| first_text(t, &["Refs/AcctSvcrRef", "Refs/TxId", "Refs/UETR"]));
         match (entry_ref, tx_ref) {
             (Some(e), Some(t)) => key(Format::Camt, &[account, e, &t, &sub.to_string()]),
             (Some(e), None) => key(Format::Camt, &[account, e, &sub.to_string()]),
             (None, Some(t)) => key(Format::Camt, &[account, &t, &sub.to_string()]),
             (None, None) => {
+                // By content, not by place: the same payment in an intraday report and in the
+                // day's statement has the same key; a second equal payment in one file gets its own.
                 let dir = format!("{:?}", p.direction);
                 let date = p.date.to_string();
                 let amount = p.amount.plain();
-                let place = format!("{index}.{sub}");
                 let party = p.counterparty().account.clone().unwrap_or_default();
-                key(Format::Camt, &[account, &date, &amount, &dir, &party, &p.purpose, &place])
+                let base =
+                    key(Format::Camt, &[account, &date, &amount, &dir, &party, &p.counterparty().name, &p.purpose]);
+                let mut repeats = self.repeats.borrow_mut();
+                let n = repeats.entry(base.clone()).or_default();
+                *n += 1;
+                if *n == 1 { base } else { key(Format::Camt, &[&base, &n.to_string()]) }
             }
         }
     }
@@ -328,6 +333,7 @@ pub fn parse(bytes: &[u8]) -> Result<Register, Rejected> {
         });
     }
     let mut reader = Reader {
+        repeats: Default::default(),
         doc: &doc,
         reg: Register {
             format: Format::Camt,
@@ -408,5 +414,30 @@ mod tests {
         assert_eq!(amount("1.00505"), Ok((Money::from_minor(1_01), true)));
         assert!(amount("-5").is_err());
         assert!(amount("5,00").is_err());
+        assert!(amount("92233720368547758.07").is_err(), "beyond the largest amount almoner keeps");
+    }
+
+    /// Without bank references, an intraday report and the day's statement give the same keys.
+    #[test]
+    fn keys_without_references_do_not_depend_on_the_place() {
+        let entry = |amount: &str| {
+            format!(
+                "<Ntry><Amt Ccy=\"RUB\">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2026-03-02</Dt></BookgDt>\
+                 <NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Анна</Nm></Dbtr></RltdPties></TxDtls></NtryDtls></Ntry>"
+            )
+        };
+        let doc = |entries: &str| {
+            format!(
+                "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\"><BkToCstmrStmt><Stmt><Id>S</Id>\
+                 <Acct><Id><IBAN>RU01</IBAN></Id></Acct>{entries}</Stmt></BkToCstmrStmt></Document>"
+            )
+        };
+        let report = parse(doc(&entry("5.00")).as_bytes()).unwrap();
+        let statement = parse(doc(&format!("{}{}{}", entry("9.00"), entry("5.00"), entry("5.00"))).as_bytes()).unwrap();
+        assert_eq!(report.payments[0].external_key, statement.payments[1].external_key);
+        assert_ne!(
+            statement.payments[1].external_key, statement.payments[2].external_key,
+            "two equal payments are two"
+        );
     }
 }

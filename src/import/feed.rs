@@ -26,6 +26,8 @@ pub struct Feed {
     pub chunks: mpsc::Receiver<Vec<Payment>>,
     pub total: Arc<AtomicUsize>,
     pub done: oneshot::Receiver<Result<Summary, Rejected>>,
+    /// Payments this register itself refunds in full (key → line); known for registers read whole.
+    pub refunded: std::collections::HashMap<String, usize>,
 }
 
 fn unreadable(path: &Path, e: std::io::Error) -> Rejected {
@@ -68,6 +70,7 @@ pub fn open(path: &Path, format: Option<Format>, profile: Option<Profile>) -> Re
             Some(parse_with(&bytes, format, profile.as_ref())?)
         }
     };
+    let refunded = whole.as_ref().map(|r| super::refunded_in(&r.payments)).unwrap_or_default();
     let (chunk_tx, chunks) = mpsc::channel::<Vec<Payment>>(4);
     let (done_tx, done) = oneshot::channel();
     let total = Arc::new(AtomicUsize::new(0));
@@ -110,5 +113,5 @@ pub fn open(path: &Path, format: Option<Format>, profile: Option<Profile>) -> Re
         drop(chunk_tx);
         let _ = done_tx.send(result);
     });
-    Ok(Feed { format: format_out, chunks, total, done })
+    Ok(Feed { format: format_out, chunks, total, done, refunded })
 }

@@ -290,6 +290,23 @@ fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
     bytes.iter().take(64 * 1024).any(|b| *b == 0).then_some("it contains NUL bytes")
 }
 
+/// Payments of a register that refunds in the same register return in full:
+/// their key → line. (A partial refund leaves the payment a donation.)
+pub fn refunded_in(payments: &[Payment]) -> std::collections::HashMap<String, usize> {
+    let mut returned: std::collections::HashMap<&str, Money> = std::collections::HashMap::new();
+    for p in payments {
+        if let Some(original) = p.refund_of.as_deref() {
+            let r = returned.entry(original).or_insert(Money::ZERO);
+            *r = r.checked_add(p.amount).unwrap_or(Money::MAX);
+        }
+    }
+    payments
+        .iter()
+        .filter(|p| p.refund_of.is_none() && returned.get(p.external_key.as_str()).is_some_and(|r| *r >= p.amount))
+        .map(|p| (p.external_key.clone(), p.line))
+        .collect()
+}
+
 /// A stable key from the fields that identify a payment.
 pub fn key(format: Format, parts: &[&str]) -> String {
     let mut h = Sha256::new();

@@ -300,6 +300,8 @@ pub fn stream<R: BufRead + Seek>(
         }
         Ok(())
     })?;
+    // The file may have changed between the passes: it must still be whole.
+    splitter.finish()?;
     Ok(Summary { format: Format::OneC, encoding, errors, warnings, checks: control_checks(&accounts, &sums) })
 }
 

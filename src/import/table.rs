@@ -188,7 +188,10 @@ pub fn signed_amount(raw: &str, decimal: Option<char>) -> Result<(i64, bool), St
     let normal: String = s.chars().filter(|c| *c != group).map(|c| if c == decimal { '.' } else { c }).collect();
     let dec: Decimal = normal.parse().map_err(|_| format!("amount {raw:?} is not a number"))?;
     let rounded = dec.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
-    let minor = Money::from_decimal(rounded.abs()).ok_or_else(|| format!("amount {raw:?} is out of range"))?.minor();
+    let minor = Money::from_decimal(rounded.abs())
+        .filter(|m| *m <= Money::MAX)
+        .ok_or_else(|| format!("amount {raw:?} is out of range (more than {})", Money::MAX.plain()))?
+        .minor();
     Ok((if rounded.is_sign_negative() { -minor } else { minor }, rounded != dec))
 }
 

@@ -162,8 +162,8 @@ async fn keep_subscription(conn: &mut SqliteConnection, sub: &str, donor: i64) -
 }
 
 /// Values of `column` in `table` for these keys, asked 500 at a time: key → first id.
-async fn ids_by(conn: &mut SqliteConnection, sql_head: &str, keys: &[&str]) -> Result<HashMap<String, i64>> {
-    let mut found = HashMap::new();
+async fn ids_by(conn: &mut SqliteConnection, sql_head: &str, keys: &[&str]) -> Result<HashMap<String, Vec<i64>>> {
+    let mut found: HashMap<String, Vec<i64>> = HashMap::new();
     for chunk in keys.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(",");
         let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!("{sql_head} ({marks})")));
@@ -171,17 +171,19 @@ async fn ids_by(conn: &mut SqliteConnection, sql_head: &str, keys: &[&str]) -> R
             q = q.bind(*k);
         }
         for (k, id) in q.fetch_all(&mut *conn).await? {
-            let e = found.entry(k).or_insert(id);
-            *e = (*e).min(id);
+            found.entry(k).or_default().push(id);
         }
+    }
+    for ids in found.values_mut() {
+        ids.sort_unstable();
     }
     Ok(found)
 }
 
-/// What the database holds for a set of payments' keys: value → lowest donor id.
+/// What the database holds for a set of payments' keys: value → donor ids, oldest first.
 #[derive(Default)]
 struct Found {
-    by: [HashMap<String, i64>; 5],
+    by: [HashMap<String, Vec<i64>>; 5],
 }
 
 /// Key kinds, strongest first, as [`recognise`] tries them.
@@ -223,7 +225,7 @@ async fn lookup(conn: &mut SqliteConnection, clean: &[DonorKeys]) -> Result<Foun
 fn pick(k: &DonorKeys, found: &Found, made: &HashMap<(usize, String), i64>) -> Option<(i64, &'static str)> {
     values(k).into_iter().enumerate().find_map(|(t, v)| {
         let v = v?;
-        let a = found.by[t].get(&v).copied();
+        let a = found.by[t].get(&v).and_then(|ids| ids.first()).copied();
         let b = made.get(&(t, v)).copied();
         // A subscription belongs to whoever had it first: the database's owner if any.
         let id = if t == 1 { a.or(b) } else { a.into_iter().chain(b).min() };
@@ -292,7 +294,9 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
                 };
                 if let Some((inn, email, phone)) = now {
                     // A donor with contacts is no longer found by name alone.
-                    found.by[4].retain(|_, v| *v != id);
+                    for ids in found.by[4].values_mut() {
+                        ids.retain(|x| *x != id);
+                    }
                     made.retain(|(t, _), v| *t != 4 || *v != id);
                     for (t, v) in [(0, inn), (2, email), (3, phone)] {
                         if let Some(v) = v {

@@ -85,6 +85,8 @@ pub struct Preview {
     pub rows: Vec<PreviewRow>,
     /// Rows not kept in `rows`.
     pub rows_omitted: usize,
+    /// New donations designated to a case (suggestions accepted, or chosen).
+    pub designated: usize,
 }
 
 type Instant = chrono::DateTime<chrono::Utc>;
@@ -215,7 +217,8 @@ impl Store {
         // A long register touches many index pages: a larger page cache, and statement journals in memory.
         sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
         sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *tx).await?;
-        let mut run = Run::new(&mut tx, feed.format, file, Default::default(), decisions).await?;
+        let refunded = std::mem::take(&mut feed.refunded);
+        let mut run = Run::new(&mut tx, feed.format, file, refunded, decisions).await?;
         let batch = if dry_run { 0 } else { new_batch(&mut tx, self.actor(), file, sha256, feed.format).await? };
         let channel = channel_of(feed.format);
         let mut touched = Touched::default();
@@ -273,10 +276,12 @@ impl Store {
             None,
             Some(json!({"file": preview.file, "sha256": sha256, "new": preview.new, "duplicate": preview.duplicate,
                         "invalid": preview.invalid, "incoming_total": preview.incoming_total,
-                        "designated": touched.donations.len()})),
+                        "designated": preview.designated})),
         )
         .await?;
         preview.batch = Some(batch);
+        // The long-import page cache is not kept on the pooled connection.
+        sqlx::query("PRAGMA cache_size = -2000").execute(&mut **tx).await?;
         Ok(())
     }
 

@@ -33,8 +33,10 @@ pub struct Decisions {
     pub by_key: Choices,
     /// Line → case, or `None` to keep that payment unrestricted.
     pub by_line: HashMap<usize, Option<i64>>,
-    /// Designate every donation whose purpose names a case to that case.
+    /// Designate every donation whose purpose names a case to that case…
     pub accept_suggestions: bool,
+    /// …except these (external keys), whose suggestion a person turned down.
+    pub declined: HashSet<String>,
 }
 
 impl Decisions {
@@ -61,8 +63,6 @@ pub(crate) struct Decided {
     pub status: RowStatus,
     pub designated: Option<i64>,
     pub pays_case: Option<i64>,
-    /// The donor's identity (for new donations).
-    pub identity: Option<String>,
 }
 
 /// One whole import (or preview) under way.
@@ -71,17 +71,14 @@ pub(crate) struct Run {
     seen: HashSet<u128>,
     /// Payments of this file a refund in it returns: key → line.
     refunded: HashMap<String, usize>,
-    recognised: HashMap<String, &'static str>,
-    donor_ids: HashMap<String, i64>,
     decisions: Decisions,
-    lines_used: HashSet<usize>,
+    /// New payments seen on each line a person designated.
+    lines_used: HashMap<usize, usize>,
+    /// Designated donations, in the whole file.
+    designated: usize,
+    format: Format,
     pub preview: Preview,
     pub rows_omitted: usize,
-}
-
-fn identity(k: &DonorKeys) -> String {
-    let o = |v: &Option<String>| v.clone().unwrap_or_default();
-    format!("{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}", k.name, o(&k.inn), o(&k.email), o(&k.phone), o(&k.subscription))
 }
 
 impl Run {
@@ -96,10 +93,10 @@ impl Run {
             names: open_names(conn).await?,
             seen: HashSet::new(),
             refunded,
-            recognised: HashMap::new(),
-            donor_ids: HashMap::new(),
             decisions,
-            lines_used: HashSet::new(),
+            lines_used: HashMap::new(),
+            designated: 0,
+            format,
             preview: Preview {
                 format: format.name(),
                 file: file.to_string(),
@@ -120,6 +117,7 @@ impl Run {
                 checks: Vec::new(),
                 rows: Vec::new(),
                 rows_omitted: 0,
+                designated: 0,
             },
             rows_omitted: 0,
         })
@@ -127,12 +125,7 @@ impl Run {
 
     /// Refunds in a register held in memory, for the payments they return.
     pub fn refunds_in(payments: &[Payment]) -> HashMap<String, usize> {
-        let keys: HashSet<&str> = payments.iter().filter_map(|p| p.refund_of.as_deref()).collect();
-        payments
-            .iter()
-            .filter(|p| keys.contains(p.external_key.as_str()))
-            .map(|p| (p.external_key.clone(), p.line))
-            .collect()
+        crate::import::refunded_in(payments)
     }
 
     /// Classifies one chunk against the database as it is now.
@@ -172,45 +165,44 @@ impl Run {
             statuses.push(status);
         }
         // Donors of the new rows, recognised in a few queries for the whole chunk.
-        let mut asked: Vec<(String, DonorKeys)> = Vec::new();
-        let mut asking: HashSet<String> = HashSet::new();
-        let mut identities: Vec<Option<String>> = Vec::with_capacity(chunk.len());
-        for (p, status) in chunk.iter().zip(&statuses) {
-            if *status != RowStatus::New {
-                identities.push(None);
-                continue;
-            }
-            let keys = donor_keys(p);
-            let id = identity(&keys);
-            if !self.recognised.contains_key(&id) && asking.insert(id.clone()) {
-                asked.push((id.clone(), keys));
-            }
-            identities.push(Some(id));
-        }
-        let keys: Vec<DonorKeys> = asked.iter().map(|(_, k)| k.clone()).collect();
-        let answers = donors::recognise_many(conn, &keys).await?;
-        for ((id, _), answer) in asked.into_iter().zip(answers) {
-            self.recognised.insert(id, answer.map_or("new", |(_, how)| how));
-        }
+        let keys: Vec<DonorKeys> =
+            chunk.iter().zip(&statuses).filter(|(_, s)| **s == RowStatus::New).map(|(p, _)| donor_keys(p)).collect();
+        let mut answers = donors::recognise_many(conn, &keys).await?.into_iter();
         let mut rows = Vec::with_capacity(chunk.len());
-        for ((p, status), identity) in chunk.iter().zip(statuses).zip(identities) {
+        for (p, status) in chunk.iter().zip(statuses) {
             let mut donor = "";
             let (mut suggested_case, mut suggestion_reason, mut designated) = (None, None, None);
             if status == RowStatus::New {
-                donor = identity.as_ref().and_then(|i| self.recognised.get(i)).copied().unwrap_or("new");
+                donor = answers.next().flatten().map_or("new", |(_, how)| how);
                 (suggested_case, suggestion_reason) = suggest(conn, &self.names, &p.purpose).await?;
+                let declined = self.decisions.declined.contains(&p.external_key);
                 designated = match (self.decisions.by_key.get(&p.external_key), self.decisions.by_line.get(&p.line)) {
                     (Some(case), _) => Some(*case),
                     (None, Some(choice)) => *choice,
-                    (None, None) if self.decisions.accept_suggestions => suggested_case,
+                    (None, None) if self.decisions.accept_suggestions && !declined => suggested_case,
                     _ => None,
                 };
                 if self.decisions.by_line.contains_key(&p.line) {
-                    self.lines_used.insert(p.line);
+                    *self.lines_used.entry(p.line).or_default() += 1;
+                }
+                if let Some(case) = designated {
+                    // Checked here, so a dry run says what the import would.
+                    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = ?")
+                        .bind(case)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    if exists.is_none() {
+                        return Err(Error::invalid(format!(
+                            "line {}: case {case} does not exist (see the case list)",
+                            p.line
+                        )));
+                    }
+                    self.designated += 1;
                 }
             }
             let (pays_case, payment_note) = match (status, &p.refund_of) {
-                (RowStatus::Outgoing, _) => invoice_paid_by(conn, p).await?,
+                // Card processors' payouts are not the foundation's payment orders.
+                (RowStatus::Outgoing, _) if self.format != Format::CloudPayments => invoice_paid_by(conn, p).await?,
                 (RowStatus::Refund, Some(original)) => {
                     (None, Some(refund_note(conn, self.refunded.get(original).copied(), original).await?))
                 }
@@ -219,7 +211,7 @@ impl Run {
             if pays_case.is_some() {
                 self.preview.pays += 1;
             }
-            rows.push(Decided { status, designated, pays_case, identity });
+            rows.push(Decided { status, designated, pays_case });
             if self.preview.rows.len() >= KEEP_ROWS {
                 self.rows_omitted += 1;
                 continue;
@@ -260,27 +252,16 @@ impl Run {
     ) -> Result<()> {
         // One timestamp for the batch, formatted once.
         let created = now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
-        let mut asked: Vec<(String, DonorKeys)> = Vec::new();
-        let mut asking: HashSet<&str> = HashSet::new();
-        for (p, row) in chunk.iter().zip(rows) {
-            if let Some(id) = &row.identity
-                && !self.donor_ids.contains_key(id)
-                && asking.insert(id)
-            {
-                asked.push((id.clone(), donor_keys(p)));
-            }
-        }
-        let keys: Vec<DonorKeys> = asked.iter().map(|(_, k)| k.clone()).collect();
-        let ids = donors::find_or_add_many(tx, &keys).await?;
-        for ((id, _), donor) in asked.into_iter().zip(ids) {
-            self.donor_ids.insert(id, donor);
-        }
+        // Every new row's donor, found or made in a few statements, exactly as one by one would.
+        let keys: Vec<DonorKeys> =
+            chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::New).map(|(p, _)| donor_keys(p)).collect();
+        let mut donor_ids = donors::find_or_add_many(tx, &keys).await?.into_iter();
         let mut plain: Vec<(&Payment, i64)> = Vec::new();
         for (p, row) in chunk.iter().zip(rows) {
             if row.status != RowStatus::New {
                 continue;
             }
-            let donor = row.identity.as_ref().and_then(|i| self.donor_ids.get(i)).copied().unwrap_or_default();
+            let donor = donor_ids.next().unwrap_or_default();
             let Some(case) = row.designated else {
                 plain.push((p, donor));
                 continue;
@@ -362,11 +343,18 @@ impl Run {
     /// The whole file's findings, once the stream has ended. A line the person
     /// designated that held no new donation is an error: nothing is written.
     pub fn finish(mut self, summary: Summary) -> Result<Preview> {
-        let mut unused: Vec<usize> =
-            self.decisions.by_line.keys().filter(|l| !self.lines_used.contains(l)).copied().collect();
-        unused.sort_unstable();
-        if let Some(line) = unused.first() {
-            return Err(Error::invalid(format!("--designate: line {line} holds no new donation")));
+        let mut lines: Vec<usize> = self.decisions.by_line.keys().copied().collect();
+        lines.sort_unstable();
+        for line in lines {
+            match self.lines_used.get(&line).copied().unwrap_or(0) {
+                0 => return Err(Error::invalid(format!("--designate: line {line} holds no new donation"))),
+                1 => {}
+                n => {
+                    return Err(Error::invalid(format!(
+                        "--designate: line {line} holds {n} new donations (a batched or one-line file): designate them in the console instead"
+                    )));
+                }
+            }
         }
         let pv = &mut self.preview;
         pv.format = summary.format.name();
@@ -376,6 +364,7 @@ impl Run {
         pv.warnings = summary.warnings;
         pv.checks = summary.checks;
         pv.rows_omitted = self.rows_omitted;
+        pv.designated = self.designated;
         Ok(self.preview)
     }
 }
@@ -394,6 +383,11 @@ pub fn case_number_in(purpose: &str) -> Option<i64> {
     for marker in ["заявк", "case"] {
         let mut from = 0;
         while let Some(i) = lower[from..].find(marker) {
+            // The marker starts a word: "showcase 12" names no case.
+            if lower[..from + i].chars().next_back().is_some_and(char::is_alphanumeric) {
+                from += i + marker.len();
+                continue;
+            }
             let rest = &lower[from + i + marker.len()..];
             let rest = rest.trim_start_matches(|c: char| c.is_alphabetic()).trim_start_matches([' ', '№', '#', ':']);
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -485,19 +479,20 @@ fn donor_keys(p: &Payment) -> DonorKeys {
 
 /// What a refund returns: a payment of this file, a donation imported before, or something unknown.
 async fn refund_note(conn: &mut SqliteConnection, in_file: Option<usize>, original: &str) -> Result<String> {
-    if let Some(line) = in_file {
-        return Ok(format!("refunds line {line} of this file, which is therefore not imported"));
-    }
     let earlier: Option<(i64, i64)> = sqlx::query_as("SELECT id, allocated FROM donations WHERE external_key = ?")
         .bind(original)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(match earlier {
-        Some((id, allocated)) => format!(
+    Ok(match (earlier, in_file) {
+        (Some((id, allocated)), _) => format!(
             "refunds donation {id}, imported earlier{}: record the return by hand",
             if allocated > 0 { " and already placed" } else { "" }
         ),
-        None => "refunds a payment almoner has not imported".into(),
+        (None, Some(line)) => format!("refunds line {line} of this file, which is therefore not imported"),
+        (None, None) => {
+            "refunds a payment not imported (or only part of one in this file, which is imported): record the return by hand"
+                .into()
+        }
     })
 }
 
@@ -518,8 +513,13 @@ async fn suggest(
     purpose: &str,
 ) -> Result<(Option<i64>, Option<String>)> {
     if let Some(n) = case_number_in(purpose) {
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM cases WHERE id = ?").bind(n).fetch_optional(&mut *conn).await?;
+        // Only a case still raising money (or about to) is suggested; a paid or closed one is not.
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM cases WHERE id = ? AND stage IN ('qualification', 'documents', 'fundraising')",
+        )
+        .bind(n)
+        .fetch_optional(&mut *conn)
+        .await?;
         if exists.is_some() {
             return Ok((Some(n), Some(format!("the purpose names case {n}"))));
         }
@@ -547,6 +547,7 @@ mod tests {
         assert_eq!(case_number_in("по заявке №45 Ивановой"), Some(45));
         assert_eq!(case_number_in("for case #7"), Some(7));
         assert_eq!(case_number_in("Оплата по договору 5"), None);
+        assert_eq!(case_number_in("showcase 12"), None);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub fn status_line(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         return;
     }
     if let Some(p) = &app.progress {
-        let label = format!("{} {} ", p.label, app.lang.t().working);
+        let label = format!("{} {} ", super::safe(&p.label, w), app.lang.t().working);
         let line = Line::from(vec![
             Span::raw(label.clone()),
             Span::styled(bar(p.done, p.total, w.saturating_sub(label.chars().count())), theme.money()),
