@@ -164,9 +164,16 @@ impl Run {
             }
             statuses.push(status);
         }
-        // Donors of the new rows, recognised in a few queries for the whole chunk.
-        let keys: Vec<DonorKeys> =
-            chunk.iter().zip(&statuses).filter(|(_, s)| **s == RowStatus::New).map(|(p, _)| donor_keys(p)).collect();
+        // Donors of the new rows the preview keeps, recognised in a few queries for the whole chunk
+        // (the writer finds every row's donor itself; beyond the kept rows the answer shows nowhere).
+        let room = KEEP_ROWS.saturating_sub(self.preview.rows.len());
+        let keys: Vec<DonorKeys> = chunk
+            .iter()
+            .zip(&statuses)
+            .take(room)
+            .filter(|(_, s)| **s == RowStatus::New)
+            .map(|(p, _)| donor_keys(p))
+            .collect();
         let mut answers = donors::recognise_many(conn, &keys).await?.into_iter();
         let mut rows = Vec::with_capacity(chunk.len());
         for (p, status) in chunk.iter().zip(statuses) {
