@@ -200,3 +200,16 @@ fn cli_accepts_suggestions_and_designates_by_line() {
     let out = run(&["import", f, "--profile", p, "--designate", "x"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("LINE=CASE"));
 }
+
+#[tokio::test]
+async fn totals_are_also_given_per_currency() {
+    let t = TestDb::new().await;
+    let export = "TransactionId,Amount,Currency,CreatedDateIso,Email,Status\n\
+        1,500.00,RUB,2026-03-01T10:00:00,a@x.org,Completed\n\
+        2,10.00,USD,2026-03-01T11:00:00,b@x.org,Completed\n\
+        3,250.00,RUB,2026-03-02T10:00:00,c@x.org,Completed\n";
+    let p = t.store.preview_import(&parse(export.as_bytes(), None).unwrap(), "cp.csv").await.unwrap();
+    assert_eq!(p.by_currency["RUB"].incoming, rub("750"));
+    assert_eq!(p.by_currency["USD"].incoming, rub("10"));
+    assert_eq!(p.incoming_total, rub("760"), "the plain total adds every currency up");
+}

@@ -65,6 +65,14 @@ fn print_preview(p: &Preview, dry_run: bool) {
         p.incoming_total.en(),
         p.outgoing_total.en()
     );
+    if p.by_currency.len() > 1 || p.by_currency.keys().any(|c| c != "RUB") {
+        let parts: Vec<String> = p
+            .by_currency
+            .iter()
+            .map(|(c, f)| format!("{c}: in {}, out {}", f.incoming.en(), f.outgoing.en()))
+            .collect();
+        println!("by currency (the totals above add them up): {}", parts.join("; "));
+    }
     match p.batch {
         Some(b) => {
             println!("imported as batch {b} (undo with `almoner import undo {b}` while none of it is allocated)")

@@ -87,6 +87,15 @@ pub struct Preview {
     pub rows_omitted: usize,
     /// New donations designated to a case (suggestions accepted, or chosen).
     pub designated: usize,
+    /// The totals per currency (`incoming_total` and `outgoing_total` add them all up).
+    pub by_currency: std::collections::BTreeMap<String, Flow>,
+}
+
+/// Money in and out in one currency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Flow {
+    pub incoming: Money,
+    pub outgoing: Money,
 }
 
 type Instant = chrono::DateTime<chrono::Utc>;

@@ -118,6 +118,7 @@ impl Run {
                 rows: Vec::new(),
                 rows_omitted: 0,
                 designated: 0,
+                by_currency: Default::default(),
             },
             rows_omitted: 0,
         })
@@ -158,8 +159,14 @@ impl Run {
                 RowStatus::Refund | RowStatus::Refunded => pv.refunds += 1,
             }
             match p.direction {
-                Direction::Incoming => pv.incoming_total += p.amount,
-                Direction::Outgoing => pv.outgoing_total += p.amount,
+                Direction::Incoming => {
+                    pv.incoming_total += p.amount;
+                    pv.by_currency.entry(p.currency.as_str().to_string()).or_default().incoming += p.amount;
+                }
+                Direction::Outgoing => {
+                    pv.outgoing_total += p.amount;
+                    pv.by_currency.entry(p.currency.as_str().to_string()).or_default().outgoing += p.amount;
+                }
                 _ => {}
             }
             statuses.push(status);
