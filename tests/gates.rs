@@ -59,6 +59,39 @@ async fn documents_gate_needs_every_paper_invoice_and_target() {
 }
 
 #[tokio::test]
+async fn the_foundations_own_checklist_is_what_the_documents_gate_asks_for() {
+    let t = TestDb::new().await;
+    // Bad checklists are refused, naming what is wrong, and change nothing.
+    for (key, value, expect) in [
+        ("documents.equipment", "invoice, passport", "passport"),
+        ("documents.equipment", " , ", "empty"),
+        ("documents.toys", "invoice", "toys"),
+    ] {
+        let before = fingerprint(&t.store).await;
+        let err = t.store.set_setting(key, value).await.unwrap_err().to_string();
+        assert!(err.contains(expect), "{key}={value}: {err}");
+        assert_eq!(before, fingerprint(&t.store).await);
+    }
+    t.store.set_setting("documents.equipment", "invoice, act").await.unwrap();
+    let id = new_case(&t.store, Program::Equipment, Money::ZERO).await;
+    t.store.qualify(id, "ДЦП", "коляска", true).await.unwrap();
+    t.store.advance(id, Stage::Documents, None).await.unwrap();
+    t.store.attach(id, DocKind::Invoice, &t.file("inv.pdf", "invoice")).await.unwrap();
+    t.store.attach(id, DocKind::PublicationConsent, &t.file("c.pdf", "consent")).await.unwrap();
+    t.store.record_invoice(id, "СЧ-1", date("2026-02-01"), rub("90 000"), "Ортомир").await.unwrap();
+    refused(&t, id, Stage::Fundraising, "missing documents for equipment: act").await;
+    let file = t.store.case_file(id).await.unwrap();
+    assert_eq!(file.required_documents, vec![DocKind::Invoice, DocKind::Act, DocKind::PublicationConsent]);
+    assert_eq!(file.missing_documents, vec![DocKind::Act]);
+    t.store.attach(id, DocKind::Act, &t.file("act.pdf", "act")).await.unwrap();
+    t.store.advance(id, Stage::Fundraising, None).await.unwrap();
+    // Another program keeps the built-in checklist.
+    let other = new_case(&t.store, Program::Treatment, Money::ZERO).await;
+    let file = t.store.case_file(other).await.unwrap();
+    assert_eq!(file.required_documents, vec![DocKind::Invoice, DocKind::MedicalReport, DocKind::PublicationConsent]);
+}
+
+#[tokio::test]
 async fn documents_gate_refuses_without_target() {
     let t = TestDb::new().await;
     let id = new_case(&t.store, Program::Equipment, Money::ZERO).await;

@@ -228,6 +228,8 @@ pub struct CaseFile {
     pub payment_order: Option<PaymentOrder>,
     pub documents: Vec<Document>,
     pub missing_documents: Vec<DocKind>,
+    /// The papers this case needs before fundraising (the foundation's checklist, or the built-in one).
+    pub required_documents: Vec<DocKind>,
     pub allocations: Vec<Allocation>,
     pub history: Vec<StageChange>,
     pub notes: String,

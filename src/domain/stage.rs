@@ -105,22 +105,46 @@ impl Stage {
 /// The papers each program requires before fundraising opens. A publication
 /// consent is required in addition wherever the case is to be published.
 pub fn required_documents(program: Program, published: bool) -> Vec<DocKind> {
-    let mut kinds = match program {
-        Program::Treatment | Program::Rehabilitation => {
-            vec![DocKind::Invoice, DocKind::MedicalReport]
-        }
-        Program::Equipment | Program::Research => vec![DocKind::Invoice],
+    checklist(program, published, None)
+}
+
+/// The papers a case needs before fundraising: the foundation's own
+/// checklist for the program (`configured`, from the `documents.PROGRAM`
+/// setting) or the built-in one, plus the publication consent when the case
+/// will be published.
+pub fn checklist(program: Program, published: bool, configured: Option<&[DocKind]>) -> Vec<DocKind> {
+    let mut kinds = match (configured, program) {
+        (Some(list), _) => list.to_vec(),
+        (None, Program::Treatment | Program::Rehabilitation) => vec![DocKind::Invoice, DocKind::MedicalReport],
+        (None, Program::Equipment | Program::Research) => vec![DocKind::Invoice],
     };
-    if published {
+    if published && !kinds.contains(&DocKind::PublicationConsent) {
         kinds.push(DocKind::PublicationConsent);
     }
     kinds
+}
+
+/// `invoice, medical_report, act`: a checklist as the setting writes it.
+pub fn parse_checklist(text: &str) -> Result<Vec<DocKind>, String> {
+    let mut kinds = Vec::new();
+    for word in text.split([',', ' ']).map(str::trim).filter(|w| !w.is_empty()) {
+        let kind: DocKind = word.parse().map_err(|e: UnknownWord| e.to_string())?;
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    if kinds.is_empty() {
+        return Err("the checklist is empty: name at least one document kind".into());
+    }
+    Ok(kinds)
 }
 
 /// Everything the gates look at, read inside the write transaction.
 #[derive(Debug, Clone, Default)]
 pub struct GateFacts {
     pub program: Option<Program>,
+    /// The foundation's own papers checklist for the program, if it set one.
+    pub checklist: Option<Vec<DocKind>>,
     pub published: bool,
     /// Qualification checklist recorded, with who approved it.
     pub qualified_by: Option<String>,
@@ -185,7 +209,7 @@ pub fn check_transition(from: Stage, to: Stage, f: &GateFacts) -> Result<(), Gat
         },
         (Documents, Fundraising) => {
             let program = f.program.unwrap_or(Program::Treatment);
-            let missing: Vec<&str> = required_documents(program, f.published)
+            let missing: Vec<&str> = checklist(program, f.published, f.checklist.as_deref())
                 .into_iter()
                 .filter(|k| !f.attached.contains(k))
                 .map(DocKind::as_str)

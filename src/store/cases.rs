@@ -77,6 +77,18 @@ pub(crate) async fn set_stage(tx: &mut Tx, actor: &str, case: i64, from: Stage, 
     .await
 }
 
+/// The foundation's papers checklist for `program` (the `documents.PROGRAM` setting), if it set one.
+pub(crate) async fn configured_checklist(
+    conn: &mut sqlx::SqliteConnection,
+    program: Program,
+) -> Result<Option<Vec<crate::domain::DocKind>>> {
+    let text: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+        .bind(format!("documents.{program}"))
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(text.and_then(|t| crate::domain::stage::parse_checklist(&t).ok()))
+}
+
 async fn gate_facts(tx: &mut Tx, case: i64) -> Result<GateFacts> {
     let row = sqlx::query("SELECT program, published, target, collected FROM cases WHERE id = ?")
         .bind(case)
@@ -108,8 +120,10 @@ async fn gate_facts(tx: &mut Tx, case: i64) -> Result<GateFacts> {
     .fetch_optional(&mut **tx)
     .await?
     .flatten();
+    let program: Program = row.try_get::<String, _>("program")?.parse()?;
     Ok(GateFacts {
-        program: Some(row.try_get::<String, _>("program")?.parse()?),
+        program: Some(program),
+        checklist: configured_checklist(tx, program).await?,
         published: row.try_get::<i64, _>("published")? != 0,
         qualified_by,
         attached: kinds.iter().filter_map(|k| k.parse().ok()).collect(),

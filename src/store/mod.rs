@@ -149,9 +149,15 @@ impl Store {
             "foundation_name" if !value.trim().is_empty() => {}
             "foundation_inn" => digits(key, value, &[10, 12])?,
             "foundation_account" => digits(key, value, &[20])?,
+            _ if key.starts_with("documents.") => {
+                let program = &key["documents.".len()..];
+                program.parse::<crate::domain::Program>().map_err(|e| Error::invalid(format!("setting {key}: {e}")))?;
+                crate::domain::stage::parse_checklist(value)
+                    .map_err(|e| Error::invalid(format!("setting {key}: {e}")))?;
+            }
             _ => {
                 return Err(Error::invalid(format!(
-                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account"
+                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM"
                 )));
             }
         }

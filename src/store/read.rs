@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use sqlx::{Row, SqliteConnection};
 
 use super::{Store, rows};
-use crate::domain::stage::required_documents;
+use crate::domain::stage::checklist;
 use crate::domain::{
     Allocation, Case, CaseFile, Channel, Document, Donation, Invoice, Money, PaymentOrder, Program, Qualification,
     Stage, StageChange, StageSummary,
@@ -168,10 +168,10 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let missing_documents = required_documents(case.program, case.published)
-            .into_iter()
-            .filter(|k| !documents.iter().any(|d| d.kind == *k))
-            .collect();
+        let configured = super::cases::configured_checklist(&mut tx, case.program).await?;
+        let required_documents = checklist(case.program, case.published, configured.as_deref());
+        let missing_documents =
+            required_documents.iter().copied().filter(|k| !documents.iter().any(|d| d.kind == *k)).collect();
         let allocations = allocations_where(&mut tx, "a.case_id = ?", id).await?;
         let history = sqlx::query("SELECT * FROM stage_changes WHERE case_id = ? ORDER BY id")
             .bind(id)
@@ -198,6 +198,7 @@ impl Store {
             payment_order,
             documents,
             missing_documents,
+            required_documents,
             allocations,
             history,
             notes,

@@ -8,7 +8,6 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::{Theme, bar, cell, safe};
 use crate::app::App;
 use crate::app::case::{CaseCard, Tab};
-use crate::domain::stage::required_documents;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let Some(card) = &app.case else { return };
@@ -95,7 +94,7 @@ fn body(card: &CaseCard, app: &App, theme: Theme, w: usize) -> Vec<Line<'static>
         }
         Tab::Documents => {
             let mut lines = Vec::new();
-            for kind in required_documents(c.program, c.published) {
+            for &kind in &f.required_documents {
                 let present = f.documents.iter().any(|d| d.kind == kind);
                 let (mark, style) = if present { ("✓", theme.money()) } else { ("✗", theme.error()) };
                 lines.push(Line::from(vec![
