@@ -82,6 +82,12 @@ pub enum Command {
     Payments(PaymentsCommand),
     /// Import a register (1C, MT940, camt, CloudPayments, or CSV/XLSX through a profile): preview, then commit in one transaction.
     Import(ImportArgs),
+    /// Take in applications from the web form: a JSON file, or every *.json in a folder.
+    Intake {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run console commands from a file, headless (one per line, # comments); stops at the first error.
     Exec { file: PathBuf },
     /// Check or show keymaps.

@@ -6,6 +6,7 @@ mod bench;
 mod bench_console;
 mod bench_import;
 mod import;
+mod intake;
 mod show;
 pub mod table;
 
@@ -153,6 +154,7 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
         }
         Command::Exec { file } => exec(store, file).await?,
         Command::Import(args) => import::run(store, args).await?,
+        Command::Intake { path, json } => intake::run(store, path, *json).await?,
         Command::Payments(args::PaymentsCommand::Export { format, file }) => {
             import::export(store, format, file).await?
         }

@@ -151,70 +151,109 @@ fn require_stage(case: i64, stage: Stage, allowed: &[Stage], doing: &str) -> Res
     }
 }
 
+/// Attaches a stored file to a case, inside the caller's transaction.
+pub(crate) async fn insert_document(
+    tx: &mut Tx,
+    actor: &str,
+    case: i64,
+    kind: DocKind,
+    name: &str,
+    sha: &str,
+) -> Result<i64> {
+    let (stage, _) = stage_of(tx, case).await?;
+    check_attachable(case, stage, kind)?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(case)
+    .bind(kind.as_str())
+    .bind(name)
+    .bind(sha)
+    .bind(now())
+    .bind(actor)
+    .fetch_one(&mut **tx)
+    .await?;
+    audit::record(
+        tx,
+        actor,
+        "case.attach",
+        "case",
+        Some(case),
+        None,
+        Some(json!({"kind": kind, "file": name, "sha256": sha})),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Opens a new application in `qualification`, inside the caller's transaction.
+pub(crate) async fn insert_case(tx: &mut Tx, actor: &str, new: &NewCase) -> Result<i64> {
+    if new.clinic.trim().is_empty() {
+        return Err(Error::invalid("the clinic is empty: give the clinic's name"));
+    }
+    let at = now();
+    let beneficiary = match &new.beneficiary {
+        BeneficiaryRef::Existing(id) => {
+            let found: Option<i64> = sqlx::query_scalar("SELECT id FROM beneficiaries WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            found.ok_or(Error::NotFound { what: "beneficiary", id: *id, list: "case list" })?
+        }
+        BeneficiaryRef::New { full_name, birth_date, city } => {
+            if full_name.trim().is_empty() {
+                return Err(Error::invalid("the beneficiary's name is empty"));
+            }
+            sqlx::query_scalar(
+                "INSERT INTO beneficiaries (full_name, birth_date, city, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            )
+            .bind(full_name.trim())
+            .bind(birth_date)
+            .bind(city)
+            .bind(at)
+            .fetch_one(&mut **tx)
+            .await?
+        }
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO cases (beneficiary_id, program, clinic, diagnosis, stage, target, responsible, published, stage_since, created_at)
+         VALUES (?, ?, ?, ?, 'qualification', ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(beneficiary)
+    .bind(new.program.as_str())
+    .bind(new.clinic.trim())
+    .bind(new.diagnosis.trim())
+    .bind(new.target.minor())
+    .bind(&new.responsible)
+    .bind(new.published as i64)
+    .bind(at)
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, NULL, 'qualification', ?, ?, 'application received')")
+        .bind(id)
+        .bind(at)
+        .bind(actor)
+        .execute(&mut **tx)
+        .await?;
+    audit::record(
+        tx,
+        actor,
+        "case.new",
+        "case",
+        Some(id),
+        None,
+        Some(json!({"beneficiary": beneficiary, "program": new.program, "clinic": new.clinic, "target": new.target})),
+    )
+    .await?;
+    Ok(id)
+}
+
 impl Store {
     /// Opens a new application in `qualification`.
     pub async fn new_case(&self, new: &NewCase) -> Result<i64> {
-        if new.clinic.trim().is_empty() {
-            return Err(Error::invalid("the clinic is empty: give the clinic's name"));
-        }
         let mut tx = self.begin_write().await?;
-        let at = now();
-        let beneficiary = match &new.beneficiary {
-            BeneficiaryRef::Existing(id) => {
-                let found: Option<i64> = sqlx::query_scalar("SELECT id FROM beneficiaries WHERE id = ?")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                found.ok_or(Error::NotFound { what: "beneficiary", id: *id, list: "case list" })?
-            }
-            BeneficiaryRef::New { full_name, birth_date, city } => {
-                if full_name.trim().is_empty() {
-                    return Err(Error::invalid("the beneficiary's name is empty"));
-                }
-                sqlx::query_scalar(
-                    "INSERT INTO beneficiaries (full_name, birth_date, city, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-                )
-                .bind(full_name.trim())
-                .bind(birth_date)
-                .bind(city)
-                .bind(at)
-                .fetch_one(&mut *tx)
-                .await?
-            }
-        };
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO cases (beneficiary_id, program, clinic, diagnosis, stage, target, responsible, published, stage_since, created_at)
-             VALUES (?, ?, ?, ?, 'qualification', ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(beneficiary)
-        .bind(new.program.as_str())
-        .bind(new.clinic.trim())
-        .bind(new.diagnosis.trim())
-        .bind(new.target.minor())
-        .bind(&new.responsible)
-        .bind(new.published as i64)
-        .bind(at)
-        .bind(at)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, NULL, 'qualification', ?, ?, 'application received')")
-            .bind(id)
-            .bind(at)
-            .bind(&self.actor)
-            .execute(&mut *tx)
-            .await?;
-        audit::record(
-            &mut tx,
-            &self.actor,
-            "case.new",
-            "case",
-            Some(id),
-            None,
-            Some(
-                json!({"beneficiary": beneficiary, "program": new.program, "clinic": new.clinic, "target": new.target}),
-            ),
-        )
-        .await?;
+        let id = insert_case(&mut tx, &self.actor, new).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -377,6 +416,16 @@ impl Store {
         // Say so before reading the file if the case cannot take it (checked again below).
         let stage = self.case(case).await?.stage;
         check_attachable(case, stage, kind)?;
+        let (name, sha) = self.store_file(file)?;
+        let mut tx = self.begin_write().await?;
+        let id = insert_document(&mut tx, &self.actor, case, kind, &name, &sha).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Keeps a file under its SHA-256 beside the database (once, however often it comes):
+    /// its name and checksum.
+    pub(crate) fn store_file(&self, file: &Path) -> Result<(String, String)> {
         let bytes = std::fs::read(file).map_err(|e| Error::File { path: file.to_path_buf(), source: e })?;
         let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
         let dir = self.documents_dir().join(&sha[..2]);
@@ -389,32 +438,7 @@ impl Store {
             std::fs::rename(&tmp, &stored).map_err(|e| Error::File { path: stored.clone(), source: e })?;
         }
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut tx = self.begin_write().await?;
-        let (stage, _) = stage_of(&mut tx, case).await?;
-        check_attachable(case, stage, kind)?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(case)
-        .bind(kind.as_str())
-        .bind(&name)
-        .bind(&sha)
-        .bind(now())
-        .bind(&self.actor)
-        .fetch_one(&mut *tx)
-        .await?;
-        audit::record(
-            &mut tx,
-            &self.actor,
-            "case.attach",
-            "case",
-            Some(case),
-            None,
-            Some(json!({"kind": kind, "file": name, "sha256": sha})),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+        Ok((name, sha))
     }
 
     /// Moves a case by a person's decision, through the gates. Entering

@@ -11,6 +11,7 @@ pub mod donors;
 mod export;
 mod import;
 mod ingest;
+mod intake;
 mod invariants;
 mod read;
 mod rows;
@@ -30,6 +31,7 @@ pub use cases::{BeneficiaryRef, NewCase};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
 pub use import::{Batch, Choices, Preview, PreviewRow, ProgressFn, RowStatus};
 pub use ingest::{Decisions, KEEP_ROWS};
+pub use intake::{Application, Intake};
 pub use invariants::Scope;
 pub use read::{CaseQuery, DonationQuery};
 

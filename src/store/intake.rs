@@ -1,0 +1,184 @@
+//! Applications from the foundation's web form: one JSON file each. A
+//! child who applied before (the same name, written any way, and the same
+//! birth date) gets the new case on their existing record, and is told so.
+//! Beneficiary, case, notes and papers are written in one transaction, or
+//! nothing is.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::cases::{BeneficiaryRef, NewCase, insert_case, insert_document};
+use super::{Store, audit};
+use crate::domain::names::name_key;
+use crate::domain::{DocKind, Money, Program};
+use crate::error::{Error, Result};
+
+/// The child an application is for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Child {
+    pub full_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<NaiveDate>,
+    pub city: Option<String>,
+}
+
+/// A paper sent with the application; `path` is relative to the JSON file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    pub kind: String,
+    pub path: String,
+}
+
+/// One submission of the web form.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    pub program: String,
+    pub child: Child,
+    pub clinic: String,
+    #[serde(default)]
+    pub diagnosis: String,
+    /// Rubles as text ("1 500 000") or a number; by default the invoice will set it.
+    pub target: Option<serde_json::Value>,
+    /// Whether the family agrees to the case being published (default yes).
+    #[serde(default = "yes")]
+    pub publish: bool,
+    /// Who applied and how to reach them.
+    pub contact: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The fields of this program's form (treatment plan, equipment model…), kept on the case.
+    #[serde(default)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What intake did with one application.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Intake {
+    pub case: i64,
+    pub beneficiary: i64,
+    /// The child applied before: the case joined their record.
+    pub returning: bool,
+    pub documents: usize,
+}
+
+impl Application {
+    /// Reads a submission; every problem names the field.
+    pub fn parse(text: &str) -> Result<Application> {
+        let app: Application =
+            serde_json::from_str(text).map_err(|e| Error::invalid(format!("the application cannot be read: {e}")))?;
+        if app.child.full_name.trim().is_empty() {
+            return Err(Error::invalid("child.full_name is empty"));
+        }
+        if app.clinic.trim().is_empty() {
+            return Err(Error::invalid("clinic is empty"));
+        }
+        Ok(app)
+    }
+
+    fn target(&self) -> Result<Money> {
+        match &self.target {
+            None | Some(serde_json::Value::Null) => Ok(Money::ZERO),
+            Some(serde_json::Value::String(s)) => Money::parse(s).map_err(|e| Error::invalid(format!("target: {e}"))),
+            Some(serde_json::Value::Number(n)) => {
+                Money::parse(&n.to_string()).map_err(|e| Error::invalid(format!("target: {e}")))
+            }
+            Some(other) => Err(Error::invalid(format!("target: {other} is not an amount"))),
+        }
+    }
+
+    /// What the form said beyond the case's own fields, as the case's notes.
+    fn notes(&self) -> String {
+        let mut lines = Vec::new();
+        let mut put = |label: &str, map: &serde_json::Map<String, serde_json::Value>| {
+            for (k, v) in map {
+                let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                lines.push(format!("{label}{k}: {v}"));
+            }
+        };
+        put("", &self.details);
+        if let Some(contact) = &self.contact {
+            put("contact ", contact);
+        }
+        lines.join("\n")
+    }
+}
+
+impl Store {
+    /// Takes one application in: the child's record (found or new), a case in
+    /// `qualification`, unassigned, its papers stored. All or nothing.
+    pub async fn intake(&self, app: &Application, base: &Path) -> Result<Intake> {
+        let program: Program = app.program.parse().map_err(|e| Error::invalid(format!("program: {e}")))?;
+        let target = app.target()?;
+        let mut papers = Vec::new();
+        for a in &app.attachments {
+            let kind: DocKind = a.kind.parse().map_err(|e| Error::invalid(format!("attachments: {e}")))?;
+            let path = base.join(&a.path);
+            if !path.starts_with(base) || a.path.contains("..") {
+                return Err(Error::invalid(format!("attachments: {:?} is outside the submission's folder", a.path)));
+            }
+            // Stored by checksum before the transaction: a file kept with nothing pointing to it is harmless.
+            let (name, sha) = self.store_file(&path)?;
+            papers.push((kind, name, sha));
+        }
+        let mut tx = self.begin_write().await?;
+        let returning = match app.child.birth_date {
+            // Without a birth date nobody is matched automatically.
+            None => None,
+            Some(born) => {
+                let same_day: Vec<(i64, String)> =
+                    sqlx::query_as("SELECT id, full_name FROM beneficiaries WHERE birth_date = ? ORDER BY id")
+                        .bind(born)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let key = name_key(&app.child.full_name);
+                same_day.into_iter().find(|(_, name)| name_key(name) == key).map(|(id, _)| id)
+            }
+        };
+        let beneficiary = match returning {
+            Some(id) => BeneficiaryRef::Existing(id),
+            None => BeneficiaryRef::New {
+                full_name: app.child.full_name.trim().to_string(),
+                birth_date: app.child.birth_date,
+                city: app.child.city.clone(),
+            },
+        };
+        let new = NewCase {
+            beneficiary,
+            program,
+            clinic: app.clinic.clone(),
+            diagnosis: app.diagnosis.clone(),
+            target,
+            responsible: None,
+            published: app.publish,
+        };
+        let case = insert_case(&mut tx, self.actor(), &new).await?;
+        sqlx::query("UPDATE cases SET notes = ? WHERE id = ?").bind(app.notes()).bind(case).execute(&mut *tx).await?;
+        for (kind, name, sha) in &papers {
+            insert_document(&mut tx, self.actor(), case, *kind, name, sha).await?;
+        }
+        let beneficiary: i64 =
+            sqlx::query_scalar("SELECT beneficiary_id FROM cases WHERE id = ?").bind(case).fetch_one(&mut *tx).await?;
+        audit::record(
+            &mut tx,
+            self.actor(),
+            "case.intake",
+            "case",
+            Some(case),
+            None,
+            Some(json!({"beneficiary": beneficiary, "returning": returning.is_some(), "documents": papers.len()})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Intake { case, beneficiary, returning: returning.is_some(), documents: papers.len() })
+    }
+}

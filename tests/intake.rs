@@ -1,0 +1,76 @@
+//! Applications from the web form through the real binary: a child who
+//! applied before joins their record, a near miss does not, malformed
+//! submissions are moved aside with the reason and leave nothing behind.
+
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+async fn count(db: &Path, sql: &str) -> i64 {
+    let store = almoner::store::Store::open(db, "test").await.unwrap();
+    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(store.pool()).await.unwrap();
+    store.close().await;
+    n
+}
+
+#[tokio::test]
+async fn a_spool_of_applications_is_taken_in_matched_and_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    let db = dir.path().join("intake.db");
+    write(&spool, "scan.pdf", "%PDF medical report");
+    write(
+        &spool,
+        "a1.json",
+        r#"{"program": "treatment", "child": {"full_name": "Иванова Мария Петровна", "birth_date": "2015-04-02", "city": "Тверь"},
+            "clinic": "НМИЦ ДГОИ", "diagnosis": "ОЛЛ", "target": "1 500 000",
+            "details": {"treatment": "химиотерапия по протоколу"}, "contact": {"phone": "+7 900 000-00-00"},
+            "attachments": [{"kind": "medical_report", "path": "scan.pdf"}]}"#,
+    );
+    // The same child, her name written another way: the case joins her record.
+    write(
+        &spool,
+        "a2.json",
+        r#"{"program": "rehabilitation", "child": {"full_name": "мария  ИВАНОВА петровна", "birth_date": "2015-04-02"},
+            "clinic": "Реабилитационный центр", "details": {"course": "21 день"}}"#,
+    );
+    // A near miss (another birth date) is another child until a person says otherwise.
+    write(
+        &spool,
+        "a3.json",
+        r#"{"program": "equipment", "child": {"full_name": "Иванова Мария Петровна", "birth_date": "2015-04-03"}, "clinic": "Ортомир"}"#,
+    );
+    // Malformed: not JSON; an unknown program; a paper that is not there.
+    write(&spool, "b1.json", "{\"program\": \"treatment\", ");
+    write(&spool, "b2.json", r#"{"program": "toys", "child": {"full_name": "Петров Глеб"}, "clinic": "X"}"#);
+    write(
+        &spool,
+        "b3.json",
+        r#"{"program": "treatment", "child": {"full_name": "Петров Глеб"}, "clinic": "X", "attachments": [{"kind": "invoice", "path": "missing.pdf"}]}"#,
+    );
+    let bin = env!("CARGO_BIN_EXE_almoner");
+    let out = std::process::Command::new(bin).arg("--db").arg(&db).args(["intake"]).arg(&spool).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "rejections make the run fail: {stdout}");
+    assert!(stderr.contains("3 of 6 application(s) rejected"), "{stderr}");
+    assert!(stdout.contains("a2.json: case 2 in qualification (beneficiary 1 applied before"), "{stdout}");
+    assert!(stdout.contains("a3.json: case 3 in qualification (new beneficiary 2"), "{stdout}");
+
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM beneficiaries").await, 2);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM cases WHERE stage = 'qualification' AND responsible IS NULL").await, 3);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM documents WHERE case_id = 1 AND kind = 'medical_report'").await, 1);
+    assert_eq!(count(&db, "SELECT target FROM cases WHERE id = 1").await, 1_500_000_00);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM cases WHERE id = 1 AND notes LIKE '%treatment: химиотерапия%' AND notes LIKE '%contact phone%'").await, 1);
+    for done in ["a1.json", "a2.json", "a3.json"] {
+        assert!(spool.join("done").join(done).exists(), "{done} moved to done/");
+    }
+    for (bad, why) in [("b1.json", "cannot be read"), ("b2.json", "toys"), ("b3.json", "missing.pdf")] {
+        assert!(spool.join("rejected").join(bad).exists(), "{bad} moved aside");
+        let reason = std::fs::read_to_string(spool.join("rejected").join(format!("{bad}.reason.txt"))).unwrap();
+        assert!(reason.contains(why), "{bad}: {reason}");
+    }
+    assert!(!spool.join("a1.json").exists() && !spool.join("b1.json").exists(), "the spool is emptied");
+}
