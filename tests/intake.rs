@@ -74,3 +74,33 @@ async fn a_spool_of_applications_is_taken_in_matched_and_sorted() {
     }
     assert!(!spool.join("a1.json").exists() && !spool.join("b1.json").exists(), "the spool is emptied");
 }
+
+#[tokio::test]
+async fn the_console_takes_in_what_arrives_in_its_spool() {
+    use almoner::app::App;
+    use almoner::app::i18n::Lang;
+    use almoner::app::keymap::Keymap;
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    let store = almoner::store::Store::open(&dir.path().join("c.db"), "operator").await.unwrap();
+    assert!(
+        store.set_setting("intake_spool", "/no/such/folder").await.unwrap_err().to_string().contains("not a folder")
+    );
+    store.set_setting("intake_spool", &spool.display().to_string()).await.unwrap();
+    let (mut app, _jobs) = App::new(store, Keymap::preset("default"), &[], Lang::En).await;
+    assert!(!app.poll_spool(true).await, "nothing waits yet");
+    write(
+        &spool,
+        "a.json",
+        r#"{"program": "research", "child": {"full_name": "Сидоров Лев", "birth_date": "2018-01-01"}, "clinic": "НИИ"}"#,
+    );
+    write(&spool, "b.json", r#"{"program": "research"}"#);
+    assert!(app.poll_spool(true).await);
+    let status = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("application b.json rejected"), "the last word is the rejection: {status}");
+    let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(app.store.pool()).await.unwrap();
+    assert_eq!(cases, 1);
+    assert!(spool.join("done/a.json").exists() && spool.join("rejected/b.json.reason.txt").exists());
+    assert!(!app.poll_spool(false).await, "looked at again only after two seconds");
+}

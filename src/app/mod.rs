@@ -16,6 +16,7 @@ pub mod keys;
 pub mod payments;
 pub mod prompt;
 pub mod split;
+pub mod spool;
 
 use tokio::sync::mpsc;
 
@@ -113,6 +114,8 @@ pub struct App {
     /// reloads only what is stale.
     loaded: Vec<(ScreenId, u64)>,
     jobs: mpsc::UnboundedSender<JobEvent>,
+    /// The web form's spool this console takes applications in from, if configured.
+    pub spool: Option<spool::Spool>,
 }
 
 impl App {
@@ -149,7 +152,9 @@ impl App {
             generation: 0,
             loaded: Vec::new(),
             jobs,
+            spool: None,
         };
+        app.spool = spool::configured(&app.store).await;
         if let Some(p) = problems.first() {
             let more = if problems.len() > 1 { format!(" (+{} more)", problems.len() - 1) } else { String::new() };
             app.set_error(format!("keymap not loaded, using the defaults: {p}{more}"));

@@ -2,37 +2,15 @@
 //! each. A file taken in moves to `done/` beside it; a malformed one moves
 //! to `rejected/` with a `.reason.txt` saying why, and nothing of it is kept.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use crate::store::{Application, Intake, Store};
-
-/// Moves `file` into `sub/` beside it, keeping its name.
-fn move_into(file: &Path, sub: &str) -> Result<PathBuf> {
-    let dir = file.parent().unwrap_or(Path::new(".")).join(sub);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let to = dir.join(file.file_name().unwrap_or_default());
-    std::fs::rename(file, &to).with_context(|| format!("cannot move {} to {}", file.display(), to.display()))?;
-    Ok(to)
-}
-
-async fn take(store: &Store, file: &Path) -> crate::error::Result<Intake> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| crate::error::Error::invalid(format!("the file cannot be read as UTF-8 text: {e}")))?;
-    let app = Application::parse(&text)?;
-    store.intake(&app, file.parent().unwrap_or(Path::new("."))).await
-}
+use crate::store::{Store, Taken};
 
 pub async fn run(store: &Store, path: &Path, json: bool) -> Result<()> {
-    let files: Vec<PathBuf> = if path.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("json")))
-            .collect();
-        v.sort();
-        v
+    let files = if path.is_dir() {
+        Store::waiting(path)?
     } else if path.is_file() {
         vec![path.to_path_buf()]
     } else {
@@ -41,9 +19,8 @@ pub async fn run(store: &Store, path: &Path, json: bool) -> Result<()> {
     let (mut taken, mut rejected) = (Vec::new(), 0usize);
     for file in &files {
         let name = crate::text::inert(&file.display().to_string()).into_owned();
-        match take(store, file).await {
-            Ok(done) => {
-                move_into(file, "done")?;
+        match store.take_in(file).await? {
+            Taken::In(done) => {
                 if !json {
                     let whose = if done.returning {
                         format!("beneficiary {} applied before: the case joins their record", done.beneficiary)
@@ -54,18 +31,11 @@ pub async fn run(store: &Store, path: &Path, json: bool) -> Result<()> {
                 }
                 taken.push(done);
             }
-            Err(e) => {
+            Taken::Rejected(why, to) => {
                 rejected += 1;
-                let to = move_into(file, "rejected")?;
-                let mut reason = to.clone().into_os_string();
-                reason.push(".reason.txt");
-                std::fs::write(&reason, format!("{e}\n")).with_context(|| format!("cannot write {reason:?}"))?;
-                eprintln!(
-                    "{name}: rejected, nothing kept: {} (moved to {})",
-                    crate::text::inert(&e.to_string()),
-                    to.display()
-                );
+                eprintln!("{name}: rejected, nothing kept: {} (moved to {})", crate::text::inert(&why), to.display());
             }
+            Taken::Elsewhere => eprintln!("{name}: taken in by another almoner meanwhile"),
         }
     }
     if json {

@@ -4,7 +4,7 @@
 //! Beneficiary, case, notes and papers are written in one transaction, or
 //! nothing is.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -180,5 +180,67 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Intake { case, beneficiary, returning: returning.is_some(), documents: papers.len() })
+    }
+}
+
+/// What became of one file in the spool.
+#[derive(Debug)]
+pub enum Taken {
+    In(Intake),
+    /// Refused: the reason, and where the file now is (`rejected/`, beside `NAME.reason.txt`).
+    Rejected(String, PathBuf),
+    /// Another process claimed it first.
+    Elsewhere,
+}
+
+fn sub(dir: &Path, name: &str) -> Result<PathBuf> {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).map_err(|e| Error::File { path: d.clone(), source: e })?;
+    Ok(d)
+}
+
+impl Store {
+    /// Takes one file in. It is first claimed (moved to `processing/`), so two
+    /// consoles watching one spool never take it twice; then it moves to
+    /// `done/`, or to `rejected/` with `NAME.reason.txt`.
+    pub async fn take_in(&self, file: &Path) -> Result<Taken> {
+        let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let name = file.file_name().unwrap_or_default().to_os_string();
+        let claimed = sub(&dir, "processing")?.join(format!("{}.{}", name.to_string_lossy(), std::process::id()));
+        match std::fs::rename(file, &claimed) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Taken::Elsewhere),
+            Err(e) => return Err(Error::File { path: file.to_path_buf(), source: e }),
+        }
+        let outcome = async {
+            let text = std::fs::read_to_string(&claimed)
+                .map_err(|e| Error::invalid(format!("the file cannot be read as UTF-8 text: {e}")))?;
+            self.intake(&Application::parse(&text)?, &dir).await
+        }
+        .await;
+        let (to, taken) = match outcome {
+            Ok(done) => (sub(&dir, "done")?.join(&name), Taken::In(done)),
+            Err(e) => {
+                let to = sub(&dir, "rejected")?.join(&name);
+                let mut reason = to.clone().into_os_string();
+                reason.push(".reason.txt");
+                let reason = PathBuf::from(reason);
+                std::fs::write(&reason, format!("{e}\n")).map_err(|err| Error::File { path: reason, source: err })?;
+                (to.clone(), Taken::Rejected(e.to_string(), to))
+            }
+        };
+        std::fs::rename(&claimed, &to).map_err(|e| Error::File { path: claimed.clone(), source: e })?;
+        Ok(taken)
+    }
+
+    /// Every `*.json` waiting in `dir`, in name order.
+    pub fn waiting(dir: &Path) -> Result<Vec<PathBuf>> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::File { path: dir.to_path_buf(), source: e })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("json")))
+            .collect();
+        v.sort();
+        Ok(v)
     }
 }

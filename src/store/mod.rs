@@ -31,7 +31,7 @@ pub use cases::{BeneficiaryRef, NewCase};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
 pub use import::{Batch, Choices, Preview, PreviewRow, ProgressFn, RowStatus};
 pub use ingest::{Decisions, KEEP_ROWS};
-pub use intake::{Application, Intake};
+pub use intake::{Application, Intake, Taken};
 pub use invariants::Scope;
 pub use read::{CaseQuery, DonationQuery};
 
@@ -151,6 +151,11 @@ impl Store {
             "foundation_name" if !value.trim().is_empty() => {}
             "foundation_inn" => digits(key, value, &[10, 12])?,
             "foundation_account" => digits(key, value, &[20])?,
+            "intake_spool" => {
+                if !Path::new(value.trim()).is_dir() {
+                    return Err(Error::invalid(format!("setting {key}: {:?} is not a folder", value.trim())));
+                }
+            }
             _ if key.starts_with("documents.") => {
                 let program = &key["documents.".len()..];
                 program.parse::<crate::domain::Program>().map_err(|e| Error::invalid(format!("setting {key}: {e}")))?;
@@ -159,7 +164,7 @@ impl Store {
             }
             _ => {
                 return Err(Error::invalid(format!(
-                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM"
+                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, intake_spool"
                 )));
             }
         }

@@ -145,6 +145,10 @@ async fn event_loop(
                 dirty = true;
             }
             _ = tick.tick() => {
+                // Applications waiting in the web form's spool come in by themselves.
+                if app.prompt.is_none() && app.poll_spool(false).await {
+                    dirty = true;
+                }
                 // Someone else committed: show fresh figures within a second.
                 if watcher.changed().await.unwrap_or(false) && app.prompt.is_none() {
                     app.mark_changed();

@@ -1,0 +1,59 @@
+//! The console watches the web form's spool (the `intake_spool` setting):
+//! every couple of seconds it takes in the applications waiting there, as
+//! `almoner intake DIR` would, and says what came in. Files are claimed
+//! before they are read, so several consoles can watch one spool.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::App;
+use crate::store::{Store, Taken};
+
+/// How often the spool is looked at.
+const EVERY: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone)]
+pub struct Spool {
+    pub dir: PathBuf,
+    pub last: Option<Instant>,
+}
+
+/// The spool this database is configured with, if any.
+pub async fn configured(store: &Store) -> Option<Spool> {
+    let settings = store.settings().await.ok()?;
+    let dir = settings.into_iter().find(|(k, _)| k == "intake_spool").map(|(_, v)| PathBuf::from(v))?;
+    Some(Spool { dir, last: None })
+}
+
+impl App {
+    /// Takes in what waits in the spool (at most every two seconds unless `now`); true if anything came.
+    pub async fn poll_spool(&mut self, now: bool) -> bool {
+        let Some(spool) = self.spool.as_mut() else { return false };
+        if !now && spool.last.is_some_and(|t| t.elapsed() < EVERY) {
+            return false;
+        }
+        spool.last = Some(Instant::now());
+        let dir = spool.dir.clone();
+        let Ok(files) = Store::waiting(&dir) else { return false };
+        let mut came = false;
+        for file in files {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            match self.store.take_in(&file).await {
+                Ok(Taken::In(done)) => {
+                    came = true;
+                    let whose = if done.returning { ", a child who applied before" } else { "" };
+                    self.set_info(format!("new application {name}: case {} in qualification{whose}", done.case));
+                }
+                Ok(Taken::Rejected(why, _)) => {
+                    self.set_error(format!("application {name} rejected and moved to rejected/: {why}"));
+                }
+                Ok(Taken::Elsewhere) => {}
+                Err(e) => self.set_error(format!("spool {}: {e}", dir.display())),
+            }
+        }
+        if came && let Err(e) = self.after_write().await {
+            self.set_error(e);
+        }
+        came
+    }
+}
