@@ -73,6 +73,39 @@ async fn a_spool_of_applications_is_taken_in_matched_and_sorted() {
         assert!(reason.contains(why), "{bad}: {reason}");
     }
     assert!(!spool.join("a1.json").exists() && !spool.join("b1.json").exists(), "the spool is emptied");
+
+    // The near miss waits for a person: merged, undone, kept apart; every step audited.
+    assert!(
+        stdout.contains(
+            "a3.json: case 3 in qualification (new beneficiary 2; 0 paper(s); looks like 1 earlier child(ren)"
+        ),
+        "{stdout}"
+    );
+    let review = |args: &[&str]| {
+        let out = std::process::Command::new(bin).arg("--db").arg(&db).arg("review").args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let list = review(&["list"]);
+    assert!(
+        list.contains("review 1: 2 (Иванова Мария Петровна, born 2015-04-03) may be 1")
+            && list.contains("one digit off"),
+        "{list}"
+    );
+    assert!(review(&["merge", "1"]).contains("[merged]"));
+    assert_eq!(
+        count(&db, "SELECT beneficiary_id FROM cases WHERE id = 3").await,
+        1,
+        "the case joined the earlier record"
+    );
+    assert!(review(&["list"]).contains("no likely matches"));
+    assert!(review(&["undo", "1"]).contains("[open]"));
+    assert_eq!(count(&db, "SELECT beneficiary_id FROM cases WHERE id = 3").await, 2, "and went back");
+    assert!(review(&["keep", "1"]).contains("[kept]"));
+    assert_eq!(count(&db, "SELECT beneficiary_id FROM cases WHERE id = 3").await, 2);
+    let twice = std::process::Command::new(bin).arg("--db").arg(&db).args(["review", "merge", "1"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already decided"));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'review.%'").await, 3);
 }
 
 #[tokio::test]

@@ -82,6 +82,9 @@ pub enum Command {
     Payments(PaymentsCommand),
     /// Import a register (1C, MT940, camt, CloudPayments, or CSV/XLSX through a profile): preview, then commit in one transaction.
     Import(ImportArgs),
+    /// Children who are likely the same, waiting for a person: list, merge, keep apart, undo.
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// Take in applications from the web form: a JSON file, or every *.json in a folder.
     Intake {
         path: PathBuf,
@@ -369,6 +372,21 @@ pub enum ProfileCommand {
         /// A register to try it on.
         file: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReviewCommand {
+    /// The likely matches waiting for a decision.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// They are one child: the new record's cases move to the earlier one.
+    Merge { id: i64 },
+    /// They are two children.
+    Keep { id: i64 },
+    /// Take a decision back (a merge's cases return).
+    Undo { id: i64 },
 }
 
 #[derive(Subcommand, Debug)]

@@ -27,7 +27,15 @@ pub async fn run(store: &Store, path: &Path, json: bool) -> Result<()> {
                     } else {
                         format!("new beneficiary {}", done.beneficiary)
                     };
-                    println!("{name}: case {} in qualification ({whose}; {} paper(s))", done.case, done.documents);
+                    let review = if done.to_review > 0 {
+                        format!("; looks like {} earlier child(ren): see `almoner review`", done.to_review)
+                    } else {
+                        String::new()
+                    };
+                    println!(
+                        "{name}: case {} in qualification ({whose}; {} paper(s){review})",
+                        done.case, done.documents
+                    );
                 }
                 taken.push(done);
             }
@@ -45,6 +53,43 @@ pub async fn run(store: &Store, path: &Path, json: bool) -> Result<()> {
     }
     if rejected > 0 {
         bail!("{rejected} of {} application(s) rejected; the reasons are beside them in rejected/", files.len());
+    }
+    Ok(())
+}
+
+/// `almoner review …`: likely matches, and the decisions on them.
+pub async fn review(store: &Store, cmd: &super::args::ReviewCommand) -> Result<()> {
+    use super::args::ReviewCommand;
+    let show = |r: &crate::store::Review| {
+        format!(
+            "review {}: {} ({}, born {}) may be {} ({}, born {}): {} [{}]",
+            r.id,
+            r.beneficiary_id,
+            crate::text::inert(&r.name),
+            r.born.as_deref().unwrap_or("?"),
+            r.candidate_id,
+            crate::text::inert(&r.candidate_name),
+            r.candidate_born.as_deref().unwrap_or("?"),
+            r.reason,
+            r.status
+        )
+    };
+    match cmd {
+        ReviewCommand::List { json } => {
+            let list = store.reviews().await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no likely matches wait for a decision");
+            } else {
+                for r in &list {
+                    println!("{}", show(r));
+                }
+            }
+        }
+        ReviewCommand::Merge { id } => println!("{}", show(&store.decide_review(*id, true).await?)),
+        ReviewCommand::Keep { id } => println!("{}", show(&store.decide_review(*id, false).await?)),
+        ReviewCommand::Undo { id } => println!("{}", show(&store.undo_review(*id).await?)),
     }
     Ok(())
 }

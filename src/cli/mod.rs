@@ -155,6 +155,7 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
         Command::Exec { file } => exec(store, file).await?,
         Command::Import(args) => import::run(store, args).await?,
         Command::Intake { path, json } => intake::run(store, path, *json).await?,
+        Command::Review(r) => intake::review(store, r).await?,
         Command::Payments(args::PaymentsCommand::Export { format, file }) => {
             import::export(store, format, file).await?
         }

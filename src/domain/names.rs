@@ -66,6 +66,99 @@ pub fn name_key(name: &str) -> String {
     words.join(" ")
 }
 
+/// A name in Latin letters (Cyrillic transliterated), lower case, words in order:
+/// "Иванова Мария" and "Ivanova Maria" come out alike, so they can be compared.
+pub fn latin_key(name: &str) -> String {
+    let key = name_key(name);
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        let t = match c {
+            'а' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' => "g",
+            'д' => "d",
+            'е' => "e",
+            'ж' => "zh",
+            'з' => "z",
+            'и' => "i",
+            'й' => "i",
+            'к' => "k",
+            'л' => "l",
+            'м' => "m",
+            'н' => "n",
+            'о' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' => "u",
+            'ф' => "f",
+            'х' => "kh",
+            'ц' => "ts",
+            'ч' => "ch",
+            'ш' => "sh",
+            'щ' => "shch",
+            'ъ' | 'ь' => "",
+            'ы' => "y",
+            'э' => "e",
+            'ю' => "iu",
+            'я' => "ia",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str(t);
+    }
+    // Spellings that differ between transliteration schemes.
+    out.replace("kh", "h")
+        .replace("iu", "yu")
+        .replace("ia", "ya")
+        .replace("yu", "u")
+        .replace("ya", "a")
+        .replace('y', "i")
+}
+
+/// Levenshtein distance, in characters, stopping early past `limit`.
+pub fn distance(a: &str, b: &str, limit: usize) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        if cur.iter().min().is_some_and(|m| *m > limit) {
+            return limit + 1;
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Why two children may be one, or `None` when they are plainly different (or plainly the same:
+/// the exact rule decides those). Birth dates are `YYYY-MM-DD`.
+pub fn likely_same(a_name: &str, a_born: Option<&str>, b_name: &str, b_born: Option<&str>) -> Option<String> {
+    let same_name = name_key(a_name) == name_key(b_name);
+    let near_name = distance(&latin_key(a_name), &latin_key(b_name), 2) <= 2;
+    let digits_off = match (a_born, b_born) {
+        (Some(x), Some(y)) if x.len() == y.len() => Some(x.chars().zip(y.chars()).filter(|(p, q)| p != q).count()),
+        _ => None,
+    };
+    match digits_off {
+        Some(0) if !same_name && near_name => {
+            Some("the same birth date and nearly the same name (a typo, or another alphabet)".into())
+        }
+        Some(1) if same_name || near_name => Some("nearly the same name and a birth date one digit off".into()),
+        None if same_name => Some("the same name; a birth date is missing".into()),
+        _ => None,
+    }
+}
+
 /// The people to look for, indexed by the stems of their names.
 #[derive(Debug, Default)]
 pub struct NameIndex {
@@ -194,6 +287,20 @@ mod tests {
         assert_eq!(name_key("Иванов Петр"), name_key("Иванов Пётр"));
         assert_eq!(name_key("ООО «Ромашка»"), name_key("ооо \"Ромашка\""));
         assert_ne!(name_key("Иванов Петр"), name_key("Иванова Петра"));
+    }
+
+    #[test]
+    fn likely_matches_and_near_misses() {
+        use super::likely_same;
+        let d = Some("2015-04-02");
+        assert!(likely_same("Иванова Мария", d, "Иванова Марья", d).is_some(), "a typo");
+        assert!(likely_same("Иванова Мария", d, "Ivanova Mariya", d).is_some(), "Latin letters");
+        assert!(likely_same("Иванова Мария", d, "Иванова Мария", Some("2015-04-03")).is_some(), "one digit off");
+        assert!(likely_same("Иванова Мария", None, "мария иванова", d).is_some(), "no birth date");
+        assert!(likely_same("Иванова Мария", d, "Петрова Анна", d).is_none(), "another child born the same day");
+        assert!(likely_same("Иванова Мария", d, "Иванова Мария", Some("2016-05-02")).is_none(), "two digits off");
+        assert!(likely_same("Иванова Мария", d, "Иванова Мария", d).is_none(), "the same: the exact rule's");
+        assert!(likely_same("Иванов Иван", d, "Иванова Инна", Some("2015-04-03")).is_none(), "near name, date off");
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct Intake {
     /// The child applied before: the case joined their record.
     pub returning: bool,
     pub documents: usize,
+    /// Earlier children this one is likely to be: queued for a person (`almoner review`).
+    pub to_review: usize,
 }
 
 impl Application {
@@ -135,11 +137,12 @@ impl Store {
             // Without a birth date nobody is matched automatically.
             None => None,
             Some(born) => {
-                let same_day: Vec<(i64, String)> =
-                    sqlx::query_as("SELECT id, full_name FROM beneficiaries WHERE birth_date = ? ORDER BY id")
-                        .bind(born)
-                        .fetch_all(&mut *tx)
-                        .await?;
+                let same_day: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT id, full_name FROM beneficiaries WHERE birth_date = ? AND merged_into IS NULL ORDER BY id",
+                )
+                .bind(born)
+                .fetch_all(&mut *tx)
+                .await?;
                 let key = name_key(&app.child.full_name);
                 same_day.into_iter().find(|(_, name)| name_key(name) == key).map(|(id, _)| id)
             }
@@ -168,6 +171,14 @@ impl Store {
         }
         let beneficiary: i64 =
             sqlx::query_scalar("SELECT beneficiary_id FROM cases WHERE id = ?").bind(case).fetch_one(&mut *tx).await?;
+        // A new record that looks like an earlier child waits for a person, never merged by guess.
+        let to_review = match returning {
+            Some(_) => 0,
+            None => {
+                let born = app.child.birth_date.map(|d| d.to_string());
+                super::review::queue_likely(&mut tx, beneficiary, &app.child.full_name, born.as_deref()).await?
+            }
+        };
         audit::record(
             &mut tx,
             self.actor(),
@@ -175,11 +186,11 @@ impl Store {
             "case",
             Some(case),
             None,
-            Some(json!({"beneficiary": beneficiary, "returning": returning.is_some(), "documents": papers.len()})),
+            Some(json!({"beneficiary": beneficiary, "returning": returning.is_some(), "documents": papers.len(), "to_review": to_review})),
         )
         .await?;
         tx.commit().await?;
-        Ok(Intake { case, beneficiary, returning: returning.is_some(), documents: papers.len() })
+        Ok(Intake { case, beneficiary, returning: returning.is_some(), documents: papers.len(), to_review })
     }
 }
 

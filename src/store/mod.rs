@@ -14,6 +14,7 @@ mod ingest;
 mod intake;
 mod invariants;
 mod read;
+mod review;
 mod rows;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub use ingest::{Decisions, KEEP_ROWS};
 pub use intake::{Application, Intake, Taken};
 pub use invariants::Scope;
 pub use read::{CaseQuery, DonationQuery};
+pub use review::Review;
 
 /// Migrations, embedded so the binary carries its schema.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -44,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "invoice_bank", include_str!("../../migrations/0005_invoice_bank.sql")),
     (6, "donor_identity", include_str!("../../migrations/0006_donor_identity.sql")),
     (7, "donor_name_key", include_str!("../../migrations/0007_donor_name_key.sql")),
+    (8, "match_reviews", include_str!("../../migrations/0008_match_reviews.sql")),
 ];
 
 /// An open database plus the person acting on it.
