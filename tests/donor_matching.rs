@@ -123,3 +123,58 @@ async fn a_name_alone_matches_written_any_way() {
     assert_eq!(ids[0], petr);
     assert_ne!(ids[2], petr);
 }
+
+#[tokio::test]
+async fn duplicate_donors_merge_and_unmerge_with_their_money_and_later_payments_follow() {
+    use almoner::domain::{Channel, Designation};
+    use almoner::store::NewDonation;
+    let t = TestDb::new().await;
+    let case = fundraising_case(&t, rub("10000")).await;
+    let gift = |payer: &str, email: &str, amount: &str| NewDonation {
+        amount: rub(amount),
+        currency: almoner::domain::Currency::RUB,
+        received_on: date("2026-03-01"),
+        channel: Channel::Website,
+        payer: payer.into(),
+        donor_kind: almoner::domain::DonorKind::Person,
+        inn: None,
+        email: Some(email.into()),
+        purpose: String::new(),
+        designation: Designation::Unrestricted,
+        external_key: None,
+    };
+    let (d1, _) = t.store.new_donation(&gift("Анна", "anna@x.org", "300")).await.unwrap();
+    let (d2, _) = t.store.new_donation(&gift("Анна Иванова", "anna.ivanova@y.org", "500")).await.unwrap();
+    t.store.allocate(d2, &almoner::store::Plan::Lines(vec![(case, rub("200"))]), None, None).await.unwrap();
+    let donor_of = |d: i64| {
+        let pool = t.store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT donor_id FROM donations WHERE id = ?")
+                .bind(d)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let (a, b) = (donor_of(d1).await, donor_of(d2).await);
+    assert_ne!(a, b);
+    let before = fingerprint(&t.store).await;
+    assert!(t.store.merge_donors(a, a).await.is_err());
+    assert!(t.store.merge_donors(a, 999).await.is_err());
+    assert_eq!(before, fingerprint(&t.store).await, "refused merges change nothing");
+    let merge = t.store.merge_donors(b, a).await.unwrap();
+    assert_eq!(donor_of(d2).await, a, "the donation, with its allocation, follows the donor");
+    // A later payment with the merged donor's e-mail finds the donor it was merged into.
+    let (d3, _) = t.store.new_donation(&gift("А. Иванова", "anna.ivanova@y.org", "100")).await.unwrap();
+    assert_eq!(donor_of(d3).await, a);
+    let mut conn = t.store.pool().acquire().await.unwrap();
+    let k = DonorKeys { name: "x".into(), email: Some("ANNA.IVANOVA@y.org".into()), ..Default::default() };
+    assert_eq!(find_or_add_many(&mut conn, &[k]).await.unwrap(), vec![a], "a chunk at a time, the same");
+    drop(conn);
+    assert!(t.store.merge_donors(a, b).await.is_err(), "b stands for a now");
+    let (from, moved) = t.store.unmerge_donors(merge).await.unwrap();
+    assert_eq!((from, moved), (b, 1));
+    assert_eq!(donor_of(d2).await, b, "un-merged, the donation is back");
+    assert!(t.store.unmerge_donors(merge).await.unwrap_err().to_string().contains("undone already"));
+    assert_invariants(&t.store).await;
+}

@@ -85,6 +85,9 @@ pub enum Command {
     /// Children who are likely the same, waiting for a person: list, merge, keep apart, undo.
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Donors: merge a duplicate found later, or take a merge back.
+    #[command(subcommand)]
+    Donor(DonorCommand),
     /// Take in applications from the web form: a JSON file, or every *.json in a folder.
     Intake {
         path: PathBuf,
@@ -372,6 +375,14 @@ pub enum ProfileCommand {
         /// A register to try it on.
         file: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DonorCommand {
+    /// Donor FROM is donor INTO: its donations (with their allocations) and subscriptions move there.
+    Merge { from: i64, into: i64 },
+    /// Take merge MERGE back: its donations and subscriptions return.
+    Unmerge { merge: i64 },
 }
 
 #[derive(Subcommand, Debug)]

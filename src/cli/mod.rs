@@ -156,6 +156,14 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
         Command::Import(args) => import::run(store, args).await?,
         Command::Intake { path, json } => intake::run(store, path, *json).await?,
         Command::Review(r) => intake::review(store, r).await?,
+        Command::Donor(args::DonorCommand::Merge { from, into }) => {
+            let id = store.merge_donors(*from, *into).await?;
+            println!("donor {from} merged into donor {into} (merge {id}; undo with `almoner donor unmerge {id}`)");
+        }
+        Command::Donor(args::DonorCommand::Unmerge { merge }) => {
+            let (from, n) = store.unmerge_donors(*merge).await?;
+            println!("merge {merge} undone: {n} donation(s) back with donor {from}");
+        }
         Command::Payments(args::PaymentsCommand::Export { format, file }) => {
             import::export(store, format, file).await?
         }

@@ -88,10 +88,10 @@ impl DonorKeys {
 pub async fn recognise(conn: &mut SqliteConnection, keys: &DonorKeys) -> Result<Option<(i64, &'static str)>> {
     let k = keys.clean();
     let lookups: [(&'static str, &str, &Option<String>); 4] = [
-        ("inn", "SELECT id FROM donors WHERE inn = ? ORDER BY id LIMIT 1", &k.inn),
+        ("inn", "SELECT COALESCE(merged_into, id) FROM donors WHERE inn = ? ORDER BY id LIMIT 1", &k.inn),
         ("subscription", "SELECT donor_id FROM donor_subscriptions WHERE subscription = ?", &k.subscription),
-        ("email", "SELECT id FROM donors WHERE email = ? ORDER BY id LIMIT 1", &k.email),
-        ("phone", "SELECT id FROM donors WHERE phone = ? ORDER BY id LIMIT 1", &k.phone),
+        ("email", "SELECT COALESCE(merged_into, id) FROM donors WHERE email = ? ORDER BY id LIMIT 1", &k.email),
+        ("phone", "SELECT COALESCE(merged_into, id) FROM donors WHERE phone = ? ORDER BY id LIMIT 1", &k.phone),
     ];
     for (how, sql, value) in lookups {
         if let Some(v) = value {
@@ -105,7 +105,7 @@ pub async fn recognise(conn: &mut SqliteConnection, keys: &DonorKeys) -> Result<
         return Ok(None);
     }
     let hit: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM donors WHERE name_key = ? AND kind = ? AND inn IS NULL AND email IS NULL AND phone IS NULL ORDER BY id LIMIT 1",
+        "SELECT COALESCE(merged_into, id) FROM donors WHERE name_key = ? AND kind = ? AND inn IS NULL AND email IS NULL AND phone IS NULL ORDER BY id LIMIT 1",
     )
     .bind(name_key(&k.name))
     .bind(k.kind().as_str())
@@ -163,21 +163,26 @@ async fn keep_subscription(conn: &mut SqliteConnection, sub: &str, donor: i64) -
 
 /// Values of `column` in `table` for these keys, asked 500 at a time: key → first id.
 async fn ids_by(conn: &mut SqliteConnection, sql_head: &str, keys: &[&str]) -> Result<HashMap<String, Vec<i64>>> {
-    let mut found: HashMap<String, Vec<i64>> = HashMap::new();
+    // key → (the row's own id, the donor it stands for now: itself, or whom it was merged into)
+    let mut rows: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
     for chunk in keys.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(",");
-        let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!("{sql_head} ({marks})")));
+        let mut q = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(format!("{sql_head} ({marks})")));
         for k in chunk {
             q = q.bind(*k);
         }
-        for (k, id) in q.fetch_all(&mut *conn).await? {
-            found.entry(k).or_default().push(id);
+        for (k, target, own) in q.fetch_all(&mut *conn).await? {
+            rows.entry(k).or_default().push((own, target));
         }
     }
-    for ids in found.values_mut() {
-        ids.sort_unstable();
-    }
-    Ok(found)
+    // In the order of the rows' own ids, as `ORDER BY id` would find them.
+    Ok(rows
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort_unstable();
+            (k, v.into_iter().map(|(_, target)| target).collect())
+        })
+        .collect())
 }
 
 /// What the database holds for a set of payments' keys: value → donor ids, oldest first.
@@ -201,11 +206,11 @@ fn values(k: &DonorKeys) -> [Option<String>; 5] {
 
 async fn lookup(conn: &mut SqliteConnection, clean: &[DonorKeys]) -> Result<Found> {
     const SQL: [&str; 5] = [
-        "SELECT inn, id FROM donors WHERE inn IN",
-        "SELECT subscription, donor_id FROM donor_subscriptions WHERE subscription IN",
-        "SELECT email, id FROM donors WHERE email IN",
-        "SELECT phone, id FROM donors WHERE phone IN",
-        "SELECT kind || char(31) || name_key, id FROM donors WHERE inn IS NULL AND email IS NULL AND phone IS NULL AND name_key IN",
+        "SELECT inn, COALESCE(merged_into, id), id FROM donors WHERE inn IN",
+        "SELECT subscription, donor_id, donor_id FROM donor_subscriptions WHERE subscription IN",
+        "SELECT email, COALESCE(merged_into, id), id FROM donors WHERE email IN",
+        "SELECT phone, COALESCE(merged_into, id), id FROM donors WHERE phone IN",
+        "SELECT kind || char(31) || name_key, COALESCE(merged_into, id), id FROM donors WHERE inn IS NULL AND email IS NULL AND phone IS NULL AND name_key IN",
     ];
     let mut found = Found::default();
     for (t, sql) in SQL.iter().enumerate() {

@@ -7,6 +7,7 @@ mod audit;
 mod cases;
 pub mod demo;
 mod donations;
+mod donor_merge;
 pub mod donors;
 mod export;
 mod import;
@@ -47,6 +48,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "donor_identity", include_str!("../../migrations/0006_donor_identity.sql")),
     (7, "donor_name_key", include_str!("../../migrations/0007_donor_name_key.sql")),
     (8, "match_reviews", include_str!("../../migrations/0008_match_reviews.sql")),
+    (9, "donor_merges", include_str!("../../migrations/0009_donor_merges.sql")),
 ];
 
 /// An open database plus the person acting on it.
