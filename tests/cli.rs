@@ -292,3 +292,30 @@ fn the_console_without_a_terminal_says_what_to_do() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("the console needs a terminal"));
 }
+
+/// `almoner … | head`: the reader stopping early ends almoner quietly, without a panic.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pipe.db");
+    let bin = env!("CARGO_BIN_EXE_almoner");
+    let init = Command::new(bin).arg("--db").arg(&db).args(["init", "--demo", "--scale", "30"]).output().unwrap();
+    assert!(init.status.success());
+    let mut child = Command::new(bin)
+        .arg("--db")
+        .arg(&db)
+        .args(["case", "list", "--limit", "100000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is dropped here, as `head -1` would exit.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with("id"), "{first}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}
