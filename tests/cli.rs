@@ -319,3 +319,37 @@ fn a_closed_pipe_ends_the_command_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[tokio::test]
+async fn a_case_is_taken_handed_over_and_released_with_notes_in_the_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("assign.db");
+    let bin = env!("CARGO_BIN_EXE_almoner");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin).arg("--db").arg(&db).env("USER", "olga").args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(run(&["case", "new", "--beneficiary", "Петров Глеб", "--program", "treatment", "--clinic", "НМИЦ"]).0);
+    let (ok, out, _) = run(&["case", "take", "1", "--note", "беру"]);
+    assert!(ok && out.contains("you (olga) are responsible now"), "{out}");
+    let (ok, out, _) = run(&["case", "assign", "1", "ivan", "--note", "в отпуске, передаю"]);
+    assert!(ok && out.contains("ivan is responsible now, instead of olga"), "{out}");
+    let (ok, out, _) = run(&["case", "release", "1"]);
+    assert!(ok && out.contains("open to all, instead of ivan"), "{out}");
+    let (ok, _, err) = run(&["case", "assign", "99", "ivan"]);
+    assert!(!ok && err.contains("99"), "{err}");
+    let store = almoner::store::Store::open(&db, "test").await.unwrap();
+    let notes: Vec<String> = sqlx::query_scalar("SELECT after FROM audit_log WHERE action = 'case.assign' ORDER BY id")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(notes.len(), 3);
+    assert!(notes[1].contains("в отпуске, передаю") && notes[1].contains("ivan"), "{notes:?}");
+    let responsible: Option<String> =
+        sqlx::query_scalar("SELECT responsible FROM cases WHERE id = 1").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(responsible, None);
+}

@@ -605,3 +605,18 @@ async fn a_large_register_is_read_and_imported_in_the_background_with_progress()
     assert!(c.screen(160, 48).contains("parser1c__kl_to_1c.txt"));
     common::assert_invariants(c.store()).await;
 }
+
+#[tokio::test]
+async fn a_case_is_taken_and_handed_over_from_its_card() {
+    let mut c = Console::new().await;
+    c.app.run_line("goto case 1").await.unwrap();
+    c.app.run_line("take").await.unwrap();
+    assert!(c.status().contains("operator is responsible now"), "{}", c.status());
+    c.app.run_line("assign ivan").await.unwrap();
+    let who: Option<String> =
+        sqlx::query_scalar("SELECT responsible FROM cases WHERE id = 1").fetch_one(c.store().pool()).await.unwrap();
+    assert_eq!(who.as_deref(), Some("ivan"));
+    c.app.run_line("assign none").await.unwrap();
+    assert!(c.status().contains("open to all"), "{}", c.status());
+    assert!(c.app.run_line("assign").await.is_err(), "to whom?");
+}

@@ -108,6 +108,19 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
             card.scroll = usize::MAX / 2;
             Ok(())
         }
+        Command::Take | Command::Assign(_) => {
+            let me = app.store.actor().to_string();
+            let person = match &cmd {
+                Command::Assign(p) => p.clone(),
+                _ => Some(me),
+            };
+            app.store.assign(id, person.as_deref(), None).await.map_err(|e| e.to_string())?;
+            app.set_info(match person {
+                Some(p) => format!("case {id}: {p} is responsible now"),
+                None => format!("case {id}: nobody is responsible now, it is open to all"),
+            });
+            app.after_write().await
+        }
         Command::Advance { to, reason } => {
             let now = app.store.advance(id, to, reason.as_deref()).await.map_err(|e| e.to_string())?;
             let extra = if now != to {

@@ -60,6 +60,10 @@ pub enum Command {
     Refresh,
     NextTab,
     PrevTab,
+    /// Become responsible for the open case.
+    Take,
+    /// Make PERSON responsible for the open case (`None`: nobody).
+    Assign(Option<String>),
     Advance {
         to: Stage,
         reason: Option<String>,
@@ -135,6 +139,8 @@ pub const REGISTRY: &[Spec] = &[
     Spec { name: "next-tab", args: "", doc: "next part of the case card" },
     Spec { name: "prev-tab", args: "", doc: "previous part of the case card" },
     Spec { name: "advance", args: "STAGE [REASON]", doc: "move the case to STAGE through its gate" },
+    Spec { name: "take", args: "", doc: "become responsible for the open case" },
+    Spec { name: "assign", args: "PERSON|none", doc: "hand the open case to PERSON, or to nobody" },
     Spec { name: "reject", args: "REASON", doc: "reject the case" },
     Spec { name: "hold", args: "REASON", doc: "put the case on hold" },
     Spec { name: "attach", args: "KIND PATH", doc: "attach a file to the case" },
@@ -259,6 +265,12 @@ impl FromStr for Command {
             "refresh" => none(Command::Refresh),
             "next-tab" => none(Command::NextTab),
             "prev-tab" => none(Command::PrevTab),
+            "take" => none(Command::Take),
+            "assign" => match args.first().map(String::as_str) {
+                None => Err(fail("to whom? an account name, or none".into())),
+                Some("none") => Ok(Command::Assign(None)),
+                Some(p) => Ok(Command::Assign(Some(p.to_string()))),
+            },
             "advance" => {
                 let to = args.first().ok_or_else(|| fail("which stage?".into()))?;
                 let to = to.parse::<Stage>().map_err(|e| fail(e.to_string()))?;

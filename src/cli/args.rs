@@ -141,6 +141,25 @@ pub enum CaseCommand {
     },
     /// Open a new application (in qualification).
     New(NewCaseArgs),
+    /// Take the case: you become responsible for it.
+    Take {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Hand the case to PERSON (an account name), with a note.
+    Assign {
+        id: i64,
+        person: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Nobody is responsible any more: the case is open to everyone of the right role.
+    Release {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// Record the qualification checklist (you are recorded as the approver).
     Qualify {
         id: i64,

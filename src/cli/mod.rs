@@ -172,6 +172,11 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
     Ok(())
 }
 
+/// ", instead of X" when someone was responsible before.
+fn was(before: Option<String>) -> String {
+    before.map(|b| format!(", instead of {}", crate::text::inert(&b))).unwrap_or_default()
+}
+
 async fn case(store: &Store, c: &CaseCommand) -> Result<()> {
     match c {
         CaseCommand::List { stage, program, text, limit, json: as_json } => {
@@ -236,6 +241,19 @@ async fn case(store: &Store, c: &CaseCommand) -> Result<()> {
         CaseCommand::Target { id, amount } => {
             store.set_target(*id, *amount).await?;
             println!("case {id}: target set to {amount}");
+        }
+        CaseCommand::Take { id, note } => {
+            let me = store.actor().to_string();
+            let before = store.assign(*id, Some(&me), note.as_deref()).await?;
+            println!("case {id}: you ({me}) are responsible now{}", was(before));
+        }
+        CaseCommand::Assign { id, person, note } => {
+            let before = store.assign(*id, Some(person), note.as_deref()).await?;
+            println!("case {id}: {} is responsible now{}", crate::text::inert(person), was(before));
+        }
+        CaseCommand::Release { id, note } => {
+            let before = store.assign(*id, None, note.as_deref()).await?;
+            println!("case {id}: nobody is responsible now, it is open to all{}", was(before));
         }
         CaseCommand::Attach { id, kind, file } => {
             let doc = store.attach(*id, *kind, file).await?;

@@ -3,6 +3,7 @@
 //! writes, re-checks the invariants and only then commits. SQLite-specific SQL
 //! stays inside this module.
 
+mod assign;
 mod audit;
 mod cases;
 pub mod demo;

@@ -1,0 +1,40 @@
+//! Who looks after a case (`responsible`): taken, assigned or handed over,
+//! with a note; released back to everyone of the right role. Every change
+//! is in the audit log with the note.
+
+use serde_json::json;
+
+use super::{Store, audit};
+use crate::error::{Error, Result};
+
+impl Store {
+    /// Makes `person` responsible for `case` (`None`: nobody, the case is open to all); the one before.
+    pub async fn assign(&self, case: i64, person: Option<&str>, note: Option<&str>) -> Result<Option<String>> {
+        let person = person.map(str::trim).filter(|p| !p.is_empty());
+        if let Some(p) = person
+            && (p.chars().any(char::is_control) || p.len() > 64)
+        {
+            return Err(Error::invalid(format!("{p:?} is not a person's account name")));
+        }
+        let mut tx = self.begin_write().await?;
+        let before: Option<Option<String>> = sqlx::query_scalar("SELECT responsible FROM cases WHERE id = ?")
+            .bind(case)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let before = before.ok_or(Error::NotFound { what: "case", id: case, list: "case list" })?;
+        sqlx::query("UPDATE cases SET responsible = ? WHERE id = ?").bind(person).bind(case).execute(&mut *tx).await?;
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        audit::record(
+            &mut tx,
+            self.actor(),
+            "case.assign",
+            "case",
+            Some(case),
+            Some(json!({"responsible": before})),
+            Some(json!({"responsible": person, "note": note})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(before)
+    }
+}
