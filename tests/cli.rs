@@ -353,3 +353,46 @@ async fn a_case_is_taken_handed_over_and_released_with_notes_in_the_audit() {
         sqlx::query_scalar("SELECT responsible FROM cases WHERE id = 1").fetch_one(store.pool()).await.unwrap();
     assert_eq!(responsible, None);
 }
+
+#[tokio::test]
+async fn a_backup_taken_while_working_restores_to_the_same_database_and_papers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let bin = env!("CARGO_BIN_EXE_almoner");
+    let run = |db: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(bin).arg("--db").arg(db).args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(run(&db, &["init", "--demo"]).0);
+    let paper = dir.path().join("report.pdf");
+    std::fs::write(&paper, "a medical report").unwrap();
+    let (ok, _, err) = run(&db, &["case", "attach", "1", "--kind", "photo", paper.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let backup = dir.path().join("backup.db");
+    let (ok, out, err) = run(&db, &["backup", backup.to_str().unwrap()]);
+    assert!(ok && out.contains("consistent copy"), "{out}{err}");
+    let (ok, _, err) = run(&db, &["backup", backup.to_str().unwrap()]);
+    assert!(!ok && err.contains("exists already"), "{err}");
+
+    // Into a new place: the same data, the same papers, every invariant holding.
+    let restored = dir.path().join("restored.db");
+    let (ok, out, err) = run(&restored, &["restore", backup.to_str().unwrap()]);
+    assert!(ok && out.contains("1 paper(s)"), "{out}{err}");
+    let a = common::fingerprint(&almoner::store::Store::open(&db, "t").await.unwrap()).await;
+    let b = common::fingerprint(&almoner::store::Store::open(&restored, "t").await.unwrap()).await;
+    assert_eq!(a, b);
+    assert!(run(&restored, &["verify"]).0);
+    // Over an existing database only when told, keeping the old one.
+    let (ok, _, err) = run(&db, &["restore", backup.to_str().unwrap()]);
+    assert!(!ok && err.contains("--force"), "{err}");
+    assert!(run(&db, &["restore", backup.to_str().unwrap(), "--force"]).0);
+    assert!(dir.path().join("live.db.before-restore").exists());
+    // Not a database: refused, nothing touched.
+    let (ok, _, err) = run(&dir.path().join("x.db"), &["restore", paper.to_str().unwrap()]);
+    assert!(!ok && err.contains("not an almoner database"), "{err}");
+    assert!(!dir.path().join("x.db").exists());
+}

@@ -85,6 +85,14 @@ pub enum Command {
     /// Children who are likely the same, waiting for a person: list, merge, keep apart, undo.
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Write a consistent copy of the database (and its papers) to FILE, while people work.
+    Backup { file: PathBuf },
+    /// Put backup FILE in place of the database (--force replaces an existing one, kept as .before-restore).
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
     /// Donors: merge a duplicate found later, or take a merge back.
     #[command(subcommand)]
     Donor(DonorCommand),

@@ -55,6 +55,13 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<()> {
     match command {
         Command::Bench(b) => return bench::run(b).await,
         Command::Keymap(k) => return keymap(k).await,
+        Command::Restore { file, force } => {
+            // Before opening: opening would create (or migrate) the database being replaced.
+            let db = cli.db.clone().unwrap_or_else(default_db_path);
+            let papers = Store::restore(file, &db, *force).await?;
+            println!("{} restored from {} ({papers} paper(s))", db.display(), file.display());
+            return Ok(());
+        }
         _ => {}
     }
     let store = open(cli).await?;
@@ -156,6 +163,14 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
         Command::Import(args) => import::run(store, args).await?,
         Command::Intake { path, json } => intake::run(store, path, *json).await?,
         Command::Review(r) => intake::review(store, r).await?,
+        Command::Backup { file } => {
+            let papers = store.backup(file).await?;
+            println!(
+                "{}: a consistent copy, checked ({papers} paper(s) beside it in {}.documents)",
+                file.display(),
+                file.display()
+            );
+        }
         Command::Donor(args::DonorCommand::Merge { from, into }) => {
             let id = store.merge_donors(*from, *into).await?;
             println!("donor {from} merged into donor {into} (merge {id}; undo with `almoner donor unmerge {id}`)");
@@ -167,7 +182,9 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
         Command::Payments(args::PaymentsCommand::Export { format, file }) => {
             import::export(store, format, file).await?
         }
-        Command::Bench(_) | Command::Keymap(_) => unreachable!("handled before opening a store"),
+        Command::Bench(_) | Command::Keymap(_) | Command::Restore { .. } => {
+            unreachable!("handled before opening a store")
+        }
     }
     Ok(())
 }

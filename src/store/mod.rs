@@ -5,6 +5,7 @@
 
 mod assign;
 mod audit;
+mod backup;
 mod cases;
 pub mod demo;
 mod donations;
