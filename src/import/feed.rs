@@ -30,6 +30,25 @@ pub struct Feed {
     pub refunded: std::collections::HashMap<String, usize>,
 }
 
+impl Feed {
+    /// A register already in memory, fed the same way as one read from a file.
+    pub fn from_register(register: super::Register) -> Feed {
+        let refunded = super::refunded_in(&register.payments);
+        let format = register.format;
+        let (summary, payments) = register.split();
+        let total = Arc::new(AtomicUsize::new(payments.len()));
+        let chunks: Vec<Vec<Payment>> = payments.chunks(CHUNK).map(<[Payment]>::to_vec).collect();
+        let (chunk_tx, rx) = mpsc::channel(chunks.len().max(1));
+        for chunk in chunks {
+            // The channel holds them all: nothing waits.
+            let _ = chunk_tx.try_send(chunk);
+        }
+        let (done_tx, done) = oneshot::channel();
+        let _ = done_tx.send(Ok(summary));
+        Feed { format, chunks: rx, total, done, refunded }
+    }
+}
+
 fn unreadable(path: &Path, e: std::io::Error) -> Rejected {
     Rejected::Unreadable(format!("{}: {e}", path.display()))
 }

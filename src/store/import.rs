@@ -13,7 +13,7 @@ use super::{Store, audit, now};
 use crate::domain::{Channel, Money};
 use crate::error::{Error, Result};
 use crate::import::feed::Feed;
-use crate::import::{ControlCheck, Format, LineError, Payment, Register, Summary};
+use crate::import::{ControlCheck, Format, LineError, Register};
 
 /// A person's designations for an import: a payment's external key → the case it is for.
 pub type Choices = std::collections::HashMap<String, i64>;
@@ -120,45 +120,14 @@ pub type ProgressFn<'a> = &'a (dyn Fn(&str, usize, usize) + Send + Sync);
 
 fn no_progress(_: &str, _: usize, _: usize) {}
 
-/// A register already in memory, fed in chunks.
-fn chunks_of(register: &Register) -> (Summary, Vec<&[Payment]>) {
-    let summary = Summary {
-        format: register.format,
-        encoding: register.encoding,
-        errors: register.errors.clone(),
-        warnings: register.warnings.clone(),
-        checks: register.checks.clone(),
-    };
-    (summary, register.payments.chunks(1000).collect())
-}
-
 const CHECKING: &str = "checking";
 const IMPORTING: &str = "importing";
 
 impl Store {
     /// What importing `register` would do, writing nothing.
     pub async fn preview_import(&self, register: &Register, file: &str) -> Result<Preview> {
-        self.preview_import_progress(register, file, &no_progress).await
-    }
-
-    /// The same, reporting progress as it goes.
-    pub async fn preview_import_progress(
-        &self,
-        register: &Register,
-        file: &str,
-        progress: ProgressFn<'_>,
-    ) -> Result<Preview> {
-        let mut conn = self.pool().acquire().await?;
-        let refunded = Run::refunds_in(&register.payments);
-        let mut run = Run::new(&mut conn, register.format, file, refunded, Decisions::default()).await?;
-        let (summary, chunks) = chunks_of(register);
-        let mut done = 0;
-        for chunk in chunks {
-            progress(CHECKING, done, register.payments.len());
-            run.classify(&mut conn, chunk).await?;
-            done += chunk.len();
-        }
-        run.finish(summary)
+        let feed = Feed::from_register(register.clone());
+        self.import_stream(feed, file, "", Decisions::default(), true, &no_progress).await
     }
 
     /// Imports every new incoming payment as an unrestricted donation, in one transaction.
@@ -176,37 +145,8 @@ impl Store {
         sha256: &str,
         choices: &Choices,
     ) -> Result<Preview> {
-        self.import_progress(register, file, sha256, choices, &no_progress).await
-    }
-
-    /// The same, reporting progress as it goes. Until the commit nothing is visible;
-    /// a crash or a dropped connection before it leaves nothing behind.
-    pub async fn import_progress(
-        &self,
-        register: &Register,
-        file: &str,
-        sha256: &str,
-        choices: &Choices,
-        progress: ProgressFn<'_>,
-    ) -> Result<Preview> {
-        let mut tx = self.begin_write().await?;
-        let refunded = Run::refunds_in(&register.payments);
-        let mut run = Run::new(&mut tx, register.format, file, refunded, Decisions::keys(choices)).await?;
-        let batch = new_batch(&mut tx, self.actor(), file, sha256, register.format).await?;
-        let channel = channel_of(register.format);
-        let mut touched = Touched::default();
-        let (summary, chunks) = chunks_of(register);
-        let mut done = 0;
-        for chunk in chunks {
-            progress(IMPORTING, done, register.payments.len());
-            let rows = run.classify(&mut tx, chunk).await?;
-            run.write(&mut tx, self.actor(), chunk, &rows, batch, file, channel, &mut touched).await?;
-            done += chunk.len();
-        }
-        let mut preview = run.finish(summary)?;
-        self.close_batch(&mut tx, batch, &mut preview, sha256, &touched).await?;
-        tx.commit().await?;
-        Ok(preview)
+        let feed = Feed::from_register(register.clone());
+        self.import_stream(feed, file, sha256, Decisions::keys(choices), false, &no_progress).await
     }
 
     /// Imports (or, with `dry_run`, previews) a register streamed from a file,
@@ -247,10 +187,11 @@ impl Store {
             .map_err(|_| Error::invalid("the register reader stopped before the end of the file"))?
             .map_err(|e| Error::invalid(format!("{file}: {e}")))?;
         let mut preview = run.finish(summary)?;
-        if dry_run {
-            return Ok(preview);
+        if !dry_run {
+            self.close_batch(&mut tx, batch, &mut preview, sha256, &touched).await?;
         }
-        self.close_batch(&mut tx, batch, &mut preview, sha256, &touched).await?;
+        // The long-import page cache is not kept on the pooled connection.
+        sqlx::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(preview)
     }
@@ -289,8 +230,6 @@ impl Store {
         )
         .await?;
         preview.batch = Some(batch);
-        // The long-import page cache is not kept on the pooled connection.
-        sqlx::query("PRAGMA cache_size = -2000").execute(&mut **tx).await?;
         Ok(())
     }
 

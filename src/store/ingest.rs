@@ -124,11 +124,6 @@ impl Run {
         })
     }
 
-    /// Refunds in a register held in memory, for the payments they return.
-    pub fn refunds_in(payments: &[Payment]) -> HashMap<String, usize> {
-        crate::import::refunded_in(payments)
-    }
-
     /// Classifies one chunk against the database as it is now.
     pub async fn classify(&mut self, conn: &mut SqliteConnection, chunk: &[Payment]) -> Result<Vec<Decided>> {
         let incoming: Vec<&str> =
