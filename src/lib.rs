@@ -8,6 +8,7 @@ pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod legacy;
 pub mod store;
 pub mod text;
 pub mod ui;

@@ -102,6 +102,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Bring over an old CRM's CSV exports through a mapping, with a reconciliation report (old vs new, to the kopeck).
+    Migrate {
+        /// The folder holding the export's files.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The TOML mapping: files, columns, and the old CRM's words for stages, programs, channels.
+        #[arg(long, value_name = "FILE.toml")]
+        mapping: PathBuf,
+        /// Read, write and reconcile inside a transaction, then roll it back: nothing changes.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the full report (Markdown) to this file and print only the summary.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// Commit even when rows were rejected or figures differ (the report says which).
+        #[arg(long)]
+        accept_differences: bool,
+    },
     /// Run console commands from a file, headless (one per line, # comments); stops at the first error.
     Exec { file: PathBuf },
     /// Check or show keymaps.

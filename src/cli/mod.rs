@@ -7,6 +7,7 @@ mod bench_console;
 mod bench_import;
 mod import;
 mod intake;
+mod migrate;
 mod show;
 pub mod table;
 
@@ -163,6 +164,17 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
         Command::Import(args) => import::run(store, args).await?,
         Command::Intake { path, json } => intake::run(store, path, *json).await?,
         Command::Review(r) => intake::review(store, r).await?,
+        Command::Migrate { from, mapping, dry_run, report, json, accept_differences } => {
+            let o = migrate::Options {
+                from,
+                mapping,
+                dry_run: *dry_run,
+                report: report.as_deref(),
+                json: *json,
+                accept_differences: *accept_differences,
+            };
+            migrate::run(store, &o).await?
+        }
         Command::Backup { file } => {
             let papers = store.backup(file).await?;
             println!(

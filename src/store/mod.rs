@@ -16,6 +16,7 @@ mod import;
 mod ingest;
 mod intake;
 mod invariants;
+mod migrate;
 mod read;
 mod review;
 mod rows;
@@ -51,6 +52,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "donor_name_key", include_str!("../../migrations/0007_donor_name_key.sql")),
     (8, "match_reviews", include_str!("../../migrations/0008_match_reviews.sql")),
     (9, "donor_merges", include_str!("../../migrations/0009_donor_merges.sql")),
+    (10, "legacy_ids", include_str!("../../migrations/0010_legacy_ids.sql")),
 ];
 
 /// An open database plus the person acting on it.
