@@ -18,6 +18,7 @@ mod intake;
 mod invariants;
 mod migrate;
 mod read;
+mod reconcile;
 mod review;
 mod rows;
 
