@@ -620,3 +620,71 @@ async fn a_case_is_taken_and_handed_over_from_its_card() {
     assert!(c.status().contains("open to all"), "{}", c.status());
     assert!(c.app.run_line("assign").await.is_err(), "to whom?");
 }
+
+#[tokio::test]
+async fn likely_duplicates_are_reviewed_side_by_side_and_merged_field_by_field() {
+    let mut c = Console::new().await;
+    let base = c.dir.path().to_path_buf();
+    for json in [
+        r#"{"program": "treatment", "child": {"full_name": "Зайцева Полина Игоревна", "birth_date": "2014-09-01"}, "clinic": "НМИЦ ДГОИ"}"#,
+        r#"{"program": "equipment", "child": {"full_name": "Zaytseva Polina Igorevna", "birth_date": "2014-09-01", "city": "Омск"}, "clinic": "Ортомир"}"#,
+    ] {
+        let app: almoner::store::Application = serde_json::from_str(json).unwrap();
+        c.store().intake(&app, &base).await.unwrap();
+    }
+    let reviews = c.store().reviews().await.unwrap();
+    assert_eq!(reviews.len(), 1, "the Latin spelling waits for a person");
+    let (new, earlier) = (reviews[0].beneficiary_id, reviews[0].candidate_id);
+    c.keys("g r").await;
+    assert_eq!(c.app.screen, ScreenId::Reviews, "{}", c.status());
+    let screen = c.screen(80, 24);
+    insta::assert_snapshot!("reviews_80x24", screen);
+    assert!(screen.contains("Zaytseva Polina Igorevna") && screen.contains("Зайцева Полина Игоревна"), "{screen}");
+    // The earlier record has no city: by default it takes the new record's, and keeps its own name.
+    assert_eq!(c.app.reviews.take, [false, false, true]);
+    // Taking the Latin name is a choice a person can make, and unmake.
+    c.keys("<Left>").await;
+    assert_eq!(c.app.reviews.take, [true, false, true]);
+    c.keys("<Right>").await;
+    c.keys("m").await;
+    assert!(c.status().contains("merged into record") && c.status().contains("taking city"), "{}", c.status());
+    let city: Option<String> = sqlx::query_scalar("SELECT city FROM beneficiaries WHERE id = ?")
+        .bind(earlier)
+        .fetch_one(c.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(city.as_deref(), Some("Омск"));
+    let moved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE beneficiary_id = ?")
+        .bind(earlier)
+        .fetch_one(c.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(moved, 2, "both cases are on the earlier record");
+    assert!(c.store().reviews().await.unwrap().is_empty());
+    // Undo puts everything back, the field included.
+    c.keys("u").await;
+    assert!(c.status().contains("taken back"), "{}", c.status());
+    let (city, name): (Option<String>, String) =
+        sqlx::query_as("SELECT city, full_name FROM beneficiaries WHERE id = ?")
+            .bind(earlier)
+            .fetch_one(c.store().pool())
+            .await
+            .unwrap();
+    assert_eq!((city, name.as_str()), (None, "Зайцева Полина Игоревна"));
+    let back: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE beneficiary_id = ?")
+        .bind(new)
+        .fetch_one(c.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(back, 1);
+    // Two children after all.
+    c.keys("x").await;
+    assert!(c.status().contains("kept apart"), "{}", c.status());
+    assert!(c.screen(80, 24).contains("nothing"), "the queue is empty");
+    let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'review.%'")
+        .fetch_one(c.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(audit, 3);
+    common::assert_invariants(c.store()).await;
+}

@@ -101,11 +101,32 @@ async fn a_spool_of_applications_is_taken_in_matched_and_sorted() {
     assert!(review(&["list"]).contains("no likely matches"));
     assert!(review(&["undo", "1"]).contains("[open]"));
     assert_eq!(count(&db, "SELECT beneficiary_id FROM cases WHERE id = 3").await, 2, "and went back");
+    // Merged field by field: the earlier record takes the new one's birth date; undo gives its own back.
+    let no_city = std::process::Command::new(bin)
+        .arg("--db")
+        .arg(&db)
+        .args(["review", "merge", "1", "--take", "city"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&no_city.stderr).contains("the new record has no city to take"));
+    assert!(review(&["merge", "1", "--take", "birth_date"]).contains("[merged]"));
+    let born = |db: std::path::PathBuf| async move {
+        let store = almoner::store::Store::open(&db, "test").await.unwrap();
+        let b: String = sqlx::query_scalar("SELECT birth_date FROM beneficiaries WHERE id = 1")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+        b
+    };
+    assert_eq!(born(db.clone()).await, "2015-04-03");
+    assert!(review(&["undo", "1"]).contains("[open]"));
+    assert_eq!(born(db.clone()).await, "2015-04-02");
     assert!(review(&["keep", "1"]).contains("[kept]"));
     assert_eq!(count(&db, "SELECT beneficiary_id FROM cases WHERE id = 3").await, 2);
     let twice = std::process::Command::new(bin).arg("--db").arg(&db).args(["review", "merge", "1"]).output().unwrap();
     assert!(String::from_utf8_lossy(&twice.stderr).contains("already decided"));
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'review.%'").await, 3);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'review.%'").await, 5);
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ pub enum Place {
     Donations,
     Payments,
     Imports,
+    Reviews,
     Case(i64),
 }
 
@@ -104,6 +105,10 @@ pub enum Command {
     AcceptAll,
     /// Designate the selected row to a case, or `None` to keep it unrestricted.
     Designate(Option<i64>),
+    /// The two records under review are one child (fields as chosen).
+    Merge,
+    /// The two records under review are two children.
+    KeepApart,
     Noop,
 }
 
@@ -115,7 +120,7 @@ pub struct Spec {
 }
 
 pub const REGISTRY: &[Spec] = &[
-    Spec { name: "goto", args: "board|donations|payments|imports|case ID", doc: "open a screen" },
+    Spec { name: "goto", args: "board|donations|payments|imports|reviews|case ID", doc: "open a screen" },
     Spec { name: "split", args: "DONATION_ID", doc: "place an unrestricted donation across fundraising cases" },
     Spec {
         name: "filter",
@@ -169,7 +174,13 @@ pub const REGISTRY: &[Spec] = &[
         args: "CASE|none",
         doc: "designate the selected payment to a case, or keep it unrestricted",
     },
-    Spec { name: "undo", args: "", doc: "undo the selected import batch (only while none of it is allocated)" },
+    Spec { name: "merge", args: "", doc: "one child: merge the new record into the earlier one, fields as chosen" },
+    Spec { name: "keep-apart", args: "", doc: "two children: keep the records apart" },
+    Spec {
+        name: "undo",
+        args: "",
+        doc: "undo the selected import batch (only while none of it is allocated), or the last review decision",
+    },
     Spec { name: "verify", args: "", doc: "check every money invariant (in the background)" },
     Spec { name: "noop", args: "", doc: "do nothing (unbinds a key)" },
 ];
@@ -243,6 +254,7 @@ impl FromStr for Command {
                 Some("donations") => Ok(Command::Goto(Place::Donations)),
                 Some("payments") => Ok(Command::Goto(Place::Payments)),
                 Some("imports") => Ok(Command::Goto(Place::Imports)),
+                Some("reviews") => Ok(Command::Goto(Place::Reviews)),
                 Some("case") => Ok(Command::Goto(Place::Case(id(args.get(1), "case id")?))),
                 Some(other) => Err(fail(format!("no screen called {other:?}"))),
                 None => Err(fail("which screen?".into())),
@@ -333,6 +345,8 @@ impl FromStr for Command {
                 Some("none") => Ok(Command::Designate(None)),
                 _ => Ok(Command::Designate(Some(id(args.first(), "case id")?))),
             },
+            "merge" => none(Command::Merge),
+            "keep-apart" => none(Command::KeepApart),
             "noop" => none(Command::Noop),
             other => Err(CommandError::Unknown(other.to_string())),
         }

@@ -24,11 +24,20 @@ pub enum Scope {
     Split,
     Payments,
     Imports,
+    Reviews,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] =
-        [Scope::Global, Scope::Board, Scope::Case, Scope::Donations, Scope::Split, Scope::Payments, Scope::Imports];
+    pub const ALL: [Scope; 8] = [
+        Scope::Global,
+        Scope::Board,
+        Scope::Case,
+        Scope::Donations,
+        Scope::Split,
+        Scope::Payments,
+        Scope::Imports,
+        Scope::Reviews,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -39,6 +48,7 @@ impl Scope {
             Scope::Split => "split",
             Scope::Payments => "payments",
             Scope::Imports => "imports",
+            Scope::Reviews => "reviews",
         }
     }
 }
@@ -124,6 +134,8 @@ struct RawFile {
     payments: Vec<RawBinding>,
     #[serde(default)]
     imports: Vec<RawBinding>,
+    #[serde(default)]
+    reviews: Vec<RawBinding>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -161,6 +173,7 @@ pub fn parse(file: &str, text: &str) -> Parsed {
         (Scope::Split, raw.split),
         (Scope::Payments, raw.payments),
         (Scope::Imports, raw.imports),
+        (Scope::Reviews, raw.reviews),
     ];
     for (scope, list) in scopes {
         let mut seen: Vec<(Vec<Key>, usize)> = Vec::new();

@@ -15,6 +15,7 @@ pub mod keymap;
 pub mod keys;
 pub mod payments;
 pub mod prompt;
+pub mod reviews;
 pub mod split;
 pub mod spool;
 
@@ -34,6 +35,7 @@ pub enum ScreenId {
     Split,
     Payments,
     Imports,
+    Reviews,
 }
 
 impl ScreenId {
@@ -45,6 +47,7 @@ impl ScreenId {
             ScreenId::Split => Scope::Split,
             ScreenId::Payments => Scope::Payments,
             ScreenId::Imports => Scope::Imports,
+            ScreenId::Reviews => Scope::Reviews,
         }
     }
 }
@@ -97,6 +100,7 @@ pub struct App {
     pub split: Option<split::Split>,
     pub payments: payments::Queue,
     pub imports: imports::Imports,
+    pub reviews: reviews::Reviews,
     pub prompt: Option<prompt::Prompt>,
     pub pending: Vec<Key>,
     pub help: bool,
@@ -140,6 +144,7 @@ impl App {
             split: None,
             payments: payments::Queue::default(),
             imports: imports::Imports::default(),
+            reviews: reviews::Reviews::default(),
             prompt: None,
             pending: Vec::new(),
             help: false,
@@ -298,6 +303,7 @@ impl App {
                 ScreenId::Split => Box::pin(split::run(self, other)).await,
                 ScreenId::Payments => Box::pin(payments::run(self, other)).await,
                 ScreenId::Imports => Box::pin(imports::run(self, other)).await,
+                ScreenId::Reviews => Box::pin(reviews::run(self, other)).await,
             },
         }
     }
@@ -312,6 +318,7 @@ impl App {
             Place::Donations => ScreenId::Donations,
             Place::Payments => ScreenId::Payments,
             Place::Imports => ScreenId::Imports,
+            Place::Reviews => ScreenId::Reviews,
             Place::Case(id) => {
                 self.case = Some(case::CaseCard::load(&self.store, id).await.map_err(|e| e.to_string())?);
                 self.mark_loaded(ScreenId::Case);
@@ -393,6 +400,7 @@ impl App {
             },
             ScreenId::Payments => self.payments.load(&self.store).await,
             ScreenId::Imports => self.imports.load(&self.store).await,
+            ScreenId::Reviews => self.reviews.load(&self.store).await,
         };
         if result.is_ok() {
             self.mark_loaded(screen);

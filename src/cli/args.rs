@@ -440,11 +440,20 @@ pub enum ReviewCommand {
         json: bool,
     },
     /// They are one child: the new record's cases move to the earlier one.
-    Merge { id: i64 },
+    Merge {
+        id: i64,
+        /// Fields the earlier record takes from the new one (name, birth_date, city); by default it keeps its own.
+        #[arg(long, value_delimiter = ',', value_parser = parse_field)]
+        take: Vec<crate::store::Field>,
+    },
     /// They are two children.
     Keep { id: i64 },
     /// Take a decision back (a merge's cases return).
     Undo { id: i64 },
+}
+
+fn parse_field(s: &str) -> Result<crate::store::Field, String> {
+    s.parse().map_err(|e: crate::Error| e.to_string())
 }
 
 #[derive(Subcommand, Debug)]

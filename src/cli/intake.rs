@@ -87,8 +87,8 @@ pub async fn review(store: &Store, cmd: &super::args::ReviewCommand) -> Result<(
                 }
             }
         }
-        ReviewCommand::Merge { id } => println!("{}", show(&store.decide_review(*id, true).await?)),
-        ReviewCommand::Keep { id } => println!("{}", show(&store.decide_review(*id, false).await?)),
+        ReviewCommand::Merge { id, take } => println!("{}", show(&store.decide_review(*id, true, take).await?)),
+        ReviewCommand::Keep { id } => println!("{}", show(&store.decide_review(*id, false, &[]).await?)),
         ReviewCommand::Undo { id } => println!("{}", show(&store.undo_review(*id).await?)),
     }
     Ok(())

@@ -69,7 +69,13 @@ pub fn name_key(name: &str) -> String {
 /// A name in Latin letters (Cyrillic transliterated), lower case, words in order:
 /// "Иванова Мария" and "Ivanova Maria" come out alike, so they can be compared.
 pub fn latin_key(name: &str) -> String {
-    let key = name_key(name);
+    // Word by word, sorted after: the two alphabets order the same words differently.
+    let mut words: Vec<String> = name_key(name).split(' ').map(latin_word).collect();
+    words.sort_unstable();
+    words.join(" ")
+}
+
+fn latin_word(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for c in key.chars() {
         let t = match c {
@@ -295,6 +301,8 @@ mod tests {
         let d = Some("2015-04-02");
         assert!(likely_same("Иванова Мария", d, "Иванова Марья", d).is_some(), "a typo");
         assert!(likely_same("Иванова Мария", d, "Ivanova Mariya", d).is_some(), "Latin letters");
+        // The alphabets sort the words differently: compared word by word.
+        assert!(likely_same("Зайцева Полина Игоревна", d, "Zaytseva Polina Igorevna", d).is_some(), "word order");
         assert!(likely_same("Иванова Мария", d, "Иванова Мария", Some("2015-04-03")).is_some(), "one digit off");
         assert!(likely_same("Иванова Мария", None, "мария иванова", d).is_some(), "no birth date");
         assert!(likely_same("Иванова Мария", d, "Петрова Анна", d).is_none(), "another child born the same day");

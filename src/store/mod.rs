@@ -40,7 +40,7 @@ pub use ingest::{Decisions, KEEP_ROWS};
 pub use intake::{Application, Intake, Taken};
 pub use invariants::Scope;
 pub use read::{CaseQuery, DonationQuery};
-pub use review::Review;
+pub use review::{Field, RecordCase, Review};
 
 /// Migrations, embedded so the binary carries its schema.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -54,6 +54,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "match_reviews", include_str!("../../migrations/0008_match_reviews.sql")),
     (9, "donor_merges", include_str!("../../migrations/0009_donor_merges.sql")),
     (10, "legacy_ids", include_str!("../../migrations/0010_legacy_ids.sql")),
+    (11, "review_fields", include_str!("../../migrations/0011_review_fields.sql")),
 ];
 
 /// An open database plus the person acting on it.

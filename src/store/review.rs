@@ -16,11 +16,75 @@ pub struct Review {
     pub beneficiary_id: i64,
     pub name: String,
     pub born: Option<String>,
+    pub city: Option<String>,
     pub candidate_id: i64,
     pub candidate_name: String,
     pub candidate_born: Option<String>,
+    pub candidate_city: Option<String>,
     pub reason: String,
     pub status: String,
+}
+
+/// A field of a child's record a merge can take from the new record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Name,
+    BirthDate,
+    City,
+}
+
+impl Field {
+    pub const ALL: [Field; 3] = [Field::Name, Field::BirthDate, Field::City];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::BirthDate => "birth date",
+            Field::City => "city",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Field::Name => "full_name",
+            Field::BirthDate => "birth_date",
+            Field::City => "city",
+        }
+    }
+
+    /// This field's value on the new record and on the earlier one.
+    pub fn values(self, r: &Review) -> (Option<&str>, Option<&str>) {
+        match self {
+            Field::Name => (Some(r.name.as_str()), Some(r.candidate_name.as_str())),
+            Field::BirthDate => (r.born.as_deref(), r.candidate_born.as_deref()),
+            Field::City => (r.city.as_deref(), r.candidate_city.as_deref()),
+        }
+    }
+}
+
+impl std::str::FromStr for Field {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Field> {
+        match s.trim() {
+            "name" => Ok(Field::Name),
+            "birth_date" | "born" => Ok(Field::BirthDate),
+            "city" => Ok(Field::City),
+            other => {
+                Err(Error::invalid(format!("{other:?} is not a field of a child's record: name, birth_date, city")))
+            }
+        }
+    }
+}
+
+/// One case of a record, for the side-by-side view.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordCase {
+    pub id: i64,
+    pub beneficiary_id: i64,
+    pub program: String,
+    pub stage: String,
+    pub clinic: String,
 }
 
 /// Queues every earlier child the new record `id` is likely to be; their number.
@@ -54,16 +118,42 @@ pub(crate) async fn queue_likely(
     Ok(queued)
 }
 
-type Row = (i64, i64, String, Option<String>, i64, String, Option<String>, String, String);
+type Row =
+    (i64, i64, String, Option<String>, Option<String>, i64, String, Option<String>, Option<String>, String, String);
 
 fn review(
-    (id, beneficiary_id, name, born, candidate_id, candidate_name, candidate_born, reason, status): Row,
+    (
+        id,
+        beneficiary_id,
+        name,
+        born,
+        city,
+        candidate_id,
+        candidate_name,
+        candidate_born,
+        candidate_city,
+        reason,
+        status,
+    ): Row,
 ) -> Review {
-    Review { id, beneficiary_id, name, born, candidate_id, candidate_name, candidate_born, reason, status }
+    Review {
+        id,
+        beneficiary_id,
+        name,
+        born,
+        city,
+        candidate_id,
+        candidate_name,
+        candidate_born,
+        candidate_city,
+        reason,
+        status,
+    }
 }
 
-const LIST: &str = "SELECT r.id, r.beneficiary_id, b.full_name AS name, b.birth_date AS born, r.candidate_id,
-        c.full_name AS candidate_name, c.birth_date AS candidate_born, r.reason, r.status
+const LIST: &str =
+    "SELECT r.id, r.beneficiary_id, b.full_name AS name, b.birth_date AS born, b.city AS city, r.candidate_id,
+        c.full_name AS candidate_name, c.birth_date AS candidate_born, c.city AS candidate_city, r.reason, r.status
     FROM match_reviews r JOIN beneficiaries b ON b.id = r.beneficiary_id JOIN beneficiaries c ON c.id = r.candidate_id";
 
 impl Store {
@@ -80,8 +170,30 @@ impl Store {
         row.map(review).ok_or(Error::NotFound { what: "review", id, list: "review list" })
     }
 
-    /// Decides a review: `merge` moves the new record's cases to the earlier child; otherwise they are kept apart.
-    pub async fn decide_review(&self, id: i64, merge: bool) -> Result<Review> {
+    /// The cases of these children, oldest first, for the side-by-side view.
+    pub async fn record_cases(&self, beneficiaries: &[i64]) -> Result<Vec<RecordCase>> {
+        let mut out = Vec::new();
+        for b in beneficiaries {
+            let rows: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
+                "SELECT id, beneficiary_id, program, stage, clinic FROM cases WHERE beneficiary_id = ? ORDER BY id",
+            )
+            .bind(b)
+            .fetch_all(self.pool())
+            .await?;
+            out.extend(rows.into_iter().map(|(id, beneficiary_id, program, stage, clinic)| RecordCase {
+                id,
+                beneficiary_id,
+                program,
+                stage,
+                clinic,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Decides a review: `merge` moves the new record's cases to the earlier child
+    /// (taking the fields in `take` from the new record); otherwise they are kept apart.
+    pub async fn decide_review(&self, id: i64, merge: bool, take: &[Field]) -> Result<Review> {
         let mut tx = self.begin_write().await?;
         let r = self.review_in(&mut tx, id).await?;
         if r.status != "open" {
@@ -104,16 +216,35 @@ impl Store {
                 .await?;
             moved
         } else {
+            if !take.is_empty() {
+                return Err(Error::invalid("fields are taken only when merging"));
+            }
             Vec::new()
         };
+        // The earlier record keeps its own fields except those taken; what they replace is kept for undo.
+        let mut replaced = serde_json::Map::new();
+        for f in take {
+            let (new, old) = f.values(&r);
+            if new.is_none_or(|n| n.trim().is_empty()) {
+                return Err(Error::invalid(format!("the new record has no {} to take", f.word())));
+            }
+            replaced.insert(f.column().to_string(), json!(old));
+            sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE beneficiaries SET {} = ? WHERE id = ?", f.column())))
+                .bind(new)
+                .bind(r.candidate_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let replaced = (!replaced.is_empty()).then_some(serde_json::Value::Object(replaced));
         let status = if merge { "merged" } else { "kept" };
         sqlx::query(
-            "UPDATE match_reviews SET status = ?, decided_by = ?, decided_at = ?, moved_cases = ? WHERE id = ?",
+            "UPDATE match_reviews SET status = ?, decided_by = ?, decided_at = ?, moved_cases = ?, replaced = ? WHERE id = ?",
         )
         .bind(status)
         .bind(self.actor())
         .bind(now())
         .bind(json!(moved).to_string())
+        .bind(replaced.as_ref().map(|v| v.to_string()))
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -124,7 +255,7 @@ impl Store {
             "review",
             Some(id),
             None,
-            Some(json!({"cases": moved})),
+            Some(json!({"cases": moved, "taken_from_new": take, "replaced": replaced})),
         )
         .await?;
         let r = self.review_in(&mut tx, id).await?;
@@ -156,8 +287,26 @@ impl Store {
                 .bind(r.beneficiary_id)
                 .execute(&mut *tx)
                 .await?;
+            let replaced: Option<String> = sqlx::query_scalar("SELECT replaced FROM match_reviews WHERE id = ?")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let replaced: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(replaced.as_deref().unwrap_or("{}")).unwrap_or_default();
+            for f in Field::ALL {
+                if let Some(old) = replaced.get(f.column()) {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE beneficiaries SET {} = ? WHERE id = ?",
+                        f.column()
+                    )))
+                    .bind(old.as_str())
+                    .bind(r.candidate_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
         }
-        sqlx::query("UPDATE match_reviews SET status = 'open', decided_by = NULL, decided_at = NULL, moved_cases = NULL WHERE id = ?")
+        sqlx::query("UPDATE match_reviews SET status = 'open', decided_by = NULL, decided_at = NULL, moved_cases = NULL, replaced = NULL WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -7,6 +7,7 @@ mod imports;
 mod inbox;
 mod overlay;
 mod payments;
+mod reviews;
 mod split;
 pub mod term;
 
@@ -98,6 +99,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         ScreenId::Split => split::draw(frame, main, app, theme),
         ScreenId::Payments => payments::draw(frame, main, app, theme),
         ScreenId::Imports => imports::draw(frame, main, app, theme),
+        ScreenId::Reviews => reviews::draw(frame, main, app, theme),
     }
     overlay::status_line(frame, bottom, app, theme);
     if app.help {
@@ -115,6 +117,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         (ScreenId::Donations, t.donations, "g d"),
         (ScreenId::Payments, t.payments, "g p"),
         (ScreenId::Imports, t.imports, "g i"),
+        (ScreenId::Reviews, t.reviews, "g r"),
     ] {
         let style = if app.screen == screen { theme.selected() } else { Style::default() };
         spans.push(Span::styled(format!(" {name} "), style));
