@@ -1,6 +1,6 @@
 //! Donor matching: recognising and creating donors a chunk at a time gives
 //! exactly what one-by-one matching gives, for random payments drawn from a
-//! small pool of names, INNs, e-mails, phones and subscriptions (so they
+//! small pool of names, INNs, e-mails, phones, subscriptions and accounts (so they
 //! collide in every way); and the rules themselves on hand-picked cases.
 
 mod common;
@@ -17,22 +17,23 @@ fn keys() -> impl Strategy<Value = DonorKeys> {
         pick(&["a@x.org", "B@x.org", "b@x.org "]),
         pick(&["8 916 000-00-01", "+79160000001", "+7 916 000 00 02"]),
         pick(&["sc_1", "sc_2"]),
+        pick(&["40817810000000000001", "40817 8100 0000 0000 0001", "de89370400440532013000"]),
     )
-        .prop_map(|(name, inn, email, phone, sub)| DonorKeys {
+        .prop_map(|(name, inn, email, phone, sub, account)| DonorKeys {
             name: name.to_string(),
             kind: None,
             inn: inn.map(str::to_string),
             email: email.map(str::to_string),
             phone: phone.map(str::to_string),
             subscription: sub.map(str::to_string),
+            account: account.map(str::to_string),
         })
 }
 
 /// Which payments share a donor, as pairs of positions, and the donors table.
-async fn outcome(
-    t: &TestDb,
-    ids: &[i64],
-) -> (Vec<Vec<usize>>, Vec<(String, String, Option<String>, Option<String>, Option<String>)>) {
+type Donors = Vec<(String, String, Option<String>, Option<String>, Option<String>)>;
+
+async fn outcome(t: &TestDb, ids: &[i64]) -> (Vec<Vec<usize>>, Donors, Vec<(String, String, i64)>) {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         match ids[..i].iter().position(|x| x == id) {
@@ -44,7 +45,12 @@ async fn outcome(
         .fetch_all(t.store.pool())
         .await
         .unwrap();
-    (groups, donors)
+    let accounts: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT account, name_key, donor_id FROM donor_accounts ORDER BY account, name_key")
+            .fetch_all(t.store.pool())
+            .await
+            .unwrap();
+    (groups, donors, accounts)
 }
 
 proptest! {
@@ -106,6 +112,37 @@ async fn the_rules_on_hand_picked_payments() {
     let org = find_or_add(&mut conn, &k("ООО Ромашка", Some("7701000001"), None, None)).await.unwrap();
     assert_ne!(org, anna);
     assert_eq!(find_or_add(&mut conn, &k("Ромашка", Some("7701000001"), None, None)).await.unwrap(), org);
+}
+
+#[tokio::test]
+async fn the_same_name_from_the_same_account_is_the_same_donor() {
+    let t = TestDb::new().await;
+    let mut conn = t.store.pool().acquire().await.unwrap();
+    let k = |name: &str, inn: Option<&str>, account: Option<&str>| DonorKeys {
+        name: name.into(),
+        inn: inn.map(Into::into),
+        account: account.map(Into::into),
+        ..Default::default()
+    };
+    // A person who gave her INN once; later payments from her account without it.
+    let olga =
+        find_or_add(&mut conn, &k("Лебедева Ольга Ивановна", Some("500100732259"), Some("40817810099910004312")))
+            .await
+            .unwrap();
+    let again =
+        find_or_add(&mut conn, &k("ЛЕБЕДЕВА ОЛЬГА ИВАНОВНА", None, Some("4081 7810 0999 1000 4312"))).await.unwrap();
+    assert_eq!(again, olga, "same name, same account");
+    // Near misses: the same account with another name (a family account), the same name from another account.
+    let husband =
+        find_or_add(&mut conn, &k("Лебедев Игорь Петрович", None, Some("40817810099910004312"))).await.unwrap();
+    assert_ne!(husband, olga);
+    let namesake =
+        find_or_add(&mut conn, &k("Лебедева Ольга Ивановна", None, Some("40817810000000000099"))).await.unwrap();
+    assert_ne!(namesake, olga, "a namesake paying from another account is not matched by the account");
+    // A chunk at a time, the same answer.
+    let ids =
+        find_or_add_many(&mut conn, &[k("ольга ивановна лебедева", None, Some("40817810099910004312"))]).await.unwrap();
+    assert_eq!(ids[0], olga);
 }
 
 #[tokio::test]

@@ -40,6 +40,20 @@ pub struct DonorKeys {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub subscription: Option<String>,
+    /// The bank account paid from: with the same name, the same donor.
+    pub account: Option<String>,
+}
+
+/// An account number without spaces, in capitals (IBANs are written both ways).
+pub fn normal_account(raw: &str) -> Option<String> {
+    let a: String = raw.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
+    (a.len() >= 5).then_some(a)
+}
+
+/// The key of a payment's account with its payer's name: account, 0x1f, normalised name.
+fn by_account(k: &DonorKeys) -> Option<String> {
+    let account = k.account.as_ref()?;
+    (!k.name.is_empty()).then(|| format!("{account}\u{1f}{}", name_key(&k.name)))
 }
 
 /// `Anna@Example.ORG ` → `anna@example.org`; text without `@` is not an e-mail.
@@ -71,6 +85,7 @@ impl DonorKeys {
             email: self.email.as_deref().and_then(normal_email),
             phone: self.phone.as_deref().and_then(normal_phone),
             subscription: some(&self.subscription),
+            account: self.account.as_deref().and_then(normal_account),
         }
     }
 
@@ -99,6 +114,19 @@ pub async fn recognise(conn: &mut SqliteConnection, keys: &DonorKeys) -> Result<
             if let Some(id) = hit {
                 return Ok(Some((id, how)));
             }
+        }
+    }
+    if let (Some(account), false) = (&k.account, k.name.is_empty()) {
+        let hit: Option<i64> = sqlx::query_scalar(
+            "SELECT COALESCE(d.merged_into, d.id) FROM donor_accounts a JOIN donors d ON d.id = a.donor_id
+             WHERE a.account = ? AND a.name_key = ?",
+        )
+        .bind(account)
+        .bind(name_key(&k.name))
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(id) = hit {
+            return Ok(Some((id, "account")));
         }
     }
     if k.inn.is_some() || k.email.is_some() || k.phone.is_some() || k.name.is_empty() {
@@ -148,7 +176,21 @@ pub async fn find_or_add(conn: &mut SqliteConnection, keys: &DonorKeys) -> Resul
     if let Some(sub) = &k.subscription {
         keep_subscription(conn, sub, id).await?;
     }
+    keep_account(conn, &k, id).await?;
     Ok(id)
+}
+
+/// An account (with the payer's name) stays with the donor who used it first.
+async fn keep_account(conn: &mut SqliteConnection, k: &DonorKeys, donor: i64) -> Result<()> {
+    if let (Some(account), false) = (&k.account, k.name.is_empty()) {
+        sqlx::query("INSERT OR IGNORE INTO donor_accounts (account, name_key, donor_id) VALUES (?, ?, ?)")
+            .bind(account)
+            .bind(name_key(&k.name))
+            .bind(donor)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A subscription stays with the donor who had it first.
@@ -188,11 +230,15 @@ async fn ids_by(conn: &mut SqliteConnection, sql_head: &str, keys: &[&str]) -> R
 /// What the database holds for a set of payments' keys: value → donor ids, oldest first.
 #[derive(Default)]
 struct Found {
-    by: [HashMap<String, Vec<i64>>; 5],
+    by: [HashMap<String, Vec<i64>>; 6],
 }
 
 /// Key kinds, strongest first, as [`recognise`] tries them.
-const HOW: [&str; 5] = ["inn", "subscription", "email", "phone", "name"];
+const HOW: [&str; 6] = ["inn", "subscription", "email", "phone", "account", "name"];
+/// Kinds that stay with whoever had them first (the others: the oldest donor).
+const FIRST_OWNER: [usize; 2] = [1, 4];
+/// Where the name-alone key sits in [`HOW`].
+const NAME: usize = 5;
 
 /// The name key of a donor with no INN, e-mail or phone: `kind`, 0x1f, normalised name.
 fn by_name(k: &DonorKeys) -> Option<String> {
@@ -200,22 +246,28 @@ fn by_name(k: &DonorKeys) -> Option<String> {
         .then(|| format!("{}\u{1f}{}", k.kind().as_str(), name_key(&k.name)))
 }
 
-fn values(k: &DonorKeys) -> [Option<String>; 5] {
-    [k.inn.clone(), k.subscription.clone(), k.email.clone(), k.phone.clone(), by_name(k)]
+fn values(k: &DonorKeys) -> [Option<String>; 6] {
+    [k.inn.clone(), k.subscription.clone(), k.email.clone(), k.phone.clone(), by_account(k), by_name(k)]
 }
 
 async fn lookup(conn: &mut SqliteConnection, clean: &[DonorKeys]) -> Result<Found> {
-    const SQL: [&str; 5] = [
+    const SQL: [&str; 6] = [
         "SELECT inn, COALESCE(merged_into, id), id FROM donors WHERE inn IN",
         "SELECT subscription, donor_id, donor_id FROM donor_subscriptions WHERE subscription IN",
         "SELECT email, COALESCE(merged_into, id), id FROM donors WHERE email IN",
         "SELECT phone, COALESCE(merged_into, id), id FROM donors WHERE phone IN",
+        "SELECT a.account || char(31) || a.name_key, COALESCE(d.merged_into, d.id), d.id
+         FROM donor_accounts a JOIN donors d ON d.id = a.donor_id WHERE a.account IN",
         "SELECT kind || char(31) || name_key, COALESCE(merged_into, id), id FROM donors WHERE inn IS NULL AND email IS NULL AND phone IS NULL AND name_key IN",
     ];
     let mut found = Found::default();
     for (t, sql) in SQL.iter().enumerate() {
-        // Names are asked by their key alone (indexed); the kind comes back with the answer.
-        let ask = |v: String| if t == 4 { v.split_once('\u{1f}').map_or(v.clone(), |(_, n)| n.to_string()) } else { v };
+        // Names are asked by their key alone (indexed), accounts by the account; the rest comes back with the answer.
+        let ask = |v: String| match t {
+            NAME => v.split_once('\u{1f}').map_or(v.clone(), |(_, n)| n.to_string()),
+            4 => v.split_once('\u{1f}').map_or(v.clone(), |(a, _)| a.to_string()),
+            _ => v,
+        };
         let mut v: Vec<String> = clean.iter().filter_map(|k| values(k)[t].clone()).map(ask).collect();
         v.sort_unstable();
         v.dedup();
@@ -232,8 +284,8 @@ fn pick(k: &DonorKeys, found: &Found, made: &HashMap<(usize, String), i64>) -> O
         let v = v?;
         let a = found.by[t].get(&v).and_then(|ids| ids.first()).copied();
         let b = made.get(&(t, v)).copied();
-        // A subscription belongs to whoever had it first: the database's owner if any.
-        let id = if t == 1 { a.or(b) } else { a.into_iter().chain(b).min() };
+        // A subscription or account belongs to whoever had it first: the database's owner if any.
+        let id = if FIRST_OWNER.contains(&t) { a.or(b) } else { a.into_iter().chain(b).min() };
         id.map(|id| (id, HOW[t]))
     })
 }
@@ -242,7 +294,7 @@ fn pick(k: &DonorKeys, found: &Found, made: &HashMap<(usize, String), i64>) -> O
 /// a subscription, which stays with whoever had it first.
 fn learn(made: &mut HashMap<(usize, String), i64>, t: usize, v: String, id: i64) {
     let e = made.entry((t, v)).or_insert(id);
-    if t != 1 {
+    if !FIRST_OWNER.contains(&t) {
         *e = (*e).min(id);
     }
 }
@@ -299,10 +351,10 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
                 };
                 if let Some((inn, email, phone)) = now {
                     // A donor with contacts is no longer found by name alone.
-                    for ids in found.by[4].values_mut() {
+                    for ids in found.by[NAME].values_mut() {
                         ids.retain(|x| *x != id);
                     }
-                    made.retain(|(t, _), v| *t != 4 || *v != id);
+                    made.retain(|(t, _), v| *t != NAME || *v != id);
                     for (t, v) in [(0, inn), (2, email), (3, phone)] {
                         if let Some(v) = v {
                             learn(&mut made, t, v, id);
@@ -328,6 +380,9 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
         if let Some(sub) = &k.subscription {
             learn(&mut made, 1, sub.clone(), id);
         }
+        if let Some(acc) = by_account(k) {
+            learn(&mut made, 4, acc, id);
+        }
         ids.push(id);
     }
     for group in new_rows.chunks(500) {
@@ -347,10 +402,29 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
         }
         q.execute(&mut *conn).await?;
     }
+    let mut accounts: Vec<(&str, String, i64)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (k, id) in clean.iter().zip(&ids) {
         if let Some(sub) = &k.subscription {
             keep_subscription(conn, sub, *id).await?;
         }
+        if let (Some(account), false) = (&k.account, k.name.is_empty()) {
+            let key = name_key(&k.name);
+            if seen.insert((account.as_str(), key.clone())) {
+                accounts.push((account, key, *id));
+            }
+        }
+    }
+    // In payment order, many to a statement: the first donor to use an account keeps it.
+    for group in accounts.chunks(300) {
+        let marks = vec!["(?, ?, ?)"; group.len()].join(", ");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT OR IGNORE INTO donor_accounts (account, name_key, donor_id) VALUES {marks}"
+        )));
+        for (account, key, id) in group {
+            q = q.bind(*account).bind(key).bind(*id);
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(ids)
 }

@@ -483,6 +483,7 @@ fn donor_keys(p: &Payment) -> DonorKeys {
         email: p.payer.email.clone(),
         phone: p.payer.phone.clone(),
         subscription: p.subscription.clone(),
+        account: p.payer.account.clone(),
     }
 }
 

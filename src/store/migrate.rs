@@ -219,6 +219,7 @@ impl Run<'_> {
                 email: d.email.clone(),
                 phone: d.phone.clone(),
                 subscription: None,
+                account: None,
             };
             let known = recognise(&mut self.tx, &keys).await?;
             let id = find_or_add(&mut self.tx, &keys).await?;

@@ -55,6 +55,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "donor_merges", include_str!("../../migrations/0009_donor_merges.sql")),
     (10, "legacy_ids", include_str!("../../migrations/0010_legacy_ids.sql")),
     (11, "review_fields", include_str!("../../migrations/0011_review_fields.sql")),
+    (12, "donor_accounts", include_str!("../../migrations/0012_donor_accounts.sql")),
 ];
 
 /// An open database plus the person acting on it.
