@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 pub use crate::domain::parse::{parse_amount, parse_date, parse_line};
-use crate::domain::{Channel, Currency, Designation, DocKind, DonorKind, Money, Program, Stage};
+use crate::domain::{Channel, Currency, Designation, DocKind, DonorKind, Money, Program, Role, Stage};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -96,6 +96,21 @@ pub enum Command {
     /// Donors: merge a duplicate found later, or take a merge back.
     #[command(subcommand)]
     Donor(DonorCommand),
+    /// What you should act on, by your role: overdue first, each item with why and how long it waited.
+    Queue {
+        /// Whose work: a role (default: yours, from `almoner user`; everyone's if you have none).
+        #[arg(long, value_parser = parse_word::<Role>)]
+        role: Option<Role>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        #[command(subcommand)]
+        cmd: Option<QueueCommand>,
+    },
+    /// The people who use almoner and their roles.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Take in applications from the web form: a JSON file, or every *.json in a folder.
     Intake {
         path: PathBuf,
@@ -421,6 +436,30 @@ pub enum ProfileCommand {
         profile: PathBuf,
         /// A register to try it on.
         file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueueCommand {
+    /// An import batch's unreadable lines and unmatched outgoing payments are dealt with: off the queue.
+    Dismiss { batch: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a person (their OS account name) with a role: medical, fundraiser, bookkeeper, admin, viewer.
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_word::<Role>)]
+        role: Role,
+    },
+    /// Everyone and their role.
+    List,
+    /// Give a person another role.
+    Role {
+        name: String,
+        #[arg(value_parser = parse_word::<Role>)]
+        role: Role,
     },
 }
 

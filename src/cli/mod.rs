@@ -10,6 +10,7 @@ mod intake;
 mod migrate;
 mod show;
 pub mod table;
+mod work;
 
 use std::path::PathBuf;
 
@@ -187,6 +188,8 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
             let id = store.merge_donors(*from, *into).await?;
             println!("donor {from} merged into donor {into} (merge {id}; undo with `almoner donor unmerge {id}`)");
         }
+        Command::Queue { role, json, limit, cmd } => work::queue(store, *role, *json, *limit, cmd.as_ref()).await?,
+        Command::User(u) => work::user(store, u).await?,
         Command::Donor(args::DonorCommand::Unmerge { merge }) => {
             let (from, n) = store.unmerge_donors(*merge).await?;
             println!("merge {merge} undone: {n} donation(s) back with donor {from}");

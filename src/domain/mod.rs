@@ -2,6 +2,7 @@
 //! Knows nothing of SQL or terminals.
 
 pub mod allocation;
+pub mod deadline;
 pub mod model;
 pub mod money;
 pub mod names;

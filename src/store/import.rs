@@ -206,12 +206,13 @@ impl Store {
     ) -> Result<()> {
         invariants::ensure(tx, &touched.scope()).await?;
         sqlx::query(
-            "UPDATE import_batches SET new = ?, duplicate = ?, invalid = ?, outgoing = ?, incoming_total = ?, outgoing_total = ? WHERE id = ?",
+            "UPDATE import_batches SET new = ?, duplicate = ?, invalid = ?, outgoing = ?, unmatched = ?, incoming_total = ?, outgoing_total = ? WHERE id = ?",
         )
         .bind(preview.new as i64)
         .bind(preview.duplicate as i64)
         .bind(preview.invalid as i64)
         .bind(preview.outgoing as i64)
+        .bind(preview.outgoing.saturating_sub(preview.pays) as i64)
         .bind(preview.incoming_total.minor())
         .bind(preview.outgoing_total.minor())
         .bind(batch)

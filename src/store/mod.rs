@@ -17,6 +17,7 @@ mod ingest;
 mod intake;
 mod invariants;
 mod migrate;
+mod queue;
 mod read;
 mod reconcile;
 mod review;
@@ -39,6 +40,7 @@ pub use import::{Batch, Choices, Preview, PreviewRow, ProgressFn, RowStatus};
 pub use ingest::{Decisions, KEEP_ROWS};
 pub use intake::{Application, Intake, Taken};
 pub use invariants::Scope;
+pub use queue::{Target, WorkItem, roles_of};
 pub use read::{CaseQuery, DonationQuery};
 pub use review::{Field, RecordCase, Review};
 
@@ -56,6 +58,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "legacy_ids", include_str!("../../migrations/0010_legacy_ids.sql")),
     (11, "review_fields", include_str!("../../migrations/0011_review_fields.sql")),
     (12, "donor_accounts", include_str!("../../migrations/0012_donor_accounts.sql")),
+    (13, "workflow", include_str!("../../migrations/0013_workflow.sql")),
 ];
 
 /// An open database plus the person acting on it.
@@ -163,6 +166,12 @@ impl Store {
             "foundation_name" if !value.trim().is_empty() => {}
             "foundation_inn" => digits(key, value, &[10, 12])?,
             "foundation_account" => digits(key, value, &[20])?,
+            _ if key.starts_with("deadline.") => {
+                let stage = &key["deadline.".len()..];
+                stage.parse::<crate::domain::Stage>().map_err(|e| Error::invalid(format!("setting {key}: {e}")))?;
+                crate::domain::deadline::parse_days(value)
+                    .map_err(|e| Error::invalid(format!("setting {key}: {e}")))?;
+            }
             "intake_spool" => {
                 if !Path::new(value.trim()).is_dir() {
                     return Err(Error::invalid(format!("setting {key}: {:?} is not a folder", value.trim())));
@@ -176,7 +185,7 @@ impl Store {
             }
             _ => {
                 return Err(Error::invalid(format!(
-                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, intake_spool"
+                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, deadline.STAGE, intake_spool"
                 )));
             }
         }

@@ -1,0 +1,267 @@
+//! "My work": what the person running almoner should act on, by role, each
+//! item with why it is there and how long it has waited; overdue cases first.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, rows};
+use crate::domain::deadline::Deadlines;
+use crate::domain::{Case, Money, Role, Stage};
+use crate::error::Result;
+
+/// What an item opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum Target {
+    Case(i64),
+    Donation(i64),
+    Batch(i64),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkItem {
+    /// The role this is work for.
+    pub role: Role,
+    pub target: Target,
+    /// What it is: "qualify", "documents", "place money", "near target", "pay", "unmatched outgoing", "import errors".
+    pub what: &'static str,
+    pub why: String,
+    /// Since when it has waited.
+    pub since: DateTime<Utc>,
+    /// Days past the stage's limit, for an overdue case.
+    pub overdue_days: Option<i64>,
+}
+
+/// The roles a person acts in: their own, or every working role for someone the users list does not know.
+pub fn roles_of(role: Option<Role>) -> Vec<Role> {
+    match role {
+        Some(Role::Admin) | None => vec![Role::Medical, Role::Fundraiser, Role::Bookkeeper],
+        Some(Role::Viewer) => vec![],
+        Some(r) => vec![r],
+    }
+}
+
+/// A fundraiser this close to its target (collected / target) is worth a push.
+const NEAR_TARGET: f64 = 0.9;
+
+impl Store {
+    /// The role recorded for `person` in the users list.
+    pub async fn role_of(&self, person: &str) -> Result<Option<Role>> {
+        let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE name = ?")
+            .bind(person)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(role.and_then(|r| r.parse().ok()))
+    }
+
+    pub async fn deadlines(&self) -> Result<Deadlines> {
+        Ok(Deadlines::from_settings(&self.settings().await?))
+    }
+
+    /// The work waiting for `me` in `roles`: overdue first (most overdue first), then longest waiting.
+    pub async fn work_queue(
+        &self,
+        me: &str,
+        roles: &[Role],
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<WorkItem>> {
+        let deadlines = self.deadlines().await?;
+        let mut items = Vec::new();
+        let case_item = |role: Role, what: &'static str, case: &Case, why: String| WorkItem {
+            role,
+            target: Target::Case(case.id),
+            what,
+            why,
+            since: case.stage_since,
+            overdue_days: deadlines.overdue_by(case.stage, case.stage_since, now),
+        };
+        let mine = |c: &Case| c.responsible.as_deref().is_none_or(|r| r == me);
+        let whose = |c: &Case| match &c.responsible {
+            None => "unassigned".to_string(),
+            Some(_) => "yours".to_string(),
+        };
+        for role in roles {
+            match role {
+                Role::Medical => {
+                    for c in self.cases_in(Stage::Qualification).await?.iter().filter(|c| mine(c)) {
+                        let why = format!("{} application from {}: qualify it", whose(c), c.beneficiary);
+                        items.push(case_item(*role, "qualify", c, why));
+                    }
+                    let docs = self.cases_in(Stage::Documents).await?;
+                    for c in docs.iter().filter(|c| mine(c)) {
+                        let missing = self.missing_papers(c).await?;
+                        let why = if missing.is_empty() {
+                            format!("{}: papers complete, ready for fundraising", c.beneficiary)
+                        } else {
+                            format!("{}: waiting for {}", c.beneficiary, missing.join(", "))
+                        };
+                        items.push(case_item(*role, "documents", c, why));
+                    }
+                }
+                Role::Fundraiser => {
+                    let open = sqlx::query(
+                        "SELECT id, amount - allocated AS open, currency, payer, received_on FROM donations
+                         WHERE designation_kind = 'unrestricted' AND allocated < amount ORDER BY received_on, id",
+                    )
+                    .fetch_all(self.pool())
+                    .await?;
+                    for r in open {
+                        let received: chrono::NaiveDate = r.try_get("received_on")?;
+                        let currency: String = r.try_get("currency")?;
+                        let payer: String = r.try_get("payer")?;
+                        let open = Money::from_minor(r.try_get("open")?);
+                        items.push(WorkItem {
+                            role: *role,
+                            target: Target::Donation(r.try_get("id")?),
+                            what: "place money",
+                            why: format!("{} {currency} from {payer} not yet placed", open.plain()),
+                            since: received.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+                            overdue_days: None,
+                        });
+                    }
+                    for c in self.cases_in(Stage::Fundraising).await? {
+                        if c.target.is_positive() && c.collected.minor() as f64 >= c.target.minor() as f64 * NEAR_TARGET
+                        {
+                            let pct = c.collected.minor() * 100 / c.target.minor();
+                            let why =
+                                format!("{}: {pct}% collected, {} still needed", c.beneficiary, c.still_needed.plain());
+                            items.push(case_item(*role, "near target", &c, why));
+                        }
+                    }
+                }
+                Role::Bookkeeper => {
+                    for c in self.cases_in(Stage::Payment).await? {
+                        let why = format!("{}: fully funded, pay {} to {}", c.beneficiary, c.target.plain(), c.clinic);
+                        items.push(case_item(*role, "pay", &c, why));
+                    }
+                    let batches = sqlx::query(
+                        "SELECT id, file_name, at, invalid, unmatched FROM import_batches
+                         WHERE undone_at IS NULL AND reviewed_at IS NULL AND (invalid > 0 OR unmatched > 0) ORDER BY id",
+                    )
+                    .fetch_all(self.pool())
+                    .await?;
+                    for b in batches {
+                        let (id, file): (i64, String) = (b.try_get("id")?, b.try_get("file_name")?);
+                        let (invalid, unmatched): (i64, i64) = (b.try_get("invalid")?, b.try_get("unmatched")?);
+                        let since: DateTime<Utc> = b.try_get("at")?;
+                        if unmatched > 0 {
+                            items.push(WorkItem {
+                                role: *role,
+                                target: Target::Batch(id),
+                                what: "unmatched outgoing",
+                                why: format!("{file}: {unmatched} outgoing payment(s) matched to no invoice"),
+                                since,
+                                overdue_days: None,
+                            });
+                        }
+                        if invalid > 0 {
+                            items.push(WorkItem {
+                                role: *role,
+                                target: Target::Batch(id),
+                                what: "import errors",
+                                why: format!("{file}: {invalid} line(s) could not be read"),
+                                since,
+                                overdue_days: None,
+                            });
+                        }
+                    }
+                }
+                Role::Admin | Role::Viewer => {}
+            }
+        }
+        items.sort_by(|a, b| b.overdue_days.cmp(&a.overdue_days).then(a.since.cmp(&b.since)));
+        items.truncate(limit);
+        Ok(items)
+    }
+
+    /// A bookkeeper has dealt with a batch's unreadable lines and unmatched payments: off the queue.
+    pub async fn dismiss_batch(&self, batch: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE import_batches SET reviewed_at = ?, reviewed_by = ? WHERE id = ? AND reviewed_at IS NULL",
+        )
+        .bind(super::now())
+        .bind(self.actor())
+        .bind(batch)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(crate::Error::invalid(format!("batch {batch} does not exist or is already dealt with")));
+        }
+        super::audit::record(&mut tx, self.actor(), "import.reviewed", "batch", Some(batch), None, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records `name`'s role (a new person, or a new role for a known one).
+    pub async fn set_user(&self, name: &str, role: Role, new: bool) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(crate::Error::invalid(format!(
+                "{name:?} is not an account name (one word, as the OS knows it)"
+            )));
+        }
+        let mut tx = self.begin_write().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT role FROM users WHERE name = ?").bind(name).fetch_optional(&mut *tx).await?;
+        match (&before, new) {
+            (Some(r), true) => {
+                return Err(crate::Error::invalid(format!(
+                    "{name} is already a user ({r}): `almoner user role {name} ROLE` changes it"
+                )));
+            }
+            (None, false) => {
+                return Err(crate::Error::invalid(format!(
+                    "{name} is not a user: `almoner user add {name} --role ROLE` first"
+                )));
+            }
+            _ => {}
+        }
+        sqlx::query(
+            "INSERT INTO users (name, role) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET role = excluded.role",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let action = if new { "user.add" } else { "user.role" };
+        let (b, a) = (
+            before.map(|r| serde_json::json!({"name": name, "role": r})),
+            serde_json::json!({"name": name, "role": role}),
+        );
+        super::audit::record(&mut tx, self.actor(), action, "user", None, b, Some(a)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn users(&self) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as("SELECT name, role FROM users ORDER BY name").fetch_all(self.pool()).await?)
+    }
+
+    async fn cases_in(&self, stage: Stage) -> Result<Vec<Case>> {
+        let sql = format!(
+            "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.stage = ? ORDER BY c.stage_since, c.id",
+            rows::CASE_COLUMNS
+        );
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(stage.as_str()).fetch_all(self.pool()).await?;
+        found.iter().map(rows::case).collect()
+    }
+
+    /// The kinds of paper the checklist asks of `case` that it does not have.
+    async fn missing_papers(&self, case: &Case) -> Result<Vec<String>> {
+        let mut conn = self.pool().acquire().await?;
+        let configured = super::cases::configured_checklist(&mut conn, case.program).await?;
+        let have: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM documents WHERE case_id = ?")
+            .bind(case.id)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(crate::domain::stage::checklist(case.program, case.published, configured.as_deref())
+            .into_iter()
+            .map(|k| k.as_str().to_string())
+            .filter(|k| !have.contains(k))
+            .collect())
+    }
+}
