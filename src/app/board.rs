@@ -34,6 +34,8 @@ pub struct Board {
     pub columns: Vec<Column>,
     pub col: usize,
     pub filter: Filter,
+    /// How long a case may stay in each stage: overdue cards stand out.
+    pub deadlines: crate::domain::deadline::Deadlines,
 }
 
 impl Board {
@@ -51,6 +53,7 @@ impl Board {
 
     /// Reloads totals and each column's window, keeping the selection.
     pub async fn load(&mut self, store: &Store, _rows: usize) -> AppResult {
+        self.deadlines = store.deadlines().await.map_err(|e| e.to_string())?;
         // Totals and the five columns' windows are independent reads: run
         // them at once on the pool's connections.
         let starts: Vec<usize> =

@@ -19,6 +19,7 @@ pub enum Place {
     Payments,
     Imports,
     Reviews,
+    Work,
     Case(i64),
 }
 
@@ -109,6 +110,8 @@ pub enum Command {
     Merge,
     /// The two records under review are two children.
     KeepApart,
+    /// An import batch's problems are dealt with: off the work queue.
+    Dismiss,
     Noop,
 }
 
@@ -120,7 +123,7 @@ pub struct Spec {
 }
 
 pub const REGISTRY: &[Spec] = &[
-    Spec { name: "goto", args: "board|donations|payments|imports|reviews|case ID", doc: "open a screen" },
+    Spec { name: "goto", args: "work|board|donations|payments|imports|reviews|case ID", doc: "open a screen" },
     Spec { name: "split", args: "DONATION_ID", doc: "place an unrestricted donation across fundraising cases" },
     Spec {
         name: "filter",
@@ -176,6 +179,7 @@ pub const REGISTRY: &[Spec] = &[
     },
     Spec { name: "merge", args: "", doc: "one child: merge the new record into the earlier one, fields as chosen" },
     Spec { name: "keep-apart", args: "", doc: "two children: keep the records apart" },
+    Spec { name: "dismiss", args: "", doc: "on my work: an import batch's problems are dealt with, off the queue" },
     Spec {
         name: "undo",
         args: "",
@@ -255,6 +259,7 @@ impl FromStr for Command {
                 Some("payments") => Ok(Command::Goto(Place::Payments)),
                 Some("imports") => Ok(Command::Goto(Place::Imports)),
                 Some("reviews") => Ok(Command::Goto(Place::Reviews)),
+                Some("work") => Ok(Command::Goto(Place::Work)),
                 Some("case") => Ok(Command::Goto(Place::Case(id(args.get(1), "case id")?))),
                 Some(other) => Err(fail(format!("no screen called {other:?}"))),
                 None => Err(fail("which screen?".into())),
@@ -347,6 +352,7 @@ impl FromStr for Command {
             },
             "merge" => none(Command::Merge),
             "keep-apart" => none(Command::KeepApart),
+            "dismiss" => none(Command::Dismiss),
             "noop" => none(Command::Noop),
             other => Err(CommandError::Unknown(other.to_string())),
         }

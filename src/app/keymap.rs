@@ -25,10 +25,11 @@ pub enum Scope {
     Payments,
     Imports,
     Reviews,
+    Work,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::Global,
         Scope::Board,
         Scope::Case,
@@ -37,6 +38,7 @@ impl Scope {
         Scope::Payments,
         Scope::Imports,
         Scope::Reviews,
+        Scope::Work,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +51,7 @@ impl Scope {
             Scope::Payments => "payments",
             Scope::Imports => "imports",
             Scope::Reviews => "reviews",
+            Scope::Work => "work",
         }
     }
 }
@@ -136,6 +139,8 @@ struct RawFile {
     imports: Vec<RawBinding>,
     #[serde(default)]
     reviews: Vec<RawBinding>,
+    #[serde(default)]
+    work: Vec<RawBinding>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -174,6 +179,7 @@ pub fn parse(file: &str, text: &str) -> Parsed {
         (Scope::Payments, raw.payments),
         (Scope::Imports, raw.imports),
         (Scope::Reviews, raw.reviews),
+        (Scope::Work, raw.work),
     ];
     for (scope, list) in scopes {
         let mut seen: Vec<(Vec<Key>, usize)> = Vec::new();

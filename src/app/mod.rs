@@ -18,6 +18,7 @@ pub mod prompt;
 pub mod reviews;
 pub mod split;
 pub mod spool;
+pub mod work;
 
 use tokio::sync::mpsc;
 
@@ -36,6 +37,7 @@ pub enum ScreenId {
     Payments,
     Imports,
     Reviews,
+    Work,
 }
 
 impl ScreenId {
@@ -48,6 +50,7 @@ impl ScreenId {
             ScreenId::Payments => Scope::Payments,
             ScreenId::Imports => Scope::Imports,
             ScreenId::Reviews => Scope::Reviews,
+            ScreenId::Work => Scope::Work,
         }
     }
 }
@@ -101,6 +104,7 @@ pub struct App {
     pub payments: payments::Queue,
     pub imports: imports::Imports,
     pub reviews: reviews::Reviews,
+    pub work: work::Work,
     pub prompt: Option<prompt::Prompt>,
     pub pending: Vec<Key>,
     pub help: bool,
@@ -145,6 +149,7 @@ impl App {
             payments: payments::Queue::default(),
             imports: imports::Imports::default(),
             reviews: reviews::Reviews::default(),
+            work: work::Work::default(),
             prompt: None,
             pending: Vec::new(),
             help: false,
@@ -160,6 +165,11 @@ impl App {
             spool: None,
         };
         app.spool = spool::configured(&app.store).await;
+        // Staff with a role open on their own next steps; others on the board.
+        let me = app.store.actor().to_string();
+        if matches!(app.store.role_of(&me).await, Ok(Some(r)) if r != crate::domain::Role::Viewer) {
+            app.screen = ScreenId::Work;
+        }
         if let Some(p) = problems.first() {
             let more = if problems.len() > 1 { format!(" (+{} more)", problems.len() - 1) } else { String::new() };
             app.set_error(format!("keymap not loaded, using the defaults: {p}{more}"));
@@ -304,6 +314,7 @@ impl App {
                 ScreenId::Payments => Box::pin(payments::run(self, other)).await,
                 ScreenId::Imports => Box::pin(imports::run(self, other)).await,
                 ScreenId::Reviews => Box::pin(reviews::run(self, other)).await,
+                ScreenId::Work => Box::pin(work::run(self, other)).await,
             },
         }
     }
@@ -319,6 +330,7 @@ impl App {
             Place::Payments => ScreenId::Payments,
             Place::Imports => ScreenId::Imports,
             Place::Reviews => ScreenId::Reviews,
+            Place::Work => ScreenId::Work,
             Place::Case(id) => {
                 self.case = Some(case::CaseCard::load(&self.store, id).await.map_err(|e| e.to_string())?);
                 self.mark_loaded(ScreenId::Case);
@@ -401,6 +413,10 @@ impl App {
             ScreenId::Payments => self.payments.load(&self.store).await,
             ScreenId::Imports => self.imports.load(&self.store).await,
             ScreenId::Reviews => self.reviews.load(&self.store).await,
+            ScreenId::Work => {
+                let now = self.now();
+                self.work.load(&self.store, now).await
+            }
         };
         if result.is_ok() {
             self.mark_loaded(screen);

@@ -65,9 +65,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 let prog: String = app.lang.program(case.program).chars().take(room.min(16)).collect();
                 let second = format!("{}{}", cell(&prog, room + 1, false), target);
                 lines.push(Line::from(Span::styled(cell(&second, w, false), style)));
-                let d = format!(" {days}{}", t.days);
+                let late = b.deadlines.overdue_by(case.stage, case.stage_since, now).is_some();
+                let d = format!(" {days}{}{}", t.days, if late { "!" } else { "" });
                 let gauge = bar(case.collected.minor(), case.target.minor(), w.saturating_sub(d.chars().count()));
-                lines.push(Line::from(vec![Span::styled(gauge, theme.money()), Span::styled(d, theme.dim())]));
+                let d_style = if late { theme.error() } else { theme.dim() };
+                lines.push(Line::from(vec![Span::styled(gauge, theme.money()), Span::styled(d, d_style)]));
             }
         }
         frame.render_widget(Paragraph::new(lines), inner);

@@ -10,6 +10,7 @@ mod payments;
 mod reviews;
 mod split;
 pub mod term;
+mod work;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -100,6 +101,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         ScreenId::Payments => payments::draw(frame, main, app, theme),
         ScreenId::Imports => imports::draw(frame, main, app, theme),
         ScreenId::Reviews => reviews::draw(frame, main, app, theme),
+        ScreenId::Work => work::draw(frame, main, app, theme),
     }
     overlay::status_line(frame, bottom, app, theme);
     if app.help {
@@ -112,16 +114,23 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let t = app.lang.t();
     let mut spans = vec![Span::styled(" almoner ", theme.title())];
-    for (screen, name, keys) in [
+    let tabs = [
+        (ScreenId::Work, t.work, "g w"),
         (ScreenId::Board, t.board, "g b"),
         (ScreenId::Donations, t.donations, "g d"),
         (ScreenId::Payments, t.payments, "g p"),
         (ScreenId::Imports, t.imports, "g i"),
         (ScreenId::Reviews, t.reviews, "g r"),
-    ] {
+    ];
+    // The keys go when the names alone fill the line (? lists them anyway).
+    let with_keys: usize = 9 + tabs.iter().map(|(_, n, k)| n.width() + k.len() + 3).sum::<usize>() + 14;
+    let hints = with_keys <= area.width as usize;
+    for (screen, name, keys) in tabs {
         let style = if app.screen == screen { theme.selected() } else { Style::default() };
         spans.push(Span::styled(format!(" {name} "), style));
-        spans.push(Span::styled(format!("{keys} "), theme.dim()));
+        if hints {
+            spans.push(Span::styled(format!("{keys} "), theme.dim()));
+        }
     }
     match app.screen {
         ScreenId::Case => {
