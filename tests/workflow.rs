@@ -144,3 +144,73 @@ async fn roles_are_recorded_and_the_console_opens_on_my_work() {
         .unwrap();
     assert_eq!(audit, 1);
 }
+
+async fn console_of(store: &Store) -> almoner::app::App {
+    let (mut app, _jobs) = almoner::app::App::new(
+        store.clone(),
+        almoner::app::keymap::Keymap::preset("default"),
+        &[],
+        almoner::app::i18n::Lang::En,
+    )
+    .await;
+    app.frozen_now = Some(now());
+    app.refresh().await.unwrap();
+    app
+}
+
+fn status(app: &almoner::app::App) -> String {
+    app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_notice_for_someone_away_waits_for_their_next_start() {
+    let t = TestDb::new().await;
+    let s = &t.store;
+    s.set_user("ivan", Role::Medical, true).await.unwrap();
+    s.set_user("anna", Role::Bookkeeper, true).await.unwrap();
+    let case = fundraising_case(&t, rub("500")).await;
+    // While ivan is not connected: a case is handed to him, then fully funded.
+    s.assign(case, Some("ivan"), Some("семья ждёт звонка")).await.unwrap();
+    let d = give(s, "500").await;
+    s.allocate(d, &Plan::Lines(vec![(case, rub("500"))]), None, None).await.unwrap();
+
+    let ivan = Store::open(&t.path(), "ivan").await.unwrap();
+    let mut app = console_of(&ivan).await;
+    assert!(status(&app).contains("2 notice(s) came while you were away"), "{}", status(&app));
+    assert_eq!(app.notices.unseen, 2);
+    for k in almoner::app::keys::parse_keys("N").unwrap() {
+        app.key(k).await;
+    }
+    assert_eq!(app.screen, almoner::app::ScreenId::Notices);
+    let texts: Vec<&str> = app.notices.rows.iter().map(|n| n.text.as_str()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].contains(&format!("case {case}")) && texts[0].contains("fully funded"), "{texts:?}");
+    assert!(texts[1].contains("tester handed you case") && texts[1].contains("семья ждёт звонка"), "{texts:?}");
+    assert!(app.notices.rows.iter().all(|n| !n.seen), "marked new while on the list");
+    app.run_line("open").await.unwrap();
+    assert_eq!(app.screen, almoner::app::ScreenId::Case);
+    // Seen now: the next start has nothing waiting.
+    assert_eq!(ivan.unseen("ivan", Some(Role::Medical)).await.unwrap().0, 0);
+    let again = console_of(&ivan).await;
+    assert!(!status(&again).contains("while you were away"));
+
+    // The bookkeeper hears of the funding (not of the hand-over); nobody of their own doing.
+    let anna = open_as(&t, "anna").await;
+    let heard: Vec<String> =
+        anna.notices("anna", Some(Role::Bookkeeper), 10).await.unwrap().into_iter().map(|n| n.kind).collect();
+    assert_eq!(heard, vec!["funded"]);
+    assert!(s.notices("tester", None, 10).await.unwrap().is_empty());
+
+    // A new application reaches the medical staff within the console's next look.
+    let mut app = console_of(&ivan).await;
+    let json = r#"{"program": "treatment", "child": {"full_name": "Орлова Вера"}, "clinic": "РДКБ"}"#;
+    let application: almoner::store::Application = serde_json::from_str(json).unwrap();
+    s.intake(&application, t.dir.path()).await.unwrap();
+    app.check_notices(false).await;
+    assert!(status(&app).contains("new application") && status(&app).contains("Орлова Вера"), "{}", status(&app));
+    assert_eq!(app.notices.unseen, 1);
+}
+
+async fn open_as(t: &TestDb, who: &str) -> Store {
+    Store::open(&t.path(), who).await.unwrap()
+}

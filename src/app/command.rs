@@ -20,6 +20,7 @@ pub enum Place {
     Imports,
     Reviews,
     Work,
+    Notices,
     Case(i64),
 }
 
@@ -123,7 +124,7 @@ pub struct Spec {
 }
 
 pub const REGISTRY: &[Spec] = &[
-    Spec { name: "goto", args: "work|board|donations|payments|imports|reviews|case ID", doc: "open a screen" },
+    Spec { name: "goto", args: "work|board|donations|payments|imports|reviews|notices|case ID", doc: "open a screen" },
     Spec { name: "split", args: "DONATION_ID", doc: "place an unrestricted donation across fundraising cases" },
     Spec {
         name: "filter",
@@ -260,6 +261,7 @@ impl FromStr for Command {
                 Some("imports") => Ok(Command::Goto(Place::Imports)),
                 Some("reviews") => Ok(Command::Goto(Place::Reviews)),
                 Some("work") => Ok(Command::Goto(Place::Work)),
+                Some("notices") => Ok(Command::Goto(Place::Notices)),
                 Some("case") => Ok(Command::Goto(Place::Case(id(args.get(1), "case id")?))),
                 Some(other) => Err(fail(format!("no screen called {other:?}"))),
                 None => Err(fail("which screen?".into())),

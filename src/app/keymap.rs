@@ -26,10 +26,11 @@ pub enum Scope {
     Imports,
     Reviews,
     Work,
+    Notices,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 10] = [
         Scope::Global,
         Scope::Board,
         Scope::Case,
@@ -39,6 +40,7 @@ impl Scope {
         Scope::Imports,
         Scope::Reviews,
         Scope::Work,
+        Scope::Notices,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +54,7 @@ impl Scope {
             Scope::Imports => "imports",
             Scope::Reviews => "reviews",
             Scope::Work => "work",
+            Scope::Notices => "notices",
         }
     }
 }
@@ -141,6 +144,8 @@ struct RawFile {
     reviews: Vec<RawBinding>,
     #[serde(default)]
     work: Vec<RawBinding>,
+    #[serde(default)]
+    notices: Vec<RawBinding>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -180,6 +185,7 @@ pub fn parse(file: &str, text: &str) -> Parsed {
         (Scope::Imports, raw.imports),
         (Scope::Reviews, raw.reviews),
         (Scope::Work, raw.work),
+        (Scope::Notices, raw.notices),
     ];
     for (scope, list) in scopes {
         let mut seen: Vec<(Vec<Key>, usize)> = Vec::new();

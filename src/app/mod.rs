@@ -13,6 +13,7 @@ pub mod imports;
 pub mod inbox;
 pub mod keymap;
 pub mod keys;
+pub mod notices;
 pub mod payments;
 pub mod prompt;
 pub mod reviews;
@@ -38,6 +39,7 @@ pub enum ScreenId {
     Imports,
     Reviews,
     Work,
+    Notices,
 }
 
 impl ScreenId {
@@ -51,6 +53,7 @@ impl ScreenId {
             ScreenId::Imports => Scope::Imports,
             ScreenId::Reviews => Scope::Reviews,
             ScreenId::Work => Scope::Work,
+            ScreenId::Notices => Scope::Notices,
         }
     }
 }
@@ -105,6 +108,7 @@ pub struct App {
     pub imports: imports::Imports,
     pub reviews: reviews::Reviews,
     pub work: work::Work,
+    pub notices: notices::Notices,
     pub prompt: Option<prompt::Prompt>,
     pub pending: Vec<Key>,
     pub help: bool,
@@ -150,6 +154,7 @@ impl App {
             imports: imports::Imports::default(),
             reviews: reviews::Reviews::default(),
             work: work::Work::default(),
+            notices: notices::Notices::default(),
             prompt: None,
             pending: Vec::new(),
             help: false,
@@ -170,6 +175,7 @@ impl App {
         if matches!(app.store.role_of(&me).await, Ok(Some(r)) if r != crate::domain::Role::Viewer) {
             app.screen = ScreenId::Work;
         }
+        app.check_notices(true).await;
         if let Some(p) = problems.first() {
             let more = if problems.len() > 1 { format!(" (+{} more)", problems.len() - 1) } else { String::new() };
             app.set_error(format!("keymap not loaded, using the defaults: {p}{more}"));
@@ -315,6 +321,7 @@ impl App {
                 ScreenId::Imports => Box::pin(imports::run(self, other)).await,
                 ScreenId::Reviews => Box::pin(reviews::run(self, other)).await,
                 ScreenId::Work => Box::pin(work::run(self, other)).await,
+                ScreenId::Notices => Box::pin(notices::run(self, other)).await,
             },
         }
     }
@@ -331,6 +338,7 @@ impl App {
             Place::Imports => ScreenId::Imports,
             Place::Reviews => ScreenId::Reviews,
             Place::Work => ScreenId::Work,
+            Place::Notices => ScreenId::Notices,
             Place::Case(id) => {
                 self.case = Some(case::CaseCard::load(&self.store, id).await.map_err(|e| e.to_string())?);
                 self.mark_loaded(ScreenId::Case);
@@ -413,6 +421,7 @@ impl App {
             ScreenId::Payments => self.payments.load(&self.store).await,
             ScreenId::Imports => self.imports.load(&self.store).await,
             ScreenId::Reviews => self.reviews.load(&self.store).await,
+            ScreenId::Notices => self.notices.load(&self.store).await,
             ScreenId::Work => {
                 let now = self.now();
                 self.work.load(&self.store, now).await

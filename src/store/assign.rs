@@ -34,6 +34,24 @@ impl Store {
             Some(json!({"responsible": person, "note": note})),
         )
         .await?;
+        if let Some(p) = person
+            && before.as_deref() != Some(p)
+        {
+            let text = match note {
+                Some(n) => format!("{} handed you case {case}: {n}", self.actor()),
+                None => format!("{} handed you case {case}", self.actor()),
+            };
+            super::notices::notify(
+                &mut tx,
+                super::notices::Audience::Person(p),
+                self.actor(),
+                "assigned",
+                &text,
+                Some(case),
+                None,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(before)
     }

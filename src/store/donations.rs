@@ -181,8 +181,25 @@ async fn allocate_in(
             &format!("fully funded (donation {})", donation.id),
         )
         .await?;
+        funded_notices(tx, actor, *case).await?;
     }
     Ok((ids, completed))
+}
+
+/// A case is fully funded: its responsible hears, and the bookkeepers, who pay the clinic.
+async fn funded_notices(tx: &mut Tx, actor: &str, case: i64) -> Result<()> {
+    use super::notices::{Audience, notify};
+    let (who, name): (Option<String>, String) = sqlx::query_as(
+        "SELECT c.responsible, b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = ?",
+    )
+    .bind(case)
+    .fetch_one(&mut **tx)
+    .await?;
+    let text = format!("case {case} ({name}) is fully funded: the invoice is to be paid");
+    if let Some(who) = &who {
+        notify(tx, Audience::Person(who), actor, "funded", &text, Some(case), None).await?;
+    }
+    notify(tx, Audience::Role(crate::domain::Role::Bookkeeper), actor, "funded", &text, Some(case), None).await
 }
 
 /// Places money designated to `beneficiary` (or to one of their cases) that

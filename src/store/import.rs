@@ -230,6 +230,29 @@ impl Store {
                         "designated": preview.designated})),
         )
         .await?;
+        let unmatched = preview.outgoing.saturating_sub(preview.pays);
+        let text = format!(
+            "{} imported {}: {} new donation(s){}{}",
+            self.actor(),
+            preview.file,
+            preview.new,
+            if preview.invalid > 0 { format!(", {} unreadable line(s)", preview.invalid) } else { String::new() },
+            if unmatched > 0 {
+                format!(", {unmatched} outgoing payment(s) matched to no invoice")
+            } else {
+                String::new()
+            }
+        );
+        super::notices::notify(
+            tx,
+            super::notices::Audience::Role(crate::domain::Role::Bookkeeper),
+            self.actor(),
+            "import",
+            &text,
+            None,
+            Some(batch),
+        )
+        .await?;
         preview.batch = Some(batch);
         Ok(())
     }

@@ -189,6 +189,21 @@ impl Store {
             Some(json!({"beneficiary": beneficiary, "returning": returning.is_some(), "documents": papers.len(), "to_review": to_review})),
         )
         .await?;
+        let text = format!(
+            "new application: case {case} for {} ({program}){}",
+            app.child.full_name.trim(),
+            if returning.is_some() { ", a child who applied before" } else { "" }
+        );
+        super::notices::notify(
+            &mut tx,
+            super::notices::Audience::Role(crate::domain::Role::Medical),
+            self.actor(),
+            "application",
+            &text,
+            Some(case),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Intake { case, beneficiary, returning: returning.is_some(), documents: papers.len(), to_review })
     }

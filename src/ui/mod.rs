@@ -5,6 +5,7 @@ mod board;
 mod case;
 mod imports;
 mod inbox;
+mod notices;
 mod overlay;
 mod payments;
 mod reviews;
@@ -102,6 +103,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         ScreenId::Imports => imports::draw(frame, main, app, theme),
         ScreenId::Reviews => reviews::draw(frame, main, app, theme),
         ScreenId::Work => work::draw(frame, main, app, theme),
+        ScreenId::Notices => notices::draw(frame, main, app, theme),
     }
     overlay::status_line(frame, bottom, app, theme);
     if app.help {
@@ -131,6 +133,9 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         if hints {
             spans.push(Span::styled(format!("{keys} "), theme.dim()));
         }
+    }
+    if app.notices.unseen > 0 {
+        spans.push(Span::styled(format!(" ● {} N ", app.notices.unseen), theme.warn()));
     }
     match app.screen {
         ScreenId::Case => {

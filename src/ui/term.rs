@@ -152,6 +152,7 @@ async fn event_loop(
                 // Someone else committed: show fresh figures within a second.
                 if watcher.changed().await.unwrap_or(false) && app.prompt.is_none() {
                     app.mark_changed();
+                    app.check_notices(false).await;
                     if let Err(e) = app.refresh().await {
                         app.set_error(e);
                     }
