@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod legacy;
+pub mod publish;
 pub mod store;
 pub mod text;
 pub mod ui;

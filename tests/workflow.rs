@@ -214,3 +214,114 @@ async fn a_notice_for_someone_away_waits_for_their_next_start() {
 async fn open_as(t: &TestDb, who: &str) -> Store {
     Store::open(&t.path(), who).await.unwrap()
 }
+
+fn feed(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("feed.json")).unwrap()).unwrap()
+}
+
+fn ids(feed: &serde_json::Value) -> Vec<i64> {
+    feed["cases"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn the_feed_follows_the_pipeline_and_the_consent() {
+    use almoner::domain::DocKind;
+    use almoner::store::BeneficiaryRef;
+    let t = TestDb::new().await;
+    let s = &t.store;
+    let site = t.dir.path().join("site");
+    let day = now().date_naive();
+    let open = fundraising_case(&t, rub("1000")).await;
+    sqlx::query("UPDATE beneficiaries SET birth_date = '2016-09-01', city = 'Тверь' WHERE id = (SELECT beneficiary_id FROM cases WHERE id = ?)")
+        .bind(open)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    // The family did not agree to publication: never on the website.
+    let private = new_case(s, Program::Treatment, Money::ZERO).await;
+    s.set_consent(private, None, None, true).await.unwrap();
+    open_fundraising(&t, private, rub("800")).await;
+    // A name with markup in it.
+    let child = BeneficiaryRef::New {
+        full_name: "Смирнова <script>alert(1)</script>\u{1b}[31m Ольга".into(),
+        birth_date: None,
+        city: None,
+    };
+    let marked = new_case_for(s, child, Program::Equipment, Money::ZERO).await;
+    open_fundraising(&t, marked, rub("300")).await;
+    let d = give(s, "1300").await;
+    s.allocate(d, &Plan::Lines(vec![(open, rub("250")), (private, rub("100"))]), None, None).await.unwrap();
+
+    let first = almoner::publish::publish(s, &site, day).await.unwrap();
+    let f = feed(&site);
+    assert_eq!(ids(&f), vec![open, marked], "the private case is never written");
+    assert_eq!(first.cases, 2);
+    let c = &f["cases"][0];
+    let db = s.case(open).await.unwrap();
+    assert_eq!(c["target"], db.target.plain());
+    assert_eq!(c["collected"], db.collected.plain());
+    assert_eq!(c["still_needed"], db.still_needed.plain());
+    assert_eq!(
+        (c["first_name"].as_str(), c["age"].as_i64(), c["city"].as_str()),
+        (Some("Анна"), Some(9), Some("Тверь"))
+    );
+    assert!(c.get("photo").is_none() && c.get("diagnosis").is_none(), "not allowed by default: {c}");
+    let page = std::fs::read_to_string(site.join(format!("cases/{marked}.html"))).unwrap();
+    assert!(!page.contains("<script>") && page.contains("&lt;script&gt;") && !page.contains('\u{1b}'), "{page}");
+    for dir in ["cases", "photos"] {
+        for entry in std::fs::read_dir(site.join(dir)).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert_ne!(name, format!("{private}.html"));
+        }
+    }
+
+    // Running it again rewrites nothing.
+    let again = almoner::publish::publish(s, &site, day).await.unwrap();
+    assert!(again.written.is_empty() && again.removed.is_empty(), "{again:?}");
+
+    // The consent allows a photo and the diagnosis in lay words, not the city or age.
+    let fields = almoner::store::parse_fields("first_name,photo,diagnosis").unwrap();
+    s.set_consent(open, Some(&fields), Some("опухоль головного мозга"), false).await.unwrap();
+    let photo = t.file("anna.JPG", "jpeg bytes");
+    s.attach(open, DocKind::Photo, &photo).await.unwrap();
+    let changed = almoner::publish::publish(s, &site, day).await.unwrap();
+    let c = &feed(&site)["cases"][0];
+    assert_eq!(c["diagnosis"], "опухоль головного мозга");
+    assert!(c.get("city").is_none() && c.get("age").is_none(), "{c}");
+    let photo_path = c["photo"].as_str().unwrap().to_string();
+    assert!(photo_path.ends_with(".jpg"), "{photo_path}");
+    assert_eq!(std::fs::read(site.join(&photo_path)).unwrap(), b"jpeg bytes");
+    assert!(
+        changed.written.contains(&format!("cases/{open}.html")) && changed.written.contains(&"feed.json".to_string())
+    );
+    assert!(!changed.written.contains(&format!("cases/{marked}.html")), "only what changed: {changed:?}");
+
+    // Fully funded: it leaves the feed, with its page and photo.
+    s.allocate(d, &Plan::Lines(vec![(open, rub("750"))]), None, None).await.unwrap();
+    assert_eq!(s.case(open).await.unwrap().stage, Stage::Payment);
+    let funded = almoner::publish::publish(s, &site, day).await.unwrap();
+    assert_eq!(ids(&feed(&site)), vec![marked]);
+    assert!(
+        funded.removed.contains(&format!("cases/{open}.html")) && funded.removed.contains(&photo_path),
+        "{funded:?}"
+    );
+    // Consent withdrawn: gone too.
+    s.set_consent(marked, None, None, true).await.unwrap();
+    almoner::publish::publish(s, &site, day).await.unwrap();
+    assert!(ids(&feed(&site)).is_empty());
+    assert!(!site.join(format!("cases/{marked}.html")).exists());
+}
+
+#[tokio::test]
+async fn the_console_keeps_the_feed_by_itself_when_told_where() {
+    let t = TestDb::new().await;
+    let case = fundraising_case(&t, rub("1000")).await;
+    let site = t.dir.path().join("www");
+    assert!(t.store.set_setting("publish_dir", site.to_str().unwrap()).await.is_err(), "the folder must exist");
+    std::fs::create_dir(&site).unwrap();
+    t.store.set_setting("publish_dir", site.to_str().unwrap()).await.unwrap();
+    let mut app = console_of(&t.store).await;
+    app.poll_publish().await;
+    assert!(status(&app).contains("website feed updated: 1 open fundraiser(s)"), "{}", status(&app));
+    assert_eq!(ids(&feed(&site)), vec![case]);
+}

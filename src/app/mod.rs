@@ -128,6 +128,8 @@ pub struct App {
     jobs: mpsc::UnboundedSender<JobEvent>,
     /// The web form's spool this console takes applications in from, if configured.
     pub spool: Option<spool::Spool>,
+    /// The website's feed folder this console republishes every minute, if configured.
+    pub publisher: Option<spool::Publisher>,
 }
 
 impl App {
@@ -168,8 +170,10 @@ impl App {
             loaded: Vec::new(),
             jobs,
             spool: None,
+            publisher: None,
         };
         app.spool = spool::configured(&app.store).await;
+        app.publisher = spool::publisher(&app.store).await;
         // Staff with a role open on their own next steps; others on the board.
         let me = app.store.actor().to_string();
         if matches!(app.store.role_of(&me).await, Ok(Some(r)) if r != crate::domain::Role::Viewer) {

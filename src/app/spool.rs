@@ -18,6 +18,22 @@ pub struct Spool {
     pub last: Option<Instant>,
 }
 
+/// How often the console republishes the website's feed (`publish_dir`).
+const PUBLISH_EVERY: Duration = Duration::from_secs(60);
+
+/// The folder the console keeps the website's feed in, if configured.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    pub dir: PathBuf,
+    pub last: Option<Instant>,
+}
+
+pub async fn publisher(store: &Store) -> Option<Publisher> {
+    let settings = store.settings().await.ok()?;
+    let dir = settings.into_iter().find(|(k, _)| k == "publish_dir").map(|(_, v)| PathBuf::from(v))?;
+    Some(Publisher { dir, last: None })
+}
+
 /// The spool this database is configured with, if any.
 pub async fn configured(store: &Store) -> Option<Spool> {
     let settings = store.settings().await.ok()?;
@@ -26,6 +42,27 @@ pub async fn configured(store: &Store) -> Option<Spool> {
 }
 
 impl App {
+    /// Republishes the website's feed every minute when `publish_dir` is set; says so only when something changed.
+    pub async fn poll_publish(&mut self) {
+        let Some(p) = self.publisher.as_mut() else { return };
+        if p.last.is_some_and(|t| t.elapsed() < PUBLISH_EVERY) {
+            return;
+        }
+        p.last = Some(Instant::now());
+        let dir = p.dir.clone();
+        let today = self.now().date_naive();
+        match crate::publish::publish(&self.store, &dir, today).await {
+            Ok(done) if !done.written.is_empty() || !done.removed.is_empty() => self.set_info(format!(
+                "website feed updated: {} open fundraiser(s), {} file(s) written, {} removed",
+                done.cases,
+                done.written.len(),
+                done.removed.len()
+            )),
+            Ok(_) => {}
+            Err(e) => self.set_error(format!("publishing to {}: {e}", dir.display())),
+        }
+    }
+
     /// Takes in what waits in the spool (at most every two seconds unless `now`); true if anything came.
     pub async fn poll_spool(&mut self, now: bool) -> bool {
         let Some(spool) = self.spool.as_mut() else { return false };

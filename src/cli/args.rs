@@ -108,6 +108,13 @@ pub enum Command {
         #[command(subcommand)]
         cmd: Option<QueueCommand>,
     },
+    /// Write the open fundraisers the website may show to DIR: feed.json, a page per case, photos (only what changed).
+    Publish {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// The people who use almoner and their roles.
     #[command(subcommand)]
     User(UserCommand),
@@ -202,6 +209,19 @@ pub enum CaseCommand {
         id: i64,
         #[arg(long)]
         note: Option<String>,
+    },
+    /// Record what the family's publication consent allows the website to show, or withdraw it.
+    Consent {
+        id: i64,
+        /// Of first_name, age, city, photo, diagnosis (amounts are always shown); default first_name,age,city.
+        #[arg(long)]
+        fields: Option<String>,
+        /// The diagnosis in lay words, for the website (shown only if `diagnosis` is allowed).
+        #[arg(long)]
+        lay_diagnosis: Option<String>,
+        /// The family withdraws consent: the case leaves the website's feed.
+        #[arg(long, conflicts_with_all = ["fields", "lay_diagnosis"])]
+        withdraw: bool,
     },
     /// Record the qualification checklist (you are recorded as the approver).
     Qualify {

@@ -190,6 +190,7 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
         }
         Command::Queue { role, json, limit, cmd } => work::queue(store, *role, *json, *limit, cmd.as_ref()).await?,
         Command::User(u) => work::user(store, u).await?,
+        Command::Publish { out, json } => work::publish(store, out, *json).await?,
         Command::Donor(args::DonorCommand::Unmerge { merge }) => {
             let (from, n) = store.unmerge_donors(*merge).await?;
             println!("merge {merge} undone: {n} donation(s) back with donor {from}");
@@ -286,6 +287,15 @@ async fn case(store: &Store, c: &CaseCommand) -> Result<()> {
         CaseCommand::Release { id, note } => {
             let before = store.assign(*id, None, note.as_deref()).await?;
             println!("case {id}: nobody is responsible now, it is open to all{}", was(before));
+        }
+        CaseCommand::Consent { id, fields, lay_diagnosis, withdraw } => {
+            let fields = fields.as_deref().map(crate::store::parse_fields).transpose()?;
+            store.set_consent(*id, fields.as_deref(), lay_diagnosis.as_deref(), *withdraw).await?;
+            if *withdraw {
+                println!("case {id}: consent withdrawn; the next publish takes it off the website");
+            } else {
+                println!("case {id}: consent recorded; published while in fundraising with its consent paper");
+            }
         }
         CaseCommand::Attach { id, kind, file } => {
             let doc = store.attach(*id, *kind, file).await?;

@@ -75,3 +75,20 @@ pub async fn user(store: &Store, cmd: &UserCommand) -> Result<()> {
     }
     Ok(())
 }
+
+pub async fn publish(store: &Store, out: &std::path::Path, json: bool) -> Result<()> {
+    let done = crate::publish::publish(store, out, chrono::Utc::now().date_naive()).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&done)?);
+    } else {
+        println!(
+            "{}: {} open fundraiser(s); {} file(s) written, {} unchanged, {} removed",
+            out.display(),
+            done.cases,
+            done.written.len(),
+            done.unchanged,
+            done.removed.len()
+        );
+    }
+    Ok(())
+}

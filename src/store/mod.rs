@@ -18,6 +18,7 @@ mod intake;
 mod invariants;
 mod migrate;
 mod notices;
+mod publish;
 mod queue;
 mod read;
 mod reconcile;
@@ -42,6 +43,7 @@ pub use ingest::{Decisions, KEEP_ROWS};
 pub use intake::{Application, Intake, Taken};
 pub use invariants::Scope;
 pub use notices::Notice;
+pub use publish::{DEFAULT_FIELDS, FIELDS, Public, parse_fields};
 pub use queue::{Target, WorkItem, roles_of};
 pub use read::{CaseQuery, DonationQuery};
 pub use review::{Field, RecordCase, Review};
@@ -61,6 +63,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "review_fields", include_str!("../../migrations/0011_review_fields.sql")),
     (12, "donor_accounts", include_str!("../../migrations/0012_donor_accounts.sql")),
     (13, "workflow", include_str!("../../migrations/0013_workflow.sql")),
+    (14, "publication", include_str!("../../migrations/0014_publication.sql")),
 ];
 
 /// An open database plus the person acting on it.
@@ -174,7 +177,7 @@ impl Store {
                 crate::domain::deadline::parse_days(value)
                     .map_err(|e| Error::invalid(format!("setting {key}: {e}")))?;
             }
-            "intake_spool" => {
+            "intake_spool" | "publish_dir" => {
                 if !Path::new(value.trim()).is_dir() {
                     return Err(Error::invalid(format!("setting {key}: {:?} is not a folder", value.trim())));
                 }
@@ -187,7 +190,7 @@ impl Store {
             }
             _ => {
                 return Err(Error::invalid(format!(
-                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, deadline.STAGE, intake_spool"
+                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, deadline.STAGE, intake_spool, publish_dir"
                 )));
             }
         }
