@@ -54,6 +54,19 @@ pub fn clip(s: &str, width: usize) -> String {
     out
 }
 
+/// The line (from 1) of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// A TOML file's error as a person reads it: "line N: what is wrong".
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(s) => format!("line {}: {}", line_of(text, s.start), e.message().trim()),
+        None => e.message().trim().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::inert;

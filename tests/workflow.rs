@@ -123,15 +123,7 @@ async fn roles_are_recorded_and_the_console_opens_on_my_work() {
     assert!(s.set_user("nobody", Role::Admin, false).await.is_err(), "a role for someone unknown");
     assert!(s.set_user("two words", Role::Admin, true).await.is_err());
     assert_eq!(s.role_of("tester").await.unwrap(), Some(Role::Medical));
-    let (mut app, _jobs) = almoner::app::App::new(
-        s.clone(),
-        almoner::app::keymap::Keymap::preset("default"),
-        &[],
-        almoner::app::i18n::Lang::En,
-    )
-    .await;
-    app.frozen_now = Some(now());
-    app.refresh().await.unwrap();
+    let mut app = console_of(s).await;
     assert_eq!(app.screen, almoner::app::ScreenId::Work);
     assert_eq!(app.work.items.len(), 2);
     assert_eq!(app.work.items[0].target, Target::Case(f.papers));

@@ -148,9 +148,7 @@ struct RawFile {
     notices: Vec<RawBinding>,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
-}
+use crate::text::line_of;
 
 /// One parsed file: its bindings (a `noop` binding has an empty `run`) and problems.
 pub struct Parsed {

@@ -43,10 +43,11 @@ pub async fn configured(store: &Store) -> Option<Spool> {
 
 impl App {
     /// Republishes the website's feed every minute when `publish_dir` is set; says so only when something changed.
-    pub async fn poll_publish(&mut self) {
-        let Some(p) = self.publisher.as_mut() else { return };
+    /// True when it had something to say.
+    pub async fn poll_publish(&mut self) -> bool {
+        let Some(p) = self.publisher.as_mut() else { return false };
         if p.last.is_some_and(|t| t.elapsed() < PUBLISH_EVERY) {
-            return;
+            return false;
         }
         p.last = Some(Instant::now());
         let dir = p.dir.clone();
@@ -58,9 +59,10 @@ impl App {
                 done.written.len(),
                 done.removed.len()
             )),
-            Ok(_) => {}
+            Ok(_) => return false,
             Err(e) => self.set_error(format!("publishing to {}: {e}", dir.display())),
         }
+        true
     }
 
     /// Takes in what waits in the spool (at most every two seconds unless `now`); true if anything came.

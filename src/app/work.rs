@@ -19,7 +19,7 @@ impl Work {
     pub async fn load(&mut self, store: &Store, now: chrono::DateTime<chrono::Utc>) -> AppResult {
         let me = store.actor().to_string();
         self.role = store.role_of(&me).await.map_err(|e| e.to_string())?;
-        self.items = store.work_queue(&me, &roles_of(self.role), now, 1000).await.map_err(|e| e.to_string())?;
+        self.items = store.work_queue(&me, &roles_of(self.role), now, 300).await.map_err(|e| e.to_string())?;
         self.selected = self.selected.min(self.items.len().saturating_sub(1));
         Ok(())
     }

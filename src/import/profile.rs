@@ -87,16 +87,7 @@ impl Profile {
     /// Reads and checks a profile; every problem names the file and, where it can, the line.
     pub fn parse(text: &str, file: &str) -> Result<Profile, ProfileError> {
         let err = |message: String| ProfileError { file: file.to_string(), message };
-        let profile: Profile = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1);
-            let what = e.message().to_string();
-            err(match line {
-                Some(l) => format!("line {l}: {what}"),
-                None => what,
-            })
-        })?;
+        let profile: Profile = toml::from_str(text).map_err(|e| err(crate::text::toml_error(text, &e)))?;
         let c = &profile.columns;
         if c.date.is_none() {
             return Err(err("[columns] needs `date`".into()));

@@ -194,15 +194,7 @@ impl Mapping {
     /// Reads and checks a mapping; errors name the file and, where they can, the line.
     pub fn parse(text: &str, file: &str) -> Result<Mapping, MappingError> {
         let err = |message: String| MappingError::new(format!("{file}: {message}"));
-        let m: Mapping = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1);
-            err(match line {
-                Some(l) => format!("line {l}: {}", e.message()),
-                None => e.message().to_string(),
-            })
-        })?;
+        let m: Mapping = toml::from_str(text).map_err(|e| err(crate::text::toml_error(text, &e)))?;
         if m.source.trim().is_empty() {
             return Err(err("`source` is empty".into()));
         }

@@ -77,7 +77,7 @@ impl Store {
             since: case.stage_since,
             overdue_days: deadlines.overdue_by(case.stage, case.stage_since, now),
         };
-        let mine = |c: &Case| c.responsible.as_deref().is_none_or(|r| r == me);
+        let cap = limit as i64;
         let whose = |c: &Case| match &c.responsible {
             None => "unassigned".to_string(),
             Some(_) => "yours".to_string(),
@@ -85,12 +85,12 @@ impl Store {
         for role in roles {
             match role {
                 Role::Medical => {
-                    for c in self.cases_in(Stage::Qualification).await?.iter().filter(|c| mine(c)) {
+                    for c in &self.cases_in(Stage::Qualification, Some(me), cap).await? {
                         let why = format!("{} application from {}: qualify it", whose(c), c.beneficiary);
                         items.push(case_item(*role, "qualify", c, why));
                     }
-                    let docs = self.cases_in(Stage::Documents).await?;
-                    for c in docs.iter().filter(|c| mine(c)) {
+                    let docs = self.cases_in(Stage::Documents, Some(me), cap).await?;
+                    for c in &docs {
                         let missing = self.missing_papers(c).await?;
                         let why = if missing.is_empty() {
                             format!("{}: papers complete, ready for fundraising", c.beneficiary)
@@ -103,8 +103,9 @@ impl Store {
                 Role::Fundraiser => {
                     let open = sqlx::query(
                         "SELECT id, amount - allocated AS open, currency, payer, received_on FROM donations
-                         WHERE designation_kind = 'unrestricted' AND allocated < amount ORDER BY received_on, id",
+                         WHERE designation_kind = 'unrestricted' AND allocated < amount ORDER BY received_on, id LIMIT ?",
                     )
+                    .bind(cap)
                     .fetch_all(self.pool())
                     .await?;
                     for r in open {
@@ -121,7 +122,7 @@ impl Store {
                             overdue_days: None,
                         });
                     }
-                    for c in self.cases_in(Stage::Fundraising).await? {
+                    for c in self.cases_in(Stage::Fundraising, None, -1).await? {
                         if c.target.is_positive() && c.collected.minor() as f64 >= c.target.minor() as f64 * NEAR_TARGET
                         {
                             let pct = c.collected.minor() * 100 / c.target.minor();
@@ -132,7 +133,7 @@ impl Store {
                     }
                 }
                 Role::Bookkeeper => {
-                    for c in self.cases_in(Stage::Payment).await? {
+                    for c in self.cases_in(Stage::Payment, None, cap).await? {
                         let why = format!("{}: fully funded, pay {} to {}", c.beneficiary, c.target.plain(), c.clinic);
                         items.push(case_item(*role, "pay", &c, why));
                     }
@@ -146,25 +147,17 @@ impl Store {
                         let (id, file): (i64, String) = (b.try_get("id")?, b.try_get("file_name")?);
                         let (invalid, unmatched): (i64, i64) = (b.try_get("invalid")?, b.try_get("unmatched")?);
                         let since: DateTime<Utc> = b.try_get("at")?;
-                        if unmatched > 0 {
-                            items.push(WorkItem {
-                                role: *role,
-                                target: Target::Batch(id),
-                                what: "unmatched outgoing",
-                                why: format!("{file}: {unmatched} outgoing payment(s) matched to no invoice"),
-                                since,
-                                overdue_days: None,
-                            });
-                        }
-                        if invalid > 0 {
-                            items.push(WorkItem {
-                                role: *role,
-                                target: Target::Batch(id),
-                                what: "import errors",
-                                why: format!("{file}: {invalid} line(s) could not be read"),
-                                since,
-                                overdue_days: None,
-                            });
+                        let problems = [
+                            (
+                                unmatched,
+                                "unmatched outgoing",
+                                format!("{file}: {unmatched} outgoing payment(s) matched to no invoice"),
+                            ),
+                            (invalid, "import errors", format!("{file}: {invalid} line(s) could not be read")),
+                        ];
+                        for (_, what, why) in problems.into_iter().filter(|(n, _, _)| *n > 0) {
+                            let target = Target::Batch(id);
+                            items.push(WorkItem { role: *role, target, what, why, since, overdue_days: None });
                         }
                     }
                 }
@@ -241,12 +234,21 @@ impl Store {
         Ok(sqlx::query_as("SELECT name, role FROM users ORDER BY name").fetch_all(self.pool()).await?)
     }
 
-    async fn cases_in(&self, stage: Stage) -> Result<Vec<Case>> {
+    /// Cases in `stage` (only unassigned ones and `mine`'s, if given), longest there first
+    /// (so the most overdue), at most `limit` (-1: all).
+    async fn cases_in(&self, stage: Stage, mine: Option<&str>, limit: i64) -> Result<Vec<Case>> {
         let sql = format!(
-            "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.stage = ? ORDER BY c.stage_since, c.id",
+            "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
+             WHERE c.stage = ?1 AND (?2 IS NULL OR c.responsible IS NULL OR c.responsible = ?2)
+             ORDER BY c.stage_since, c.id LIMIT ?3",
             rows::CASE_COLUMNS
         );
-        let found = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(stage.as_str()).fetch_all(self.pool()).await?;
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(stage.as_str())
+            .bind(mine)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         found.iter().map(rows::case).collect()
     }
 

@@ -149,8 +149,7 @@ async fn event_loop(
                 if app.prompt.is_none() && app.poll_spool(false).await {
                     dirty = true;
                 }
-                if app.prompt.is_none() && app.publisher.is_some() {
-                    app.poll_publish().await;
+                if app.prompt.is_none() && app.poll_publish().await {
                     dirty = true;
                 }
                 // Someone else committed: show fresh figures within a second.
