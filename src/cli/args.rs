@@ -115,6 +115,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reports: the stage-date report for a period.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// The people who use almoner and their roles.
     #[command(subcommand)]
     User(UserCommand),
@@ -456,6 +459,26 @@ pub enum ProfileCommand {
         profile: PathBuf,
         /// A register to try it on.
         file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// Cases that entered each stage, money raised, placed and paid, time per stage, donations per month by channel.
+    Stages {
+        /// First day (YYYY-MM-DD or DD.MM.YYYY).
+        #[arg(long, value_parser = parse_date)]
+        from: NaiveDate,
+        /// Last day, included.
+        #[arg(long, value_parser = parse_date)]
+        to: NaiveDate,
+        #[arg(long, value_parser = parse_word::<Program>)]
+        program: Option<Program>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print the tables as CSV (one header line per table, tables separated by a blank line).
+        #[arg(long)]
+        csv: bool,
     },
 }
 

@@ -8,6 +8,7 @@ mod bench_import;
 mod import;
 mod intake;
 mod migrate;
+mod report;
 mod show;
 pub mod table;
 mod work;
@@ -190,6 +191,7 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
         }
         Command::Queue { role, json, limit, cmd } => work::queue(store, *role, *json, *limit, cmd.as_ref()).await?,
         Command::User(u) => work::user(store, u).await?,
+        Command::Report(r) => report::run(store, r).await?,
         Command::Publish { out, json } => work::publish(store, out, *json).await?,
         Command::Donor(args::DonorCommand::Unmerge { merge }) => {
             let (from, n) = store.unmerge_donors(*merge).await?;

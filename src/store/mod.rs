@@ -22,6 +22,7 @@ mod publish;
 mod queue;
 mod read;
 mod reconcile;
+mod report;
 mod review;
 mod rows;
 
@@ -46,6 +47,7 @@ pub use notices::Notice;
 pub use publish::{DEFAULT_FIELDS, FIELDS, Public, parse_fields};
 pub use queue::{Target, WorkItem, roles_of};
 pub use read::{CaseQuery, DonationQuery};
+pub use report::{Entered, MonthChannel, StageReport, TimeInStage};
 pub use review::{Field, RecordCase, Review};
 
 /// Migrations, embedded so the binary carries its schema.
