@@ -118,6 +118,12 @@ pub enum Command {
     /// Reports: the stage-date report for a period.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Donor segments for mailings: count, save, list, export (never a donor without consent or asking to be left alone).
+    #[command(subcommand)]
+    Segment(SegmentCommand),
+    /// Personal-data rules: plan what is due (a month ahead, for staff to see), run what is due, override.
+    #[command(subcommand)]
+    Gdpr(GdprCommand),
     /// The people who use almoner and their roles.
     #[command(subcommand)]
     User(UserCommand),
@@ -483,6 +489,59 @@ pub enum ReportCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum SegmentCommand {
+    /// How many donors fit these filters (KEY=VALUE words), and how many a mailing may reach.
+    Count {
+        filters: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save the filters under NAME.
+    Save { name: String, filters: Vec<String> },
+    /// The saved segments with their size.
+    List,
+    /// Write the reachable donors of segment NAME as a CSV for the mailing service (Unisender).
+    Export {
+        name: String,
+        #[arg(long, value_name = "FILE.csv")]
+        out: PathBuf,
+        /// Extra columns after email and Name: phone, total, gifts, last_gift.
+        #[arg(long, value_delimiter = ',')]
+        fields: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GdprCommand {
+    /// Bring the plan up to date and list who will be affected, how and on what date.
+    Plan {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Carry out what is due today (and still called for).
+    Run {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep a donor or beneficiary out of the rules.
+    Exclude {
+        #[arg(value_parser = ["donor", "beneficiary"])]
+        entity: String,
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// A donor asked for their personal data to be removed: planned now, done when due.
+    Include {
+        #[arg(value_parser = ["donor"])]
+        entity: String,
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum QueueCommand {
     /// An import batch's unreadable lines and unmatched outgoing payments are dealt with: off the queue.
     Dismiss { batch: i64 },
@@ -512,6 +571,14 @@ pub enum DonorCommand {
     Merge { from: i64, into: i64 },
     /// Take merge MERGE back: its donations and subscriptions return.
     Unmerge { merge: i64 },
+    /// Record whether a donor agreed to be written to, or asked not to be contacted.
+    Contact {
+        id: i64,
+        #[arg(long, value_parser = parse_yes_no)]
+        consent: Option<bool>,
+        #[arg(long, value_parser = parse_yes_no)]
+        do_not_contact: Option<bool>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -532,6 +599,14 @@ pub enum ReviewCommand {
     Keep { id: i64 },
     /// Take a decision back (a merge's cases return).
     Undo { id: i64 },
+}
+
+fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s {
+        "yes" | "y" | "true" => Ok(true),
+        "no" | "n" | "false" => Ok(false),
+        _ => Err(format!("{s:?}: write yes or no")),
+    }
 }
 
 fn parse_field(s: &str) -> Result<crate::store::Field, String> {

@@ -192,6 +192,15 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
         Command::Queue { role, json, limit, cmd } => work::queue(store, *role, *json, *limit, cmd.as_ref()).await?,
         Command::User(u) => work::user(store, u).await?,
         Command::Report(r) => report::run(store, r).await?,
+        Command::Segment(s) => report::segment(store, s).await?,
+        Command::Gdpr(g) => report::gdpr(store, g).await?,
+        Command::Donor(args::DonorCommand::Contact { id, consent, do_not_contact }) => {
+            if consent.is_none() && do_not_contact.is_none() {
+                anyhow::bail!("give --consent yes|no and/or --do-not-contact yes|no");
+            }
+            store.set_contact(*id, *consent, *do_not_contact).await?;
+            println!("donor {id}: recorded");
+        }
         Command::Publish { out, json } => work::publish(store, out, *json).await?,
         Command::Donor(args::DonorCommand::Unmerge { merge }) => {
             let (from, n) = store.unmerge_donors(*merge).await?;

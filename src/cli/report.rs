@@ -59,3 +59,114 @@ fn stages_text(r: &StageReport) -> String {
     }
     s
 }
+
+pub async fn segment(store: &Store, cmd: &super::args::SegmentCommand) -> Result<()> {
+    use super::args::SegmentCommand;
+    use crate::store::Segment;
+    let size_text = |s: &crate::store::Size| {
+        format!(
+            "{} donor(s); {} reachable by e-mail (left out: {} do not contact, {} no consent, {} no e-mail)",
+            s.donors, s.reachable, s.do_not_contact, s.no_consent, s.no_email
+        )
+    };
+    match cmd {
+        SegmentCommand::Count { filters, json } => {
+            let s: Segment = filters.join(" ").parse()?;
+            let size = store.segment_size(&s).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&size)?);
+            } else {
+                println!("{}", size_text(&size));
+            }
+        }
+        SegmentCommand::Save { name, filters } => {
+            let s: Segment = filters.join(" ").parse()?;
+            store.save_segment(name, &s).await?;
+            println!("segment {:?} saved: {s}", crate::text::inert(name));
+        }
+        SegmentCommand::List => {
+            let all = store.segments().await?;
+            if all.is_empty() {
+                println!("no segments saved yet (almoner segment save NAME KEY=VALUE…)");
+            }
+            for (name, s) in all {
+                let size = store.segment_size(&s).await?;
+                println!("{:<24} {:<60} {}", crate::text::inert(&name), s.to_string(), size_text(&size));
+            }
+        }
+        SegmentCommand::Export { name, out, fields } => {
+            let s = store.segment(name).await?;
+            let done = store.export_segment(&s, fields, out).await?;
+            println!(
+                "{}: {} donor(s) written; left out {} who asked not to be contacted, {} without consent, {} without an e-mail",
+                out.display(),
+                done.written,
+                done.do_not_contact,
+                done.no_consent,
+                done.no_email
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn gdpr(store: &Store, cmd: &super::args::GdprCommand) -> Result<()> {
+    use super::args::GdprCommand;
+    let today = chrono::Utc::now().date_naive();
+    let line = |p: &crate::store::Planned| {
+        format!(
+            "{}  {:<15} {:<11} {:<6} {:<30} {}",
+            p.due_on,
+            p.action,
+            p.entity,
+            p.entity_id,
+            crate::text::clip(&crate::text::inert(&p.name), 30),
+            p.reason
+        )
+    };
+    match cmd {
+        GdprCommand::Plan { json } => {
+            let plan = store.gdpr_plan(today).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else if plan.is_empty() {
+                println!("nothing is due under the rules ({:?})", store.gdpr_rules().await?);
+            } else {
+                println!("due on      action          who         id     name                           why");
+                for p in &plan {
+                    println!("{}", line(p));
+                }
+            }
+        }
+        GdprCommand::Run { json } => {
+            let out = store.gdpr_run(today).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                for p in &out.done {
+                    println!("done: {}", line(p));
+                }
+                println!(
+                    "{} done, {} waiting for their date, {} no longer called for",
+                    out.done.len(),
+                    out.waiting,
+                    out.dropped
+                );
+            }
+        }
+        GdprCommand::Exclude { entity, id, reason } => {
+            store.gdpr_override(entity, *id, false, reason).await?;
+            println!("{entity} {id}: kept out of the rules");
+        }
+        GdprCommand::Include { entity, id, reason } => {
+            store.gdpr_override(entity, *id, true, reason).await?;
+            let plan = store.gdpr_plan(today).await?;
+            let due = plan.iter().find(|p| p.entity == *entity && p.entity_id == *id).map(|p| p.due_on.to_string());
+            println!(
+                "{entity} {id}: personal data to be removed on {}",
+                due.unwrap_or_else(|| "(not planned: excluded)".into())
+            );
+        }
+    }
+    Ok(())
+}

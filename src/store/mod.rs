@@ -12,6 +12,7 @@ mod donations;
 mod donor_merge;
 pub mod donors;
 mod export;
+mod gdpr;
 mod import;
 mod ingest;
 mod intake;
@@ -25,6 +26,7 @@ mod reconcile;
 mod report;
 mod review;
 mod rows;
+mod segments;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -39,6 +41,7 @@ use crate::error::{Error, Result};
 
 pub use cases::{BeneficiaryRef, NewCase};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
+pub use gdpr::{Planned, Rules, RunOutcome};
 pub use import::{Batch, Choices, Preview, PreviewRow, ProgressFn, RowStatus};
 pub use ingest::{Decisions, KEEP_ROWS};
 pub use intake::{Application, Intake, Taken};
@@ -49,6 +52,7 @@ pub use queue::{Target, WorkItem, roles_of};
 pub use read::{CaseQuery, DonationQuery};
 pub use report::{Entered, MonthChannel, StageReport, TimeInStage};
 pub use review::{Field, RecordCase, Review};
+pub use segments::{EXPORT_FIELDS, Exported, Member, Segment, Size};
 
 /// Migrations, embedded so the binary carries its schema.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -66,6 +70,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "donor_accounts", include_str!("../../migrations/0012_donor_accounts.sql")),
     (13, "workflow", include_str!("../../migrations/0013_workflow.sql")),
     (14, "publication", include_str!("../../migrations/0014_publication.sql")),
+    (15, "segments_gdpr", include_str!("../../migrations/0015_segments_gdpr.sql")),
 ];
 
 /// An open database plus the person acting on it.
@@ -173,6 +178,13 @@ impl Store {
             "foundation_name" if !value.trim().is_empty() => {}
             "foundation_inn" => digits(key, value, &[10, 12])?,
             "foundation_account" => digits(key, value, &[20])?,
+            _ if gdpr::SETTINGS.contains(&key) => {
+                if !value.trim().parse::<i64>().is_ok_and(|n| (1..=100).contains(&n)) {
+                    return Err(Error::invalid(format!(
+                        "setting {key}: {value:?} is not a whole number from 1 to 100"
+                    )));
+                }
+            }
             _ if key.starts_with("deadline.") => {
                 let stage = &key["deadline.".len()..];
                 stage.parse::<crate::domain::Stage>().map_err(|e| Error::invalid(format!("setting {key}: {e}")))?;
@@ -192,7 +204,7 @@ impl Store {
             }
             _ => {
                 return Err(Error::invalid(format!(
-                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, deadline.STAGE, intake_spool, publish_dir"
+                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, deadline.STAGE, intake_spool, publish_dir, gdpr.contact_years, gdpr.erase_years, gdpr.recent_months, gdpr.medical_years"
                 )));
             }
         }

@@ -1,0 +1,378 @@
+//! Personal data is kept no longer than needed (as CARE Denmark runs it):
+//! after `gdpr.contact_years` without a gift a donor is no longer contacted;
+//! after `gdpr.erase_years` their personal data is removed; a closed case's
+//! medical data goes after `gdpr.medical_years`. Exclusions hold a person
+//! back (an active recurring donation, a gift in the last
+//! `gdpr.recent_months`, money on a case still open, a person's decision);
+//! a person's request brings a donor in early. `plan` schedules what is
+//! due a month ahead, so staff can look and override; `run` carries out
+//! what is due. Amounts, dates and allocations stay: every report sums the same.
+
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Store, Tx, audit, now};
+use crate::error::{Error, Result};
+
+/// The rules in force (settings `gdpr.*`, or these defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rules {
+    pub contact_years: i64,
+    pub erase_years: i64,
+    pub recent_months: i64,
+    pub medical_years: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules { contact_years: 3, erase_years: 7, recent_months: 12, medical_years: 5 }
+    }
+}
+
+pub const SETTINGS: [&str; 4] = ["gdpr.contact_years", "gdpr.erase_years", "gdpr.recent_months", "gdpr.medical_years"];
+
+/// How far ahead a newly planned step is scheduled.
+pub const NOTICE_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Planned {
+    pub id: i64,
+    pub entity: String,
+    pub entity_id: i64,
+    /// The donor's name, or the child's for a case.
+    pub name: String,
+    pub action: String,
+    pub reason: String,
+    pub due_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunOutcome {
+    pub done: Vec<Planned>,
+    pub dropped: usize,
+    pub waiting: usize,
+}
+
+fn years_ago(day: NaiveDate, years: i64) -> NaiveDate {
+    day.checked_sub_months(chrono::Months::new((years * 12) as u32)).unwrap_or(day)
+}
+
+/// A step the rules call for today: (entity, id, action, reason).
+type Due = (&'static str, i64, &'static str, String);
+
+impl Store {
+    pub async fn gdpr_rules(&self) -> Result<Rules> {
+        let mut r = Rules::default();
+        for (k, v) in self.settings().await? {
+            let Ok(n) = v.trim().parse::<i64>() else { continue };
+            match k.as_str() {
+                "gdpr.contact_years" => r.contact_years = n,
+                "gdpr.erase_years" => r.erase_years = n,
+                "gdpr.recent_months" => r.recent_months = n,
+                "gdpr.medical_years" => r.medical_years = n,
+                _ => {}
+            }
+        }
+        Ok(r)
+    }
+
+    /// What the rules call for as of `day`, exclusions applied.
+    async fn gdpr_due(&self, conn: &mut sqlx::SqliteConnection, day: NaiveDate) -> Result<Vec<Due>> {
+        let r = self.gdpr_rules().await?;
+        let recent = day.checked_sub_months(chrono::Months::new(r.recent_months as u32)).unwrap_or(day);
+        let active_since = day - Duration::days(92);
+        // Donors held back: a person's decision, a recurring gift still coming, a recent gift, money on an open case.
+        let held = "EXISTS (SELECT 1 FROM gdpr_overrides x WHERE x.entity = 'donor' AND x.entity_id = o.id AND x.kind = 'exclude')
+            OR (EXISTS (SELECT 1 FROM donor_subscriptions s WHERE s.donor_id = o.id) AND g.last >= ?2)
+            OR g.last >= ?3
+            OR EXISTS (SELECT 1 FROM donations d JOIN allocations a ON a.donation_id = d.id JOIN cases c ON c.id = a.case_id
+                       WHERE d.donor_id = o.id AND c.stage NOT IN ('paid', 'closed', 'rejected'))
+            OR EXISTS (SELECT 1 FROM donations d JOIN cases c ON c.id = d.designated_id
+                       WHERE d.donor_id = o.id AND d.designation_kind = 'case' AND c.stage NOT IN ('paid', 'closed', 'rejected'))";
+        let sql = format!(
+            "SELECT o.id, g.last, o.do_not_contact,
+                    EXISTS (SELECT 1 FROM gdpr_overrides x WHERE x.entity = 'donor' AND x.entity_id = o.id AND x.kind = 'include') AS asked,
+                    ({held}) AS held
+             FROM donors o JOIN (SELECT donor_id, MAX(received_on) AS last FROM donations WHERE donor_id IS NOT NULL GROUP BY donor_id) g
+                  ON g.donor_id = o.id
+             WHERE o.anonymized_at IS NULL AND o.merged_into IS NULL AND (g.last < ?1 OR asked)"
+        );
+        let oldest = years_ago(day, r.contact_years.min(r.erase_years));
+        let rows: Vec<(i64, NaiveDate, bool, bool, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(oldest)
+            .bind(active_since)
+            .bind(recent)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut due = Vec::new();
+        let excluded: Vec<i64> =
+            sqlx::query_scalar("SELECT entity_id FROM gdpr_overrides WHERE entity = 'donor' AND kind = 'exclude'")
+                .fetch_all(&mut *conn)
+                .await?;
+        for (id, last, dnc, asked, held) in rows {
+            if asked && !excluded.contains(&id) {
+                due.push(("donor", id, "anonymize", "asked to have their personal data removed".to_string()));
+                continue;
+            }
+            if held {
+                continue;
+            }
+            if last < years_ago(day, r.erase_years) {
+                due.push(("donor", id, "anonymize", format!("no gift since {last} ({} years)", r.erase_years)));
+            } else if !dnc && last < years_ago(day, r.contact_years) {
+                due.push(("donor", id, "do_not_contact", format!("no gift since {last} ({} years)", r.contact_years)));
+            }
+        }
+        // Closed cases' medical data, unless the child is held back by a person's decision.
+        let cases: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT c.id, c.stage, substr(c.stage_since, 1, 10) FROM cases c
+             WHERE c.stage IN ('closed', 'rejected') AND c.medical_removed_at IS NULL AND substr(c.stage_since, 1, 10) < ?
+               AND NOT EXISTS (SELECT 1 FROM gdpr_overrides x WHERE x.entity = 'beneficiary' AND x.entity_id = c.beneficiary_id AND x.kind = 'exclude')",
+        )
+        .bind(years_ago(day, r.medical_years).to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id, stage, since) in cases {
+            due.push(("case", id, "remove_medical", format!("{stage} since {since} ({} years)", r.medical_years)));
+        }
+        Ok(due)
+    }
+
+    /// Brings the plan up to date as of `day`: new steps scheduled `NOTICE_DAYS` ahead, steps
+    /// no longer called for dropped. The open plan, soonest first.
+    pub async fn gdpr_plan(&self, day: NaiveDate) -> Result<Vec<Planned>> {
+        let mut tx = self.begin_write().await?;
+        self.replan(&mut tx, day).await?;
+        let plan = open_plan(&mut tx).await?;
+        tx.commit().await?;
+        Ok(plan)
+    }
+
+    async fn replan(&self, tx: &mut Tx, day: NaiveDate) -> Result<usize> {
+        let due = self.gdpr_due(&mut *tx, day).await?;
+        let open = open_plan(tx).await?;
+        let mut dropped = 0;
+        for p in &open {
+            let still = due.iter().any(|(e, id, a, _)| *e == p.entity && *id == p.entity_id && *a == p.action);
+            if !still {
+                sqlx::query("UPDATE gdpr_plan SET dropped_at = ? WHERE id = ?")
+                    .bind(now())
+                    .bind(p.id)
+                    .execute(&mut **tx)
+                    .await?;
+                audit::record(
+                    tx,
+                    self.actor(),
+                    "gdpr.dropped",
+                    &p.entity,
+                    Some(p.entity_id),
+                    None,
+                    Some(json!({"action": p.action})),
+                )
+                .await?;
+                dropped += 1;
+            }
+        }
+        for (entity, id, action, reason) in &due {
+            if open.iter().any(|p| p.entity == *entity && p.entity_id == *id && p.action == *action) {
+                continue;
+            }
+            let due_on = day + Duration::days(NOTICE_DAYS);
+            sqlx::query("INSERT INTO gdpr_plan (entity, entity_id, action, reason, due_on, planned_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(entity)
+                .bind(id)
+                .bind(action)
+                .bind(reason)
+                .bind(due_on)
+                .bind(now())
+                .execute(&mut **tx)
+                .await?;
+            audit::record(
+                tx,
+                self.actor(),
+                "gdpr.planned",
+                entity,
+                Some(*id),
+                None,
+                Some(json!({"action": action, "due_on": due_on, "reason": reason})),
+            )
+            .await?;
+        }
+        Ok(dropped)
+    }
+
+    /// Carries out what is due by `day` and still called for; the rest waits.
+    pub async fn gdpr_run(&self, day: NaiveDate) -> Result<RunOutcome> {
+        let mut tx = self.begin_write().await?;
+        let dropped = self.replan(&mut tx, day).await?;
+        let plan = open_plan(&mut tx).await?;
+        let mut out = RunOutcome { dropped, ..RunOutcome::default() };
+        for p in plan {
+            if p.due_on > day {
+                out.waiting += 1;
+                continue;
+            }
+            match p.action.as_str() {
+                "do_not_contact" => {
+                    sqlx::query("UPDATE donors SET do_not_contact = 1 WHERE id = ?")
+                        .bind(p.entity_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                "anonymize" => anonymize_donor(&mut tx, p.entity_id).await?,
+                _ => self.remove_medical(&mut tx, p.entity_id).await?,
+            }
+            sqlx::query("UPDATE gdpr_plan SET done_at = ? WHERE id = ?")
+                .bind(now())
+                .bind(p.id)
+                .execute(&mut *tx)
+                .await?;
+            // The log says what was done, never the data removed.
+            audit::record(
+                &mut tx,
+                self.actor(),
+                &format!("gdpr.{}", p.action),
+                &p.entity,
+                Some(p.entity_id),
+                None,
+                Some(json!({"reason": p.reason})),
+            )
+            .await?;
+            out.done.push(p);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// A person's decision: keep `entity` out of the rules, or (`include`) bring a donor in now.
+    pub async fn gdpr_override(&self, entity: &str, id: i64, include: bool, reason: &str) -> Result<()> {
+        if !matches!(entity, "donor" | "beneficiary") {
+            return Err(Error::invalid(format!("{entity:?}: overrides are for a donor or a beneficiary")));
+        }
+        if include && entity != "donor" {
+            return Err(Error::invalid("only a donor's personal data is removed on request"));
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("give the reason"));
+        }
+        let table = if entity == "donor" { "donors" } else { "beneficiaries" };
+        let mut tx = self.begin_write().await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} WHERE id = ?")))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        exists.ok_or(Error::NotFound {
+            what: if entity == "donor" { "donor" } else { "beneficiary" },
+            id,
+            list: "gdpr plan",
+        })?;
+        let kind = if include { "include" } else { "exclude" };
+        sqlx::query(
+            "INSERT INTO gdpr_overrides (entity, entity_id, kind, reason, by_user, at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (entity, entity_id) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, by_user = excluded.by_user, at = excluded.at",
+        )
+        .bind(entity)
+        .bind(id)
+        .bind(kind)
+        .bind(reason.trim())
+        .bind(self.actor())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            self.actor(),
+            &format!("gdpr.{kind}"),
+            entity,
+            Some(id),
+            None,
+            Some(json!({"reason": reason.trim()})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_medical(&self, tx: &mut Tx, case: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE cases SET diagnosis = '', lay_diagnosis = NULL, notes = '', medical_removed_at = ? WHERE id = ?",
+        )
+        .bind(now())
+        .bind(case)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE qualifications SET diagnosis = '', treatment = '' WHERE case_id = ?")
+            .bind(case)
+            .execute(&mut **tx)
+            .await?;
+        let papers: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, sha256 FROM documents WHERE case_id = ? AND kind = 'medical_report' AND sha256 <> ''",
+        )
+        .bind(case)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (doc, sha) in papers {
+            sqlx::query(
+                "UPDATE documents SET file_name = '(removed under the retention rules)', sha256 = '' WHERE id = ?",
+            )
+            .bind(doc)
+            .execute(&mut **tx)
+            .await?;
+            let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE sha256 = ?")
+                .bind(&sha)
+                .fetch_one(&mut **tx)
+                .await?;
+            if others == 0 {
+                let path = self.documents_dir().join(&sha[..2.min(sha.len())]).join(&sha);
+                // The file goes with the transaction's commit at the latest; a crash in between leaves only an unreferenced file.
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn open_plan(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Planned>> {
+    let rows: Vec<(i64, String, i64, String, String, String, NaiveDate)> = sqlx::query_as(
+        "SELECT p.id, p.entity, p.entity_id,
+                COALESCE(CASE p.entity WHEN 'donor' THEN (SELECT name FROM donors WHERE id = p.entity_id)
+                    ELSE (SELECT b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = p.entity_id) END, ''),
+                p.action, p.reason, p.due_on
+         FROM gdpr_plan p WHERE p.done_at IS NULL AND p.dropped_at IS NULL ORDER BY p.due_on, p.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, entity, entity_id, name, action, reason, due_on)| Planned {
+            id,
+            entity,
+            entity_id,
+            name,
+            action,
+            reason,
+            due_on,
+        })
+        .collect())
+}
+
+/// Removes a donor's personal data; amounts, dates and allocations stay.
+async fn anonymize_donor(tx: &mut Tx, id: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE donors SET name = 'anonymized donor ' || id, inn = NULL, email = NULL, phone = NULL, name_key = NULL,
+            consent = 0, do_not_contact = 1, anonymized_at = ? WHERE id = ?",
+    )
+    .bind(now())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE donations SET payer = 'anonymized', purpose = '', subscription = NULL WHERE donor_id = ?")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM donor_accounts WHERE donor_id = ?").bind(id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM donor_subscriptions WHERE donor_id = ?").bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
