@@ -688,3 +688,48 @@ async fn likely_duplicates_are_reviewed_side_by_side_and_merged_field_by_field()
     assert_eq!(audit, 3);
     common::assert_invariants(c.store()).await;
 }
+
+#[tokio::test]
+async fn reports_draw_the_period_and_segments_count_as_filters_are_typed() {
+    let mut c = Console::new().await;
+    c.keys("g s").await;
+    assert_eq!(c.app.screen, ScreenId::Reports, "{}", c.status());
+    insta::assert_snapshot!("reports_80x24", c.screen(80, 24));
+    let screen = c.screen(160, 48);
+    assert!(
+        screen.contains("entered a stage")
+            && screen.contains("donations per month")
+            && screen.contains("open fundraisers")
+    );
+    // Narrowed to one program and a quarter: the figures are the store's own.
+    c.keys("/").await;
+    c.type_text("program=treatment from=2026-04-01 to=2026-06-30").await;
+    c.keys("<Enter>").await;
+    let want = c
+        .store()
+        .stage_report(common::date("2026-04-01"), common::date("2026-06-30"), Some(almoner::domain::Program::Treatment))
+        .await
+        .unwrap();
+    assert_eq!(c.app.reports.report.as_ref(), Some(&want), "{}", c.status());
+    assert!(c.screen(160, 48).contains("2026-04-01 — 2026-06-30"));
+
+    c.keys("g m").await;
+    assert_eq!(c.app.screen, ScreenId::Segments);
+    let all = c.app.segments.size.donors;
+    c.keys("/").await;
+    c.type_text("min_total=10000 has_email=yes").await;
+    c.keys("<Enter>").await;
+    let want = c.store().segment_size(&"min_total=10000 has_email=yes".parse().unwrap()).await.unwrap();
+    assert_eq!(c.app.segments.size, want);
+    assert!(want.donors < all && want.donors > 0, "{want:?} of {all}");
+    c.keys("s").await;
+    c.type_text("крупные").await;
+    c.keys("<Enter>").await;
+    assert!(c.status().contains("saved"), "{}", c.status());
+    insta::assert_snapshot!("segments_80x24", c.screen(80, 24));
+    let out = c.dir.path().join("u.csv");
+    c.keys("e").await;
+    c.type_text(&format!("{} total", out.display())).await;
+    c.keys("<Enter>").await;
+    assert!(c.status().contains(&format!("{} donor(s) written", want.reachable)), "{}", c.status());
+}

@@ -21,6 +21,8 @@ pub enum Place {
     Reviews,
     Work,
     Notices,
+    Reports,
+    Segments,
     Case(i64),
 }
 
@@ -113,6 +115,13 @@ pub enum Command {
     KeepApart,
     /// An import batch's problems are dealt with: off the work queue.
     Dismiss,
+    /// The segment screen's filters (KEY=VALUE words; none clears).
+    Segment(String),
+    SaveSegment(String),
+    ExportSegment {
+        path: String,
+        fields: Vec<String>,
+    },
     Noop,
 }
 
@@ -124,7 +133,11 @@ pub struct Spec {
 }
 
 pub const REGISTRY: &[Spec] = &[
-    Spec { name: "goto", args: "work|board|donations|payments|imports|reviews|notices|case ID", doc: "open a screen" },
+    Spec {
+        name: "goto",
+        args: "work|board|donations|payments|imports|reviews|notices|reports|segments|case ID",
+        doc: "open a screen",
+    },
     Spec { name: "split", args: "DONATION_ID", doc: "place an unrestricted donation across fundraising cases" },
     Spec {
         name: "filter",
@@ -180,6 +193,17 @@ pub const REGISTRY: &[Spec] = &[
     },
     Spec { name: "merge", args: "", doc: "one child: merge the new record into the earlier one, fields as chosen" },
     Spec { name: "keep-apart", args: "", doc: "two children: keep the records apart" },
+    Spec {
+        name: "segment",
+        args: "[KEY=VALUE…]",
+        doc: "on segments: the filters (paid_from, min_total, recurring=yes…)",
+    },
+    Spec { name: "save-segment", args: "NAME", doc: "on segments: save the filters under NAME" },
+    Spec {
+        name: "export-segment",
+        args: "PATH [FIELD,…]",
+        doc: "on segments: write the reachable donors as CSV for Unisender",
+    },
     Spec { name: "dismiss", args: "", doc: "on my work: an import batch's problems are dealt with, off the queue" },
     Spec {
         name: "undo",
@@ -262,6 +286,8 @@ impl FromStr for Command {
                 Some("reviews") => Ok(Command::Goto(Place::Reviews)),
                 Some("work") => Ok(Command::Goto(Place::Work)),
                 Some("notices") => Ok(Command::Goto(Place::Notices)),
+                Some("reports") => Ok(Command::Goto(Place::Reports)),
+                Some("segments") => Ok(Command::Goto(Place::Segments)),
                 Some("case") => Ok(Command::Goto(Place::Case(id(args.get(1), "case id")?))),
                 Some(other) => Err(fail(format!("no screen called {other:?}"))),
                 None => Err(fail("which screen?".into())),
@@ -355,6 +381,13 @@ impl FromStr for Command {
             "merge" => none(Command::Merge),
             "keep-apart" => none(Command::KeepApart),
             "dismiss" => none(Command::Dismiss),
+            "segment" => Ok(Command::Segment(rest(0).unwrap_or_default())),
+            "save-segment" => Ok(Command::SaveSegment(rest(0).ok_or_else(|| fail("give the segment a name".into()))?)),
+            "export-segment" => {
+                let path = args.first().ok_or_else(|| fail("give the file's path".into()))?.clone();
+                let fields = args.get(1).map(|f| f.split(',').map(str::to_string).collect()).unwrap_or_default();
+                Ok(Command::ExportSegment { path, fields })
+            }
             "noop" => none(Command::Noop),
             other => Err(CommandError::Unknown(other.to_string())),
         }

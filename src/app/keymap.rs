@@ -27,10 +27,12 @@ pub enum Scope {
     Reviews,
     Work,
     Notices,
+    Reports,
+    Segments,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 10] = [
+    pub const ALL: [Scope; 12] = [
         Scope::Global,
         Scope::Board,
         Scope::Case,
@@ -41,6 +43,8 @@ impl Scope {
         Scope::Reviews,
         Scope::Work,
         Scope::Notices,
+        Scope::Reports,
+        Scope::Segments,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +59,8 @@ impl Scope {
             Scope::Reviews => "reviews",
             Scope::Work => "work",
             Scope::Notices => "notices",
+            Scope::Reports => "reports",
+            Scope::Segments => "segments",
         }
     }
 }
@@ -146,6 +152,10 @@ struct RawFile {
     work: Vec<RawBinding>,
     #[serde(default)]
     notices: Vec<RawBinding>,
+    #[serde(default)]
+    reports: Vec<RawBinding>,
+    #[serde(default)]
+    segments: Vec<RawBinding>,
 }
 
 use crate::text::line_of;
@@ -184,6 +194,8 @@ pub fn parse(file: &str, text: &str) -> Parsed {
         (Scope::Reviews, raw.reviews),
         (Scope::Work, raw.work),
         (Scope::Notices, raw.notices),
+        (Scope::Reports, raw.reports),
+        (Scope::Segments, raw.segments),
     ];
     for (scope, list) in scopes {
         let mut seen: Vec<(Vec<Key>, usize)> = Vec::new();

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod notices;
 pub mod payments;
 pub mod prompt;
+pub mod reports;
 pub mod reviews;
 pub mod split;
 pub mod spool;
@@ -40,6 +41,8 @@ pub enum ScreenId {
     Reviews,
     Work,
     Notices,
+    Reports,
+    Segments,
 }
 
 impl ScreenId {
@@ -54,6 +57,8 @@ impl ScreenId {
             ScreenId::Reviews => Scope::Reviews,
             ScreenId::Work => Scope::Work,
             ScreenId::Notices => Scope::Notices,
+            ScreenId::Reports => Scope::Reports,
+            ScreenId::Segments => Scope::Segments,
         }
     }
 }
@@ -109,6 +114,8 @@ pub struct App {
     pub reviews: reviews::Reviews,
     pub work: work::Work,
     pub notices: notices::Notices,
+    pub reports: reports::Reports,
+    pub segments: reports::Segments,
     pub prompt: Option<prompt::Prompt>,
     pub pending: Vec<Key>,
     pub help: bool,
@@ -157,6 +164,8 @@ impl App {
             reviews: reviews::Reviews::default(),
             work: work::Work::default(),
             notices: notices::Notices::default(),
+            reports: reports::Reports::default(),
+            segments: reports::Segments::default(),
             prompt: None,
             pending: Vec::new(),
             help: false,
@@ -326,6 +335,8 @@ impl App {
                 ScreenId::Reviews => Box::pin(reviews::run(self, other)).await,
                 ScreenId::Work => Box::pin(work::run(self, other)).await,
                 ScreenId::Notices => Box::pin(notices::run(self, other)).await,
+                ScreenId::Reports => Box::pin(reports::run(self, other)).await,
+                ScreenId::Segments => Box::pin(reports::segments(self, other)).await,
             },
         }
     }
@@ -343,6 +354,8 @@ impl App {
             Place::Reviews => ScreenId::Reviews,
             Place::Work => ScreenId::Work,
             Place::Notices => ScreenId::Notices,
+            Place::Reports => ScreenId::Reports,
+            Place::Segments => ScreenId::Segments,
             Place::Case(id) => {
                 self.case = Some(case::CaseCard::load(&self.store, id).await.map_err(|e| e.to_string())?);
                 self.mark_loaded(ScreenId::Case);
@@ -426,6 +439,11 @@ impl App {
             ScreenId::Imports => self.imports.load(&self.store).await,
             ScreenId::Reviews => self.reviews.load(&self.store).await,
             ScreenId::Notices => self.notices.load(&self.store).await,
+            ScreenId::Reports => {
+                let today = self.now().date_naive();
+                self.reports.load(&self.store, today).await
+            }
+            ScreenId::Segments => self.segments.load(&self.store).await,
             ScreenId::Work => {
                 let now = self.now();
                 self.work.load(&self.store, now).await

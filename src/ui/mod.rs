@@ -8,6 +8,7 @@ mod inbox;
 mod notices;
 mod overlay;
 mod payments;
+mod reports;
 mod reviews;
 mod split;
 pub mod term;
@@ -104,6 +105,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         ScreenId::Reviews => reviews::draw(frame, main, app, theme),
         ScreenId::Work => work::draw(frame, main, app, theme),
         ScreenId::Notices => notices::draw(frame, main, app, theme),
+        ScreenId::Reports => reports::draw(frame, main, app, theme),
+        ScreenId::Segments => reports::draw_segments(frame, main, app, theme),
     }
     overlay::status_line(frame, bottom, app, theme);
     if app.help {

@@ -1,0 +1,127 @@
+//! The reports screen: the stage report for a period (the last twelve
+//! months until a filter says otherwise: `/` then `from=`, `to=`,
+//! `program=`), drawn as a funnel, a bar per month and gauges of the open
+//! fundraisers; and the segments screen, whose size follows the filters as
+//! they are typed, saved by name and exported for the mailing service.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::command::Command;
+use super::{App, AppResult};
+use crate::domain::{Case, Program, Stage};
+use crate::store::{CaseQuery, Segment, Size, StageReport, Store};
+
+#[derive(Debug, Clone, Default)]
+pub struct Reports {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub program: Option<Program>,
+    pub report: Option<StageReport>,
+    /// Open fundraisers, most advanced first, for the gauges.
+    pub open: Vec<Case>,
+}
+
+impl Reports {
+    /// The period shown: as filtered, else the twelve months up to `today`.
+    pub fn period(&self, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let to = self.to.unwrap_or(today);
+        // Twelve whole months: this one and the eleven before it.
+        let from = self.from.unwrap_or_else(|| {
+            to.checked_sub_months(chrono::Months::new(11)).and_then(|d| d.with_day(1)).unwrap_or(to)
+        });
+        (from, to)
+    }
+
+    pub async fn load(&mut self, store: &Store, today: NaiveDate) -> AppResult {
+        let (from, to) = self.period(today);
+        self.report = Some(store.stage_report(from, to, self.program).await.map_err(|e| e.to_string())?);
+        let q = CaseQuery { stage: Some(Stage::Fundraising), program: self.program, ..Default::default() };
+        let mut open = store.list_cases(&q).await.map_err(|e| e.to_string())?;
+        open.sort_by_key(|c| std::cmp::Reverse(c.collected.minor() * 1000 / c.target.minor().max(1)));
+        open.truncate(40);
+        self.open = open;
+        Ok(())
+    }
+}
+
+pub async fn run(app: &mut App, cmd: Command) -> AppResult {
+    match cmd {
+        Command::Filter(f) => {
+            if f.text.is_some() || f.channel.is_some() || f.responsible.is_some() || f.designated.is_some() {
+                return Err("reports filter by from=DATE, to=DATE and program=P".into());
+            }
+            app.reports.from = f.from;
+            app.reports.to = f.to;
+            app.reports.program = f.program;
+            let today = app.now().date_naive();
+            app.reports.load(&app.store, today).await
+        }
+        Command::Up | Command::Down | Command::PageUp | Command::PageDown | Command::Top | Command::Bottom => Ok(()),
+        other => app.not_here(&other),
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Segments {
+    pub filter: Segment,
+    pub size: Size,
+    pub saved: Vec<(String, Segment, Size)>,
+    pub selected: usize,
+}
+
+impl Segments {
+    pub async fn load(&mut self, store: &Store) -> AppResult {
+        self.size = store.segment_size(&self.filter).await.map_err(|e| e.to_string())?;
+        let mut saved = Vec::new();
+        for (name, s) in store.segments().await.map_err(|e| e.to_string())? {
+            let size = store.segment_size(&s).await.map_err(|e| e.to_string())?;
+            saved.push((name, s, size));
+        }
+        self.saved = saved;
+        self.selected = self.selected.min(self.saved.len().saturating_sub(1));
+        Ok(())
+    }
+}
+
+pub async fn segments(app: &mut App, cmd: Command) -> AppResult {
+    let n = app.segments.saved.len();
+    let q = &mut app.segments;
+    match cmd {
+        Command::Up | Command::Down | Command::PageUp | Command::PageDown | Command::Top | Command::Bottom => {
+            q.selected = super::list_move(q.selected, n, &cmd);
+            Ok(())
+        }
+        Command::Segment(text) => {
+            q.filter = text.parse().map_err(|e: crate::Error| e.to_string())?;
+            q.size = app.store.segment_size(&q.filter).await.map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Open => {
+            let (name, s, _) = q.saved.get(q.selected).ok_or("no segments saved yet: s saves the filters")?.clone();
+            q.filter = s;
+            q.size = app.store.segment_size(&q.filter).await.map_err(|e| e.to_string())?;
+            app.set_info(format!("segment {name:?}: its filters are in force"));
+            Ok(())
+        }
+        Command::SaveSegment(name) => {
+            let filter = q.filter.clone();
+            app.store.save_segment(&name, &filter).await.map_err(|e| e.to_string())?;
+            app.set_info(format!("segment {name:?} saved"));
+            app.after_write().await
+        }
+        Command::ExportSegment { path, fields } => {
+            let filter = q.filter.clone();
+            let done = app
+                .store
+                .export_segment(&filter, &fields, std::path::Path::new(&path))
+                .await
+                .map_err(|e| e.to_string())?;
+            app.set_info(format!(
+                "{path}: {} donor(s) written; left out {} do not contact, {} no consent, {} no e-mail",
+                done.written, done.do_not_contact, done.no_consent, done.no_email
+            ));
+            Ok(())
+        }
+        other => app.not_here(&other),
+    }
+}
