@@ -6,9 +6,11 @@
 pub mod app;
 pub mod cli;
 pub mod domain;
+pub mod donor_report;
 pub mod error;
 pub mod import;
 pub mod legacy;
+pub mod pdf;
 pub mod publish;
 pub mod store;
 pub mod text;

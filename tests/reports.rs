@@ -110,3 +110,106 @@ fn the_command_line_gives_json_and_csv() {
     assert!(csv.contains("\nraised,placed,paid\n265500.50,255500.50,7000.00\n"), "{csv}");
     assert!(csv.contains("2024-02,website,1,1500.50"), "{csv}");
 }
+
+/// Text of each page of a PDF, by poppler's pdftotext (installed by `.ci/run`).
+fn pdf_pages(pdf: &Path) -> Vec<String> {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian's poppler-utils) reads the report back: apt-get install poppler-utils");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split('\u{c}').filter(|p| !p.trim().is_empty()).map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn a_corporate_donors_report_has_a_page_per_child_with_their_share_and_proof() {
+    use almoner::domain::{DocKind, DonorKind, Money};
+    use almoner::store::{BeneficiaryRef, NewDonation};
+    let t = TestDb::new().await;
+    let s = &t.store;
+    let company = |amount: &str, day: &str| NewDonation {
+        payer: "ООО «Ромашка»".into(),
+        donor_kind: DonorKind::Organisation,
+        inn: Some("7701234567".into()),
+        received_on: date(day),
+        ..donation(rub(amount), almoner::domain::Designation::Unrestricted)
+    };
+    let maria = fundraising_case(&t, rub("3000")).await;
+    let child: i64 = sqlx::query_scalar("SELECT beneficiary_id FROM cases WHERE id = ?")
+        .bind(maria)
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    // Maria's second case, and another child's.
+    let second = new_case_for(s, BeneficiaryRef::Existing(child), Program::Rehabilitation, Money::ZERO).await;
+    open_fundraising_with_invoice(&t, second, rub("2000"), "СЧ-2").await;
+    let kid = BeneficiaryRef::New {
+        full_name: "Петров Илья Сергеевич".into(), birth_date: None, city: None
+    };
+    let ilya = new_case_for(s, kid, Program::Equipment, Money::ZERO).await;
+    open_fundraising_with_invoice(&t, ilya, rub("900"), "СЧ-3").await;
+    s.attach(maria, DocKind::Photo, Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/photo.jpg")))
+        .await
+        .unwrap();
+    let (d1, _) = s.new_donation(&company("5000", "2026-02-10")).await.unwrap();
+    let (d2, _) = s.new_donation(&company("900", "2026-03-05")).await.unwrap();
+    let (outside, _) = s.new_donation(&company("100", "2025-12-31")).await.unwrap();
+    let other = give(s, "400").await;
+    s.allocate(d1, &Plan::Lines(vec![(maria, rub("1500")), (second, rub("1200"))]), None, None).await.unwrap();
+    let out = s.allocate(d2, &Plan::Lines(vec![(ilya, rub("600")), (maria, rub("300"))]), None, None).await.unwrap();
+    s.reverse(out.allocation_ids[1], "ошибка").await.unwrap();
+    s.allocate(outside, &Plan::Lines(vec![(ilya, rub("100"))]), None, None).await.unwrap();
+    s.allocate(other, &Plan::Lines(vec![(maria, rub("400"))]), None, None).await.unwrap();
+    let donor: i64 =
+        sqlx::query_scalar("SELECT donor_id FROM donations WHERE id = ?").bind(d1).fetch_one(s.pool()).await.unwrap();
+
+    let r = s.donor_report(donor, date("2026-01-01"), date("2026-12-31")).await.unwrap();
+    assert_eq!(r.given, rub("5900"));
+    assert_eq!(
+        r.placed,
+        rub("3300"),
+        "1500 + 1200 + 600: the reversed 300, the gift of 2025 and others' money do not count"
+    );
+    let pages: Vec<(String, String, usize)> =
+        r.children.iter().map(|c| (c.name.clone(), c.share.plain(), c.cases.len())).collect();
+    assert_eq!(
+        pages,
+        vec![
+            ("Иванова Анна Сергеевна".into(), "2700.00".into(), 2),
+            ("Петров Илья Сергеевич".into(), "600.00".into(), 1)
+        ]
+    );
+
+    let pdf = t.dir.path().join("report.pdf");
+    let bytes = almoner::donor_report::pdf(s, &r, "Фонд «Помощь»");
+    std::fs::write(&pdf, &bytes).unwrap();
+    let text = pdf_pages(&pdf);
+    assert_eq!(text.len(), 3, "a cover and one page per child: {text:#?}");
+    assert!(
+        text[0].contains("Отчёт для ООО «Ромашка»") && text[0].contains("5 900,00 ₽") && text[0].contains("3 300,00 ₽"),
+        "{}",
+        text[0]
+    );
+    assert!(
+        text[1].contains("Иванова Анна Сергеевна")
+            && text[1].contains("Ваша доля: 1 500,00 ₽")
+            && text[1].contains("Ваша доля: 1 200,00 ₽"),
+        "{}",
+        text[1]
+    );
+    assert!(text[1].contains("Счёт клиники"), "the proof: {}", text[1]);
+    assert!(text[2].contains("Петров Илья Сергеевич") && text[2].contains("Ваша доля: 600,00 ₽"), "{}", text[2]);
+    assert!(bytes.windows(10).any(|w| w == b"/DCTDecode"), "the photo is on Maria's page");
+    // Pages render as images (for a person to look at: see the README).
+    let png = t.dir.path().join("page");
+    let status =
+        std::process::Command::new("pdftoppm").args(["-r", "30", "-png"]).arg(&pdf).arg(&png).status().unwrap();
+    assert!(status.success() && t.dir.path().join("page-1.png").exists());
+
+    let html = almoner::donor_report::html(s, &r, "Фонд «Помощь»");
+    assert_eq!(html.matches("<section class=\"child\">").count(), 2);
+    assert!(html.contains("Ваша доля: <b>1 500,00 ₽</b>") && html.contains("data:image/jpeg;base64,"));
+}

@@ -470,6 +470,17 @@ pub enum ProfileCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum ReportCommand {
+    /// A corporate donor's report: their total, the children their money reached, a page per child with the proof.
+    Donor {
+        donor: i64,
+        #[arg(long, value_parser = parse_date)]
+        from: NaiveDate,
+        #[arg(long, value_parser = parse_date)]
+        to: NaiveDate,
+        /// FILE.pdf or FILE.html.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Cases that entered each stage, money raised, placed and paid, time per stage, donations per month by channel.
     Stages {
         /// First day (YYYY-MM-DD or DD.MM.YYYY).

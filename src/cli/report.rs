@@ -7,6 +7,31 @@ use crate::store::{StageReport, Store};
 
 pub async fn run(store: &Store, cmd: &ReportCommand) -> Result<()> {
     match cmd {
+        ReportCommand::Donor { donor, from, to, out } => {
+            let r = store.donor_report(*donor, *from, *to).await?;
+            let foundation = store
+                .settings()
+                .await?
+                .into_iter()
+                .find(|(k, _)| k == "foundation_name")
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| "Благотворительный фонд".into());
+            let ext = out.extension().and_then(|e| e.to_str()).map(str::to_lowercase);
+            let bytes = match ext.as_deref() {
+                Some("pdf") => crate::donor_report::pdf(store, &r, &foundation),
+                Some("html" | "htm") => crate::donor_report::html(store, &r, &foundation).into_bytes(),
+                _ => anyhow::bail!("{}: the report is written as .pdf or .html", out.display()),
+            };
+            std::fs::write(out, bytes).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            println!(
+                "{}: {} gave {} in the period; {} placed on {} child(ren)",
+                out.display(),
+                crate::text::inert(&r.donor),
+                r.given.plain(),
+                r.placed.plain(),
+                r.children.len()
+            );
+        }
         ReportCommand::Stages { from, to, program, json, csv } => {
             let r = store.stage_report(*from, *to, *program).await?;
             if *json {

@@ -10,6 +10,7 @@ mod cases;
 pub mod demo;
 mod donations;
 mod donor_merge;
+mod donor_report;
 pub mod donors;
 mod export;
 mod gdpr;
@@ -41,6 +42,7 @@ use crate::error::{Error, Result};
 
 pub use cases::{BeneficiaryRef, NewCase};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
+pub use donor_report::{CaseShare, ChildPage, DonorReport, Order, Paper};
 pub use gdpr::{Planned, Rules, RunOutcome};
 pub use import::{Batch, Choices, Preview, PreviewRow, ProgressFn, RowStatus};
 pub use ingest::{Decisions, KEEP_ROWS};

@@ -1,0 +1,169 @@
+//! What a corporate donor's report says: their total for the period, the
+//! children their money reached, and for each child's case the donor's
+//! share and the papers that prove it (invoice, payment order, act).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::Store;
+use crate::domain::Money;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Paper {
+    pub kind: String,
+    pub file_name: String,
+    pub added_on: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    pub number: String,
+    pub date: NaiveDate,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseShare {
+    pub case_id: i64,
+    pub program: String,
+    pub stage: String,
+    pub diagnosis: String,
+    pub clinic: String,
+    pub target: Money,
+    pub collected: Money,
+    /// What this donor's gifts of the period placed on the case.
+    pub share: Money,
+    pub papers: Vec<Paper>,
+    pub orders: Vec<Order>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChildPage {
+    pub beneficiary_id: i64,
+    pub name: String,
+    /// The photo's stored file (checksum) and its name, when the family agreed to publication.
+    #[serde(skip)]
+    pub photo: Option<(String, String)>,
+    pub cases: Vec<CaseShare>,
+    pub share: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DonorReport {
+    pub donor_id: i64,
+    pub donor: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Everything the donor gave in the period (placed or not).
+    pub given: Money,
+    /// Of it, placed on children's cases.
+    pub placed: Money,
+    pub children: Vec<ChildPage>,
+}
+
+impl Store {
+    pub async fn donor_report(&self, donor: i64, from: NaiveDate, to: NaiveDate) -> Result<DonorReport> {
+        if to < from {
+            return Err(Error::invalid(format!("the period ends ({to}) before it starts ({from})")));
+        }
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT name FROM donors WHERE id = ?").bind(donor).fetch_optional(self.pool()).await?;
+        let name = name.ok_or(Error::NotFound { what: "donor", id: donor, list: "segment members" })?;
+        let given: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(amount), 0) FROM donations WHERE donor_id = ? AND received_on BETWEEN ? AND ?",
+        )
+        .bind(donor)
+        .bind(from)
+        .bind(to)
+        .fetch_one(self.pool())
+        .await?;
+        type Row =
+            (i64, i64, String, Option<String>, Option<String>, String, String, String, String, i64, i64, i64, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT c.id, b.id, b.full_name, c.lay_diagnosis, NULL, c.diagnosis, c.program, c.stage, c.clinic,
+                    c.target, c.collected, c.published, SUM(a.amount)
+             FROM allocations a JOIN donations d ON d.id = a.donation_id JOIN cases c ON c.id = a.case_id
+             JOIN beneficiaries b ON b.id = c.beneficiary_id
+             WHERE d.donor_id = ? AND d.received_on BETWEEN ? AND ?
+               AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)
+             GROUP BY c.id ORDER BY b.full_name, b.id, c.id",
+        )
+        .bind(donor)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        let mut children: Vec<ChildPage> = Vec::new();
+        for (case, child, full_name, lay, _, diagnosis, program, stage, clinic, target, collected, published, share) in
+            rows
+        {
+            let papers: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT kind, file_name, substr(added_at, 1, 10) FROM documents
+                 WHERE case_id = ? AND kind IN ('invoice', 'payment_order', 'act') ORDER BY id",
+            )
+            .bind(case)
+            .fetch_all(self.pool())
+            .await?;
+            let orders: Vec<(String, NaiveDate, i64)> =
+                sqlx::query_as("SELECT number, date, amount FROM payment_orders WHERE case_id = ? ORDER BY id")
+                    .bind(case)
+                    .fetch_all(self.pool())
+                    .await?;
+            let share = CaseShare {
+                case_id: case,
+                program,
+                stage,
+                diagnosis: lay.filter(|l| !l.trim().is_empty()).unwrap_or(diagnosis),
+                clinic,
+                target: Money::from_minor(target),
+                collected: Money::from_minor(collected),
+                share: Money::from_minor(share),
+                papers: papers
+                    .into_iter()
+                    .map(|(kind, file_name, added_on)| Paper { kind, file_name, added_on })
+                    .collect(),
+                orders: orders
+                    .into_iter()
+                    .map(|(number, date, amount)| Order { number, date, amount: Money::from_minor(amount) })
+                    .collect(),
+            };
+            match children.iter_mut().find(|c| c.beneficiary_id == child) {
+                Some(page) => {
+                    page.share = page.share.checked_add(share.share).unwrap_or(page.share);
+                    page.cases.push(share);
+                }
+                None => {
+                    let photo = if published != 0 {
+                        sqlx::query_as::<_, (String, String)>(
+                            "SELECT sha256, file_name FROM documents WHERE case_id IN (SELECT id FROM cases WHERE beneficiary_id = ?)
+                               AND kind = 'photo' AND sha256 <> '' ORDER BY id DESC LIMIT 1",
+                        )
+                        .bind(child)
+                        .fetch_optional(self.pool())
+                        .await?
+                    } else {
+                        None
+                    };
+                    children.push(ChildPage {
+                        beneficiary_id: child,
+                        name: full_name,
+                        photo,
+                        share: share.share,
+                        cases: vec![share],
+                    });
+                }
+            }
+        }
+        let placed = children.iter().map(|c| c.share.minor()).sum();
+        Ok(DonorReport {
+            donor_id: donor,
+            donor: name,
+            from,
+            to,
+            given: Money::from_minor(given),
+            placed: Money::from_minor(placed),
+            children,
+        })
+    }
+}
