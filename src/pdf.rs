@@ -51,7 +51,7 @@ fn jpeg_size(b: &[u8]) -> Option<(u32, u32, u8)> {
 }
 
 fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
+    let mut e = ZlibEncoder::new(Vec::new(), Compression::fast());
     e.write_all(data).expect("writing to memory");
     e.finish().expect("writing to memory")
 }

@@ -668,6 +668,9 @@ pub struct BenchArgs {
     /// Measure the console instead: key-to-frame latency, cold start, bytes per cursor move.
     #[arg(long)]
     pub console: bool,
+    /// Measure the reports instead: the stage report, a corporate donor's report, segment counts, the GDPR plan.
+    #[arg(long)]
+    pub reports: bool,
     /// Measure register import instead: a generated register as 1C and CSV, beside hledger,
     /// `ledger convert` and a raw SQLite insert.
     #[arg(long)]

@@ -148,6 +148,9 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
+    if args.reports {
+        return super::bench_reports::run(&store).await;
+    }
     if args.console {
         store.close().await;
         return super::bench_console::run(&path, 80, 24).await;

@@ -5,6 +5,7 @@ pub mod args;
 mod bench;
 mod bench_console;
 mod bench_import;
+mod bench_reports;
 mod import;
 mod intake;
 mod migrate;

@@ -2,6 +2,8 @@
 //! children their money reached, and for each child's case the donor's
 //! share and the papers that prove it (invoice, payment order, act).
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -94,22 +96,45 @@ impl Store {
         .bind(to)
         .fetch_all(self.pool())
         .await?;
+        // Papers, payment orders and photos for every case at once, not a query per child.
+        let case_ids = serde_json::to_string(&rows.iter().map(|r| r.0).collect::<Vec<_>>()).unwrap_or_default();
+        let child_ids = serde_json::to_string(&rows.iter().map(|r| r.1).collect::<Vec<_>>()).unwrap_or_default();
+        let all_papers: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT case_id, kind, file_name, substr(added_at, 1, 10) FROM documents
+             WHERE case_id IN (SELECT value FROM json_each(?)) AND kind IN ('invoice', 'payment_order', 'act') ORDER BY id",
+        )
+        .bind(&case_ids)
+        .fetch_all(self.pool())
+        .await?;
+        let all_orders: Vec<(i64, String, NaiveDate, i64)> = sqlx::query_as(
+            "SELECT case_id, number, date, amount FROM payment_orders WHERE case_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        )
+        .bind(&case_ids)
+        .fetch_all(self.pool())
+        .await?;
+        let photos: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT c.beneficiary_id, d.sha256, d.file_name FROM documents d JOIN cases c ON c.id = d.case_id
+             WHERE c.beneficiary_id IN (SELECT value FROM json_each(?)) AND c.published = 1 AND d.kind = 'photo' AND d.sha256 <> ''
+             ORDER BY d.id",
+        )
+        .bind(&child_ids)
+        .fetch_all(self.pool())
+        .await?;
+        let mut papers_of: HashMap<i64, Vec<Paper>> = HashMap::new();
+        for (case, kind, file_name, added_on) in all_papers {
+            papers_of.entry(case).or_default().push(Paper { kind, file_name, added_on });
+        }
+        let mut orders_of: HashMap<i64, Vec<Order>> = HashMap::new();
+        for (case, number, date, amount) in all_orders {
+            orders_of.entry(case).or_default().push(Order { number, date, amount: Money::from_minor(amount) });
+        }
+        // The latest photo of each child wins.
+        let photo_of: HashMap<i64, (String, String)> =
+            photos.into_iter().map(|(b, sha, name)| (b, (sha, name))).collect();
         let mut children: Vec<ChildPage> = Vec::new();
         for (case, child, full_name, lay, _, diagnosis, program, stage, clinic, target, collected, published, share) in
             rows
         {
-            let papers: Vec<(String, String, String)> = sqlx::query_as(
-                "SELECT kind, file_name, substr(added_at, 1, 10) FROM documents
-                 WHERE case_id = ? AND kind IN ('invoice', 'payment_order', 'act') ORDER BY id",
-            )
-            .bind(case)
-            .fetch_all(self.pool())
-            .await?;
-            let orders: Vec<(String, NaiveDate, i64)> =
-                sqlx::query_as("SELECT number, date, amount FROM payment_orders WHERE case_id = ? ORDER BY id")
-                    .bind(case)
-                    .fetch_all(self.pool())
-                    .await?;
             let share = CaseShare {
                 case_id: case,
                 program,
@@ -119,32 +144,16 @@ impl Store {
                 target: Money::from_minor(target),
                 collected: Money::from_minor(collected),
                 share: Money::from_minor(share),
-                papers: papers
-                    .into_iter()
-                    .map(|(kind, file_name, added_on)| Paper { kind, file_name, added_on })
-                    .collect(),
-                orders: orders
-                    .into_iter()
-                    .map(|(number, date, amount)| Order { number, date, amount: Money::from_minor(amount) })
-                    .collect(),
+                papers: papers_of.remove(&case).unwrap_or_default(),
+                orders: orders_of.remove(&case).unwrap_or_default(),
             };
-            match children.iter_mut().find(|c| c.beneficiary_id == child) {
+            match children.last_mut().filter(|c| c.beneficiary_id == child) {
                 Some(page) => {
                     page.share = page.share.checked_add(share.share).unwrap_or(page.share);
                     page.cases.push(share);
                 }
                 None => {
-                    let photo = if published != 0 {
-                        sqlx::query_as::<_, (String, String)>(
-                            "SELECT sha256, file_name FROM documents WHERE case_id IN (SELECT id FROM cases WHERE beneficiary_id = ?)
-                               AND kind = 'photo' AND sha256 <> '' ORDER BY id DESC LIMIT 1",
-                        )
-                        .bind(child)
-                        .fetch_optional(self.pool())
-                        .await?
-                    } else {
-                        None
-                    };
+                    let photo = if published != 0 { photo_of.get(&child).cloned() } else { None };
                     children.push(ChildPage {
                         beneficiary_id: child,
                         name: full_name,

@@ -73,6 +73,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "workflow", include_str!("../../migrations/0013_workflow.sql")),
     (14, "publication", include_str!("../../migrations/0014_publication.sql")),
     (15, "segments_gdpr", include_str!("../../migrations/0015_segments_gdpr.sql")),
+    (16, "report_indexes", include_str!("../../migrations/0016_report_indexes.sql")),
 ];
 
 /// An open database plus the person acting on it.

@@ -53,15 +53,6 @@ pub struct StageReport {
     pub monthly: Vec<MonthChannel>,
 }
 
-/// The value below which `q` of the sorted `values` lie (nearest rank).
-pub fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 impl Store {
     /// The report for `from ..= to` (dates inclusive), of one program or all.
     pub async fn stage_report(&self, from: NaiveDate, to: NaiveDate, program: Option<Program>) -> Result<StageReport> {
@@ -70,92 +61,100 @@ impl Store {
         }
         let (lo, hi) = (from.to_string(), (to + chrono::Duration::days(1)).to_string());
         let prog = program.map(Program::as_str);
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT s.to_stage, c.program, COUNT(DISTINCT s.case_id) FROM stage_changes s JOIN cases c ON c.id = s.case_id
-             WHERE s.at >= ?1 AND s.at < ?2 AND (?3 IS NULL OR c.program = ?3)
-             GROUP BY s.to_stage, c.program",
+        let pool = self.pool();
+        // Independent sums over the period: each on its own connection, at once.
+        let entered_q = sqlx::query_as::<_, (String, String, i64)>(
+            "SELECT t.to_stage, c.program, COUNT(*)
+             FROM (SELECT to_stage, case_id FROM stage_changes WHERE at >= ?1 AND at < ?2 GROUP BY to_stage, case_id) t
+             JOIN cases c ON c.id = t.case_id WHERE (?3 IS NULL OR c.program = ?3)
+             GROUP BY t.to_stage, c.program",
         )
         .bind(&lo)
         .bind(&hi)
         .bind(prog)
-        .fetch_all(self.pool())
-        .await?;
-        let mut entered = Vec::new();
-        for (stage, program, cases) in rows {
-            entered.push(Entered { stage: stage.parse()?, program: program.parse()?, cases });
-        }
-        entered.sort_by_key(|e| (e.stage, e.program));
-        let raised: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(d.amount), 0) FROM donations d
-             WHERE d.received_on >= ?1 AND d.received_on < ?2 AND d.currency = 'RUB'
-               AND (?3 IS NULL OR (d.designation_kind = 'case' AND (SELECT program FROM cases WHERE id = d.designated_id) = ?3))",
-        )
-        .bind(&lo)
-        .bind(&hi)
-        .bind(prog)
-        .fetch_one(self.pool())
-        .await?;
-        let placed: i64 = sqlx::query_scalar(
+        .fetch_all(pool);
+        // Every case in roubles and no program asked: the allocations alone answer.
+        let other_currency: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM cases WHERE currency <> 'RUB' LIMIT 1").fetch_optional(pool).await?;
+        let placed_sql = if prog.is_none() && other_currency.is_none() {
+            "SELECT COALESCE(SUM(a.amount), 0) FROM allocations a WHERE a.at >= ?1 AND a.at < ?2 AND ?3 IS NULL
+               AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)"
+        } else {
             "SELECT COALESCE(SUM(a.amount), 0) FROM allocations a JOIN cases c ON c.id = a.case_id
              WHERE a.at >= ?1 AND a.at < ?2 AND c.currency = 'RUB' AND (?3 IS NULL OR c.program = ?3)
-               AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)",
-        )
-        .bind(&lo)
-        .bind(&hi)
-        .bind(prog)
-        .fetch_one(self.pool())
-        .await?;
-        let paid: i64 = sqlx::query_scalar(
+               AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)"
+        };
+        let placed_q = sqlx::query_scalar::<_, i64>(placed_sql).bind(&lo).bind(&hi).bind(prog).fetch_one(pool);
+        let paid_q = sqlx::query_scalar::<_, i64>(
             "SELECT COALESCE(SUM(p.amount), 0) FROM payment_orders p JOIN cases c ON c.id = p.case_id
              WHERE p.date >= ?1 AND p.date < ?2 AND c.currency = 'RUB' AND (?3 IS NULL OR c.program = ?3)",
         )
         .bind(&lo)
         .bind(&hi)
         .bind(prog)
-        .fetch_one(self.pool())
-        .await?;
+        .fetch_one(pool);
         // A stay in a stage runs from entering it to the next change; counted when it ends in the period.
-        let stays: Vec<(String, f64)> = sqlx::query_as(
-            "SELECT stage, julianday(left_at) - julianday(at) FROM (
-                 SELECT s.to_stage AS stage, s.at, c.program,
-                        LEAD(s.at) OVER (PARTITION BY s.case_id ORDER BY s.id) AS left_at
-                 FROM stage_changes s JOIN cases c ON c.id = s.case_id
-                 WHERE s.case_id IN (SELECT case_id FROM stage_changes WHERE at >= ?1 AND at < ?2))
-             WHERE left_at >= ?1 AND left_at < ?2 AND (?3 IS NULL OR program = ?3)",
+        // Counted per tenth of a day (what the report shows), so the percentiles come from a short histogram.
+        let stays_q = sqlx::query_as::<_, (String, i64, i64)>(
+            "SELECT stage, tenths, COUNT(*) FROM (
+                SELECT n.from_stage AS stage, CAST(round(10 * max(0, julianday(n.at) - julianday(
+                        (SELECT p.at FROM stage_changes p WHERE p.case_id = n.case_id AND p.id < n.id ORDER BY p.id DESC LIMIT 1)))) AS INTEGER) AS tenths
+                FROM stage_changes n
+                WHERE n.at >= ?1 AND n.at < ?2 AND n.from_stage IS NOT NULL
+                  AND (?3 IS NULL OR (SELECT program FROM cases WHERE id = n.case_id) = ?3))
+             WHERE tenths IS NOT NULL GROUP BY stage, tenths ORDER BY stage, tenths",
         )
         .bind(&lo)
         .bind(&hi)
         .bind(prog)
-        .fetch_all(self.pool())
-        .await?;
-        let mut by_stage: BTreeMap<Stage, Vec<f64>> = BTreeMap::new();
-        for (stage, days) in stays {
-            by_stage.entry(stage.parse()?).or_default().push(days.max(0.0));
+        .fetch_all(pool);
+        // By day, in the index's own order (no sorting a year of gifts); folded into months below.
+        let monthly_sql = if prog.is_none() {
+            "SELECT d.received_on, d.currency, d.channel, COUNT(*), SUM(d.amount) FROM donations d
+             WHERE d.received_on >= ?1 AND d.received_on < ?2 AND ?3 IS NULL
+             GROUP BY d.received_on, d.currency, d.channel"
+        } else {
+            "SELECT d.received_on, d.currency, d.channel, COUNT(*), SUM(d.amount) FROM donations d
+             WHERE d.received_on >= ?1 AND d.received_on < ?2
+               AND d.designation_kind = 'case' AND d.designated_id IN (SELECT id FROM cases WHERE program = ?3)
+             GROUP BY d.received_on, d.currency, d.channel"
+        };
+        let monthly_q = sqlx::query_as::<_, (String, String, String, i64, i64)>(monthly_sql)
+            .bind(&lo)
+            .bind(&hi)
+            .bind(prog)
+            .fetch_all(pool);
+        let (rows, placed, paid, stays, days) = tokio::try_join!(entered_q, placed_q, paid_q, stays_q, monthly_q)?;
+        let mut months: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+        for (day, currency, channel, n, sum) in days {
+            if currency == "RUB" {
+                let e = months.entry((day.get(..7).unwrap_or(&day).to_string(), channel)).or_default();
+                e.0 += n;
+                e.1 += sum;
+            }
+        }
+        let raised: i64 = months.values().map(|(_, sum)| sum).sum();
+        let mut entered = Vec::new();
+        for (stage, program, cases) in rows {
+            entered.push(Entered { stage: stage.parse()?, program: program.parse()?, cases });
+        }
+        entered.sort_by_key(|e| (e.stage, e.program));
+        let mut by_stage: BTreeMap<Stage, Vec<(i64, i64)>> = BTreeMap::new();
+        for (stage, tenths, n) in stays {
+            by_stage.entry(stage.parse()?).or_default().push((tenths, n));
         }
         let time_in_stage = by_stage
             .into_iter()
-            .map(|(stage, mut days)| {
-                days.sort_by(f64::total_cmp);
-                let round = |d: f64| (d * 10.0).round() / 10.0;
+            .map(|(stage, histogram)| {
+                let cases: i64 = histogram.iter().map(|(_, n)| n).sum();
                 TimeInStage {
                     stage,
-                    cases: days.len(),
-                    median_days: round(percentile(&days, 0.5)),
-                    p90_days: round(percentile(&days, 0.9)),
+                    cases: cases as usize,
+                    median_days: histogram_percentile(&histogram, 0.5) as f64 / 10.0,
+                    p90_days: histogram_percentile(&histogram, 0.9) as f64 / 10.0,
                 }
             })
             .collect();
-        let monthly: Vec<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT substr(d.received_on, 1, 7), d.channel, COUNT(*), SUM(d.amount) FROM donations d
-             WHERE d.received_on >= ?1 AND d.received_on < ?2 AND d.currency = 'RUB'
-               AND (?3 IS NULL OR (d.designation_kind = 'case' AND (SELECT program FROM cases WHERE id = d.designated_id) = ?3))
-             GROUP BY 1, 2 ORDER BY 1, 2",
-        )
-        .bind(&lo)
-        .bind(&hi)
-        .bind(prog)
-        .fetch_all(self.pool())
-        .await?;
         Ok(StageReport {
             from,
             to,
@@ -165,9 +164,9 @@ impl Store {
             placed: Money::from_minor(placed),
             paid: Money::from_minor(paid),
             time_in_stage,
-            monthly: monthly
+            monthly: months
                 .into_iter()
-                .map(|(month, channel, donations, amount)| MonthChannel {
+                .map(|((month, channel), (donations, amount))| MonthChannel {
                     month,
                     channel,
                     donations,
@@ -178,16 +177,34 @@ impl Store {
     }
 }
 
+/// The nearest-rank percentile of values given as (value, how many), sorted by value.
+pub fn histogram_percentile(sorted: &[(i64, i64)], q: f64) -> i64 {
+    let total: i64 = sorted.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return 0;
+    }
+    let rank = ((q * total as f64).ceil() as i64).clamp(1, total);
+    let mut seen = 0;
+    for (value, n) in sorted {
+        seen += n;
+        if seen >= rank {
+            return *value;
+        }
+    }
+    sorted.last().map_or(0, |(v, _)| *v)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::histogram_percentile;
 
     #[test]
     fn nearest_rank_percentiles() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
-        assert_eq!(percentile(&v, 0.5), 5.0);
-        assert_eq!(percentile(&v, 0.9), 9.0);
-        assert_eq!(percentile(&[7.0], 0.9), 7.0);
-        assert_eq!(percentile(&[], 0.5), 0.0);
+        // Ten values 1..=10 as (value, count).
+        let h: Vec<(i64, i64)> = (1..=10).map(|v| (v, 1)).collect();
+        assert_eq!((histogram_percentile(&h, 0.5), histogram_percentile(&h, 0.9)), (5, 9));
+        assert_eq!(histogram_percentile(&[(3, 5), (8, 5)], 0.5), 3);
+        assert_eq!(histogram_percentile(&[(3, 5), (8, 5)], 0.9), 8);
+        assert_eq!(histogram_percentile(&[], 0.9), 0);
     }
 }

@@ -148,23 +148,24 @@ impl Segment {
     /// The members query: one pass over donations grouped by donor, the filters as bound parameters.
     fn sql(&self, select: &str) -> String {
         format!(
-            "WITH g AS (
-                SELECT d.donor_id,
-                       SUM(CASE WHEN {gift} THEN 1 ELSE 0 END) AS n,
-                       SUM(CASE WHEN {gift} THEN d.amount ELSE 0 END) AS total,
-                       MAX(d.received_on) AS last
-                FROM donations d WHERE d.donor_id IS NOT NULL GROUP BY d.donor_id)
-             SELECT {select} FROM donors o JOIN g ON g.donor_id = o.id
+            "WITH prog(id) AS (
+                SELECT a.donation_id FROM cases c CROSS JOIN allocations a ON a.case_id = c.id WHERE c.program = ?6
+                UNION ALL SELECT d.id FROM cases c CROSS JOIN donations d ON d.designation_kind = 'case' AND d.designated_id = c.id
+                      WHERE c.program = ?6),
+             g AS (
+                SELECT d.donor_id, COUNT(*) AS n, SUM(d.amount) AS total
+                FROM donations d WHERE d.donor_id IS NOT NULL AND {gift} GROUP BY d.donor_id),
+             l AS (SELECT donor_id, MAX(received_on) AS last FROM donations WHERE donor_id IS NOT NULL GROUP BY donor_id)
+             SELECT {select} FROM donors o JOIN g ON g.donor_id = o.id JOIN l ON l.donor_id = o.id
              WHERE o.merged_into IS NULL AND o.anonymized_at IS NULL
                AND g.n >= MAX(1, COALESCE(?7, 1)) AND (?8 IS NULL OR g.total >= ?8)
-               AND (?9 IS NULL OR g.last < ?9) AND (?10 IS NULL OR g.last > ?10)
+               AND (?9 IS NULL OR l.last < ?9) AND (?10 IS NULL OR l.last > ?10)
                AND (?11 IS NULL OR (o.email IS NOT NULL) = ?11)
                AND (?12 IS NULL OR EXISTS (SELECT 1 FROM donor_subscriptions s WHERE s.donor_id = o.id) = ?12)",
             gift = "(?1 IS NULL OR d.received_on >= ?1) AND (?2 IS NULL OR d.received_on <= ?2)
                 AND (?3 IS NULL OR d.amount >= ?3) AND (?4 IS NULL OR d.amount <= ?4)
                 AND (?5 IS NULL OR d.channel = ?5)
-                AND (?6 IS NULL OR (d.designation_kind = 'case' AND (SELECT program FROM cases WHERE id = d.designated_id) = ?6)
-                     OR EXISTS (SELECT 1 FROM allocations a JOIN cases c ON c.id = a.case_id WHERE a.donation_id = d.id AND c.program = ?6))",
+                AND (?6 IS NULL OR d.id IN prog)",
         )
     }
 
@@ -204,7 +205,7 @@ impl Store {
 
     pub async fn segment_members(&self, s: &Segment) -> Result<Vec<Member>> {
         type Row = (i64, String, Option<String>, Option<String>, i64, i64, String, bool, bool);
-        let sql = s.sql("o.id, o.name, o.email, o.phone, g.n, g.total, g.last, o.consent, o.do_not_contact")
+        let sql = s.sql("o.id, o.name, o.email, o.phone, g.n, g.total, l.last, o.consent, o.do_not_contact")
             + " ORDER BY g.total DESC, o.id";
         let rows: Vec<Row> = s.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_all(self.pool()).await?;
         Ok(rows
