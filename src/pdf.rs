@@ -96,13 +96,21 @@ impl Pdf {
     pub fn wrap(&self, text: &str, size: f32, width: f32) -> Vec<String> {
         let mut lines = Vec::new();
         let mut line = String::new();
+        let mut line_w = 0.0;
+        let space = self.width(" ", size);
         for word in text.split_whitespace() {
-            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
-            if self.width(&candidate, size) <= width || line.is_empty() {
-                line = candidate;
+            let word_w = self.width(word, size);
+            if line.is_empty() {
+                line.push_str(word);
+                line_w = word_w;
+            } else if line_w + space + word_w <= width {
+                line.push(' ');
+                line.push_str(word);
+                line_w += space + word_w;
             } else {
                 lines.push(std::mem::take(&mut line));
-                line = word.to_string();
+                line.push_str(word);
+                line_w = word_w;
             }
         }
         if !line.is_empty() {
@@ -113,11 +121,14 @@ impl Pdf {
 
     /// Writes `text` with its baseline at `y` points from the top of the page.
     pub fn text(&mut self, page: usize, x: f32, y: f32, size: f32, text: &str) {
-        let mut hex = String::new();
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut hex = String::with_capacity(text.len() * 4);
         for c in text.chars().filter(|c| !c.is_control()) {
             let g = self.glyph(c);
             self.used.entry(g).or_insert(c);
-            hex.push_str(&format!("{g:04X}"));
+            for shift in [12, 8, 4, 0] {
+                hex.push(HEX[usize::from((g >> shift) & 0xF)] as char);
+            }
         }
         let ops = &mut self.pages[page];
         ops.push_str(&format!("BT /F1 {size:.1} Tf {x:.2} {:.2} Td <{hex}> Tj ET\n", HEIGHT - y));

@@ -213,3 +213,27 @@ async fn a_corporate_donors_report_has_a_page_per_child_with_their_share_and_pro
     assert_eq!(html.matches("<section class=\"child\">").count(), 2);
     assert!(html.contains("Ваша доля: <b>1 500,00 ₽</b>") && html.contains("data:image/jpeg;base64,"));
 }
+
+#[tokio::test]
+async fn stage_history_stays_append_only_and_carries_its_program_and_stays() {
+    let t = fixture().await;
+    let s = &t.store;
+    for sql in [
+        "UPDATE stage_changes SET reason = 'переписано' WHERE id = 1",
+        "UPDATE stage_changes SET program = 'research' WHERE id = 1",
+        "UPDATE stage_changes SET since = NULL WHERE id = 2",
+        "DELETE FROM stage_changes WHERE id = 1",
+    ] {
+        let e = sqlx::query(sql).execute(s.pool()).await.unwrap_err().to_string();
+        assert!(e.contains("append-only"), "{sql}: {e}");
+    }
+    // Every change knows its case's program and when the stage it left was entered.
+    let (unfilled, wrong): (i64, i64) = sqlx::query_as(
+        "SELECT SUM(program IS NULL), SUM(since IS NOT (SELECT p.at FROM stage_changes p WHERE p.case_id = s.case_id AND p.id < s.id ORDER BY p.id DESC LIMIT 1))
+         FROM stage_changes s",
+    )
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!((unfilled, wrong), (0, 0));
+}

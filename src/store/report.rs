@@ -64,10 +64,9 @@ impl Store {
         let pool = self.pool();
         // Independent sums over the period: each on its own connection, at once.
         let entered_q = sqlx::query_as::<_, (String, String, i64)>(
-            "SELECT t.to_stage, c.program, COUNT(*)
-             FROM (SELECT to_stage, case_id FROM stage_changes WHERE at >= ?1 AND at < ?2 GROUP BY to_stage, case_id) t
-             JOIN cases c ON c.id = t.case_id WHERE (?3 IS NULL OR c.program = ?3)
-             GROUP BY t.to_stage, c.program",
+            "SELECT to_stage, program, COUNT(DISTINCT case_id) FROM stage_changes
+             WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR program = ?3)
+             GROUP BY to_stage, program",
         )
         .bind(&lo)
         .bind(&hi)
@@ -97,11 +96,9 @@ impl Store {
         // Counted per tenth of a day (what the report shows), so the percentiles come from a short histogram.
         let stays_q = sqlx::query_as::<_, (String, i64, i64)>(
             "SELECT stage, tenths, COUNT(*) FROM (
-                SELECT n.from_stage AS stage, CAST(round(10 * max(0, julianday(n.at) - julianday(
-                        (SELECT p.at FROM stage_changes p WHERE p.case_id = n.case_id AND p.id < n.id ORDER BY p.id DESC LIMIT 1)))) AS INTEGER) AS tenths
-                FROM stage_changes n
-                WHERE n.at >= ?1 AND n.at < ?2 AND n.from_stage IS NOT NULL
-                  AND (?3 IS NULL OR (SELECT program FROM cases WHERE id = n.case_id) = ?3))
+                SELECT from_stage AS stage, CAST(round(10 * max(0, julianday(at) - julianday(since))) AS INTEGER) AS tenths
+                FROM stage_changes
+                WHERE at >= ?1 AND at < ?2 AND from_stage IS NOT NULL AND (?3 IS NULL OR program = ?3))
              WHERE tenths IS NOT NULL GROUP BY stage, tenths ORDER BY stage, tenths",
         )
         .bind(&lo)

@@ -147,19 +147,33 @@ pub const EXPORT_FIELDS: [&str; 4] = ["phone", "total", "gifts", "last_gift"];
 impl Segment {
     /// The members query: one pass over donations grouped by donor, the filters as bound parameters.
     fn sql(&self, select: &str) -> String {
+        // The last gift of all is read only when asked for.
+        let need_last = select.contains("l.last") || self.last_before.is_some() || self.last_after.is_some();
+        let (last_cte, last_join) = if need_last {
+            (
+                ",\n             l AS (SELECT donor_id, MAX(received_on) AS last FROM donations WHERE donor_id IS NOT NULL GROUP BY donor_id)",
+                "JOIN l ON l.donor_id = o.id",
+            )
+        } else {
+            ("", "")
+        };
+        let last_filter = if need_last {
+            "AND (?9 IS NULL OR l.last < ?9) AND (?10 IS NULL OR l.last > ?10)"
+        } else {
+            "AND ?9 IS NULL AND ?10 IS NULL"
+        };
         format!(
             "WITH prog(id) AS (
                 SELECT a.donation_id FROM cases c CROSS JOIN allocations a ON a.case_id = c.id WHERE c.program = ?6
-                UNION ALL SELECT d.id FROM cases c CROSS JOIN donations d ON d.designation_kind = 'case' AND d.designated_id = c.id
-                      WHERE c.program = ?6),
+                UNION ALL SELECT d.id FROM donations d
+                      WHERE d.designation_kind = 'case' AND d.designated_id IN (SELECT id FROM cases WHERE program = ?6)),
              g AS (
                 SELECT d.donor_id, COUNT(*) AS n, SUM(d.amount) AS total
-                FROM donations d WHERE d.donor_id IS NOT NULL AND {gift} GROUP BY d.donor_id),
-             l AS (SELECT donor_id, MAX(received_on) AS last FROM donations WHERE donor_id IS NOT NULL GROUP BY donor_id)
-             SELECT {select} FROM donors o JOIN g ON g.donor_id = o.id JOIN l ON l.donor_id = o.id
+                FROM donations d WHERE d.donor_id IS NOT NULL AND {gift} GROUP BY d.donor_id){last_cte}
+             SELECT {select} FROM donors o JOIN g ON g.donor_id = o.id {last_join}
              WHERE o.merged_into IS NULL AND o.anonymized_at IS NULL
                AND g.n >= MAX(1, COALESCE(?7, 1)) AND (?8 IS NULL OR g.total >= ?8)
-               AND (?9 IS NULL OR l.last < ?9) AND (?10 IS NULL OR l.last > ?10)
+               {last_filter}
                AND (?11 IS NULL OR (o.email IS NOT NULL) = ?11)
                AND (?12 IS NULL OR EXISTS (SELECT 1 FROM donor_subscriptions s WHERE s.donor_id = o.id) = ?12)",
             gift = "(?1 IS NULL OR d.received_on >= ?1) AND (?2 IS NULL OR d.received_on <= ?2)
