@@ -311,3 +311,39 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
     }
     Ok(())
 }
+
+impl App {
+    /// A background job reported.
+    pub async fn job_event(&mut self, event: JobEvent) {
+        match event {
+            JobEvent::Progress(p) => self.progress = Some(p),
+            JobEvent::Done { message, error } => {
+                self.progress = None;
+                if error { self.set_error(message) } else { self.set_info(message) }
+            }
+            JobEvent::Previewed(result) => {
+                self.progress = None;
+                match *result {
+                    Ok(done) => previewed(self, done),
+                    Err(e) => {
+                        self.imports.busy = false;
+                        self.set_error(e);
+                    }
+                }
+            }
+            JobEvent::Imported(result) => {
+                self.progress = None;
+                self.imports.busy = false;
+                match *result {
+                    Ok(done) => {
+                        imported(self, &done);
+                        if let Err(e) = self.after_write().await {
+                            self.set_error(e);
+                        }
+                    }
+                    Err(e) => self.set_error(e),
+                }
+            }
+        }
+    }
+}

@@ -11,6 +11,7 @@ mod intake;
 mod migrate;
 mod report;
 mod show;
+mod subcommands;
 pub mod table;
 mod work;
 

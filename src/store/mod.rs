@@ -75,6 +75,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "segments_gdpr", include_str!("../../migrations/0015_segments_gdpr.sql")),
     (16, "report_indexes", include_str!("../../migrations/0016_report_indexes.sql")),
     (17, "stage_stays", include_str!("../../migrations/0017_stage_stays.sql")),
+    (18, "beneficiary_born", include_str!("../../migrations/0018_beneficiary_born.sql")),
 ];
 
 /// An open database plus the person acting on it.

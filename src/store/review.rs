@@ -94,12 +94,30 @@ pub(crate) async fn queue_likely(
     name: &str,
     born: Option<&str>,
 ) -> Result<usize> {
-    let others: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, full_name, birth_date FROM beneficiaries WHERE id <> ? AND merged_into IS NULL ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+    // Only children who could be likely: born the same day or a digit off, or with no birth date
+    // on record; a new record without one is compared with everyone.
+    let others: Vec<(i64, String, Option<String>)> = match born {
+        Some(b) => {
+            let days = serde_json::to_string(&one_digit_off(b)).unwrap_or_default();
+            sqlx::query_as(
+                "SELECT id, full_name, birth_date FROM beneficiaries
+                 WHERE id <> ? AND merged_into IS NULL AND (birth_date IS NULL OR birth_date IN (SELECT value FROM json_each(?)))
+                 ORDER BY id",
+            )
+            .bind(id)
+            .bind(days)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT id, full_name, birth_date FROM beneficiaries WHERE id <> ? AND merged_into IS NULL ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+    };
     let mut queued = 0;
     for (other, other_name, other_born) in others {
         if let Some(reason) = likely_same(name, born, &other_name, other_born.as_deref()) {
@@ -116,6 +134,21 @@ pub(crate) async fn queue_likely(
         }
     }
     Ok(queued)
+}
+
+/// `day` and every date written with one of its digits changed.
+fn one_digit_off(day: &str) -> Vec<String> {
+    let mut out = vec![day.to_string()];
+    for (i, c) in day.char_indices().filter(|(_, c)| c.is_ascii_digit()) {
+        for d in '0'..='9' {
+            if d != c {
+                let mut v = day.to_string();
+                v.replace_range(i..i + 1, &d.to_string());
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 type Row =
@@ -323,5 +356,16 @@ impl Store {
         let r = self.review_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_a_digit_off() {
+        let v = super::one_digit_off("2015-04-02");
+        assert_eq!(v.len(), 1 + 8 * 9);
+        assert!(v.contains(&"2015-04-03".to_string()) && v.contains(&"2016-04-02".to_string()));
+        assert!(v.contains(&"2015-04-02".to_string()) && !v.contains(&"2015-04-13".to_string()));
     }
 }
