@@ -113,7 +113,8 @@ impl Store {
         } else {
             "SELECT d.received_on, d.currency, d.channel, COUNT(*), SUM(d.amount) FROM donations d
              WHERE d.received_on >= ?1 AND d.received_on < ?2
-               AND d.designation_kind = 'case' AND d.designated_id IN (SELECT id FROM cases WHERE program = ?3)
+               AND d.designation_kind <> 'unrestricted' AND d.designation_kind = 'case'
+                      AND d.designated_id IN (SELECT id FROM cases WHERE program = ?3)
              GROUP BY d.received_on, d.currency, d.channel"
         };
         let monthly_q = sqlx::query_as::<_, (String, String, String, i64, i64)>(monthly_sql)

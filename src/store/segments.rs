@@ -166,7 +166,8 @@ impl Segment {
             "WITH prog(id) AS (
                 SELECT a.donation_id FROM cases c CROSS JOIN allocations a ON a.case_id = c.id WHERE c.program = ?6
                 UNION ALL SELECT d.id FROM donations d
-                      WHERE d.designation_kind = 'case' AND d.designated_id IN (SELECT id FROM cases WHERE program = ?6)),
+                      WHERE d.designation_kind <> 'unrestricted' AND d.designation_kind = 'case'
+                      AND d.designated_id IN (SELECT id FROM cases WHERE program = ?6)),
              g AS (
                 SELECT d.donor_id, COUNT(*) AS n, SUM(d.amount) AS total
                 FROM donations d WHERE d.donor_id IS NOT NULL AND {gift} GROUP BY d.donor_id){last_cte}
