@@ -82,6 +82,9 @@ async fn segments_count_what_they_should_and_exports_leave_out_who_they_must() {
     assert_eq!(count(s, "has_email=no").await, 1);
     assert_eq!(count(s, "program=treatment").await, 1, "Егор's gift is on a treatment case");
     assert_eq!(count(s, "program=equipment").await, 0);
+    // Every gift's purpose names its giver ("пожертвование от Анна"): one word finds one donor, any case.
+    assert_eq!(count(s, "purpose=БОРИС").await, 1);
+    assert_eq!(count(s, "purpose=пожертвование_от").await, 8, "_ stands for a space");
 
     let recent: Segment = "paid_from=2026-01-01".parse().unwrap();
     let size = s.segment_size(&recent).await.unwrap();

@@ -35,9 +35,12 @@ pub struct Segment {
     pub last_before: Option<NaiveDate>,
     pub last_after: Option<NaiveDate>,
     pub has_email: Option<bool>,
+    /// Gifts whose purpose contains this word, written in small letters, capitals or capitalised
+    /// (`_` stands for a space).
+    pub purpose: Option<String>,
 }
 
-pub const KEYS: &str = "paid_from, paid_to, min_amount, max_amount, min_total, min_gifts, channel, program, recurring, last_before, last_after, has_email";
+pub const KEYS: &str = "paid_from, paid_to, min_amount, max_amount, min_total, min_gifts, channel, program, recurring, last_before, last_after, has_email, purpose";
 
 fn yes_no(key: &str, v: &str) -> Result<bool> {
     match v {
@@ -75,6 +78,7 @@ impl FromStr for Segment {
                 "last_before" => s.last_before = Some(day()?),
                 "last_after" => s.last_after = Some(day()?),
                 "has_email" => s.has_email = Some(yes_no(k, v)?),
+                "purpose" if !v.is_empty() => s.purpose = Some(v.replace('_', " ")),
                 _ => return Err(Error::invalid(format!("unknown filter {k:?} (keys: {KEYS})"))),
             }
         }
@@ -103,8 +107,17 @@ impl fmt::Display for Segment {
         put("last_before", self.last_before.map(|d| d.to_string()));
         put("last_after", self.last_after.map(|d| d.to_string()));
         put("has_email", self.has_email.map(|b| yn(b).into()));
+        put("purpose", self.purpose.as_ref().map(|p| p.replace(' ', "_")));
         f.write_str(&w.join(" "))
     }
+}
+
+/// The ways a word is written in a purpose: as typed, small, CAPITALS and Capitalised (a JSON list).
+fn spellings(word: &str) -> String {
+    let lower = word.to_lowercase();
+    let mut chars = lower.chars();
+    let capital: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+    serde_json::to_string(&[word.to_string(), lower.clone(), word.to_uppercase(), capital]).unwrap_or_default()
 }
 
 /// One donor of a segment.
@@ -180,6 +193,7 @@ impl Segment {
             gift = "(?1 IS NULL OR d.received_on >= ?1) AND (?2 IS NULL OR d.received_on <= ?2)
                 AND (?3 IS NULL OR d.amount >= ?3) AND (?4 IS NULL OR d.amount <= ?4)
                 AND (?5 IS NULL OR d.channel = ?5)
+                AND (?13 IS NULL OR EXISTS (SELECT 1 FROM json_each(?13) w WHERE instr(d.purpose, w.value) > 0))
                 AND (?6 IS NULL OR d.id IN prog)",
         )
     }
@@ -200,6 +214,7 @@ impl Segment {
             .bind(self.last_after)
             .bind(self.has_email)
             .bind(self.recurring)
+            .bind(self.purpose.as_deref().map(spellings))
     }
 }
 
