@@ -159,7 +159,7 @@ pub fn draw_segments(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             theme.dim(),
         )),
         Line::from(Span::styled(
-            "/ filters (paid_from= paid_to= min_amount= max_amount= min_total= min_gifts= channel= program= recurring= last_before= last_after= has_email=) · s save · e export · Enter loads a saved one",
+            "/ filters (paid_from= paid_to= min_amount= max_amount= min_total= min_gifts= channel= program= purpose= recurring= last_before= last_after= has_email=) · s save · e export · Enter loads a saved one",
             theme.dim(),
         )),
     ];
