@@ -158,6 +158,7 @@ fn status(app: &almoner::app::App) -> String {
 async fn a_notice_for_someone_away_waits_for_their_next_start() {
     let t = TestDb::new().await;
     let s = &t.store;
+    s.set_user("tester", Role::Admin, true).await.unwrap();
     s.set_user("ivan", Role::Medical, true).await.unwrap();
     s.set_user("anna", Role::Bookkeeper, true).await.unwrap();
     let case = fundraising_case(&t, rub("500")).await;

@@ -73,6 +73,10 @@ impl App {
         }
         spool.last = Some(Instant::now());
         let dir = spool.dir.clone();
+        // Applications are the medical staff's: other consoles leave the spool to them.
+        if !self.store.may(crate::store::Act::Medical).await.unwrap_or(false) {
+            return false;
+        }
         let Ok(files) = Store::waiting(&dir) else { return false };
         let mut came = false;
         for file in files {

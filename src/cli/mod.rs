@@ -47,7 +47,14 @@ pub fn default_db_path() -> PathBuf {
 
 pub async fn open(cli: &Cli) -> Result<Store> {
     let path = cli.db.clone().unwrap_or_else(default_db_path);
-    Ok(Store::open(&path, &os_user()).await?)
+    let store = Store::open(&path, &os_user()).await?;
+    // With `unknown_users = none`, someone the users list does not know may not even look.
+    if store.standing().await? == Err(crate::store::Unknown::Nothing) {
+        let who = crate::text::inert(store.actor()).into_owned();
+        store.close().await;
+        anyhow::bail!("{who} is not a user of almoner: ask an admin to add you (almoner user add {who} --role ROLE)");
+    }
+    Ok(store)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<()> {

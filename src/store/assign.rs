@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 impl Store {
     /// Makes `person` responsible for `case` (`None`: nobody, the case is open to all); the one before.
     pub async fn assign(&self, case: i64, person: Option<&str>, note: Option<&str>) -> Result<Option<String>> {
+        self.require(super::Act::Assign).await?;
         let person = person.map(str::trim).filter(|p| !p.is_empty());
         if let Some(p) = person
             && (p.chars().any(char::is_control) || p.len() > 64)

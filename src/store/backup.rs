@@ -58,6 +58,7 @@ impl Store {
     /// Writes a consistent copy of the database to `to` (and its papers to `to.documents`);
     /// the number of papers copied.
     pub async fn backup(&self, to: &Path) -> Result<usize> {
+        self.require(super::Act::Admin).await?;
         if to.exists() {
             return Err(Error::invalid(format!("{} exists already: choose a new file name", to.display())));
         }

@@ -252,6 +252,7 @@ pub(crate) async fn insert_case(tx: &mut Tx, actor: &str, new: &NewCase) -> Resu
 impl Store {
     /// Opens a new application in `qualification`.
     pub async fn new_case(&self, new: &NewCase) -> Result<i64> {
+        self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
         let id = insert_case(&mut tx, &self.actor, new).await?;
         tx.commit().await?;
@@ -260,6 +261,7 @@ impl Store {
 
     /// Records the qualification checklist, approved by the person acting.
     pub async fn qualify(&self, case: i64, diagnosis: &str, treatment: &str, clinic_fits: bool) -> Result<()> {
+        self.require(super::Act::Medical).await?;
         if diagnosis.trim().is_empty() || treatment.trim().is_empty() {
             return Err(Error::invalid("the checklist needs both the diagnosis and the treatment type"));
         }
@@ -311,6 +313,7 @@ impl Store {
         amount: Money,
         payee: &str,
     ) -> Result<()> {
+        self.require(super::Act::Medical).await?;
         if number.trim().is_empty() || payee.trim().is_empty() {
             return Err(Error::invalid("the invoice needs a number and a payee"));
         }
@@ -352,6 +355,7 @@ impl Store {
 
     /// The payee's INN, account and BIC for the case's invoice (for payment orders).
     pub async fn set_invoice_bank(&self, case: i64, inn: &str, account: &str, bic: &str) -> Result<()> {
+        self.require(super::Act::Bookkeeping).await?;
         super::digits("payee INN", inn, &[10, 12])?;
         super::digits("payee account", account, &[20])?;
         super::digits("payee BIC", bic, &[9])?;
@@ -384,6 +388,7 @@ impl Store {
 
     /// Sets the target; only before fundraising opens.
     pub async fn set_target(&self, case: i64, target: Money) -> Result<()> {
+        self.require(super::Act::Medical).await?;
         if !target.is_positive() {
             return Err(Error::invalid("the target must be more than 0"));
         }
@@ -413,6 +418,7 @@ impl Store {
 
     /// Stores a file content-addressed beside the database and attaches it.
     pub async fn attach(&self, case: i64, kind: DocKind, file: &Path) -> Result<i64> {
+        self.require(super::Act::Medical).await?;
         // Say so before reading the file if the case cannot take it (checked again below).
         let stage = self.case(case).await?.stage;
         check_attachable(case, stage, kind)?;
@@ -444,6 +450,7 @@ impl Store {
     /// Moves a case by a person's decision, through the gates. Entering
     /// fundraising also places money held for the beneficiary (policy `hold`).
     pub async fn advance(&self, case: i64, to: Stage, reason: Option<&str>) -> Result<Stage> {
+        self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
         let (from, beneficiary) = stage_of(&mut tx, case).await?;
         let facts = gate_facts(&mut tx, case).await?;
@@ -463,6 +470,7 @@ impl Store {
 
     /// Records the payment order that paid the case's invoice: payment → paid.
     pub async fn record_payment(&self, case: i64, number: &str, date: NaiveDate, amount: Money) -> Result<()> {
+        self.require(super::Act::Bookkeeping).await?;
         if number.trim().is_empty() {
             return Err(Error::invalid("the payment order needs its number"));
         }
@@ -509,6 +517,7 @@ impl Store {
 
     /// Saves the case's notes (free text).
     pub async fn set_notes(&self, case: i64, notes: &str) -> Result<()> {
+        self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
         stage_of(&mut tx, case).await?;
         sqlx::query("UPDATE cases SET notes = ? WHERE id = ?").bind(notes).bind(case).execute(&mut *tx).await?;

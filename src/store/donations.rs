@@ -283,6 +283,7 @@ impl Store {
     /// Records an incoming donation. A designated one is allocated to its case
     /// (or beneficiary's case) at once, up to what is still needed.
     pub async fn new_donation(&self, new: &NewDonation) -> Result<(i64, Vec<i64>)> {
+        self.require(super::Act::Bookkeeping).await?;
         if !new.amount.is_positive() {
             return Err(Error::invalid("a donation's amount must be more than 0"));
         }
@@ -360,6 +361,7 @@ impl Store {
         reason: Option<&str>,
         expect: Option<&Expectation>,
     ) -> Result<AllocationOutcome> {
+        self.require(super::Act::Fundraising).await?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         let mut tx = self.begin_write().await?;
         let facts = donation_facts(&mut tx, donation).await?;
@@ -409,6 +411,7 @@ impl Store {
     /// Places a designated donation on its case (or its beneficiary's
     /// fundraising cases) up to what they need; returns the cases it completed.
     pub async fn place_designated(&self, donation: i64) -> Result<Vec<i64>> {
+        self.require(super::Act::Fundraising).await?;
         let mut tx = self.begin_write().await?;
         let facts = donation_facts(&mut tx, donation).await?;
         if !facts.designation.is_designated() {
@@ -439,6 +442,7 @@ impl Store {
     /// Cancels one allocation with a reversing entry. A case in payment that
     /// drops below target goes back to fundraising.
     pub async fn reverse(&self, allocation: i64, reason: &str) -> Result<()> {
+        self.require(super::Act::Admin).await?;
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::invalid("a reversal needs a reason (--reason)"));
@@ -510,6 +514,7 @@ impl Store {
     /// A person's recorded decision that a designated donation's remainder is
     /// free to place elsewhere (policy `redistribute`).
     pub async fn release(&self, donation: i64, reason: &str) -> Result<()> {
+        self.require(super::Act::Fundraising).await?;
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::invalid("releasing designated money needs a reason (--reason)"));

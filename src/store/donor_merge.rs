@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 impl Store {
     /// Merges donor `from` into donor `into`; the merge's number, for undoing it.
     pub async fn merge_donors(&self, from: i64, into: i64) -> Result<i64> {
+        self.require(super::Act::Bookkeeping).await?;
         if from == into {
             return Err(Error::invalid(format!("donor {from} cannot be merged into itself")));
         }
@@ -86,6 +87,7 @@ impl Store {
 
     /// Takes merge `id` back: its donations and subscriptions return to the donor they came from.
     pub async fn unmerge_donors(&self, id: i64) -> Result<(i64, usize)> {
+        self.require(super::Act::Bookkeeping).await?;
         let mut tx = self.begin_write().await?;
         let row: Option<(i64, i64, String, String, Option<String>)> = sqlx::query_as(
             "SELECT from_id, into_id, donations, subscriptions, undone_by FROM donor_merges WHERE id = ?",

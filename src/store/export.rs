@@ -12,6 +12,7 @@ impl Store {
     /// Payment orders for every case in `payment` whose invoice has the
     /// payee's bank details; the cases without them are named, not skipped silently.
     pub async fn payment_orders_due(&self) -> Result<(Payer, Vec<Order>)> {
+        self.require(super::Act::Bookkeeping).await?;
         let settings = self.settings().await?;
         let get = |k: &str| settings.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
         let (Some(name), Some(inn), Some(account)) =

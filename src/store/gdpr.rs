@@ -142,6 +142,7 @@ impl Store {
     /// Brings the plan up to date as of `day`: new steps scheduled `NOTICE_DAYS` ahead, steps
     /// no longer called for dropped. The open plan, soonest first.
     pub async fn gdpr_plan(&self, day: NaiveDate) -> Result<Vec<Planned>> {
+        self.require(super::Act::Admin).await?;
         let mut tx = self.begin_write().await?;
         self.replan(&mut tx, day).await?;
         let plan = open_plan(&mut tx).await?;
@@ -204,6 +205,7 @@ impl Store {
 
     /// Carries out what is due by `day` and still called for; the rest waits.
     pub async fn gdpr_run(&self, day: NaiveDate) -> Result<RunOutcome> {
+        self.require(super::Act::Admin).await?;
         let mut tx = self.begin_write().await?;
         let dropped = self.replan(&mut tx, day).await?;
         let plan = open_plan(&mut tx).await?;
@@ -247,6 +249,7 @@ impl Store {
 
     /// A person's decision: keep `entity` out of the rules, or (`include`) bring a donor in now.
     pub async fn gdpr_override(&self, entity: &str, id: i64, include: bool, reason: &str) -> Result<()> {
+        self.require(super::Act::Admin).await?;
         if !matches!(entity, "donor" | "beneficiary") {
             return Err(Error::invalid(format!("{entity:?}: overrides are for a donor or a beneficiary")));
         }

@@ -162,6 +162,9 @@ impl Store {
         progress: ProgressFn<'_>,
     ) -> Result<Preview> {
         use std::sync::atomic::Ordering;
+        if !dry_run {
+            self.require(super::Act::Bookkeeping).await?;
+        }
         let mut tx = if dry_run { self.pool().begin().await? } else { self.begin_write().await? };
         // A long register touches many index pages: a larger page cache, and statement journals in memory.
         sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
@@ -259,6 +262,7 @@ impl Store {
 
     /// Removes a batch's donations, if none of them has ever been allocated.
     pub async fn undo_import(&self, batch: i64) -> Result<usize> {
+        self.require(super::Act::Bookkeeping).await?;
         let mut tx = self.begin_write().await?;
         let row: Option<(Option<String>, String)> =
             sqlx::query_as("SELECT undone_by, file_name FROM import_batches WHERE id = ?")

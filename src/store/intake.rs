@@ -119,6 +119,7 @@ impl Store {
     /// Takes one application in: the child's record (found or new), a case in
     /// `qualification`, unassigned, its papers stored. All or nothing.
     pub async fn intake(&self, app: &Application, base: &Path) -> Result<Intake> {
+        self.require(super::Act::Medical).await?;
         let program: Program = app.program.parse().map_err(|e| Error::invalid(format!("program: {e}")))?;
         let target = app.target()?;
         let mut papers = Vec::new();

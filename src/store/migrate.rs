@@ -419,6 +419,9 @@ impl Store {
     /// Migrates a read export. `commit` asks for the real run: it commits only
     /// when the report is clean, or `accept_differences` says to anyway.
     pub async fn migrate_legacy(&self, ex: &Export, commit: bool, accept_differences: bool) -> Result<Report> {
+        if commit {
+            self.require(super::Act::Admin).await?;
+        }
         let mut tx = self.begin_write().await?;
         let known: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT entity, old_id, new_id FROM legacy_ids WHERE source = ?")

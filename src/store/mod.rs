@@ -26,6 +26,7 @@ mod read;
 mod reconcile;
 mod report;
 mod review;
+mod roles;
 mod rows;
 mod segments;
 
@@ -54,6 +55,7 @@ pub use queue::{Target, WorkItem, roles_of};
 pub use read::{CaseQuery, DonationQuery};
 pub use report::{Entered, MonthChannel, StageReport, TimeInStage};
 pub use review::{Field, RecordCase, Review};
+pub use roles::{Act, Unknown};
 pub use segments::{EXPORT_FIELDS, Exported, Member, Segment, Size};
 
 /// Migrations, embedded so the binary carries its schema.
@@ -178,6 +180,7 @@ impl Store {
 
     /// Sets a configuration value shared by everyone using this database.
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.require(roles::Act::Admin).await?;
         match key {
             "designated_policy" => {
                 DesignatedPolicy::from_str(value)?;
@@ -198,6 +201,7 @@ impl Store {
                 crate::domain::deadline::parse_days(value)
                     .map_err(|e| Error::invalid(format!("setting {key}: {e}")))?;
             }
+            "unknown_users" if matches!(value.trim(), "read" | "none") => {}
             "intake_spool" | "publish_dir" => {
                 if !Path::new(value.trim()).is_dir() {
                     return Err(Error::invalid(format!("setting {key}: {:?} is not a folder", value.trim())));
@@ -211,7 +215,7 @@ impl Store {
             }
             _ => {
                 return Err(Error::invalid(format!(
-                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, deadline.STAGE, intake_spool, publish_dir, gdpr.contact_years, gdpr.erase_years, gdpr.recent_months, gdpr.medical_years"
+                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, deadline.STAGE, intake_spool, publish_dir, gdpr.contact_years, gdpr.erase_years, gdpr.recent_months, gdpr.medical_years, unknown_users (read or none)"
                 )));
             }
         }

@@ -78,6 +78,7 @@ impl Store {
         lay: Option<&str>,
         withdraw: bool,
     ) -> Result<()> {
+        self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
         let before: Option<(i64, Option<String>, Option<String>)> =
             sqlx::query_as("SELECT published, publish_fields, lay_diagnosis FROM cases WHERE id = ?")

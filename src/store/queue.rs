@@ -171,6 +171,7 @@ impl Store {
 
     /// A bookkeeper has dealt with a batch's unreadable lines and unmatched payments: off the queue.
     pub async fn dismiss_batch(&self, batch: i64) -> Result<()> {
+        self.require(super::Act::Bookkeeping).await?;
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE import_batches SET reviewed_at = ?, reviewed_by = ? WHERE id = ? AND reviewed_at IS NULL",
@@ -191,6 +192,12 @@ impl Store {
 
     /// Records `name`'s role (a new person, or a new role for a known one).
     pub async fn set_user(&self, name: &str, role: Role, new: bool) -> Result<()> {
+        // The first admin is recorded by whoever holds the database file; after that, only an admin.
+        let admin: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM users WHERE role = 'admin' LIMIT 1").fetch_optional(self.pool()).await?;
+        if admin.is_some() {
+            self.require(super::Act::Admin).await?;
+        }
         let name = name.trim();
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(crate::Error::invalid(format!(

@@ -227,6 +227,7 @@ impl Store {
     /// Decides a review: `merge` moves the new record's cases to the earlier child
     /// (taking the fields in `take` from the new record); otherwise they are kept apart.
     pub async fn decide_review(&self, id: i64, merge: bool, take: &[Field]) -> Result<Review> {
+        self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
         let r = self.review_in(&mut tx, id).await?;
         if r.status != "open" {
@@ -298,6 +299,7 @@ impl Store {
 
     /// Takes a decision back: a merge's cases return to the record they came from.
     pub async fn undo_review(&self, id: i64) -> Result<Review> {
+        self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
         let r = self.review_in(&mut tx, id).await?;
         if r.status == "open" {

@@ -257,6 +257,7 @@ impl Store {
     /// Writes the reachable members as a CSV the mailing service imports:
     /// `email`, `Name`, then `fields`. Never a donor without consent or asking not to be contacted.
     pub async fn export_segment(&self, s: &Segment, fields: &[String], out: &std::path::Path) -> Result<Exported> {
+        self.require(super::Act::Fundraising).await?;
         for f in fields {
             if !EXPORT_FIELDS.contains(&f.as_str()) {
                 return Err(Error::invalid(format!("{f:?} is not a field to export: {}", EXPORT_FIELDS.join(", "))));
@@ -299,6 +300,7 @@ impl Store {
     }
 
     pub async fn save_segment(&self, name: &str, s: &Segment) -> Result<()> {
+        self.require(super::Act::Fundraising).await?;
         let name = name.trim();
         if name.is_empty() || name.chars().any(char::is_control) {
             return Err(Error::invalid("give the segment a name"));
@@ -345,6 +347,7 @@ impl Store {
 
     /// Records a donor's consent to be written to, or their wish not to be contacted.
     pub async fn set_contact(&self, donor: i64, consent: Option<bool>, do_not_contact: Option<bool>) -> Result<()> {
+        self.require(super::Act::Fundraising).await?;
         let mut tx = self.begin_write().await?;
         let before: Option<(i64, i64)> = sqlx::query_as("SELECT consent, do_not_contact FROM donors WHERE id = ?")
             .bind(donor)
