@@ -86,6 +86,8 @@ pub struct Store {
     pool: SqlitePool,
     path: PathBuf,
     actor: String,
+    /// The person's standing as last read, and when (see `roles`).
+    standing: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, roles::Standing)>>>,
 }
 
 pub(crate) type Tx = Transaction<'static, Sqlite>;
@@ -114,7 +116,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", path.display())))?;
-        let store = Store { pool, path: path.to_path_buf(), actor: actor.to_string() };
+        let store = Store { pool, path: path.to_path_buf(), actor: actor.to_string(), standing: Default::default() };
         store.migrate().await?;
         donors::fill_name_keys(&store).await?;
         Ok(store)
@@ -240,6 +242,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.forget_standing();
         Ok(())
     }
 

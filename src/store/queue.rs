@@ -234,6 +234,7 @@ impl Store {
         );
         super::audit::record(&mut tx, self.actor(), action, "user", None, b, Some(a)).await?;
         tx.commit().await?;
+        self.forget_standing();
         Ok(())
     }
 

@@ -54,6 +54,13 @@ impl Act {
     }
 }
 
+/// A person's standing: their role, or how an account the list does not know is treated.
+pub type Standing = std::result::Result<Role, Unknown>;
+
+/// How long a standing read from the database is trusted: a role changed by
+/// an admin holds in every running console within this time.
+const FRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What an account the users list does not know may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unknown {
@@ -64,18 +71,33 @@ pub enum Unknown {
 
 impl Store {
     /// How this process's person stands: their role, or how an unknown account is treated.
-    pub async fn standing(&self) -> Result<std::result::Result<Role, Unknown>> {
-        if let Some(role) = self.role_of(self.actor()).await? {
-            return Ok(Ok(role));
+    /// Read in one query, and trusted for a couple of seconds (writes check it every time).
+    pub async fn standing(&self) -> Result<Standing> {
+        if let Some((at, s)) = *self.standing.lock().expect("not poisoned")
+            && at.elapsed() < FRESH
+        {
+            return Ok(s);
         }
-        let anyone: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users LIMIT 1").fetch_optional(self.pool()).await?;
-        if anyone.is_none() {
-            return Ok(Err(Unknown::Everything));
-        }
-        let policy: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'unknown_users'")
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(Err(if policy.as_deref() == Some("none") { Unknown::Nothing } else { Unknown::Read }))
+        let (role, anyone, policy): (Option<String>, bool, Option<String>) = sqlx::query_as(
+            "SELECT (SELECT role FROM users WHERE name = ?), EXISTS (SELECT 1 FROM users),
+                    (SELECT value FROM settings WHERE key = 'unknown_users')",
+        )
+        .bind(self.actor())
+        .fetch_one(self.pool())
+        .await?;
+        let s = match role.and_then(|r| r.parse::<Role>().ok()) {
+            Some(role) => Ok(role),
+            None if !anyone => Err(Unknown::Everything),
+            None if policy.as_deref() == Some("none") => Err(Unknown::Nothing),
+            None => Err(Unknown::Read),
+        };
+        *self.standing.lock().expect("not poisoned") = Some((std::time::Instant::now(), s));
+        Ok(s)
+    }
+
+    /// Forgets the standing read, after this process changed the users list or the policy.
+    pub(crate) fn forget_standing(&self) {
+        *self.standing.lock().expect("not poisoned") = None;
     }
 
     /// Whether this person may do `act` (nothing logged: for work a console does by itself).
