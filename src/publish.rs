@@ -128,13 +128,7 @@ fn index(list: &[Public], foundation: &str) -> String {
 /// Publishes the open fundraisers of `day` into `out`.
 pub async fn publish(store: &Store, out: &Path, day: NaiveDate) -> Result<Outcome> {
     let list = store.public_fundraisers(day).await?;
-    let foundation = store
-        .settings()
-        .await?
-        .into_iter()
-        .find(|(k, _)| k == "foundation_name")
-        .map(|(_, v)| v)
-        .unwrap_or_else(|| "Благотворительный фонд".to_string());
+    let foundation = store.foundation_name().await?;
     let (cases_dir, photos_dir) = (out.join("cases"), out.join("photos"));
     for d in [out, &cases_dir, &photos_dir] {
         std::fs::create_dir_all(d).map_err(io(d))?;

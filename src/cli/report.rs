@@ -9,13 +9,7 @@ pub async fn run(store: &Store, cmd: &ReportCommand) -> Result<()> {
     match cmd {
         ReportCommand::Donor { donor, from, to, out } => {
             let r = store.donor_report(*donor, *from, *to).await?;
-            let foundation = store
-                .settings()
-                .await?
-                .into_iter()
-                .find(|(k, _)| k == "foundation_name")
-                .map(|(_, v)| v)
-                .unwrap_or_else(|| "Благотворительный фонд".into());
+            let foundation = store.foundation_name().await?;
             let ext = out.extension().and_then(|e| e.to_str()).map(str::to_lowercase);
             let bytes = match ext.as_deref() {
                 Some("pdf") => crate::donor_report::pdf(store, &r, &foundation),

@@ -246,6 +246,14 @@ impl Store {
         Ok(())
     }
 
+    /// The foundation's name for reports and the website (`foundation_name`), or a plain default.
+    pub async fn foundation_name(&self) -> Result<String> {
+        let name: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'foundation_name'")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(name.unwrap_or_else(|| "Благотворительный фонд".to_string()))
+    }
+
     pub async fn settings(&self) -> Result<Vec<(String, String)>> {
         Ok(sqlx::query_as("SELECT key, value FROM settings ORDER BY key").fetch_all(&self.pool).await?)
     }

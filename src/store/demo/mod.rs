@@ -41,20 +41,6 @@ use names::*;
 /// id, kind, name, INN, e-mail.
 type DonorRow = (i64, &'static str, String, Option<String>, Option<String>);
 
-/// Stage mix of the demo (per 100 cases).
-const STAGE_MIX: &[(&str, u64)] = &[
-    ("qualification", 12),
-    ("documents", 12),
-    ("fundraising", 30),
-    ("payment", 8),
-    ("paid", 12),
-    ("closed", 16),
-    ("rejected", 6),
-    ("on_hold", 4),
-];
-const PROGRAM_MIX: &[(&str, u64)] = &[("treatment", 55), ("rehabilitation", 20), ("equipment", 15), ("research", 10)];
-const CHANNEL_MIX: &[(&str, u64)] = &[("website", 55), ("bank", 25), ("event", 8), ("corporate", 7), ("cash", 5)];
-
 fn weighted<'a>(rng: &mut Rng, mix: &[(&'a str, u64)]) -> &'a str {
     let total: u64 = mix.iter().map(|(_, w)| w).sum();
     let mut roll = rng.below(total);
@@ -551,8 +537,8 @@ impl Store {
         })
         .await?;
         // Most donors with an e-mail agreed to be written to; a few asked to be left alone.
-        sqlx::query("UPDATE donors SET consent = (id % 10 < 7) WHERE email IS NOT NULL").execute(&mut **tx).await?;
-        sqlx::query("UPDATE donors SET do_not_contact = 1 WHERE id % 29 = 0").execute(&mut **tx).await?;
+        let contact = "UPDATE donors SET consent = (email IS NOT NULL AND id % 10 < 7), do_not_contact = (id % 29 = 0)";
+        sqlx::query(contact).execute(&mut **tx).await?;
         insert_rows(
             tx,
             "INSERT INTO donations (id, amount, allocated, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, created_at) ",

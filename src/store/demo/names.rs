@@ -1,4 +1,21 @@
-//! Names, places and diagnoses the demo foundation draws from.
+//! Names, places and diagnoses the demo foundation draws from, and its mix
+//! of stages, programs and channels.
+
+/// Stage mix of the demo (per 100 cases).
+pub(super) const STAGE_MIX: &[(&str, u64)] = &[
+    ("qualification", 12),
+    ("documents", 12),
+    ("fundraising", 30),
+    ("payment", 8),
+    ("paid", 12),
+    ("closed", 16),
+    ("rejected", 6),
+    ("on_hold", 4),
+];
+pub(super) const PROGRAM_MIX: &[(&str, u64)] =
+    &[("treatment", 55), ("rehabilitation", 20), ("equipment", 15), ("research", 10)];
+pub(super) const CHANNEL_MIX: &[(&str, u64)] =
+    &[("website", 55), ("bank", 25), ("event", 8), ("corporate", 7), ("cash", 5)];
 
 pub(super) const SURNAMES: &[(&str, &str)] = &[
     ("Иванов", "Иванова"),
