@@ -396,3 +396,25 @@ async fn a_backup_taken_while_working_restores_to_the_same_database_and_papers()
     assert!(!ok && err.contains("not an almoner database"), "{err}");
     assert!(!dir.path().join("x.db").exists());
 }
+
+#[test]
+fn exec_can_go_on_past_a_failure_and_report_timings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("exec.db");
+    let bin = env!("CARGO_BIN_EXE_almoner");
+    let init = std::process::Command::new(bin).arg("--db").arg(&db).args(["init", "--demo"]).output().unwrap();
+    assert!(init.status.success());
+    let script = dir.path().join("s.txt");
+    std::fs::write(&script, "goto nowhere\n# a comment\ngoto board\n").unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(bin).arg("--db").arg(&db).arg("exec").args(extra).arg(&script).output().unwrap()
+    };
+    let stop = run(&[]);
+    assert!(!stop.status.success() && String::from_utf8_lossy(&stop.stdout).is_empty(), "stops at the first error");
+    let on = run(&["--keep-going", "--timings"]);
+    let (out, err) = (String::from_utf8_lossy(&on.stdout), String::from_utf8_lossy(&on.stderr));
+    assert!(!on.status.success() && err.contains("s.txt:1: goto nowhere") && err.contains("1 command(s)"), "{err}");
+    let timings: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let oks: Vec<bool> = timings["commands"].as_array().unwrap().iter().map(|c| c["ok"].as_bool().unwrap()).collect();
+    assert_eq!(oks, vec![false, true], "the second command ran after the first failed");
+}

@@ -155,7 +155,15 @@ pub enum Command {
         accept_differences: bool,
     },
     /// Run console commands from a file, headless (one per line, # comments); stops at the first error.
-    Exec { file: PathBuf },
+    Exec {
+        file: PathBuf,
+        /// Go on after a command fails (each failure is reported; the exit status says if any did).
+        #[arg(long)]
+        keep_going: bool,
+        /// At the end, print each command's time and outcome as JSON (for benchmarks).
+        #[arg(long)]
+        timings: bool,
+    },
     /// Check or show keymaps.
     #[command(subcommand)]
     Keymap(KeymapCommand),
@@ -516,6 +524,12 @@ pub struct BenchArgs {
     /// Measure the reports instead: the stage report, a corporate donor's report, segment counts, the GDPR plan.
     #[arg(long)]
     pub reports: bool,
+    /// Measure this many concurrent clients, each an `almoner exec` process placing money on one database.
+    #[arg(long)]
+    pub clients: Option<usize>,
+    /// Commands per client (with --clients).
+    #[arg(long, default_value_t = 100)]
+    pub commands: usize,
     /// Measure register import instead: a generated register as 1C and CSV, beside hledger,
     /// `ledger convert` and a raw SQLite insert.
     #[arg(long)]

@@ -151,6 +151,9 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
     if args.reports {
         return super::bench_reports::run(&store).await;
     }
+    if let Some(clients) = args.clients {
+        return super::bench_reports::clients(&store, &path, clients, args.commands).await;
+    }
     if args.console {
         store.close().await;
         return super::bench_console::run(&path, 80, 24).await;

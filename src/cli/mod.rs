@@ -171,7 +171,7 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
             let report = bench::stress(store, *iterations, *seed, donations, cases).await?;
             json(&report)?;
         }
-        Command::Exec { file } => exec(store, file).await?,
+        Command::Exec { file, keep_going, timings } => exec(store, file, *keep_going, *timings).await?,
         Command::Import(args) => import::run(store, args).await?,
         Command::Intake { path, json } => intake::run(store, path, *json).await?,
         Command::Review(r) => intake::review(store, r).await?,
@@ -430,23 +430,38 @@ pub async fn console(cli: &Cli) -> Result<()> {
 
 /// `almoner exec FILE`: runs commands headless, one per line, printing what
 /// each did; stops at the first error with its line number.
-async fn exec(store: &Store, file: &std::path::Path) -> Result<()> {
+async fn exec(store: &Store, file: &std::path::Path, keep_going: bool, timings: bool) -> Result<()> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let (keymap, _) = Keymap::load(None);
     let (mut app, _jobs) = App::new(store.clone(), keymap, &[], Lang::En).await;
+    let (mut failed, mut times) = (0usize, Vec::new());
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         app.status = None;
-        if let Err(e) = app.run_line(line).await {
-            anyhow::bail!("{}:{}: {line}: {e}", file.display(), n + 1);
+        let started = std::time::Instant::now();
+        let result = app.run_line(line).await;
+        times.push(serde_json::json!({"ms": started.elapsed().as_secs_f64() * 1000.0, "ok": result.is_ok()}));
+        match result {
+            Err(e) if !keep_going => anyhow::bail!("{}:{}: {line}: {e}", file.display(), n + 1),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}:{}: {line}: {}", file.display(), n + 1, crate::text::inert(&e));
+            }
+            Ok(()) if timings => {}
+            Ok(()) => match &app.status {
+                Some(s) => println!("{}", crate::text::inert(&s.text)),
+                None => println!("ok: {line}"),
+            },
         }
-        match &app.status {
-            Some(s) => println!("{}", crate::text::inert(&s.text)),
-            None => println!("ok: {line}"),
-        }
+    }
+    if timings {
+        println!("{}", serde_json::json!({ "commands": times }));
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} command(s) of {} failed", file.display());
     }
     Ok(())
 }
