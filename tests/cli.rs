@@ -21,6 +21,14 @@ impl Cli {
         Cli { _dir: dir, db }
     }
 
+    /// The binary on a database a test prepared through the store (closed first).
+    async fn over(t: common::TestDb) -> Cli {
+        let db = t.path();
+        let common::TestDb { dir, store } = t;
+        store.close().await;
+        Cli { _dir: dir, db }
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         Command::new(BIN).arg("--db").arg(&self.db).args(args).env("USER", "kassir").output().unwrap()
     }
@@ -417,4 +425,54 @@ fn exec_can_go_on_past_a_failure_and_report_timings() {
     let timings: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     let oks: Vec<bool> = timings["commands"].as_array().unwrap().iter().map(|c| c["ok"].as_bool().unwrap()).collect();
     assert_eq!(oks, vec![false, true], "the second command ran after the first failed");
+}
+
+#[tokio::test]
+async fn the_work_queue_and_the_website_feed_from_the_command_line() {
+    use almoner::domain::{Money, Program};
+    use almoner::store::Plan;
+    use serde_json::json;
+    let t = common::TestDb::new().await;
+    let application = common::new_case(&t.store, Program::Treatment, Money::ZERO).await;
+    let open = common::fundraising_case(&t, common::rub("1000")).await;
+    let other = common::fundraising_case(&t, common::rub("500")).await;
+    let d = common::give(&t.store, "600").await;
+    let lines = vec![(open, common::rub("250")), (other, common::rub("200.50"))];
+    t.store.allocate(d, &Plan::Lines(lines), None, None).await.unwrap();
+    let mut amounts = Vec::new();
+    for id in [open, other] {
+        let c = t.store.case(id).await.unwrap();
+        amounts.push(json!({"id": id, "target": c.target.plain(), "collected": c.collected.plain(), "still_needed": c.still_needed.plain()}));
+    }
+    let cli = Cli::over(t).await;
+
+    // kassir has no role recorded: every role's work.
+    let queue = cli.json(&["queue", "--json"]);
+    let items = queue.as_array().unwrap();
+    let item = |what: &str| items.iter().find(|i| i["what"] == what).unwrap_or_else(|| panic!("no {what}: {queue}"));
+    assert_eq!(
+        (&item("qualify")["role"], &item("qualify")["target"]),
+        (&json!("medical"), &json!({"kind": "case", "id": application}))
+    );
+    assert_eq!(
+        (&item("place money")["role"], &item("place money")["target"]),
+        (&json!("fundraiser"), &json!({"kind": "donation", "id": d}))
+    );
+    assert!(items.iter().all(|i| i["since"].is_string() && i["why"].is_string()), "{queue}");
+    assert_eq!(cli.json(&["queue", "--role", "bookkeeper", "--json"]), json!([]), "nothing is fully funded");
+
+    let site = cli.db.with_file_name("site");
+    let out = cli.ok(&["publish", "--out", site.to_str().unwrap()]);
+    assert!(out.contains("2 open fundraiser(s)"), "{out}");
+    let feed: serde_json::Value = serde_json::from_slice(&std::fs::read(site.join("feed.json")).unwrap()).unwrap();
+    let shown: Vec<serde_json::Value> = feed["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| json!({"id": c["id"], "target": c["target"], "collected": c["collected"], "still_needed": c["still_needed"]}))
+        .collect();
+    assert_eq!(shown, amounts, "the feed's amounts are the database's, for every case");
+    assert!(site.join(format!("cases/{open}.html")).exists() && site.join(format!("cases/{other}.html")).exists());
+    let again = cli.json(&["publish", "--out", site.to_str().unwrap(), "--json"]);
+    assert_eq!((&again["cases"], &again["written"]), (&json!(2), &json!([])), "nothing changed, nothing rewritten");
 }

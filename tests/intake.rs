@@ -158,3 +158,136 @@ async fn the_console_takes_in_what_arrives_in_its_spool() {
     assert!(spool.join("done/a.json").exists() && spool.join("rejected/b.json.reason.txt").exists());
     assert!(!app.poll_spool(false).await, "looked at again only after two seconds");
 }
+
+/// Takes one application in through the store, as the spool does.
+async fn apply(store: &almoner::store::Store, dir: &Path, json: &str) -> almoner::store::Intake {
+    let app = almoner::store::Application::parse(json).unwrap();
+    store.intake(&app, dir).await.unwrap()
+}
+
+fn maria(born: &str) -> String {
+    format!(
+        r#"{{"program": "treatment", "child": {{"full_name": "Иванова Мария Петровна", "birth_date": "{born}"}}, "clinic": "НМИЦ ДГОИ"}}"#
+    )
+}
+
+async fn scalar(store: &almoner::store::Store, sql: &str) -> Option<i64> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(store.pool()).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_record_merged_into_one_child_is_no_longer_offered_as_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = almoner::store::Store::open(&dir.path().join("r.db"), "test").await.unwrap();
+    // Born the 2nd and the 13th: two digits apart, two children. The 3rd is a digit off from both.
+    assert_eq!(apply(&store, dir.path(), &maria("2015-04-02")).await.to_review, 0);
+    assert_eq!(apply(&store, dir.path(), &maria("2015-04-13")).await.to_review, 0);
+    let third = apply(&store, dir.path(), &maria("2015-04-03")).await;
+    assert_eq!((third.beneficiary, third.to_review), (3, 2));
+    let open = |store: &almoner::store::Store| {
+        let store = store.clone();
+        async move {
+            let list = store.reviews().await.unwrap();
+            list.iter().map(|r| (r.id, r.beneficiary_id, r.candidate_id)).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(open(&store).await, [(1, 3, 1), (2, 3, 2)]);
+
+    store.decide_review(1, true, &[]).await.unwrap();
+    assert_eq!(open(&store).await, [], "record 3 is child 1 now: whether it is child 2 no longer waits");
+    for merge in [true, false] {
+        let refused = store.decide_review(2, merge, &[]).await.unwrap_err().to_string();
+        assert!(
+            refused.contains("review 2 no longer applies: record 3 was merged into record 1 by review 1")
+                && refused.contains("undo review 1 first"),
+            "{refused}"
+        );
+    }
+    assert_eq!(scalar(&store, "SELECT merged_into FROM beneficiaries WHERE id = 3").await, Some(1));
+    assert_eq!(scalar(&store, "SELECT beneficiary_id FROM cases WHERE id = 3").await, Some(1));
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM cases WHERE beneficiary_id = 2").await, Some(1), "only its own");
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM match_reviews WHERE status = 'open'").await, Some(1));
+
+    // Undone, record 3 is its own again, and so is the question whether it is child 2.
+    store.undo_review(1).await.unwrap();
+    assert_eq!(open(&store).await, [(1, 3, 1), (2, 3, 2)]);
+    store.decide_review(2, true, &[]).await.unwrap();
+    assert_eq!(open(&store).await, []);
+    assert!(store.decide_review(1, true, &[]).await.unwrap_err().to_string().contains("undo review 2 first"));
+    assert_eq!(scalar(&store, "SELECT merged_into FROM beneficiaries WHERE id = 3").await, Some(2));
+    assert_eq!(scalar(&store, "SELECT beneficiary_id FROM cases WHERE id = 3").await, Some(2));
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM cases WHERE beneficiary_id = 1").await, Some(1));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn merges_undone_out_of_order_give_every_case_back_to_its_own_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = almoner::store::Store::open(&dir.path().join("u.db"), "test").await.unwrap();
+    apply(&store, dir.path(), &maria("2015-04-02")).await;
+    assert_eq!(apply(&store, dir.path(), &maria("2015-04-03")).await.to_review, 1, "2 like 1");
+    let typo = r#"{"program": "equipment", "child": {"full_name": "Иванова Мариа Петровна", "birth_date": "2015-04-03"}, "clinic": "Ортомир"}"#;
+    assert_eq!(apply(&store, dir.path(), typo).await.to_review, 2, "3 like 1 and like 2");
+    let ids =
+        |list: Vec<almoner::store::Review>| list.iter().map(|r| (r.beneficiary_id, r.candidate_id)).collect::<Vec<_>>();
+    assert_eq!(ids(store.reviews().await.unwrap()), [(2, 1), (3, 1), (3, 2)]);
+    // 3 into 2, then 2 (with 3's case) into 1; then the first merge is taken back before the second.
+    store.decide_review(3, true, &[]).await.unwrap();
+    store.decide_review(1, true, &[]).await.unwrap();
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM cases WHERE beneficiary_id = 1").await, Some(3));
+    store.undo_review(3).await.unwrap();
+    assert_eq!(scalar(&store, "SELECT beneficiary_id FROM cases WHERE id = 3").await, Some(3));
+    assert_eq!(ids(store.reviews().await.unwrap()), [(3, 1)], "3 is live; 2 is still child 1");
+    store.undo_review(1).await.unwrap();
+    let owners: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, beneficiary_id FROM cases ORDER BY id").fetch_all(store.pool()).await.unwrap();
+    assert_eq!(owners, [(1, 1), (2, 2), (3, 3)], "the typo's case stays with its own record");
+    assert_eq!(ids(store.reviews().await.unwrap()), [(2, 1), (3, 1), (3, 2)]);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_returning_child_s_record_takes_a_new_city_but_keeps_name_and_birth_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = almoner::store::Store::open(&dir.path().join("c.db"), "test").await.unwrap();
+    let first = apply(&store, dir.path(), &maria("2015-04-02")).await;
+    assert!(first.updated.is_empty());
+    let again = |name: &str, city: Option<&str>| {
+        let city = city.map(|c| format!(r#", "city": "{c}""#)).unwrap_or_default();
+        format!(
+            r#"{{"program": "rehabilitation", "child": {{"full_name": "{name}", "birth_date": "2015-04-02"{city}}}, "clinic": "РЦ"}}"#
+        )
+    };
+    let record = |store: almoner::store::Store| async move {
+        let r: (String, String, Option<String>) =
+            sqlx::query_as("SELECT full_name, birth_date, city FROM beneficiaries WHERE id = 1")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        r
+    };
+    // A city the record lacked is filled; the name, written another way, stays as it was.
+    let filled = apply(&store, dir.path(), &again("мария ИВАНОВА петровна", Some("Тверь"))).await;
+    assert!(filled.returning && filled.beneficiary == 1 && filled.updated == ["city"], "{filled:?}");
+    let kept = ("Иванова Мария Петровна".to_string(), "2015-04-02".to_string());
+    assert_eq!(record(store.clone()).await, (kept.0.clone(), kept.1.clone(), Some("Тверь".into())));
+    // The family moved: the new city replaces the old. The same city, or none, changes nothing.
+    assert_eq!(apply(&store, dir.path(), &again("Иванова Мария Петровна", Some("Москва"))).await.updated, ["city"]);
+    assert!(apply(&store, dir.path(), &again("Иванова Мария Петровна", Some(" москва "))).await.updated.is_empty());
+    assert!(apply(&store, dir.path(), &again("Иванова Мария Петровна", None)).await.updated.is_empty());
+    assert_eq!(record(store.clone()).await, (kept.0, kept.1, Some("Москва".into())));
+    let audit = store.audit(10, Some(("beneficiary", 1))).await.unwrap();
+    let changes: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "beneficiary.update")
+        .map(|e| (e.before.as_ref().unwrap()["city"].clone(), e.after.as_ref().unwrap()["city"].clone()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (serde_json::json!("Тверь"), serde_json::json!("Москва")),
+            (serde_json::Value::Null, serde_json::json!("Тверь"))
+        ]
+    );
+    store.close().await;
+}

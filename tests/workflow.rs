@@ -216,6 +216,19 @@ fn ids(feed: &serde_json::Value) -> Vec<i64> {
     feed["cases"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
 }
 
+/// Every case in the feed shows the amounts the database holds, to the kopeck.
+async fn amounts_match(store: &Store, feed: &serde_json::Value) {
+    for c in feed["cases"].as_array().unwrap() {
+        let db = store.case(c["id"].as_i64().unwrap()).await.unwrap();
+        let want = (db.target.plain(), db.collected.plain(), db.still_needed.plain());
+        assert_eq!(
+            (&c["target"], &c["collected"], &c["still_needed"]),
+            (&want.0.into(), &want.1.into(), &want.2.into()),
+            "{c}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_feed_follows_the_pipeline_and_the_consent() {
     use almoner::domain::DocKind;
@@ -243,17 +256,16 @@ async fn the_feed_follows_the_pipeline_and_the_consent() {
     let marked = new_case_for(s, child, Program::Equipment, Money::ZERO).await;
     open_fundraising(&t, marked, rub("300")).await;
     let d = give(s, "1300").await;
-    s.allocate(d, &Plan::Lines(vec![(open, rub("250")), (private, rub("100"))]), None, None).await.unwrap();
+    let lines = vec![(open, rub("250")), (private, rub("100")), (marked, rub("120.50"))];
+    s.allocate(d, &Plan::Lines(lines), None, None).await.unwrap();
 
     let first = almoner::publish::publish(s, &site, day).await.unwrap();
     let f = feed(&site);
     assert_eq!(ids(&f), vec![open, marked], "the private case is never written");
     assert_eq!(first.cases, 2);
+    amounts_match(s, &f).await;
+    assert_eq!((&f["cases"][1]["collected"], &f["cases"][1]["still_needed"]), (&"120.50".into(), &"179.50".into()));
     let c = &f["cases"][0];
-    let db = s.case(open).await.unwrap();
-    assert_eq!(c["target"], db.target.plain());
-    assert_eq!(c["collected"], db.collected.plain());
-    assert_eq!(c["still_needed"], db.still_needed.plain());
     assert_eq!(
         (c["first_name"].as_str(), c["age"].as_i64(), c["city"].as_str()),
         (Some("Анна"), Some(9), Some("Тверь"))
@@ -294,6 +306,7 @@ async fn the_feed_follows_the_pipeline_and_the_consent() {
     assert_eq!(s.case(open).await.unwrap().stage, Stage::Payment);
     let funded = almoner::publish::publish(s, &site, day).await.unwrap();
     assert_eq!(ids(&feed(&site)), vec![marked]);
+    amounts_match(s, &feed(&site)).await;
     assert!(
         funded.removed.contains(&format!("cases/{open}.html")) && funded.removed.contains(&photo_path),
         "{funded:?}"
@@ -317,4 +330,73 @@ async fn the_console_keeps_the_feed_by_itself_when_told_where() {
     app.poll_publish().await;
     assert!(status(&app).contains("website feed updated: 1 open fundraiser(s)"), "{}", status(&app));
     assert_eq!(ids(&feed(&site)), vec![case]);
+}
+
+#[tokio::test]
+async fn a_case_put_on_hold_leaves_the_feed_and_returns_when_resumed() {
+    let t = TestDb::new().await;
+    let s = &t.store;
+    let site = t.dir.path().join("site");
+    let day = now().date_naive();
+    let held = fundraising_case(&t, rub("1000")).await;
+    let other = fundraising_case(&t, rub("600")).await;
+    let d = give(s, "700").await;
+    s.allocate(d, &Plan::Lines(vec![(held, rub("300")), (other, rub("400"))]), None, None).await.unwrap();
+    almoner::publish::publish(s, &site, day).await.unwrap();
+    assert_eq!(ids(&feed(&site)), vec![held, other]);
+
+    s.advance(held, Stage::OnHold, Some("клиника перенесла лечение")).await.unwrap();
+    let paused = almoner::publish::publish(s, &site, day).await.unwrap();
+    assert_eq!(ids(&feed(&site)), vec![other], "a paused fundraiser is not shown as open");
+    assert!(paused.removed.contains(&format!("cases/{held}.html")), "{paused:?}");
+    assert!(!site.join(format!("cases/{held}.html")).exists());
+    amounts_match(s, &feed(&site)).await;
+
+    // Resumed, it is open again, with what it had collected.
+    assert_eq!(s.advance(held, Stage::Fundraising, None).await.unwrap(), Stage::Fundraising);
+    almoner::publish::publish(s, &site, day).await.unwrap();
+    let f = feed(&site);
+    assert_eq!(ids(&f).len(), 2);
+    assert!(ids(&f).contains(&held));
+    amounts_match(s, &f).await;
+}
+
+/// A 1C statement of the foundation's account `40703810000000000001` with one
+/// gift of `amount` from a person.
+fn statement_with_a_gift(amount: &str) -> Vec<u8> {
+    format!(
+        "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40703810000000000001\r\n\
+         СекцияДокумент=Платежное поручение\r\nНомер=12\r\nДата=03.04.2026\r\nСумма={amount}\r\n\
+         ПлательщикСчет=40817810000000000002\r\nПлательщик=Петров Пётр Ильич\r\n\
+         ПолучательСчет=40703810000000000001\r\nДатаПоступило=03.04.2026\r\nПолучатель=Фонд\r\n\
+         НазначениеПлатежа=Пожертвование на лечение детей\r\nКонецДокумента\r\nКонецФайла\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn an_import_by_someone_else_is_a_notice_for_the_bookkeepers() {
+    let t = TestDb::new().await;
+    let s = &t.store;
+    s.set_user("tester", Role::Admin, true).await.unwrap();
+    s.set_user("anna", Role::Bookkeeper, true).await.unwrap();
+    s.set_user("boris", Role::Bookkeeper, true).await.unwrap();
+    s.set_user("ivan", Role::Medical, true).await.unwrap();
+    let register = almoner::import::parse(&statement_with_a_gift("2500.00"), None).unwrap();
+    let anna = open_as(&t, "anna").await;
+    let done = anna.import(&register, "выписка-апрель.txt", "sha-april").await.unwrap();
+    assert_eq!(done.new, 1);
+    let batch = done.batch.unwrap();
+
+    let boris = open_as(&t, "boris").await;
+    let heard = boris.notices("boris", Some(Role::Bookkeeper), 10).await.unwrap();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    let n = &heard[0];
+    assert_eq!((n.kind.as_str(), n.actor.as_str(), n.batch_id, n.seen), ("import", "anna", Some(batch), false));
+    assert!(n.text.contains("anna imported выписка-апрель.txt: 1 new donation(s)"), "{}", n.text);
+    assert_eq!(boris.unseen("boris", Some(Role::Bookkeeper)).await.unwrap().0, 1);
+    // Nobody is told of their own doing, and the medical staff are not told of money.
+    assert!(anna.notices("anna", Some(Role::Bookkeeper), 10).await.unwrap().is_empty());
+    assert!(s.notices("ivan", Some(Role::Medical), 10).await.unwrap().is_empty());
+    assert_eq!(s.notices("tester", Some(Role::Admin), 10).await.unwrap().len(), 1, "an admin hears every role");
 }

@@ -23,7 +23,12 @@ pub async fn run(store: &Store, path: &Path, json: bool) -> Result<()> {
             Taken::In(done) => {
                 if !json {
                     let whose = if done.returning {
-                        format!("beneficiary {} applied before: the case joins their record", done.beneficiary)
+                        let updated = if done.updated.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {} updated from the application", done.updated.join(", "))
+                        };
+                        format!("beneficiary {} applied before: the case joins their record{updated}", done.beneficiary)
                     } else {
                         format!("new beneficiary {}", done.beneficiary)
                     };

@@ -1,6 +1,7 @@
 //! Applications from the foundation's web form: one JSON file each. A
 //! child who applied before (the same name, written any way, and the same
-//! birth date) gets the new case on their existing record, and is told so.
+//! birth date) gets the new case on their existing record, and is told so;
+//! a city the record lacks, or a new one, is taken from the application.
 //! Beneficiary, case, notes and papers are written in one transaction, or
 //! nothing is.
 
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::cases::{BeneficiaryRef, NewCase, insert_case, insert_document};
-use super::{Store, audit};
+use super::{Store, Tx, audit};
 use crate::domain::names::name_key;
 use crate::domain::{DocKind, Money, Program};
 use crate::error::{Error, Result};
@@ -69,6 +70,8 @@ pub struct Intake {
     /// The child applied before: the case joined their record.
     pub returning: bool,
     pub documents: usize,
+    /// Fields of a returning child's record the application filled or changed (`city`).
+    pub updated: Vec<&'static str>,
     /// Earlier children this one is likely to be: queued for a person (`almoner review`).
     pub to_review: usize,
 }
@@ -148,6 +151,10 @@ impl Store {
                 same_day.into_iter().find(|(_, name)| name_key(name) == key).map(|(id, _)| id)
             }
         };
+        let updated = match returning {
+            Some(id) => refresh_returning(&mut tx, self.actor(), id, &app.child).await?,
+            None => Vec::new(),
+        };
         let beneficiary = match returning {
             Some(id) => BeneficiaryRef::Existing(id),
             None => BeneficiaryRef::New {
@@ -206,8 +213,33 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(Intake { case, beneficiary, returning: returning.is_some(), documents: papers.len(), to_review })
+        Ok(Intake { case, beneficiary, returning: returning.is_some(), documents: papers.len(), updated, to_review })
     }
+}
+
+/// A returning child's record takes what the family says now: a city it lacked,
+/// or a new one (they moved). Name and birth date are what matched; they stay.
+async fn refresh_returning(tx: &mut Tx, actor: &str, id: i64, child: &Child) -> Result<Vec<&'static str>> {
+    let Some(city) = child.city.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT city FROM beneficiaries WHERE id = ?").bind(id).fetch_one(&mut **tx).await?;
+    if old.as_deref().is_some_and(|o| o.trim().to_lowercase() == city.to_lowercase()) {
+        return Ok(Vec::new());
+    }
+    sqlx::query("UPDATE beneficiaries SET city = ? WHERE id = ?").bind(city).bind(id).execute(&mut **tx).await?;
+    audit::record(
+        tx,
+        actor,
+        "beneficiary.update",
+        "beneficiary",
+        Some(id),
+        Some(json!({"city": old})),
+        Some(json!({"city": city, "from": "application"})),
+    )
+    .await?;
+    Ok(vec!["city"])
 }
 
 /// What became of one file in the spool.

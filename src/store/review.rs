@@ -1,6 +1,11 @@
 //! Children who are likely the same (a typo, another alphabet, a birth date
 //! one digit off) wait for a person: merged (the new record's cases move to
 //! the earlier one) or kept apart. Every decision is audited and can be undone.
+//!
+//! A record can be likely two others (3 like 1 and like 2). Once 3 is merged
+//! into 1, its review against 2 no longer applies: it is left out of the list
+//! and refused, for as long as 3 stays merged. Undoing the merge makes 3 live
+//! again, and with it that review; nothing needs to be stored to retire it.
 
 use serde::Serialize;
 use serde_json::json;
@@ -189,10 +194,40 @@ const LIST: &str =
         c.full_name AS candidate_name, c.birth_date AS candidate_born, c.city AS candidate_city, r.reason, r.status
     FROM match_reviews r JOIN beneficiaries b ON b.id = r.beneficiary_id JOIN beneficiaries c ON c.id = r.candidate_id";
 
+/// Refuses a review one of whose records was merged into another child since
+/// it was queued: deciding it would move cases off a record that has none, or
+/// onto one that no longer stands for a child.
+async fn require_live(conn: &mut SqliteConnection, r: &Review) -> Result<()> {
+    for record in [r.beneficiary_id, r.candidate_id] {
+        let into: Option<i64> = sqlx::query_scalar("SELECT merged_into FROM beneficiaries WHERE id = ?")
+            .bind(record)
+            .fetch_one(&mut *conn)
+            .await?;
+        let Some(into) = into else { continue };
+        let by: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM match_reviews WHERE beneficiary_id = ? AND status = 'merged' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(record)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (by, undo) = match by {
+            Some(by) => (format!(" by review {by}"), format!("undo review {by} first to decide this one")),
+            None => (String::new(), "nothing is left to decide".to_string()),
+        };
+        return Err(Error::invalid(format!(
+            "review {} no longer applies: record {record} was merged into record {into}{by}; {undo}",
+            r.id
+        )));
+    }
+    Ok(())
+}
+
 impl Store {
-    /// Likely matches waiting for a person, oldest first.
+    /// Likely matches waiting for a person, oldest first; not those whose
+    /// records were since merged into another child (see the module's doc).
     pub async fn reviews(&self) -> Result<Vec<Review>> {
-        let sql = format!("{LIST} WHERE r.status = 'open' ORDER BY r.id");
+        let sql =
+            format!("{LIST} WHERE r.status = 'open' AND b.merged_into IS NULL AND c.merged_into IS NULL ORDER BY r.id");
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
         Ok(rows.into_iter().map(review).collect())
     }
@@ -233,6 +268,7 @@ impl Store {
         if r.status != "open" {
             return Err(Error::invalid(format!("review {id} is already decided ({}): undo it first", r.status)));
         }
+        require_live(&mut tx, &r).await?;
         let moved: Vec<i64> = if merge {
             let moved: Vec<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE beneficiary_id = ? ORDER BY id")
                 .bind(r.beneficiary_id)
@@ -298,6 +334,7 @@ impl Store {
     }
 
     /// Takes a decision back: a merge's cases return to the record they came from.
+    /// The record is live again, so the other reviews it was in wait again too.
     pub async fn undo_review(&self, id: i64) -> Result<Review> {
         self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
@@ -310,14 +347,20 @@ impl Store {
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let moved: Vec<i64> = serde_json::from_str(moved.as_deref().unwrap_or("[]")).unwrap_or_default();
-            for case in &moved {
-                sqlx::query("UPDATE cases SET beneficiary_id = ? WHERE id = ?")
-                    .bind(r.beneficiary_id)
-                    .bind(case)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            // Only the moved cases still with the earlier child (or with whoever it was merged into
+            // since) come back: one an undo of another merge already gave back stays where it is.
+            sqlx::query(
+                "WITH RECURSIVE chain(id) AS (
+                     SELECT ?1 UNION SELECT b.merged_into FROM beneficiaries b JOIN chain ON b.id = chain.id
+                     WHERE b.merged_into IS NOT NULL)
+                 UPDATE cases SET beneficiary_id = ?2
+                 WHERE id IN (SELECT value FROM json_each(?3)) AND beneficiary_id IN (SELECT id FROM chain)",
+            )
+            .bind(r.candidate_id)
+            .bind(r.beneficiary_id)
+            .bind(moved.as_deref().unwrap_or("[]"))
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("UPDATE beneficiaries SET merged_into = NULL WHERE id = ?")
                 .bind(r.beneficiary_id)
                 .execute(&mut *tx)
