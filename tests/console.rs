@@ -701,6 +701,14 @@ async fn reports_draw_the_period_and_segments_count_as_filters_are_typed() {
             && screen.contains("donations per month")
             && screen.contains("open fundraisers")
     );
+    // The monthly bars are stacked by channel: the key names each with its share of the period.
+    let r = c.app.reports.report.clone().unwrap();
+    let raised: i64 = r.monthly.iter().map(|m| m.amount.minor()).sum();
+    for channel in ["website", "bank", "event", "corporate", "cash"] {
+        let sum: i64 = r.monthly.iter().filter(|m| m.channel == channel).map(|m| m.amount.minor()).sum();
+        let key = format!("{channel} {}%", (sum * 100 + raised / 2) / raised);
+        assert!(sum > 0 && screen.contains(&key), "{key} in\n{screen}");
+    }
     // Narrowed to one program and a quarter: the figures are the store's own.
     c.keys("/").await;
     c.type_text("program=treatment from=2026-04-01 to=2026-06-30").await;
@@ -717,11 +725,35 @@ async fn reports_draw_the_period_and_segments_count_as_filters_are_typed() {
     assert_eq!(c.app.screen, ScreenId::Segments);
     let all = c.app.segments.size.donors;
     c.keys("/").await;
-    c.type_text("min_total=10000 has_email=yes").await;
-    c.keys("<Enter>").await;
+    // The size follows the filters as they are typed, before Enter.
+    c.type_text("min_total=10000").await;
+    let big = c.store().segment_size(&"min_total=10000".parse().unwrap()).await.unwrap();
+    assert!(big.donors < all, "{big:?} of {all}");
+    let screen = c.screen(80, 24);
+    assert!(
+        screen.contains("filters typed: min_total=10000.00")
+            && screen.contains(&format!("{} donor(s) · {} reachable", big.donors, big.reachable)),
+        "{screen}"
+    );
+    // Half a filter: the last complete one's count stays up, and the screen says why.
+    c.type_text(" has_email").await;
+    let screen = c.screen(80, 24);
+    assert!(
+        screen.contains("filter incomplete") && screen.contains(&format!("{} donor(s) · ", big.donors)),
+        "{screen}"
+    );
+    c.type_text("=yes").await;
     let want = c.store().segment_size(&"min_total=10000 has_email=yes".parse().unwrap()).await.unwrap();
+    let screen = c.screen(80, 24);
+    assert!(
+        screen.contains(&format!("{} donor(s) · {} reachable", want.donors, want.reachable))
+            && !screen.contains("incomplete"),
+        "{screen}"
+    );
+    assert_eq!(c.app.segments.size.donors, all, "nothing is in force before Enter");
+    c.keys("<Enter>").await;
     assert_eq!(c.app.segments.size, want);
-    assert!(want.donors < all && want.donors > 0, "{want:?} of {all}");
+    assert!(want.donors < big.donors && want.donors > 0, "{want:?} of {big:?}");
     c.keys("s").await;
     c.type_text("крупные").await;
     c.keys("<Enter>").await;
@@ -732,4 +764,16 @@ async fn reports_draw_the_period_and_segments_count_as_filters_are_typed() {
     c.type_text(&format!("{} total", out.display())).await;
     c.keys("<Enter>").await;
     assert!(c.status().contains(&format!("{} donor(s) written", want.reachable)), "{}", c.status());
+    // Filters typed and then left with Esc: the ones in force come back.
+    c.keys("/").await;
+    c.type_text("channel=cash").await;
+    let cash = c.store().segment_size(&"channel=cash".parse().unwrap()).await.unwrap();
+    assert!(c.screen(80, 24).contains(&format!("{} donor(s) · {} reachable", cash.donors, cash.reachable)));
+    c.keys("<Esc>").await;
+    let screen = c.screen(80, 24);
+    assert!(
+        screen.contains("filters: min_total=10000.00 has_email=yes")
+            && screen.contains(&format!("{} donor(s) · {} reachable", want.donors, want.reachable)),
+        "{screen}"
+    );
 }

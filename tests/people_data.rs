@@ -114,8 +114,9 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
     s.gdpr_override("donor", id('z'), true, "письмо от 01.11.2026").await.unwrap();
     // A closed case whose medical papers are past their time.
     let closed = new_case(s, Program::Treatment, almoner::domain::Money::ZERO).await;
-    s.qualify(closed, "нейробластома", "химиотерапия", true).await.unwrap();
-    let report = f.t.file("выписка.pdf", "medical");
+    s.qualify(closed, "остеосаркома", "протонная терапия", true).await.unwrap();
+    s.set_consent(closed, None, Some("опухоль кости"), false).await.unwrap();
+    let report = f.t.file("выписка-остеосаркома.pdf", "medical");
     s.attach(closed, almoner::domain::DocKind::MedicalReport, &report).await.unwrap();
     s.advance(closed, Stage::Rejected, Some("не подтверждено")).await.unwrap();
     sqlx::query("UPDATE cases SET stage_since = '2019-01-01T00:00:00+00:00' WHERE id = ?")
@@ -142,6 +143,67 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
             )
         }
     };
+    // Глеб's duplicate record, merged into his: it goes with him.
+    let (_, dup) = gift(s, "Gleb Glebov", Some("gleb@x.org"), "2016-03-01", "150", Channel::Bank).await;
+    s.merge_donors(dup, id('g')).await.unwrap();
+    // An entry about Глеб holding what a donor's record holds (as a change of his details would).
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after) VALUES (?, 'tester', 'donor.edit', 'donor', ?,
+            '{\"name\":\"Глеб\",\"email\":\"g@x.org\",\"inn\":\"770123456789\"}',
+            '{\"name\":\"Глеб\",\"email\":\"g@x.org\",\"phone\":79161234567,\"inn\":\"770123456789\",\"consent\":true,\"accounts\":[\"40817810000000000077\"]}')",
+    )
+    .bind(chrono::Utc::now())
+    .bind(id('g'))
+    .execute(s.pool())
+    .await
+    .unwrap();
+    // What must leave the log, and is in it now.
+    let gone = [
+        "Глеб",
+        "Зоя",
+        "Gleb Glebov",
+        "g@x.org",
+        "79161234567",
+        "770123456789",
+        "40817810000000000077",
+        "остеосаркома",
+        "протонная терапия",
+        "опухоль кости",
+        "выписка-остеосаркома",
+    ];
+    let in_log = |s: &Store, text: &'static str| {
+        let s = s.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM audit_log
+                 WHERE (at || actor || action || entity || COALESCE(entity_id, '') || COALESCE(before, '') || COALESCE(after, ''))
+                       LIKE '%' || ? || '%'",
+            )
+            .bind(text)
+            .fetch_one(s.pool())
+            .await
+            .unwrap()
+        }
+    };
+    for text in gone {
+        assert!(in_log(s, text).await > 0, "{text} is in the log before the rules run");
+    }
+    // The money's history as the log tells it: every new donation's amount and channel, every allocation.
+    let money_history = |s: &Store| {
+        let s = s.clone();
+        async move {
+            sqlx::query_as::<_, (i64, String, Option<i64>, Option<String>, Option<String>)>(
+                "SELECT id, action, entity_id, json_extract(after, '$.amount') || ' ' || json_extract(after, '$.channel'),
+                        json_extract(after, '$.lines')
+                 FROM audit_log WHERE action IN ('donation.new', 'allocate', 'reverse') ORDER BY id",
+            )
+            .fetch_all(s.pool())
+            .await
+            .unwrap()
+        }
+    };
+    let history = money_history(s).await;
+    let entries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(s.pool()).await.unwrap();
     let before = totals(s).await;
     let day0 = date("2026-12-01");
     let plan = s.gdpr_plan(day0).await.unwrap();
@@ -169,24 +231,24 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
     assert_eq!(totals(s).await, before, "every total is as it was");
     assert_invariants(s).await;
 
-    for who in ['g', 'z'] {
+    for who in [id('g'), id('z'), dup] {
         let row: (String, Option<String>, Option<String>, Option<String>, Option<String>, i64) =
             sqlx::query_as("SELECT name, inn, email, phone, name_key, do_not_contact FROM donors WHERE id = ?")
-                .bind(id(who))
+                .bind(who)
                 .fetch_one(s.pool())
                 .await
                 .unwrap();
-        assert_eq!(row, (format!("anonymized donor {}", id(who)), None, None, None, None, 1));
+        assert_eq!(row, (format!("anonymized donor {who}"), None, None, None, None, 1), "donor {who}");
         let left: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM donations WHERE donor_id = ? AND (payer <> 'anonymized' OR purpose <> '')",
         )
-        .bind(id(who))
+        .bind(who)
         .fetch_one(s.pool())
         .await
         .unwrap();
         assert_eq!(left, 0, "no name or purpose left on their donations");
     }
-    for name in ["Глеб", "Зоя", "g@x.org", "z@x.org"] {
+    for name in ["Глеб", "Зоя", "g@x.org", "z@x.org", "Gleb Glebov", "gleb@x.org"] {
         let found: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM donors WHERE name LIKE '%' || ?1 || '%' OR email = ?1)
                   + (SELECT COUNT(*) FROM donations WHERE payer LIKE '%' || ?1 || '%' OR purpose LIKE '%' || ?1 || '%')
@@ -220,4 +282,173 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
         .await
         .unwrap();
     assert_eq!(logged, 4 + 2 + 1 + 1);
+
+    let marker = "(removed under the personal-data rules)";
+    // Nothing removed is left anywhere in the audit log; the entries are all still there,
+    // and the money's history in them (amounts, channels, allocations) is as it was.
+    for text in gone {
+        assert_eq!(in_log(s, text).await, 0, "{text} is still in the audit log");
+    }
+    let added: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(s.pool()).await.unwrap();
+    assert_eq!(added, entries + logged + 1, "no entry went: only the plan's, the run's and Дарья's gift came");
+    let now = money_history(s).await;
+    assert!(now.starts_with(&history) && now.len() == history.len() + 1, "{history:?}\n{now:?}");
+    let (payer, amount, redacted): (String, String, i64) = sqlx::query_as(
+        "SELECT json_extract(a.after, '$.payer'), json_extract(a.after, '$.amount'), a.redacted
+         FROM audit_log a JOIN donations d ON a.entity = 'donation' AND a.entity_id = d.id
+         WHERE a.action = 'donation.new' AND d.donor_id = ? AND d.amount = 70000",
+    )
+    .bind(id('g'))
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!((payer.as_str(), amount.as_str(), redacted), (marker, "700.00", 1));
+    let qualify: String =
+        sqlx::query_scalar("SELECT after FROM audit_log WHERE action = 'case.qualify' AND entity_id = ?")
+            .bind(closed)
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+    let qualify: serde_json::Value = serde_json::from_str(&qualify).unwrap();
+    assert_eq!(qualify, serde_json::json!({"diagnosis": marker, "treatment": marker}));
+    let open_qualify: String =
+        sqlx::query_scalar("SELECT after FROM audit_log WHERE action = 'case.qualify' AND entity_id = ?")
+            .bind(f.open_case)
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+    assert!(open_qualify.contains("нейробластома"), "an open case keeps its medical data: {open_qualify}");
+
+    // The log takes a redaction and nothing else, whoever writes to it.
+    for sql in [
+        "UPDATE audit_log SET actor = 'someone'",
+        "UPDATE audit_log SET actor = 'someone', redacted = 1 WHERE redacted = 1",
+        "UPDATE audit_log SET redacted = 0 WHERE redacted = 1",
+        "UPDATE audit_log SET after = json_set(after, '$.amount', '1.00'), redacted = 1 WHERE action = 'donation.new'",
+        "UPDATE audit_log SET after = json_set(after, '$.payer', 'Кто-то другой'), redacted = 1 WHERE action = 'donation.new'",
+        "UPDATE audit_log SET after = json_remove(after, '$.amount'), redacted = 1 WHERE action = 'donation.new'",
+        "UPDATE audit_log SET after = NULL, redacted = 1 WHERE action = 'donation.new'",
+        "UPDATE audit_log SET entity_id = entity_id + 1, redacted = 1 WHERE redacted = 1",
+        "UPDATE audit_log SET after = json_set(after, '$.payer', '(removed under the personal-data rules)') WHERE action = 'donation.new' AND redacted = 0",
+        "DELETE FROM audit_log WHERE redacted = 1",
+        "DELETE FROM audit_log",
+    ] {
+        assert!(sqlx::query(sql).execute(s.pool()).await.is_err(), "the database allowed: {sql}");
+    }
+    let one: i64 = sqlx::query_scalar("SELECT MIN(id) FROM audit_log WHERE action = 'donation.new' AND redacted = 0")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET after = json_set(after, '$.payer', ?), redacted = 1 WHERE id = ?")
+        .bind(marker)
+        .bind(one)
+        .execute(s.pool())
+        .await
+        .expect("a redaction is the one change the log takes");
+}
+
+/// The rules as the foundation sets them: with a one-year contact rule, the
+/// exclusions are what keep a recent giver and a recurring one in touch.
+#[tokio::test]
+async fn exclusions_decide_under_the_foundations_own_settings() {
+    let t = TestDb::new().await;
+    let s = &t.store;
+    for (key, value) in [("gdpr.contact_years", "1"), ("gdpr.erase_years", "2"), ("gdpr.recent_months", "24")] {
+        s.set_setting(key, value).await.unwrap();
+    }
+    assert_eq!(
+        s.gdpr_rules().await.unwrap(),
+        almoner::store::Rules { contact_years: 1, erase_years: 2, recent_months: 24, medical_years: 5 }
+    );
+    let day = date("2026-12-01");
+    // Ирина gave 18 months ago; Роман and Семён 13 months ago, Роман through a yearly subscription.
+    let (_, irina) = gift(s, "Ирина", Some("i@x.org"), "2025-06-01", "500", Channel::Website).await;
+    let (roman_gift, roman) = gift(s, "Роман", Some("r@x.org"), "2025-11-01", "1200", Channel::Website).await;
+    let (_, semyon) = gift(s, "Семён", Some("s@x.org"), "2025-11-01", "1200", Channel::Website).await;
+    // Тимур last gave three and a half years ago: past the two-year erase rule.
+    let (_, timur) = gift(s, "Тимур", Some("t@x.org"), "2023-06-01", "300", Channel::Bank).await;
+    sqlx::query("INSERT INTO donor_subscriptions (subscription, donor_id) VALUES ('sc_year', ?)")
+        .bind(roman)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE donations SET subscription = 'sc_year' WHERE id = ?")
+        .bind(roman_gift)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    for who in [irina, roman, semyon, timur] {
+        s.set_contact(who, Some(true), None).await.unwrap();
+    }
+    let planned = |s: &Store| {
+        let s = s.clone();
+        async move {
+            let mut p: Vec<(i64, String)> =
+                s.gdpr_plan(day).await.unwrap().into_iter().map(|p| (p.entity_id, p.action)).collect();
+            p.sort();
+            p
+        }
+    };
+    // A gift in the last 24 months holds all three back; only Тимур is due, and for erasure.
+    assert_eq!(planned(s).await, vec![(timur, "anonymize".to_string())]);
+
+    // Six months instead: Ирина and Семён are due; Роман's yearly gift is still coming.
+    s.set_setting("gdpr.recent_months", "6").await.unwrap();
+    let want =
+        vec![(irina, "do_not_contact".to_string()), (semyon, "do_not_contact".into()), (timur, "anonymize".into())];
+    assert_eq!(planned(s).await, want);
+    // His subscription ends: he is due like Семён.
+    sqlx::query("DELETE FROM donor_subscriptions WHERE donor_id = ?").bind(roman).execute(s.pool()).await.unwrap();
+    let mut with_roman = want.clone();
+    with_roman.push((roman, "do_not_contact".into()));
+    with_roman.sort();
+    assert_eq!(planned(s).await, with_roman);
+
+    // A person's decisions, both in the audit log with their reasons.
+    s.gdpr_override("donor", semyon, false, "попечитель, пишем лично").await.unwrap();
+    s.gdpr_override("donor", irina, true, "просила удалить данные").await.unwrap();
+    let decided: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT action, entity_id, json_extract(after, '$.reason') FROM audit_log WHERE action IN ('gdpr.exclude', 'gdpr.include') ORDER BY id",
+    )
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        decided,
+        vec![
+            ("gdpr.exclude".into(), semyon, "попечитель, пишем лично".into()),
+            ("gdpr.include".into(), irina, "просила удалить данные".into())
+        ]
+    );
+    // Семён's step is dropped; Ирина's becomes erasure, a month ahead like any other.
+    let mut decided =
+        vec![(irina, "anonymize".to_string()), (roman, "do_not_contact".into()), (timur, "anonymize".into())];
+    decided.sort();
+    assert_eq!(planned(s).await, decided);
+
+    // A month later the steps are carried out: Роман is no longer written to, and
+    // Ирина (who asked) and Тимур lose their personal data; Семён is left alone.
+    let run = s.gdpr_run(day + chrono::Duration::days(30)).await.unwrap();
+    let mut done: Vec<(i64, String)> = run.done.iter().map(|p| (p.entity_id, p.action.clone())).collect();
+    done.sort();
+    assert_eq!(done, decided, "{run:?}");
+    let flags: Vec<(i64, i64, i64, bool)> =
+        sqlx::query_as("SELECT id, do_not_contact, consent, anonymized_at IS NOT NULL FROM donors ORDER BY id")
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+    let mut want_flags = vec![(irina, 1, 0, true), (roman, 1, 1, false), (semyon, 0, 1, false), (timur, 1, 0, true)];
+    want_flags.sort();
+    assert_eq!(flags, want_flags);
+    let logged: Vec<(String, i64)> =
+        sqlx::query_as("SELECT action, entity_id FROM audit_log WHERE action = 'gdpr.do_not_contact'")
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(logged, vec![("gdpr.do_not_contact".to_string(), roman)]);
+    // The mailing reaches only Семён now (the anonymized are in no segment).
+    let out = t.dir.path().join("mail.csv");
+    let exported = s.export_segment(&Segment::default(), &[], &out).await.unwrap();
+    assert_eq!((exported.written, exported.do_not_contact), (1, 1));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "email,Name\ns@x.org,Семён\n");
 }

@@ -470,11 +470,13 @@ impl App {
         match key.code {
             KeyCode::Esc => {
                 self.prompt = None;
+                self.segments.typing = None;
                 Ok(())
             }
             KeyCode::Enter => {
                 let line = p.text();
                 self.prompt = None;
+                self.segments.typing = None;
                 if line.trim().is_empty() { Ok(()) } else { self.run_line(&line).await }
             }
             KeyCode::Tab => {
@@ -485,7 +487,8 @@ impl App {
             }
             _ => {
                 p.input(key);
-                Ok(())
+                // The segments' size follows the filters as they are typed.
+                if self.screen == ScreenId::Segments { reports::follow_prompt(self).await } else { Ok(()) }
             }
         }
     }

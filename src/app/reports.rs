@@ -67,6 +67,41 @@ pub struct Segments {
     pub size: Size,
     pub saved: Vec<(String, Segment, Size)>,
     pub selected: usize,
+    /// The filters being typed at `/`, counted before Enter.
+    pub typing: Option<Typing>,
+}
+
+/// The last complete filters typed so far and their size; while the text
+/// does not read as filters, why (the count stays the last good one).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Typing {
+    pub filter: Segment,
+    pub size: Size,
+    pub incomplete: Option<String>,
+}
+
+/// The prompt's text changed on the segments screen: when it holds the
+/// filters (`segment …`), the size follows at once. A half-typed filter
+/// (`min_total=`, `has`) keeps the last good count up, marked incomplete.
+pub async fn follow_prompt(app: &mut App) -> AppResult {
+    let text = app.prompt.as_ref().map(|p| p.text()).unwrap_or_default();
+    let Some(rest) = text.strip_prefix("segment").filter(|r| r.is_empty() || r.starts_with(' ')) else {
+        app.segments.typing = None;
+        return Ok(());
+    };
+    let q = &mut app.segments;
+    let last =
+        q.typing.take().unwrap_or_else(|| Typing { filter: q.filter.clone(), size: q.size.clone(), incomplete: None });
+    let (now, counted) = match rest.parse::<Segment>() {
+        Ok(filter) if filter == last.filter => (Typing { incomplete: None, ..last }, Ok(())),
+        Ok(filter) => match app.store.segment_size(&filter).await {
+            Ok(size) => (Typing { filter, size, incomplete: None }, Ok(())),
+            Err(e) => (last, Err(e.to_string())),
+        },
+        Err(e) => (Typing { incomplete: Some(e.to_string()), ..last }, Ok(())),
+    };
+    q.typing = Some(now);
+    counted
 }
 
 impl Segments {

@@ -31,6 +31,86 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// What stands in the log where personal data was. Migration 0019 lets an
+/// entry change only by putting exactly this in place of values it held.
+pub const REMOVED: &str = "(removed under the personal-data rules)";
+
+/// Puts [`REMOVED`] in place of the value of every key in `fields`, at any
+/// depth of `v` (a value that is already the marker, or nothing, is left).
+/// Flags and counts are not personal data: only text, numbers in `numbers`
+/// (an INN or phone written as a number), lists and objects are removed.
+/// Whether anything changed.
+pub(crate) fn redact(v: &mut Value, fields: &[&str], numbers: &[&str]) -> bool {
+    let mut changed = false;
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                let personal = fields.contains(&k.as_str())
+                    && match x {
+                        Value::String(s) => s != REMOVED,
+                        Value::Array(_) | Value::Object(_) => true,
+                        Value::Number(_) => numbers.contains(&k.as_str()),
+                        Value::Null | Value::Bool(_) => false,
+                    };
+                if personal {
+                    *x = Value::String(REMOVED.into());
+                    changed = true;
+                } else {
+                    changed |= redact(x, fields, numbers);
+                }
+            }
+        }
+        Value::Array(list) => {
+            for x in list {
+                changed |= redact(x, fields, numbers);
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+/// Redacts `fields` in the detail of the entries `ids` (see [`redact`]);
+/// `extra` may redact more of an entry, given its action. How many changed.
+pub(crate) async fn redact_entries(
+    tx: &mut Tx,
+    ids: &[i64],
+    fields: &[&str],
+    numbers: &[&str],
+    extra: impl Fn(&str, &mut Value) -> bool,
+) -> Result<usize> {
+    let mut changed = 0;
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT id, action, before, after FROM audit_log WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::json!(chunk).to_string())
+        .fetch_all(&mut **tx)
+        .await?;
+        for (id, action, before, after) in rows {
+            let mut touched = false;
+            let mut clean = |text: Option<String>| -> Option<String> {
+                let text = text?;
+                let Ok(mut v) = serde_json::from_str::<Value>(&text) else { return Some(text) };
+                let here = redact(&mut v, fields, numbers) | extra(&action, &mut v);
+                touched |= here;
+                Some(if here { v.to_string() } else { text })
+            };
+            let (before, after) = (clean(before), clean(after));
+            if touched {
+                sqlx::query("UPDATE audit_log SET before = ?, after = ?, redacted = 1 WHERE id = ?")
+                    .bind(before)
+                    .bind(after)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                changed += 1;
+            }
+        }
+    }
+    Ok(changed)
+}
+
 impl Store {
     /// The newest `limit` audit entries, newest first; optionally for one entity.
     pub async fn audit(&self, limit: i64, entity: Option<(&str, i64)>) -> Result<Vec<AuditEntry>> {

@@ -7,6 +7,8 @@
 //! a person's request brings a donor in early. `plan` schedules what is
 //! due a month ahead, so staff can look and override; `run` carries out
 //! what is due. Amounts, dates and allocations stay: every report sums the same.
+//! What is removed goes from the audit log too (redacted in place, the one
+//! change migration 0019 lets the log take), so the log never keeps it.
 
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
@@ -34,6 +36,35 @@ pub const SETTINGS: [&str; 4] = ["gdpr.contact_years", "gdpr.erase_years", "gdpr
 
 /// How far ahead a newly planned step is scheduled.
 pub const NOTICE_DAYS: i64 = 30;
+
+/// A recurring donation is active while its last payment is younger than
+/// this: a monthly one, and a yearly one paid a few weeks late.
+pub const RECURRING_ACTIVE_DAYS: i64 = 400;
+
+/// What anonymization removes from the audit entries about a donor and their
+/// donations (`NUMBERS`: also when written as a number).
+const DONOR_FIELDS: &[&str] = &[
+    "name",
+    "full_name",
+    "donor_name",
+    "payer",
+    "payer_name",
+    "email",
+    "phone",
+    "inn",
+    "payer_inn",
+    "account",
+    "accounts",
+    "payer_account",
+    "purpose",
+    "subscription",
+    "subscriptions",
+    "name_key",
+    "address",
+];
+const DONOR_NUMBERS: &[&str] = &["inn", "payer_inn", "phone", "account", "payer_account"];
+/// What removing a case's medical data removes from its audit entries.
+const MEDICAL_FIELDS: &[&str] = &["diagnosis", "lay_diagnosis", "treatment", "notes", "note"];
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Planned {
@@ -81,10 +112,12 @@ impl Store {
     async fn gdpr_due(&self, conn: &mut sqlx::SqliteConnection, day: NaiveDate) -> Result<Vec<Due>> {
         let r = self.gdpr_rules().await?;
         let recent = day.checked_sub_months(chrono::Months::new(r.recent_months as u32)).unwrap_or(day);
-        let active_since = day - Duration::days(92);
-        // Donors held back: a person's decision, a recurring gift still coming, a recent gift, money on an open case.
+        let active_since = day - Duration::days(RECURRING_ACTIVE_DAYS);
+        // Donors held back: a person's decision, a recurring gift still coming (a payment through one
+        // of their subscriptions lately), a recent gift, money on an open case.
         let held = "EXISTS (SELECT 1 FROM gdpr_overrides x WHERE x.entity = 'donor' AND x.entity_id = o.id AND x.kind = 'exclude')
-            OR (EXISTS (SELECT 1 FROM donor_subscriptions s WHERE s.donor_id = o.id) AND g.last >= ?2)
+            OR EXISTS (SELECT 1 FROM donor_subscriptions s JOIN donations d ON d.subscription = s.subscription
+                       WHERE s.donor_id = o.id AND d.received_on >= ?2)
             OR g.last >= ?3
             OR EXISTS (SELECT 1 FROM donations d JOIN allocations a ON a.donation_id = d.id JOIN cases c ON c.id = a.case_id
                        WHERE d.donor_id = o.id AND c.stage NOT IN ('paid', 'closed', 'rejected'))
@@ -123,6 +156,16 @@ impl Store {
             } else if !dnc && last < years_ago(day, r.contact_years) {
                 due.push(("donor", id, "do_not_contact", format!("no gift since {last} ({} years)", r.contact_years)));
             }
+        }
+        // A record merged into a donor already anonymized is the same person: it follows.
+        let merged: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT w.id, w.merged_into FROM donors w JOIN donors x ON x.id = w.merged_into
+             WHERE w.anonymized_at IS NULL AND x.anonymized_at IS NOT NULL",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id, into) in merged {
+            due.push(("donor", id, "anonymize", format!("merged into donor {into}, whose personal data was removed")));
         }
         // Closed cases' medical data, unless the child is held back by a person's decision.
         let cases: Vec<(i64, String, String)> = sqlx::query_as(
@@ -215,6 +258,7 @@ impl Store {
                 out.waiting += 1;
                 continue;
             }
+            let mut done = json!({"reason": p.reason});
             match p.action.as_str() {
                 "do_not_contact" => {
                     sqlx::query("UPDATE donors SET do_not_contact = 1 WHERE id = ?")
@@ -222,8 +266,14 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                "anonymize" => anonymize_donor(&mut tx, p.entity_id).await?,
-                _ => self.remove_medical(&mut tx, p.entity_id).await?,
+                "anonymize" => {
+                    let (merged, redacted) = anonymize_donor(&mut tx, p.entity_id).await?;
+                    done["redacted_entries"] = json!(redacted);
+                    if !merged.is_empty() {
+                        done["merged_records"] = json!(merged);
+                    }
+                }
+                _ => done["redacted_entries"] = json!(self.remove_medical(&mut tx, p.entity_id).await?),
             }
             sqlx::query("UPDATE gdpr_plan SET done_at = ? WHERE id = ?")
                 .bind(now())
@@ -238,7 +288,7 @@ impl Store {
                 &p.entity,
                 Some(p.entity_id),
                 None,
-                Some(json!({"reason": p.reason})),
+                Some(done),
             )
             .await?;
             out.done.push(p);
@@ -298,7 +348,8 @@ impl Store {
         Ok(())
     }
 
-    async fn remove_medical(&self, tx: &mut Tx, case: i64) -> Result<()> {
+    /// Removes a case's medical data, from its audit entries too; how many entries were redacted.
+    async fn remove_medical(&self, tx: &mut Tx, case: i64) -> Result<usize> {
         sqlx::query(
             "UPDATE cases SET diagnosis = '', lay_diagnosis = NULL, notes = '', medical_removed_at = ? WHERE id = ?",
         )
@@ -333,7 +384,16 @@ impl Store {
                 let _ = std::fs::remove_file(path);
             }
         }
-        Ok(())
+        let entries: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log WHERE entity = 'case' AND entity_id = ?")
+            .bind(case)
+            .fetch_all(&mut **tx)
+            .await?;
+        // A medical report's file name goes with the paper (its name often says whose and what).
+        audit::redact_entries(tx, &entries, MEDICAL_FIELDS, &[], |action, v| {
+            let medical = action == "case.attach" && v.get("kind").and_then(|k| k.as_str()) == Some("medical_report");
+            medical && audit::redact(v, &["file", "sha256"], &[])
+        })
+        .await
     }
 }
 
@@ -361,21 +421,48 @@ async fn open_plan(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Planned>> {
         .collect())
 }
 
-/// Removes a donor's personal data; amounts, dates and allocations stay.
-async fn anonymize_donor(tx: &mut Tx, id: i64) -> Result<()> {
+/// Removes a donor's personal data, and that of the records merged into
+/// them (the same person), from the audit log too; amounts, dates and
+/// allocations stay. The merged records and how many entries were redacted.
+async fn anonymize_donor(tx: &mut Tx, id: i64) -> Result<(Vec<i64>, usize)> {
+    let people: Vec<i64> = sqlx::query_scalar(
+        "WITH RECURSIVE one(id) AS (SELECT ? UNION SELECT d.id FROM donors d JOIN one ON d.merged_into = one.id)
+         SELECT id FROM one ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let list = json!(people).to_string();
     sqlx::query(
         "UPDATE donors SET name = 'anonymized donor ' || id, inn = NULL, email = NULL, phone = NULL, name_key = NULL,
-            consent = 0, do_not_contact = 1, anonymized_at = ? WHERE id = ?",
+            consent = 0, do_not_contact = 1, anonymized_at = COALESCE(anonymized_at, ?)
+         WHERE id IN (SELECT value FROM json_each(?))",
     )
     .bind(now())
-    .bind(id)
+    .bind(&list)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE donations SET payer = 'anonymized', purpose = '', subscription = NULL WHERE donor_id = ?")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("DELETE FROM donor_accounts WHERE donor_id = ?").bind(id).execute(&mut **tx).await?;
-    sqlx::query("DELETE FROM donor_subscriptions WHERE donor_id = ?").bind(id).execute(&mut **tx).await?;
-    Ok(())
+    for sql in [
+        "UPDATE donations SET payer = 'anonymized', purpose = '', subscription = NULL WHERE donor_id IN (SELECT value FROM json_each(?1))",
+        "DELETE FROM donor_accounts WHERE donor_id IN (SELECT value FROM json_each(?1))",
+        "DELETE FROM donor_subscriptions WHERE donor_id IN (SELECT value FROM json_each(?1))",
+        // What a merge moved keeps ids only: the subscriptions' are gone with them.
+        "UPDATE donor_merges SET subscriptions = '[]'
+         WHERE from_id IN (SELECT value FROM json_each(?1)) OR into_id IN (SELECT value FROM json_each(?1))",
+    ] {
+        sqlx::query(sql).bind(&list).execute(&mut **tx).await?;
+    }
+    // Every entry about them, their donations, and merges into them.
+    let entries: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM audit_log WHERE entity = 'donor' AND entity_id IN (SELECT value FROM json_each(?1))
+         UNION SELECT a.id FROM audit_log a JOIN donations d ON a.entity = 'donation' AND a.entity_id = d.id
+               WHERE d.donor_id IN (SELECT value FROM json_each(?1))
+         UNION SELECT id FROM audit_log WHERE entity = 'donor' AND action IN ('donor.merge', 'donor.unmerge')
+               AND COALESCE(json_extract(after, '$.into'), json_extract(before, '$.into')) IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(&list)
+    .fetch_all(&mut **tx)
+    .await?;
+    let redacted = audit::redact_entries(tx, &entries, DONOR_FIELDS, DONOR_NUMBERS, |_, _| false).await?;
+    Ok((people.into_iter().filter(|p| *p != id).collect(), redacted))
 }

@@ -1,19 +1,21 @@
 //! The reports screen (the pipeline as a funnel, donations as a bar per
-//! month, time in stage, gauges of the open fundraisers) and the segments
-//! screen (filters, live size, saved segments).
+//! month stacked by channel, time in stage, gauges of the open fundraisers)
+//! and the segments screen (filters, the size as they are typed, saved
+//! segments).
 
 use std::collections::BTreeMap;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::{Theme, bar, cell, page_start, safe};
 use crate::app::App;
-use crate::domain::Stage;
+use crate::domain::{Channel, Stage};
+use crate::store::StageReport;
 
 fn boxed<'a>(frame: &mut Frame, area: Rect, title: &str, theme: Theme, lines: Vec<Line<'a>>) {
     let block = Block::default().borders(Borders::ALL).title(Span::styled(title.to_string(), theme.title()));
@@ -72,32 +74,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ]));
     }
     boxed(frame, funnel_area, "entered a stage", theme, lines);
-    // Donations per month, all channels, with the channels' split in words.
-    let mut months: BTreeMap<&str, (i64, Vec<String>)> = BTreeMap::new();
-    for m in &r.monthly {
-        let e = months.entry(m.month.as_str()).or_default();
-        e.0 += m.amount.minor();
-        e.1.push(format!("{} {}", m.channel, m.donations));
-    }
-    let max = months.values().map(|v| v.0).max().unwrap_or(0);
-    let w = months_area.width.saturating_sub(2) as usize;
-    let rows = months_area.height.saturating_sub(2) as usize;
-    let bar_w = w.saturating_sub(8 + 12);
-    let lines: Vec<Line> = months
-        .iter()
-        .rev()
-        .take(rows)
-        .rev()
-        .map(|(m, (sum, _))| {
-            let money = app.lang.money_short(crate::domain::Money::from_minor(*sum));
-            Line::from(vec![
-                Span::raw(format!("{m} ")),
-                Span::styled(cell(&blocks(*sum, max, bar_w), bar_w, false), theme.money()),
-                Span::raw(cell(&money, 12, true)),
-            ])
-        })
-        .collect();
-    boxed(frame, months_area, "donations per month", theme, lines);
+    draw_months(frame, months_area, app, r, theme);
     let [stay_area, open_area] = Layout::horizontal([Constraint::Percentage(45), Constraint::Min(10)]).areas(bottom);
     let mut lines = vec![Line::from(Span::styled(
         format!("{} {:>5} {:>6} {:>6}", cell("", 13, false), "cases", "median", "p90"),
@@ -132,15 +109,129 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     boxed(frame, open_area, "open fundraisers", theme, lines);
 }
 
+/// How a channel shows in the monthly bars: its pattern (readable without
+/// colour) and its colour.
+const PATTERNS: [(&str, Color); 5] =
+    [("█", Color::Green), ("▓", Color::Cyan), ("▒", Color::Yellow), ("░", Color::Magenta), ("▚", Color::Blue)];
+
+/// Donations per month: a bar per month, stacked by channel; the channels'
+/// key, with each one's share of the period where it fits, on the bottom edge.
+fn draw_months(frame: &mut Frame, area: Rect, app: &App, r: &StageReport, theme: Theme) {
+    let raised: i64 = r.monthly.iter().map(|m| m.amount.minor()).sum();
+    let period = |c: &str| -> i64 { r.monthly.iter().filter(|m| m.channel == c).map(|m| m.amount.minor()).sum() };
+    // The channels present, the one that brought most first (solid), then the
+    // foundation's order, any other after them.
+    let mut channels: Vec<&str> =
+        Channel::ALL.iter().map(|c| c.as_str()).filter(|c| r.monthly.iter().any(|m| m.channel == *c)).collect();
+    for m in &r.monthly {
+        if !channels.contains(&m.channel.as_str()) {
+            channels.push(&m.channel);
+        }
+    }
+    channels.sort_by_key(|c| std::cmp::Reverse(period(c)));
+    let mut months: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for m in &r.monthly {
+        let sums = months.entry(m.month.as_str()).or_insert_with(|| vec![0; channels.len()]);
+        if let Some(i) = channels.iter().position(|c| *c == m.channel) {
+            sums[i] += m.amount.minor();
+        }
+    }
+    let pattern = |i: usize| {
+        let (p, colour) = PATTERNS.get(i).copied().unwrap_or(("▪", Color::White));
+        (p, theme.fg(colour))
+    };
+    let max = months.values().map(|v| v.iter().sum::<i64>()).max().unwrap_or(0);
+    let w = area.width.saturating_sub(2) as usize;
+    let rows = area.height.saturating_sub(2) as usize;
+    let bar_w = w.saturating_sub(8 + 12);
+    let lines: Vec<Line> = months
+        .iter()
+        .rev()
+        .take(rows)
+        .rev()
+        .map(|(m, sums)| {
+            let total: i64 = sums.iter().sum();
+            let length = blocks(total, max, bar_w).chars().count();
+            let mut spans = vec![Span::raw(format!("{m} "))];
+            for (i, n) in cells(sums, length).into_iter().enumerate() {
+                let (p, style) = pattern(i);
+                spans.push(Span::styled(p.repeat(n), style));
+            }
+            spans.push(Span::raw(" ".repeat(bar_w.saturating_sub(length))));
+            spans.push(Span::raw(cell(&app.lang.money_short(crate::domain::Money::from_minor(total)), 12, true)));
+            Line::from(spans)
+        })
+        .collect();
+    // The key: with shares if it fits, else the names, else their first letters.
+    let share = |c: &str| if raised > 0 { (period(c) * 100 + raised / 2) / raised } else { 0 };
+    let keys: [Vec<String>; 3] = [
+        channels.iter().map(|c| format!("{c} {}%", share(c))).collect(),
+        channels.iter().map(|c| c.to_string()).collect(),
+        channels.iter().map(|c| c.chars().take(4).collect()).collect(),
+    ];
+    let fits = |names: &Vec<String>| names.iter().map(|n| n.width() + 2).sum::<usize>() <= w;
+    let names = keys.iter().find(|k| fits(k)).unwrap_or(&keys[2]);
+    let mut key = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (p, style) = pattern(i);
+        key.push(Span::styled(p, style));
+        key.push(Span::raw(format!("{} ", safe(name, w))));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled("donations per month", theme.title()))
+        .title_bottom(Line::from(key));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `length` cells shared out in proportion to `parts`: each its whole cells,
+/// then the cells left over to the largest remainders (the larger part first
+/// on a tie), so the parts always fill the bar and a small part never shows
+/// where a bigger one does not.
+fn cells(parts: &[i64], length: usize) -> Vec<usize> {
+    let total: i64 = parts.iter().sum();
+    if total <= 0 {
+        return vec![0; parts.len()];
+    }
+    let exact: Vec<f64> = parts.iter().map(|p| *p as f64 / total as f64 * length as f64).collect();
+    let mut out: Vec<usize> = exact.iter().map(|x| x.floor() as usize).collect();
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|a, b| {
+        (exact[*b] - out[*b] as f64).total_cmp(&(exact[*a] - out[*a] as f64)).then(parts[*b].cmp(&parts[*a]))
+    });
+    let left = length.saturating_sub(out.iter().sum());
+    for i in order.into_iter().take(left) {
+        out[i] += 1;
+    }
+    out
+}
+
 pub fn draw_segments(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let t = app.lang.t();
     let q = &app.segments;
     let [head, list] = Layout::vertical([Constraint::Length(6), Constraint::Min(3)]).areas(area);
-    let filters = q.filter.to_string();
-    let s = &q.size;
+    // While filters are typed at `/`, the figures are theirs (the last complete ones).
+    let (filter, s) = match &q.typing {
+        Some(typed) => (&typed.filter, &typed.size),
+        None => (&q.filter, &q.size),
+    };
+    let filters = filter.to_string();
+    let hint = match q.typing.as_ref().map(|typed| typed.incomplete.as_deref()) {
+        Some(Some(why)) => Line::from(Span::styled(
+            safe(&format!("filter incomplete, the count is for the last complete one: {why}"), head.width as usize),
+            theme.warn(),
+        )),
+        Some(None) => Line::from(Span::styled("as typed · Enter keeps these filters · Esc goes back", theme.dim())),
+        None => Line::from(Span::styled(
+            "/ filters (paid_from= paid_to= min_amount= max_amount= min_total= min_gifts= channel= program= purpose= recurring= last_before= last_after= has_email=) · s save · e export · Enter loads a saved one",
+            theme.dim(),
+        )),
+    };
     let lines = vec![
         Line::from(vec![
-            Span::styled("filters: ", theme.dim()),
+            Span::styled(if q.typing.is_some() { "filters typed: " } else { "filters: " }, theme.dim()),
             Span::raw(safe(
                 if filters.is_empty() { "(none: every donor who gave)" } else { &filters },
                 head.width as usize,
@@ -158,10 +249,7 @@ pub fn draw_segments(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             ),
             theme.dim(),
         )),
-        Line::from(Span::styled(
-            "/ filters (paid_from= paid_to= min_amount= max_amount= min_total= min_gifts= channel= program= purpose= recurring= last_before= last_after= has_email=) · s save · e export · Enter loads a saved one",
-            theme.dim(),
-        )),
+        hint,
     ];
     boxed(frame, head, t.segments, theme, lines);
     let visible = list.height.saturating_sub(2) as usize;
