@@ -78,6 +78,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "report_indexes", include_str!("../../migrations/0016_report_indexes.sql")),
     (17, "stage_stays", include_str!("../../migrations/0017_stage_stays.sql")),
     (18, "beneficiary_born", include_str!("../../migrations/0018_beneficiary_born.sql")),
+    (19, "audit_redaction", include_str!("../../migrations/0019_audit_redaction.sql")),
 ];
 
 /// An open database plus the person acting on it.
@@ -110,7 +111,10 @@ impl Store {
             // totals over 100 000 cases stay in the tens of milliseconds, and a
             // year's report over a million donations reads no page twice. (Address
             // space only: the pages are the OS's shared file cache.)
-            .pragma("mmap_size", "2147418112");
+            .pragma("mmap_size", "2147418112")
+            // Statement journals and sorts in memory: a transaction's temporary files
+            // otherwise go through the file system page by page.
+            .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
