@@ -476,3 +476,98 @@ async fn the_work_queue_and_the_website_feed_from_the_command_line() {
     let again = cli.json(&["publish", "--out", site.to_str().unwrap(), "--json"]);
     assert_eq!((&again["cases"], &again["written"]), (&json!(2), &json!([])), "nothing changed, nothing rewritten");
 }
+
+/// A fundraiser's mailing from the command line: count, save, list, record consent, export.
+#[tokio::test]
+async fn a_segment_is_counted_saved_and_exported_by_cli() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    let give = |payer: &str, email: Option<&str>, day: &str, amount: &str| {
+        let mut args =
+            vec!["donation", "new", "--amount", amount, "--channel", "bank", "--payer", payer, "--date", day];
+        if let Some(e) = email {
+            args.extend(["--email", e]);
+        }
+        args.push("--json");
+        cli.json(&args)["donation"]["donor_id"].as_i64().unwrap().to_string()
+    };
+    let anna = give("Анна", Some("a@x.org"), "2026-03-01", "1000");
+    assert_eq!(give("Анна", Some("a@x.org"), "2026-04-01", "5000"), anna, "her second gift is hers");
+    let boris = give("Борис", Some("b@x.org"), "2026-05-01", "10000");
+    let vera = give("Вера", None, "2026-02-01", "300");
+    give("Глеб", Some("g@x.org"), "2018-01-10", "700");
+
+    // Nobody has agreed to be written to yet.
+    let count = |filters: &[&str]| cli.ok(&[&["segment", "count"][..], filters].concat());
+    assert_eq!(
+        count(&["paid_from=2026-01-01"]),
+        "3 donor(s); 0 reachable by e-mail (left out: 0 do not contact, 3 no consent, 0 no e-mail)\n"
+    );
+    assert!(count(&[]).starts_with("4 donor(s);"));
+    for (id, flag, value) in [
+        (&anna, "--consent", "yes"),
+        (&boris, "--consent", "yes"),
+        (&boris, "--do-not-contact", "yes"),
+        (&vera, "--consent", "yes"),
+    ] {
+        assert_eq!(cli.ok(&["donor", "contact", id.as_str(), flag, value]), format!("donor {id}: recorded\n"));
+    }
+    assert_eq!(
+        count(&["paid_from=2026-01-01"]),
+        "3 donor(s); 1 reachable by e-mail (left out: 1 do not contact, 0 no consent, 1 no e-mail)\n"
+    );
+    let json = cli.json(&["segment", "count", "min_total=5000", "--json"]);
+    assert_eq!(
+        json,
+        serde_json::json!({"donors": 2, "reachable": 1, "do_not_contact": 1, "no_consent": 0, "no_email": 0})
+    );
+
+    let said = cli.ok(&["segment", "save", "крупные 2026", "paid_from=01.01.2026", "min_total=5000"]);
+    assert_eq!(said, "segment \"крупные 2026\" saved: paid_from=2026-01-01 min_total=5000.00\n");
+    cli.ok(&["segment", "save", "этот год", "paid_from=2026-01-01"]);
+    let list = cli.ok(&["segment", "list"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(lines[0].starts_with("крупные 2026") && lines[0].contains("paid_from=2026-01-01 min_total=5000.00"));
+    assert!(
+        lines[0].ends_with("2 donor(s); 1 reachable by e-mail (left out: 1 do not contact, 0 no consent, 0 no e-mail)")
+    );
+    assert!(lines[1].starts_with("этот год") && lines[1].contains("3 donor(s); 1 reachable"), "{list}");
+
+    let csv = cli.db.with_file_name("unisender.csv");
+    let path = csv.to_str().unwrap();
+    let said = cli.ok(&["segment", "export", "крупные 2026", "--out", path, "--fields", "total,last_gift"]);
+    assert_eq!(
+        said,
+        format!(
+            "{path}: 1 donor(s) written; left out 1 who asked not to be contacted, 0 without consent, 0 without an e-mail\n"
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "email,Name,total,last_gift\na@x.org,Анна,6000.00,2026-04-01\n");
+    let said = cli.ok(&["segment", "export", "этот год", "--out", path, "--fields", "gifts"]);
+    assert!(
+        said.ends_with("left out 1 who asked not to be contacted, 0 without consent, 1 without an e-mail\n"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "email,Name,gifts\na@x.org,Анна,2\n");
+    // Борис changes his mind: he is written to again.
+    cli.ok(&["donor", "contact", &boris, "--do-not-contact", "no"]);
+    cli.ok(&["segment", "export", "крупные 2026", "--out", path]);
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "email,Name\nb@x.org,Борис\na@x.org,Анна\n");
+
+    let other = cli.db.with_file_name("other.csv");
+    let other_path = other.to_str().unwrap();
+    cli.fails(&["segment", "count", "colour=red"], "unknown filter \"colour\"").await;
+    cli.fails(&["segment", "save", "плохой", "min_total=lots"], "min_total=lots").await;
+    cli.fails(&["segment", "export", "нет такого", "--out", other_path], "no segment called \"нет такого\"").await;
+    cli.fails(
+        &["segment", "export", "этот год", "--out", other_path, "--fields", "address"],
+        "\"address\" is not a field",
+    )
+    .await;
+    cli.fails(&["donor", "contact", "99999", "--consent", "yes"], "donor 99999 does not exist").await;
+    cli.fails(&["donor", "contact", &anna], "give --consent yes|no").await;
+    cli.fails(&["donor", "contact", &anna, "--consent", "maybe"], "maybe").await;
+    assert!(!other.exists(), "a refused export wrote a file");
+    assert!(cli.ok(&["verify"]).contains("all money invariants hold"));
+}

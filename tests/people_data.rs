@@ -65,6 +65,15 @@ async fn count(s: &Store, filters: &str) -> i64 {
     s.segment_size(&filters.parse::<Segment>().unwrap()).await.unwrap().donors
 }
 
+/// The segment's donors by their letters, sorted ('?' for one not among the letters).
+async fn who(f: &Donors, filters: &str) -> String {
+    let members = f.t.store.segment_members(&filters.parse().unwrap()).await.unwrap();
+    let letter = |id: i64| f.id.iter().find(|(_, d)| **d == id).map_or('?', |(c, _)| *c);
+    let mut letters: Vec<char> = members.iter().map(|m| letter(m.id)).collect();
+    letters.sort();
+    letters.into_iter().collect()
+}
+
 #[tokio::test]
 async fn segments_count_what_they_should_and_exports_leave_out_who_they_must() {
     let f = donors().await;
@@ -85,6 +94,22 @@ async fn segments_count_what_they_should_and_exports_leave_out_who_they_must() {
     // Every gift's purpose names its giver ("пожертвование от Анна"): one word finds one donor, any case.
     assert_eq!(count(s, "purpose=БОРИС").await, 1);
     assert_eq!(count(s, "purpose=пожертвование_от").await, 8, "_ stands for a space");
+    // Worked out by hand from the gifts above (letters sorted: a b d e g j v z).
+    assert_eq!(who(&f, "paid_to=2020-01-01").await, "egj", "Глеб 2018, Егор 2017, Жанна 2015");
+    assert_eq!(who(&f, "paid_to=2026-03-01").await, "adegjv", "the day itself counts: Анна's gift of 1 March");
+    assert_eq!(who(&f, "paid_from=2026-03-01 paid_to=2026-04-30 min_gifts=2").await, "a", "both of Анна's");
+    assert_eq!(who(&f, "paid_from=2026-03-01 paid_to=2026-03-31 min_gifts=2").await, "", "one of hers in March");
+    assert_eq!(who(&f, "paid_to=2026-03-31 min_total=1000").await, "ad", "Анна's 1000 by then, Дарья's 2000");
+    assert_eq!(who(&f, "recurring=no").await, "abegjvz", "all but Дарья, who has a subscription");
+    assert_eq!(who(&f, "recurring=yes").await, "d");
+    assert_eq!(who(&f, "has_email=yes").await, "abdegjz", "all but Вера");
+    assert_eq!(who(&f, "has_email=no").await, "v");
+    assert_eq!(who(&f, "has_email=yes channel=cash").await, "", "Вера alone paid cash");
+    assert_eq!(who(&f, "purpose=вера").await, "v", "a small-letter word finds the capitalised name");
+    assert_eq!(who(&f, "purpose=анна").await, "aj", "Анна, and Жанна: a word is found inside another");
+    assert_eq!(who(&f, "purpose=от_Глеб").await, "g");
+    assert_eq!(who(&f, "purpose=Борис channel=bank").await, "", "Борис's one gift came by the website");
+    assert_eq!(who(&f, "purpose=на_лечение").await, "");
 
     let recent: Segment = "paid_from=2026-01-01".parse().unwrap();
     let size = s.segment_size(&recent).await.unwrap();
@@ -103,6 +128,43 @@ async fn segments_count_what_they_should_and_exports_leave_out_who_they_must() {
         assert!(!csv.contains("b@x.org") && !csv.contains("g@x.org"), "{filters}: {csv}");
     }
     assert!(s.export_segment(&recent, &["address".into()], &out).await.is_err());
+
+    // Ирина agreed to be written to but left no e-mail. Her gift is for a rehabilitation case still
+    // being qualified: designated to it and held, placed on nothing, yet it is for that program.
+    let rehab = new_case(s, Program::Rehabilitation, almoner::domain::Money::ZERO).await;
+    let held = NewDonation {
+        received_on: date("2026-07-01"),
+        channel: Channel::Bank,
+        payer: "Ирина".into(),
+        purpose: "На реабилитацию".into(),
+        ..donation(rub("800"), Designation::Case(rehab))
+    };
+    let (held, _) = s.new_donation(&held).await.unwrap();
+    let (irina, placed): (i64, i64) = sqlx::query_as(
+        "SELECT donor_id, (SELECT COUNT(*) FROM allocations WHERE donation_id = d.id) FROM donations d WHERE id = ?",
+    )
+    .bind(held)
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(placed, 0, "held for its case, not placed");
+    s.set_contact(irina, Some(true), None).await.unwrap();
+    let members = |filters: &'static str| async move {
+        let m = s.segment_members(&filters.parse().unwrap()).await.unwrap();
+        m.iter().map(|m| m.id).collect::<Vec<_>>()
+    };
+    assert_eq!(members("program=rehabilitation").await, vec![irina], "reached through the designation");
+    assert_eq!(members("program=treatment").await, vec![f.id[&'e']], "still Егор alone");
+    assert_eq!(members("purpose=реабилитацию").await, vec![irina]);
+    assert_eq!(members("purpose=НА_РЕАБИЛИТАЦИЮ").await, vec![irina], "capitals find the capitalised purpose");
+    assert_eq!(members("purpose=реабилитацию min_amount=1000").await, Vec::<i64>::new(), "her gift was 800");
+    assert_eq!(members("has_email=no").await, vec![irina, f.id[&'v']], "by total given: 800, 300");
+    // This year's givers again: Анна is written; Борис, Вера, Зоя and now Ирина are left out, each for their reason.
+    let size = s.segment_size(&recent).await.unwrap();
+    assert_eq!((size.donors, size.reachable, size.do_not_contact, size.no_consent, size.no_email), (5, 1, 1, 2, 1));
+    let done = s.export_segment(&recent, &["gifts".into()], &out).await.unwrap();
+    assert_eq!((done.written, done.do_not_contact, done.no_consent, done.no_email), (1, 1, 2, 1));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "email,Name,gifts\na@x.org,Анна,2\n");
 }
 
 #[tokio::test]
@@ -451,4 +513,102 @@ async fn exclusions_decide_under_the_foundations_own_settings() {
     let exported = s.export_segment(&Segment::default(), &[], &out).await.unwrap();
     assert_eq!((exported.written, exported.do_not_contact), (1, 1));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "email,Name\ns@x.org,Семён\n");
+}
+
+/// `almoner gdpr plan` and `gdpr run` as staff and cron run them. The binary plans as of today
+/// (it takes no other date), so the gifts are dated back from today; the month's wait is played by
+/// moving the planned steps' date back to today, as it stands when their day comes.
+#[tokio::test]
+async fn the_plan_and_the_run_from_the_command_line() {
+    let t = TestDb::new().await;
+    let s = &t.store;
+    let today = chrono::Utc::now().date_naive();
+    let ago = |months: u32| today.checked_sub_months(chrono::Months::new(months)).unwrap().to_string();
+    // Жанна last gave ten years ago (erased), Дарья five (no longer contacted), Глеб eight but a person
+    // keeps him, Анна last month.
+    let (_, zhanna) = gift(s, "Жанна", Some("j@x.org"), &ago(120), "400", Channel::Bank).await;
+    let (_, darya) = gift(s, "Дарья", Some("d@x.org"), &ago(60), "2000", Channel::Website).await;
+    let (_, gleb) = gift(s, "Глеб", Some("g@x.org"), &ago(96), "700", Channel::Bank).await;
+    let (_, anna) = gift(s, "Анна", Some("a@x.org"), &ago(1), "1000", Channel::Website).await;
+    s.set_contact(darya, Some(true), None).await.unwrap();
+    let almoner = |args: &[&str]| {
+        let out =
+            std::process::Command::new(env!("CARGO_BIN_EXE_almoner")).arg("--db").arg(t.path()).args(args).output();
+        let out = out.unwrap();
+        assert!(out.status.success(), "almoner {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let gleb_id = gleb.to_string();
+    let said = almoner(&["gdpr", "exclude", "donor", &gleb_id, "--reason", "попечитель, пишем лично"]);
+    assert_eq!(said, format!("donor {gleb}: kept out of the rules\n"));
+
+    let due = today + chrono::Duration::days(30);
+    let plan = almoner(&["gdpr", "plan"]);
+    let lines: Vec<&str> = plan.lines().collect();
+    assert_eq!(lines.len(), 3, "a heading and two steps: {plan}");
+    assert!(lines[0].starts_with("due on"), "{plan}");
+    let step = |action: &str, id: i64, name: &str| {
+        lines.iter().any(|l| {
+            l.starts_with(&format!("{due}  {action} "))
+                && l.contains(&format!(" donor       {id} "))
+                && l.contains(name)
+        })
+    };
+    assert!(step("anonymize", zhanna, "Жанна"), "{plan}");
+    assert!(step("do_not_contact", darya, "Дарья"), "{plan}");
+    assert!(!plan.contains("Глеб") && !plan.contains("Анна"), "{plan}");
+    let json: serde_json::Value = serde_json::from_str(&almoner(&["gdpr", "plan", "--json"])).unwrap();
+    let planned: Vec<(i64, &str, &str)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["entity_id"].as_i64().unwrap(), p["action"].as_str().unwrap(), p["due_on"].as_str().unwrap()))
+        .collect();
+    let due_text = due.to_string();
+    assert_eq!(planned.len(), 2, "planning again adds nothing: {json}");
+    assert!(planned.contains(&(zhanna, "anonymize", due_text.as_str())), "{json}");
+    assert!(planned.contains(&(darya, "do_not_contact", due_text.as_str())), "{json}");
+
+    // The same day, a run carries out nothing and writes nothing.
+    let before = fingerprint(s).await;
+    assert_eq!(almoner(&["gdpr", "run"]), "0 done, 2 waiting for their date, 0 no longer called for\n");
+    assert_eq!(fingerprint(s).await, before, "a run with nothing due changed the database");
+
+    // Their day comes.
+    sqlx::query("UPDATE gdpr_plan SET due_on = ? WHERE done_at IS NULL AND dropped_at IS NULL")
+        .bind(today)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let run = almoner(&["gdpr", "run"]);
+    let done: Vec<&str> = run.lines().filter(|l| l.starts_with("done: ")).collect();
+    assert_eq!(done.len(), 2, "{run}");
+    assert!(done.iter().any(|l| l.contains("anonymize") && l.contains(&format!(" {zhanna} "))), "{run}");
+    assert!(done.iter().any(|l| l.contains("do_not_contact") && l.contains(&format!(" {darya} "))), "{run}");
+    assert!(run.ends_with("2 done, 0 waiting for their date, 0 no longer called for\n"), "{run}");
+    let donors: Vec<(i64, String, Option<String>, i64, i64)> =
+        sqlx::query_as("SELECT id, name, email, consent, do_not_contact FROM donors ORDER BY id")
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        donors,
+        vec![
+            (zhanna, format!("anonymized donor {zhanna}"), None, 0, 1),
+            (darya, "Дарья".into(), Some("d@x.org".into()), 1, 1),
+            (gleb, "Глеб".into(), Some("g@x.org".into()), 0, 0),
+            (anna, "Анна".into(), Some("a@x.org".into()), 0, 0),
+        ]
+    );
+    let logged: Vec<(String, i64)> =
+        sqlx::query_as("SELECT action, entity_id FROM audit_log WHERE action IN ('gdpr.anonymize', 'gdpr.do_not_contact') ORDER BY entity_id")
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+    let mut want = vec![("gdpr.anonymize".to_string(), zhanna), ("gdpr.do_not_contact".to_string(), darya)];
+    want.sort_by_key(|w| w.1);
+    assert_eq!(logged, want);
+    // Done is done: nothing more is due, and a second run finds nothing.
+    assert!(almoner(&["gdpr", "plan"]).starts_with("nothing is due under the rules"));
+    assert_eq!(almoner(&["gdpr", "run"]), "0 done, 0 waiting for their date, 0 no longer called for\n");
 }

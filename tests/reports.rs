@@ -124,8 +124,14 @@ fn pdf_pages(pdf: &Path) -> Vec<String> {
     text.split('\u{c}').filter(|p| !p.trim().is_empty()).map(str::to_string).collect()
 }
 
-#[tokio::test]
-async fn a_corporate_donors_report_has_a_page_per_child_with_their_share_and_proof() {
+/// ООО «Ромашка»'s year: Maria's two cases, and Ilya's, paid and closed with its act.
+struct Romashka {
+    t: TestDb,
+    donor: i64,
+    ilya: i64,
+}
+
+async fn romashka() -> Romashka {
     use almoner::domain::{DocKind, DonorKind, Money};
     use almoner::store::{BeneficiaryRef, NewDonation};
     let t = TestDb::new().await;
@@ -151,6 +157,7 @@ async fn a_corporate_donors_report_has_a_page_per_child_with_their_share_and_pro
     };
     let ilya = new_case_for(s, kid, Program::Equipment, Money::ZERO).await;
     open_fundraising_with_invoice(&t, ilya, rub("900"), "СЧ-3").await;
+    s.set_consent(ilya, None, Some("опухоль из нервных клеток"), false).await.unwrap();
     s.attach(maria, DocKind::Photo, Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/photo.jpg")))
         .await
         .unwrap();
@@ -163,8 +170,23 @@ async fn a_corporate_donors_report_has_a_page_per_child_with_their_share_and_pro
     s.reverse(out.allocation_ids[1], "ошибка").await.unwrap();
     s.allocate(outside, &Plan::Lines(vec![(ilya, rub("100"))]), None, None).await.unwrap();
     s.allocate(other, &Plan::Lines(vec![(maria, rub("400"))]), None, None).await.unwrap();
+    // Someone else completes Ilya's 900; the clinic is paid, and its act closes the case.
+    let rest = give(s, "200").await;
+    s.allocate(rest, &Plan::Lines(vec![(ilya, rub("200"))]), None, None).await.unwrap();
+    s.record_payment(ilya, "56", date("2026-04-02"), rub("900")).await.unwrap();
+    s.attach(ilya, DocKind::PaymentOrder, &t.file("платёжка-56.pdf", "payment order 56")).await.unwrap();
+    s.attach(ilya, DocKind::Act, &t.file("акт-илья.pdf", "act")).await.unwrap();
+    s.advance(ilya, Stage::Closed, Some("акт получен")).await.unwrap();
     let donor: i64 =
         sqlx::query_scalar("SELECT donor_id FROM donations WHERE id = ?").bind(d1).fetch_one(s.pool()).await.unwrap();
+    Romashka { t, donor, ilya }
+}
+
+#[tokio::test]
+async fn a_corporate_donors_report_has_a_page_per_child_with_their_share_and_proof() {
+    let Romashka { t, donor, ilya } = romashka().await;
+    let s = &t.store;
+    assert_eq!(stage(s, ilya).await, Stage::Closed);
 
     let r = s.donor_report(donor, date("2026-01-01"), date("2026-12-31")).await.unwrap();
     assert_eq!(r.given, rub("5900"));
@@ -193,25 +215,115 @@ async fn a_corporate_donors_report_has_a_page_per_child_with_their_share_and_pro
         "{}",
         text[0]
     );
-    assert!(
-        text[1].contains("Иванова Анна Сергеевна")
-            && text[1].contains("Ваша доля: 1 500,00 ₽")
-            && text[1].contains("Ваша доля: 1 200,00 ₽"),
-        "{}",
-        text[1]
-    );
-    assert!(text[1].contains("Счёт клиники"), "the proof: {}", text[1]);
-    assert!(text[2].contains("Петров Илья Сергеевич") && text[2].contains("Ваша доля: 600,00 ₽"), "{}", text[2]);
+    // Maria: two cases, each with its diagnosis (no lay words recorded), clinic, target and invoice.
+    let maria = &text[1];
+    for line in [
+        "Иванова Анна Сергеевна",
+        "Ваша доля: 1 500,00 ₽",
+        "Ваша доля: 1 200,00 ₽",
+        "Сумма сбора: 3 000,00 ₽; собрано: 1 900,00 ₽",
+        "Сумма сбора: 2 000,00 ₽; собрано: 1 200,00 ₽",
+    ] {
+        assert!(maria.contains(line), "Maria's page lacks {line:?}: {maria}");
+    }
+    for (line, times) in
+        [("Диагноз: нейробластома", 2), ("Клиника: НМИЦ ДГОИ им. Дмитрия Рогачёва", 2), ("Счёт клиники: invoice-", 2)]
+    {
+        assert_eq!(maria.matches(line).count(), times, "{line:?} once per case: {maria}");
+    }
+    assert!(!maria.contains("Оплата клинике") && !maria.contains("Акт:"), "nothing paid yet: {maria}");
+    // Ilya: his diagnosis in lay words, and the whole trail of proof for a case paid and closed.
+    let ilya_page = &text[2];
+    let invoice = format!("Счёт клиники: invoice-{ilya}.pdf");
+    for line in [
+        "Петров Илья Сергеевич",
+        "завершено",
+        "Диагноз: опухоль из нервных клеток",
+        "Клиника: НМИЦ ДГОИ им. Дмитрия Рогачёва",
+        "Сумма сбора: 900,00 ₽; собрано: 900,00 ₽",
+        "Ваша доля: 600,00 ₽",
+        invoice.as_str(),
+        "Платёжное поручение: платёжка-56.pdf",
+        "Оплата клинике: п/п № 56 от 02.04.2026 на 900,00 ₽",
+        "Акт: акт-илья.pdf",
+    ] {
+        assert!(ilya_page.contains(line), "Ilya's page lacks {line:?}: {ilya_page}");
+    }
+    assert!(!ilya_page.contains("нейробластома"), "the lay words stand for the diagnosis: {ilya_page}");
     assert!(bytes.windows(10).any(|w| w == b"/DCTDecode"), "the photo is on Maria's page");
-    // Pages render as images (for a person to look at: see the README).
+    // Pages render as images, one per page (for a person to look at: see the README).
     let png = t.dir.path().join("page");
     let status =
         std::process::Command::new("pdftoppm").args(["-r", "30", "-png"]).arg(&pdf).arg(&png).status().unwrap();
-    assert!(status.success() && t.dir.path().join("page-1.png").exists());
+    assert!(status.success());
+    let mut images: Vec<String> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("page-") && n.ends_with(".png"))
+        .collect();
+    images.sort();
+    assert_eq!(images, ["page-1.png", "page-2.png", "page-3.png"], "1 + {} children", r.children.len());
 
     let html = almoner::donor_report::html(s, &r, "Фонд «Помощь»");
     assert_eq!(html.matches("<section class=\"child\">").count(), 2);
     assert!(html.contains("Ваша доля: <b>1 500,00 ₽</b>") && html.contains("data:image/jpeg;base64,"));
+    let ilya_html = &html[html.find("Петров Илья Сергеевич</h2>").expect("Ilya's section")..];
+    for line in [
+        "Диагноз: опухоль из нервных клеток<br>Клиника: НМИЦ ДГОИ им. Дмитрия Рогачёва<br>Сумма сбора: 900,00 ₽",
+        "<li>Платёжное поручение: платёжка-56.pdf",
+        "<li>Оплата клинике: п/п № 56 от 02.04.2026 на 900,00 ₽</li>",
+        "<li>Акт: акт-илья.pdf",
+    ] {
+        assert!(ilya_html.contains(line), "Ilya's section lacks {line:?}: {ilya_html}");
+    }
+}
+
+/// `almoner report donor` as a person runs it: the file, and a line saying what is in it.
+#[test]
+fn the_donor_report_from_the_command_line_as_pdf_or_html_or_a_clear_refusal() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Romashka { t, donor, .. } = rt.block_on(romashka());
+    let donor = donor.to_string();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_almoner")).arg("--db").arg(t.path()).args(args).output().unwrap()
+    };
+    let report = |id: &str, from: &str, out: &Path| {
+        run(&["report", "donor", id, "--from", from, "--to", "31.12.2026", "--out", out.to_str().unwrap()])
+    };
+    for name in ["romashka-2026.pdf", "romashka-2026.html"] {
+        let file = t.dir.path().join(name);
+        let out = report(&donor, "2026-01-01", &file);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let said = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            said.contains(name) && said.contains("ООО «Ромашка» gave 5900.00") && said.contains("3300.00 placed on 2"),
+            "{said}"
+        );
+        assert!(file.exists(), "{name} written");
+    }
+    let pages = pdf_pages(&t.dir.path().join("romashka-2026.pdf"));
+    assert_eq!(pages.len(), 3);
+    assert!(pages[0].contains("Ваши пожертвования: 5 900,00 ₽"), "{}", pages[0]);
+    let html = std::fs::read_to_string(t.dir.path().join("romashka-2026.html")).unwrap();
+    assert!(html.contains("Ваши пожертвования: <b>5 900,00 ₽</b>") && html.matches("class=\"child\"").count() == 2);
+
+    // Refused with the reason, and nothing written: no file, no row.
+    let before = rt.block_on(fingerprint(&t.store));
+    for (id, from, name, expect) in [
+        (donor.as_str(), "2026-01-01", "romashka.docx", "romashka.docx: the report is written as .pdf or .html"),
+        (donor.as_str(), "2026-01-01", "romashka", "the report is written as .pdf or .html"),
+        ("99999", "2026-01-01", "nobody.pdf", "donor 99999 does not exist"),
+        (donor.as_str(), "2027-01-01", "backwards.pdf", "the period ends (2026-12-31) before it starts (2027-01-01)"),
+    ] {
+        let file = t.dir.path().join(name);
+        let out = report(id, from, &file);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expect), "{name}: {err}");
+        assert!(!file.exists(), "{name} was written");
+    }
+    let err = String::from_utf8_lossy(&report("99999", "2026-01-01", &t.dir.path().join("x.pdf")).stderr).into_owned();
+    assert!(err.contains("almoner donation list --json"), "the message says where donors' ids are: {err}");
+    assert_eq!(rt.block_on(fingerprint(&t.store)), before, "a refused report wrote to the database");
 }
 
 #[tokio::test]

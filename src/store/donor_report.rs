@@ -71,7 +71,7 @@ impl Store {
         }
         let name: Option<String> =
             sqlx::query_scalar("SELECT name FROM donors WHERE id = ?").bind(donor).fetch_optional(self.pool()).await?;
-        let name = name.ok_or(Error::NotFound { what: "donor", id: donor, list: "segment members" })?;
+        let name = name.ok_or(Error::NotFound { what: "donor", id: donor, list: "donation list --json" })?;
         let given: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(amount), 0) FROM donations WHERE donor_id = ? AND received_on BETWEEN ? AND ?",
         )

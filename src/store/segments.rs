@@ -353,7 +353,7 @@ impl Store {
             .bind(donor)
             .fetch_optional(&mut *tx)
             .await?;
-        let before = before.ok_or(Error::NotFound { what: "donor", id: donor, list: "segment members" })?;
+        let before = before.ok_or(Error::NotFound { what: "donor", id: donor, list: "donation list --json" })?;
         sqlx::query("UPDATE donors SET consent = COALESCE(?, consent), do_not_contact = COALESCE(?, do_not_contact) WHERE id = ?")
             .bind(consent)
             .bind(do_not_contact)
