@@ -120,3 +120,69 @@ async fn a_card_export_streamed_keeps_refunded_payments_out_and_a_partial_refund
     let sum: i64 = sqlx::query_scalar("SELECT SUM(amount) FROM donations").fetch_one(t.store.pool()).await.unwrap();
     assert_eq!(sum, 1000_00);
 }
+
+/// The donations table's indexes, as the schema states them.
+async fn donation_indexes(t: &TestDb) -> Vec<(String, Option<String>)> {
+    sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'donations' ORDER BY name")
+        .fetch_all(t.store.pool())
+        .await
+        .unwrap()
+}
+
+/// A CSV of the generator's shape (`code,date,payee,amount,inn,note`), one row per code.
+fn csv_of(path: &Path, codes: impl Iterator<Item = u64>) {
+    let mut text = String::from("code,date,payee,amount,inn,note\n");
+    for c in codes {
+        text.push_str(&format!(
+            "{c},2026/03/{:02},Донор {},{}.{:02},77{:010},Пожертвование\n",
+            c % 28 + 1,
+            c % 997,
+            c % 50_000 + 1,
+            c % 100,
+            c % 997
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[tokio::test]
+async fn a_long_import_loads_in_bulk_and_still_knows_every_key() {
+    let t = TestDb::new().await;
+    let profile = || Some(Profile::parse(generate::CSV_PROFILE, "generated.toml").unwrap());
+    let indexes = donation_indexes(&t).await;
+    assert!(indexes.iter().any(|(n, _)| n == "donations_external_key"), "{indexes:?}");
+
+    // 300 payments in the table already: codes 24 000..24 300.
+    let small = t.dir.path().join("small.csv");
+    csv_of(&small, 24_000..24_300);
+    assert_eq!(streamed(&t, &small, profile(), false).await.unwrap().new, 300);
+
+    // 25 000 more, with those 300 among them after the import has outgrown the table (past
+    // 20 000 new rows it drops the indexes and asks its keys of memory), and 50 repeated in the file.
+    let big = t.dir.path().join("big.csv");
+    csv_of(&big, (0..25_000).chain(24_900..24_950));
+    let p = streamed(&t, &big, profile(), false).await.unwrap();
+    assert_eq!((p.new, p.duplicate, p.invalid), (24_700, 350, 0));
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM donations").fetch_one(t.store.pool()).await.unwrap();
+    assert_eq!(count, 25_000);
+    assert_eq!(donation_indexes(&t).await, indexes, "every index built again, as it was");
+    assert_invariants(&t.store).await;
+
+    // Again: nothing new, every key found through the rebuilt unique index.
+    let again = streamed(&t, &big, profile(), false).await.unwrap();
+    assert_eq!((again.new, again.duplicate), (0, 25_050));
+
+    // A bulk load that fails at its end (a designation on a line holding no new payment) leaves
+    // the table, and its indexes, as they were.
+    let t = TestDb::new().await;
+    let more = t.dir.path().join("more.csv");
+    csv_of(&more, 0..22_000);
+    let before = fingerprint(&t.store).await;
+    let f = feed::open(&more, None, profile()).unwrap();
+    let mut decisions = Decisions::default();
+    decisions.by_line.insert(1_000_000, None);
+    let err = t.store.import_stream(f, "more.csv", "sha", decisions, false, &nothing).await.unwrap_err();
+    assert!(err.to_string().contains("line 1000000"), "{err}");
+    assert_eq!(before, fingerprint(&t.store).await);
+    assert_eq!(donation_indexes(&t).await, indexes);
+}

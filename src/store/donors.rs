@@ -3,7 +3,7 @@
 //! are tried strongest first: INN, a recurring subscription, e-mail, phone;
 //! a donor with none of them is recognised by exact name and kind.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::SqliteConnection;
 
@@ -209,11 +209,18 @@ async fn ids_by(conn: &mut SqliteConnection, sql_head: &str, keys: &[&str]) -> R
     let mut rows: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
     for chunk in keys.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(",");
-        let mut q = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(format!("{sql_head} ({marks})")));
+        // The answer comes back as one JSON array, not a row at a time: a chunk of a long
+        // statement finds most of its payers, and rows cross from SQLite's thread one by one.
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+            "WITH r (k, t, o) AS ({sql_head} ({marks})) SELECT json_group_array(json_array(k, t, o)) FROM r"
+        )));
         for k in chunk {
             q = q.bind(*k);
         }
-        for (k, target, own) in q.fetch_all(&mut *conn).await? {
+        let json = q.fetch_one(&mut *conn).await?;
+        let found: Vec<(String, i64, i64)> = serde_json::from_str(&json)
+            .map_err(|e| crate::error::Error::invalid(format!("donor lookup answered badly: {e}")))?;
+        for (k, target, own) in found {
             rows.entry(k).or_default().push((own, target));
         }
     }
@@ -250,7 +257,10 @@ fn values(k: &DonorKeys) -> [Option<String>; 6] {
     [k.inn.clone(), k.subscription.clone(), k.email.clone(), k.phone.clone(), by_account(k), by_name(k)]
 }
 
-async fn lookup(conn: &mut SqliteConnection, clean: &[DonorKeys]) -> Result<Found> {
+/// Each payment's six keys, worked out once (normalising a name is the costly part).
+type Values = [Option<String>; 6];
+
+async fn lookup(conn: &mut SqliteConnection, vals: &[Values]) -> Result<Found> {
     const SQL: [&str; 6] = [
         "SELECT inn, COALESCE(merged_into, id), id FROM donors WHERE inn IN",
         "SELECT subscription, donor_id, donor_id FROM donor_subscriptions WHERE subscription IN",
@@ -268,7 +278,7 @@ async fn lookup(conn: &mut SqliteConnection, clean: &[DonorKeys]) -> Result<Foun
             4 => v.split_once('\u{1f}').map_or(v.clone(), |(a, _)| a.to_string()),
             _ => v,
         };
-        let mut v: Vec<String> = clean.iter().filter_map(|k| values(k)[t].clone()).map(ask).collect();
+        let mut v: Vec<String> = vals.iter().filter_map(|k| k[t].clone()).map(ask).collect();
         v.sort_unstable();
         v.dedup();
         let refs: Vec<&str> = v.iter().map(String::as_str).collect();
@@ -279,11 +289,11 @@ async fn lookup(conn: &mut SqliteConnection, clean: &[DonorKeys]) -> Result<Foun
 
 /// The strongest key that finds a donor, in the database or among `made`;
 /// of several with that key, the oldest (lowest id), as `ORDER BY id` would.
-fn pick(k: &DonorKeys, found: &Found, made: &HashMap<(usize, String), i64>) -> Option<(i64, &'static str)> {
-    values(k).into_iter().enumerate().find_map(|(t, v)| {
-        let v = v?;
-        let a = found.by[t].get(&v).and_then(|ids| ids.first()).copied();
-        let b = made.get(&(t, v)).copied();
+fn pick(vals: &Values, found: &Found, made: &HashMap<(usize, String), i64>) -> Option<(i64, &'static str)> {
+    vals.iter().enumerate().find_map(|(t, v)| {
+        let v = v.as_ref()?;
+        let a = found.by[t].get(v).and_then(|ids| ids.first()).copied();
+        let b = made.get(&(t, v.clone())).copied();
         // A subscription or account belongs to whoever had it first: the database's owner if any.
         let id = if FIRST_OWNER.contains(&t) { a.or(b) } else { a.into_iter().chain(b).min() };
         id.map(|id| (id, HOW[t]))
@@ -306,23 +316,36 @@ pub async fn recognise_many(
     keys: &[DonorKeys],
 ) -> Result<Vec<Option<(i64, &'static str)>>> {
     let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
-    let found = lookup(conn, &clean).await?;
-    Ok(clean.iter().map(|k| pick(k, &found, &HashMap::new())).collect())
+    let vals: Vec<Values> = clean.iter().map(values).collect();
+    let found = lookup(conn, &vals).await?;
+    Ok(vals.iter().map(|v| pick(v, &found, &HashMap::new())).collect())
 }
 
 /// The donors of many payments, created where new: the same result as
 /// [`find_or_add`] called for each in turn, in a few statements.
 pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -> Result<Vec<i64>> {
+    find_or_add_many_in(conn, keys, &mut HashSet::new()).await
+}
+
+/// [`find_or_add_many`] for one chunk of a longer import: `accounts` holds the
+/// (account, name) pairs earlier chunks already remembered, as 128-bit hashes,
+/// so a statement of many payments from the same accounts asks about each once.
+pub async fn find_or_add_many_in(
+    conn: &mut SqliteConnection,
+    keys: &[DonorKeys],
+    accounts_done: &mut HashSet<u128>,
+) -> Result<Vec<i64>> {
     let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
-    let mut found = lookup(conn, &clean).await?;
+    let vals: Vec<Values> = clean.iter().map(values).collect();
+    let mut found = lookup(conn, &vals).await?;
     let mut next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM donors").fetch_one(&mut *conn).await?;
     // What this call learned: donors it made, and keys it added to known donors.
     let mut made: HashMap<(usize, String), i64> = HashMap::new();
     let mut new_rows: Vec<(i64, DonorKeys)> = Vec::new();
     let mut pending: HashMap<i64, usize> = HashMap::new();
     let mut ids = Vec::with_capacity(clean.len());
-    for k in &clean {
-        let id = match pick(k, &found, &made) {
+    for (k, vals) in clean.iter().zip(&vals) {
+        let id = match pick(vals, &found, &made) {
             Some((id, how)) => {
                 let adds = k.email.is_some() || k.phone.is_some() || (k.inn.is_some() && how != "inn");
                 let now = match pending.get(&id) {
@@ -366,7 +389,7 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
             None => {
                 let id = next;
                 next += 1;
-                for (t, v) in values(k).into_iter().enumerate() {
+                for (t, v) in vals.iter().cloned().enumerate() {
                     if let Some(v) = v {
                         learn(&mut made, t, v, id);
                     }
@@ -380,8 +403,8 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
         if let Some(sub) = &k.subscription {
             learn(&mut made, 1, sub.clone(), id);
         }
-        if let Some(acc) = by_account(k) {
-            learn(&mut made, 4, acc, id);
+        if let Some(acc) = &vals[4] {
+            learn(&mut made, 4, acc.clone(), id);
         }
         ids.push(id);
     }
@@ -404,14 +427,17 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
     }
     let mut accounts: Vec<(&str, String, i64)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (k, id) in clean.iter().zip(&ids) {
+    for ((k, vals), id) in clean.iter().zip(&vals).zip(&ids) {
         if let Some(sub) = &k.subscription {
             keep_subscription(conn, sub, *id).await?;
         }
-        if let (Some(account), false) = (&k.account, k.name.is_empty()) {
-            let key = name_key(&k.name);
-            if seen.insert((account.as_str(), key.clone())) {
-                accounts.push((account, key, *id));
+        // The account's key is the account, 0x1f, the name's key (see `by_account`).
+        let pair = k.account.as_deref().zip(vals[4].as_deref()).and_then(|(account, v)| {
+            Some((account, v.strip_prefix(account)?.strip_prefix('\u{1f}')?))
+        });
+        if let Some((account, key)) = pair {
+            if seen.insert((account, key)) && accounts_done.insert(pair_bits(account, key)) {
+                accounts.push((account, key.to_string(), *id));
             }
         }
     }
@@ -427,6 +453,19 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
         q.execute(&mut *conn).await?;
     }
     Ok(ids)
+}
+
+/// An (account, name key) pair as 128 bits: two SipHashes with different keys.
+fn pair_bits(account: &str, key: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |seed: u64| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        seed.hash(&mut h);
+        account.hash(&mut h);
+        key.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0x5eed_0001)) << 64) | u128::from(half(0x5eed_0002))
 }
 
 #[cfg(test)]

@@ -166,9 +166,11 @@ impl Store {
             self.require(super::Act::Bookkeeping).await?;
         }
         let mut tx = if dry_run { self.pool().begin().await? } else { self.begin_write().await? };
-        // A long register touches many index pages: a larger page cache, and statement journals in memory.
+        // A long register touches many index pages: a larger page cache. Foreign keys are checked
+        // at the commit (a violation still refuses the whole batch), so a multi-row INSERT OR FAIL
+        // can no longer abort half-way and SQLite keeps no statement journal of the pages it touches.
         sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
-        sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *tx).await?;
+        sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await?;
         let refunded = std::mem::take(&mut feed.refunded);
         let mut run = Run::new(&mut tx, feed.format, file, refunded, decisions).await?;
         let batch = if dry_run { 0 } else { new_batch(&mut tx, self.actor(), file, sha256, feed.format).await? };
@@ -183,6 +185,9 @@ impl Store {
                 run.write(&mut tx, self.actor(), &chunk, &rows, batch, file, channel, &mut touched).await?;
             }
             done += chunk.len();
+        }
+        if !dry_run {
+            run.end_writes(&mut tx).await?;
         }
         let summary = feed
             .done

@@ -26,6 +26,24 @@ pub const KEEP_ROWS: usize = 10_000;
 /// Donations per INSERT statement (13 values each, well under SQLite's limit).
 const INSERT_ROWS: usize = 500;
 
+/// New donations an import writes before it may load in bulk (see [`Bulk`]).
+const BULK_MIN: i64 = 20_000;
+
+/// A long import into a table it outgrows loads in bulk: once it has written
+/// more new donations than the table held when it began (and at least
+/// [`BULK_MIN`]), the donations table's indexes are dropped inside the
+/// import's own transaction and built again, from sorted keys, before it
+/// commits. Other connections go on reading the last committed state, indexes
+/// and all; a failed or abandoned import rolls the drop back with the rest.
+/// The keys already in the table are then asked of memory (128 bits each), and
+/// the unique index on them, rebuilt at the end, still refuses a duplicate.
+struct Bulk {
+    /// The dropped indexes' own `CREATE INDEX` statements, to build them again.
+    indexes: Vec<String>,
+    /// Keys the table held before this import (this import's own are in `Run::seen`).
+    known: HashSet<u128>,
+}
+
 /// What a person decided about designations before the import.
 #[derive(Debug, Clone, Default)]
 pub struct Decisions {
@@ -77,6 +95,12 @@ pub(crate) struct Run {
     /// Designated donations, in the whole file.
     designated: usize,
     format: Format,
+    /// Donations in the table when the import began (its largest id), and new ones written since.
+    start_rows: i64,
+    written: i64,
+    bulk: Option<Bulk>,
+    /// Accounts (with the payer's name) this import has already remembered for donor matching.
+    accounts: HashSet<u128>,
     pub preview: Preview,
     pub rows_omitted: usize,
 }
@@ -97,6 +121,10 @@ impl Run {
             lines_used: HashMap::new(),
             designated: 0,
             format,
+            start_rows: sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM donations").fetch_one(&mut *conn).await?,
+            written: 0,
+            bulk: None,
+            accounts: HashSet::new(),
             preview: Preview {
                 format: format.name(),
                 file: file.to_string(),
@@ -128,7 +156,12 @@ impl Run {
     pub async fn classify(&mut self, conn: &mut SqliteConnection, chunk: &[Payment]) -> Result<Vec<Decided>> {
         let incoming: Vec<&str> =
             chunk.iter().filter(|p| p.direction == Direction::Incoming).map(|p| p.external_key.as_str()).collect();
-        let known = known_keys(conn, &incoming).await?;
+        let known = match &self.bulk {
+            Some(bulk) => {
+                incoming.iter().filter(|k| bulk.known.contains(&key_bits(k))).map(|k| k.to_string()).collect()
+            }
+            None => known_keys(conn, &incoming).await?,
+        };
         let mut statuses = Vec::with_capacity(chunk.len());
         for p in chunk {
             let status = match p.direction {
@@ -213,7 +246,9 @@ impl Run {
                 // Card processors' payouts are not the foundation's payment orders.
                 (RowStatus::Outgoing, _) if self.format != Format::CloudPayments => invoice_paid_by(conn, p).await?,
                 (RowStatus::Refund, Some(original)) => {
-                    (None, Some(refund_note(conn, self.refunded.get(original).copied(), original).await?))
+                    // In a bulk load the keys are in memory, and only one known there is looked up.
+                    let earlier = self.bulk.as_ref().is_none_or(|b| b.known.contains(&key_bits(original)));
+                    (None, Some(refund_note(conn, self.refunded.get(original).copied(), original, earlier).await?))
                 }
                 _ => (None, None),
             };
@@ -264,7 +299,7 @@ impl Run {
         // Every new row's donor, found or made in a few statements, exactly as one by one would.
         let keys: Vec<DonorKeys> =
             chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::New).map(|(p, _)| donor_keys(p)).collect();
-        let mut donor_ids = donors::find_or_add_many(tx, &keys).await?.into_iter();
+        let mut donor_ids = donors::find_or_add_many_in(tx, &keys, &mut self.accounts).await?.into_iter();
         let mut plain: Vec<(&Payment, i64)> = Vec::new();
         for (p, row) in chunk.iter().zip(rows) {
             if row.status != RowStatus::New {
@@ -321,6 +356,10 @@ impl Run {
             }
             q.execute(&mut **tx).await?;
         }
+        self.written += plain.len() as i64;
+        if self.bulk.is_none() && self.written >= BULK_MIN && self.written > self.start_rows {
+            self.bulk = Some(Bulk::begin(tx).await?);
+        }
         for (p, row) in chunk.iter().zip(rows) {
             let Some(case) = row.pays_case else { continue };
             let date = p.booked.unwrap_or(p.date);
@@ -345,6 +384,14 @@ impl Run {
                 .await?;
             let reason = format!("payment order {} of {date} in {file}", p.number);
             set_stage(tx, actor, case, Stage::Payment, Stage::Paid, &reason).await?;
+        }
+        Ok(())
+    }
+
+    /// Builds again whatever a bulk load dropped; before the batch is checked and committed.
+    pub async fn end_writes(&mut self, tx: &mut Tx) -> Result<()> {
+        if let Some(bulk) = self.bulk.take() {
+            bulk.end(tx).await?;
         }
         Ok(())
     }
@@ -375,6 +422,38 @@ impl Run {
         pv.rows_omitted = self.rows_omitted;
         pv.designated = self.designated;
         Ok(self.preview)
+    }
+}
+
+impl Bulk {
+    async fn begin(tx: &mut Tx) -> Result<Bulk> {
+        let indexes: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'donations' AND sql IS NOT NULL",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        let keys: Vec<String> = sqlx::query_scalar("SELECT external_key FROM donations WHERE external_key IS NOT NULL")
+            .fetch_all(&mut **tx)
+            .await?;
+        let known = keys.iter().map(|k| key_bits(k)).collect();
+        drop(keys);
+        for (name, _) in &indexes {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(Bulk { indexes: indexes.into_iter().map(|(_, sql)| sql).collect(), known })
+    }
+
+    async fn end(self, tx: &mut Tx) -> Result<()> {
+        drop(self.known);
+        // Sorting for the indexes may use a second thread.
+        sqlx::query("PRAGMA threads = 1").execute(&mut **tx).await?;
+        for sql in self.indexes {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
+        }
+        sqlx::query("PRAGMA threads = 0").execute(&mut **tx).await?;
+        Ok(())
     }
 }
 
@@ -465,12 +544,18 @@ async fn known_keys(conn: &mut SqliteConnection, keys: &[&str]) -> Result<HashSe
     let mut found = HashSet::new();
     for chunk in keys.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(",");
-        let sql = format!("SELECT external_key FROM donations WHERE external_key IN ({marks})");
+        // One JSON array back rather than a row each (a register imported again finds them all).
+        let sql = format!(
+            "SELECT json_group_array(external_key) FROM donations WHERE external_key IN ({marks})"
+        );
         let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
         for k in chunk {
             q = q.bind(*k);
         }
-        found.extend(q.fetch_all(&mut *conn).await?);
+        let json = q.fetch_one(&mut *conn).await?;
+        let keys: Vec<String> = serde_json::from_str(&json)
+            .map_err(|e| Error::invalid(format!("the known-keys lookup answered badly: {e}")))?;
+        found.extend(keys);
     }
     Ok(found)
 }
@@ -488,11 +573,15 @@ fn donor_keys(p: &Payment) -> DonorKeys {
 }
 
 /// What a refund returns: a payment of this file, a donation imported before, or something unknown.
-async fn refund_note(conn: &mut SqliteConnection, in_file: Option<usize>, original: &str) -> Result<String> {
-    let earlier: Option<(i64, i64)> = sqlx::query_as("SELECT id, allocated FROM donations WHERE external_key = ?")
-        .bind(original)
-        .fetch_optional(&mut *conn)
-        .await?;
+async fn refund_note(conn: &mut SqliteConnection, in_file: Option<usize>, original: &str, ask: bool) -> Result<String> {
+    let earlier: Option<(i64, i64)> = if ask {
+        sqlx::query_as("SELECT id, allocated FROM donations WHERE external_key = ?")
+            .bind(original)
+            .fetch_optional(&mut *conn)
+            .await?
+    } else {
+        None
+    };
     Ok(match (earlier, in_file) {
         (Some((id, allocated)), _) => format!(
             "refunds donation {id}, imported earlier{}: record the return by hand",
