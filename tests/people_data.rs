@@ -586,6 +586,7 @@ async fn the_plan_and_the_run_from_the_command_line() {
     assert!(done.iter().any(|l| l.contains("anonymize") && l.contains(&format!(" {zhanna} "))), "{run}");
     assert!(done.iter().any(|l| l.contains("do_not_contact") && l.contains(&format!(" {darya} "))), "{run}");
     assert!(run.ends_with("2 done, 0 waiting for their date, 0 no longer called for\n"), "{run}");
+    assert!(!run.contains("Жанна"), "the name just removed is printed again: {run}");
     let donors: Vec<(i64, String, Option<String>, i64, i64)> =
         sqlx::query_as("SELECT id, name, email, consent, do_not_contact FROM donors ORDER BY id")
             .fetch_all(s.pool())

@@ -158,7 +158,11 @@ pub async fn gdpr(store: &Store, cmd: &super::args::GdprCommand) -> Result<()> {
             }
         }
         GdprCommand::Run { json } => {
-            let out = store.gdpr_run(today).await?;
+            let mut out = store.gdpr_run(today).await?;
+            // The output goes to cron's mail: the data just removed is not printed again.
+            for p in out.done.iter_mut().filter(|p| p.action != "do_not_contact") {
+                p.name = "(removed)".into();
+            }
             if *json {
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
