@@ -57,6 +57,8 @@ pub async fn run(store: &Store) -> Result<()> {
         "channel=website min_gifts=3 has_email=yes".into(),
         format!("last_before={month_ago} min_amount=1000"),
         "program=treatment".into(),
+        "purpose=лечение".into(),
+        format!("paid_from={year_ago} purpose=уставн"),
     ] {
         let s: Segment = filters.parse()?;
         let label = format!("segment count: {}", if filters.is_empty() { "every donor" } else { &filters });
