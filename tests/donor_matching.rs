@@ -5,7 +5,7 @@
 
 mod common;
 
-use almoner::store::donors::{DonorKeys, find_or_add, find_or_add_many};
+use almoner::store::donors::{DonorKeys, find_or_add, find_or_add_many, find_or_add_many_in};
 use common::*;
 use proptest::prelude::*;
 
@@ -78,8 +78,10 @@ proptest! {
             }
             let mut conn = many.store.pool().acquire().await.unwrap();
             let mut ids_many = Vec::new();
+            // As an import does: the accounts remembered are carried from chunk to chunk.
+            let mut accounts = std::collections::HashSet::new();
             for chunk in payments.chunks(cut) {
-                ids_many.extend(find_or_add_many(&mut conn, chunk).await.unwrap());
+                ids_many.extend(find_or_add_many_in(&mut conn, chunk, &mut accounts).await.unwrap());
             }
             prop_assert_eq!(outcome(&one, &ids_one).await, outcome(&many, &ids_many).await);
             Ok(())
@@ -214,4 +216,306 @@ async fn duplicate_donors_merge_and_unmerge_with_their_money_and_later_payments_
     assert_eq!(donor_of(d2).await, b, "un-merged, the donation is back");
     assert!(t.store.unmerge_donors(merge).await.unwrap_err().to_string().contains("undone already"));
     assert_invariants(&t.store).await;
+}
+
+// ---- Finding duplicate donors, and deciding on them from the console ----
+
+mod duplicates {
+    use super::common::*;
+    use almoner::app::i18n::Lang;
+    use almoner::app::keymap::Keymap;
+    use almoner::app::keys::parse_keys;
+    use almoner::app::{App, ScreenId};
+    use almoner::domain::Role;
+    use almoner::store::Store;
+    use almoner::store::donors::{DonorKeys, find_or_add};
+    use chrono::{TimeZone, Utc};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    /// A payment through the real donor matching, with `gifts` donations of 1 000,00 each; its donor.
+    async fn pays(t: &TestDb, name: &str, email: Option<&str>, phone: Option<&str>, gifts: usize) -> i64 {
+        let mut conn = t.store.pool().acquire().await.unwrap();
+        let keys = DonorKeys {
+            name: name.into(),
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+            ..Default::default()
+        };
+        let donor = find_or_add(&mut conn, &keys).await.unwrap();
+        for _ in 0..gifts {
+            sqlx::query(
+                "INSERT INTO donations (amount, designation_kind, received_on, channel, payer, donor_id, created_at)
+                 VALUES (100000, 'unrestricted', '2026-03-01', 'bank', ?, ?, '2026-03-01T00:00:00Z')",
+            )
+            .bind(name)
+            .bind(donor)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        }
+        donor
+    }
+
+    struct Donors {
+        olga: i64,
+        olga_bank: i64,
+        maria: i64,
+        maria_latin: i64,
+        igor: i64,
+        igor_other: i64,
+        anna: i64,
+        anna_other: i64,
+        evil: i64,
+    }
+
+    async fn donors(t: &TestDb) -> Donors {
+        // The same full name: once from the website with an e-mail, once from a bank without contacts.
+        let olga = pays(t, "Кузнецова Ольга Петровна", Some("olga.k@mail.ru"), None, 3).await;
+        let olga_bank = pays(t, "КУЗНЕЦОВА ОЛЬГА ПЕТРОВНА", None, Some("не указан"), 1).await;
+        // In Latin letters with a phone; a later payment shows the Cyrillic record has that phone too.
+        let maria = pays(t, "Иванова Мария", Some("m.ivanova@x.ru"), None, 2).await;
+        let maria_latin = pays(t, "Ivanova Mariya", None, Some("+7 916 000-00-05"), 1).await;
+        assert_eq!(pays(t, "Иванова Мария", Some("m.ivanova@x.ru"), Some("89160000005"), 0).await, maria);
+        // Near miss: namesakes with two different phones and nothing in common are two people.
+        let igor = pays(t, "Смирнов Игорь Олегович", None, Some("+79160000011"), 1).await;
+        let igor_other = pays(t, "Смирнов Игорь Олегович", None, Some("+79160000012"), 1).await;
+        // The same, but the same mailbox name at two providers: likely one person with two phones.
+        let anna = pays(t, "Петрова Анна Сергеевна", Some("anna.petrova@mail.ru"), Some("+79160000021"), 1).await;
+        let anna_other =
+            pays(t, "Петрова Анна Сергеевна", Some("anna.petrova@yandex.ru"), Some("+79160000022"), 2).await;
+        // A name common here (four namesakes): the name alone says nothing about any two of them.
+        for (email, phone) in
+            [(Some("e1@x.ru"), None), (None, Some("+79160000031")), (None, None), (Some("e2@x.ru"), None)]
+        {
+            pays(t, "Иванова Елена", email, phone, 1).await;
+        }
+        // A name from a register carrying escape sequences.
+        let evil = pays(t, "Zlo\u{1b}]0;pwned\u{7} Hacker", Some("zlo@x.ru"), None, 1).await;
+        pays(t, "Zlo\u{1b}]0;pwned\u{7} Hacker", None, None, 1).await;
+        Donors { olga, olga_bank, maria, maria_latin, igor, igor_other, anna, anna_other, evil }
+    }
+
+    fn pairs_of(list: &[almoner::store::DonorPair]) -> Vec<(i64, i64)> {
+        list.iter().map(|p| (p.a.id, p.b.id)).collect()
+    }
+
+    #[tokio::test]
+    async fn likely_duplicates_are_found_and_near_misses_left_alone() {
+        let t = TestDb::new().await;
+        let d = donors(&t).await;
+        let list = t.store.donor_duplicates(None).await.unwrap();
+        let found = pairs_of(&list);
+        assert_eq!(
+            found,
+            vec![(d.maria, d.maria_latin), (d.anna, d.anna_other), (d.olga, d.olga_bank), (d.evil, d.evil + 1)],
+            "{list:#?}"
+        );
+        assert!(!found.contains(&(d.igor, d.igor_other)), "namesakes with two phones are two people");
+        let why: Vec<&str> = list.iter().map(|p| p.reason.as_str()).collect();
+        assert_eq!(why[0], "nearly the same name (a typo, or another alphabet) and the same phone");
+        assert_eq!(why[1], "the same name and nearly the same e-mail");
+        assert_eq!(why[2], "the same name, and no e-mail or phone that differs");
+        // Both sides, with their gifts.
+        let olga = &list[2];
+        assert_eq!((olga.a.gifts, olga.a.total, olga.b.gifts), (3, rub("3000"), 1));
+        assert_eq!(olga.direction(), (d.olga_bank, d.olga), "fewer gifts into the other");
+        assert_eq!(list[1].direction(), (d.anna, d.anna_other));
+        assert_eq!(t.store.donor_duplicates(Some(1)).await.unwrap().len(), 1, "--limit");
+
+        // Kept apart: no longer offered; twice is refused; a merged-away donor is not offered either.
+        let kept = t.store.keep_donors_apart(d.anna_other, d.anna, Some("сёстры")).await.unwrap();
+        assert!(
+            t.store.keep_donors_apart(d.anna, d.anna_other, None).await.unwrap_err().to_string().contains("already")
+        );
+        assert!(t.store.keep_donors_apart(d.anna, d.anna, None).await.is_err());
+        let merge = t.store.merge_donors(d.maria_latin, d.maria).await.unwrap();
+        let e = t.store.keep_donors_apart(d.maria, d.maria_latin, None).await.unwrap_err().to_string();
+        assert!(e.contains("was merged into donor"), "{e}");
+        let left = pairs_of(&t.store.donor_duplicates(None).await.unwrap());
+        assert_eq!(left, vec![(d.olga, d.olga_bank), (d.evil, d.evil + 1)]);
+        t.store.unmerge_donors(merge).await.unwrap();
+        t.store.undo_keep_donors_apart(kept).await.unwrap();
+        assert_eq!(t.store.donor_duplicates(None).await.unwrap().len(), 4, "both back");
+        let audit: Vec<String> =
+            sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'donor.%' ORDER BY id")
+                .fetch_all(t.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(audit, ["donor.keep_apart", "donor.merge", "donor.unmerge", "donor.keep_apart_undo"]);
+        assert_invariants(&t.store).await;
+    }
+
+    #[tokio::test]
+    async fn only_those_who_may_merge_donors_keep_them_apart() {
+        let t = TestDb::new().await;
+        let d = donors(&t).await;
+        t.store.set_user("anna", Role::Admin, true).await.unwrap();
+        let anna = Store::open(&t.path(), "anna").await.unwrap();
+        anna.set_user("vera", Role::Viewer, true).await.unwrap();
+        anna.set_user("mila", Role::Medical, true).await.unwrap();
+        anna.set_user("bella", Role::Bookkeeper, true).await.unwrap();
+        for who in ["vera", "mila"] {
+            let s = Store::open(&t.path(), who).await.unwrap();
+            assert_eq!(s.donor_duplicates(None).await.unwrap().len(), 4, "anyone who reads sees them");
+            let e = s.keep_donors_apart(d.olga, d.olga_bank, None).await.unwrap_err().to_string();
+            assert!(e.contains("not allowed for your role") && e.contains("bookkeeper"), "{e}");
+        }
+        let bella = Store::open(&t.path(), "bella").await.unwrap();
+        bella.keep_donors_apart(d.olga, d.olga_bank, None).await.unwrap();
+    }
+
+    struct Console {
+        _t: TestDb,
+        app: App,
+    }
+
+    impl Console {
+        async fn keys(&mut self, keys: &str) {
+            for k in parse_keys(keys).unwrap() {
+                self.app.key(k).await;
+            }
+        }
+
+        async fn type_text(&mut self, text: &str) {
+            for c in text.chars() {
+                self.app.key(almoner::app::keys::Key::char(c)).await;
+            }
+        }
+
+        fn screen(&mut self, w: u16, h: u16) -> String {
+            self.app.rows = h as usize;
+            let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+            t.draw(|f| almoner::ui::draw(f, &self.app, almoner::ui::Theme { color: false })).unwrap();
+            t.backend().to_string()
+        }
+
+        fn status(&self) -> String {
+            self.app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+        }
+
+        fn pairs(&self) -> Vec<(i64, i64)> {
+            pairs_of(&self.app.donor_pairs.rows)
+        }
+
+        /// Moves the selection to the pair of `a` and `b` by keys.
+        async fn select(&mut self, a: i64, b: i64) {
+            self.keys("<Home>").await;
+            let at = self.pairs().iter().position(|p| *p == (a, b)).expect("the pair is listed");
+            for _ in 0..at {
+                self.keys("<Down>").await;
+            }
+        }
+    }
+
+    async fn gifts_of(store: &Store, donor: i64) -> Vec<i64> {
+        sqlx::query_scalar("SELECT id FROM donations WHERE donor_id = ? ORDER BY id")
+            .bind(donor)
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_console_merges_undoes_and_keeps_apart_by_keys() {
+        let t = TestDb::new().await;
+        let d = donors(&t).await;
+        let (mut app, _jobs) = App::new(t.store.clone(), Keymap::preset("default"), &[], Lang::En).await;
+        app.frozen_now = Some(Utc.with_ymd_and_hms(2026, 6, 30, 12, 0, 0).unwrap());
+        app.rows = 24;
+        app.refresh().await.unwrap();
+        let mut c = Console { _t: t, app };
+        let store = c.app.store.clone();
+
+        c.keys("g u").await;
+        assert_eq!(c.app.screen, ScreenId::Donors, "{}", c.status());
+        assert_eq!(c.pairs().len(), 4);
+        let screen = c.screen(80, 24);
+        insta::assert_snapshot!("donor_duplicates_80x24", screen);
+        assert!(screen.contains("Ivanova Mariya") && screen.contains("Иванова Мария"), "{screen}");
+        assert!(!screen.chars().any(|ch| ch.is_control() && ch != '\n'), "a control character reached the screen");
+        c.select(d.evil, d.evil + 1).await;
+        let screen = c.screen(160, 48);
+        assert!(screen.contains("Zlo^[]0;pwned^G Hacker"), "{screen}");
+
+        // m: the donor with fewer gifts goes into the other, with its donations.
+        let bank_gifts = gifts_of(&store, d.olga_bank).await;
+        c.select(d.olga, d.olga_bank).await;
+        c.keys("m").await;
+        assert!(c.status().contains(&format!("donor {} merged into donor {}", d.olga_bank, d.olga)), "{}", c.status());
+        let now_olgas = gifts_of(&store, d.olga).await;
+        assert!(bank_gifts.iter().all(|g| now_olgas.contains(g)) && now_olgas.len() == 4, "the gifts followed");
+        assert!(!c.pairs().contains(&(d.olga, d.olga_bank)), "merged: off the list");
+        // u: the merge is taken back.
+        c.keys("u").await;
+        assert!(c.status().contains("undone"), "{}", c.status());
+        assert_eq!(gifts_of(&store, d.olga_bank).await, bank_gifts);
+        assert!(c.pairs().contains(&(d.olga, d.olga_bank)), "back on the list");
+
+        // x: kept apart, with a reason typed at the prompt; u takes that back too; x again with none.
+        c.select(d.anna, d.anna_other).await;
+        c.keys("x").await;
+        c.type_text("две разные Анны").await;
+        c.keys("<Enter>").await;
+        assert!(c.status().contains("kept apart"), "{}", c.status());
+        assert!(!c.pairs().contains(&(d.anna, d.anna_other)));
+        let reason: Option<String> =
+            sqlx::query_scalar("SELECT reason FROM donors_kept_apart WHERE donor_a = ? AND undone_at IS NULL")
+                .bind(d.anna)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(reason.as_deref(), Some("две разные Анны"));
+        c.keys("u").await;
+        assert!(c.pairs().contains(&(d.anna, d.anna_other)), "{}", c.status());
+        c.select(d.anna, d.anna_other).await;
+        c.keys("x <Enter>").await;
+        assert!(!c.pairs().contains(&(d.anna, d.anna_other)), "{}", c.status());
+        c.keys("u u").await;
+        assert!(c.status().contains("no decision made here"), "{}", c.status());
+
+        // The same commands with the pair named work anywhere (the `:` prompt, `exec` scripts).
+        c.keys("g b").await;
+        let e = c.app.run_line("merge-donors").await.unwrap_err();
+        assert!(e.contains("g u"), "{e}");
+        c.app.run_line(&format!("merge-donors {} {}", d.maria_latin, d.maria)).await.unwrap();
+        assert_eq!(gifts_of(&store, d.maria_latin).await, Vec::<i64>::new());
+        c.app.run_line(&format!("keep-donors-apart {} {} разные люди", d.igor, d.igor_other)).await.unwrap();
+        let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'donor.%'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(audit, 8, "every decision and every undo is audited");
+        assert_invariants(&store).await;
+    }
+
+    #[test]
+    fn the_command_line_lists_and_keeps_apart() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let t = rt.block_on(async {
+            let t = TestDb::new().await;
+            donors(&t).await;
+            t.store.close().await;
+            t
+        });
+        let bin = env!("CARGO_BIN_EXE_almoner");
+        let run = |args: &[&str]| {
+            std::process::Command::new(bin).arg("--db").arg(t.path()).env("USER", "kassir").args(args).output().unwrap()
+        };
+        let out = run(&["donor", "duplicates", "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 4);
+        assert_eq!(list[2]["a"]["total"], "3000.00");
+        assert_eq!(list[2]["reason"], "the same name, and no e-mail or phone that differs");
+        let (a, b) = (list[2]["a"]["id"].as_i64().unwrap(), list[2]["b"]["id"].as_i64().unwrap());
+        let out = run(&["donor", "keep-apart", &a.to_string(), &b.to_string(), "--reason", "мать и дочь"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = run(&["donor", "duplicates", "--limit", "10"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("3 pair(s)") && text.contains("Ivanova Mariya"), "{text}");
+        assert!(!text.contains('\u{1b}'), "names are inert on the command line too");
+        let out = run(&["donor", "keep-apart", &a.to_string(), &b.to_string()]);
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("kept apart already"));
+    }
 }

@@ -19,6 +19,7 @@ pub enum Place {
     Payments,
     Imports,
     Reviews,
+    Donors,
     Work,
     Notices,
     Reports,
@@ -113,6 +114,14 @@ pub enum Command {
     Merge,
     /// The two records under review are two children.
     KeepApart,
+    /// Two donors are one: FROM merged INTO, or (`None`) the selected pair on
+    /// the donor duplicates screen, the one with fewer gifts into the other.
+    MergeDonors(Option<(i64, i64)>),
+    /// Two donors are two people: the pair given, or the selected one.
+    KeepDonorsApart {
+        pair: Option<(i64, i64)>,
+        reason: Option<String>,
+    },
     /// An import batch's problems are dealt with: off the work queue.
     Dismiss,
     /// The segment screen's filters (KEY=VALUE words; none clears).
@@ -135,7 +144,7 @@ pub struct Spec {
 pub const REGISTRY: &[Spec] = &[
     Spec {
         name: "goto",
-        args: "work|board|donations|payments|imports|reviews|notices|reports|segments|case ID",
+        args: "work|board|donations|payments|imports|reviews|donors|notices|reports|segments|case ID",
         doc: "open a screen",
     },
     Spec { name: "split", args: "DONATION_ID", doc: "place an unrestricted donation across fundraising cases" },
@@ -194,6 +203,16 @@ pub const REGISTRY: &[Spec] = &[
     Spec { name: "merge", args: "", doc: "one child: merge the new record into the earlier one, fields as chosen" },
     Spec { name: "keep-apart", args: "", doc: "two children: keep the records apart" },
     Spec {
+        name: "merge-donors",
+        args: "[FROM INTO]",
+        doc: "two donors are one: FROM into INTO, or the selected pair (fewer gifts into the other)",
+    },
+    Spec {
+        name: "keep-donors-apart",
+        args: "[A B] [REASON]",
+        doc: "two donors are two people: the pair given, or the selected one",
+    },
+    Spec {
         name: "segment",
         args: "[KEY=VALUE…]",
         doc: "on segments: the filters (paid_from, min_total, recurring=yes…)",
@@ -208,7 +227,7 @@ pub const REGISTRY: &[Spec] = &[
     Spec {
         name: "undo",
         args: "",
-        doc: "undo the selected import batch (only while none of it is allocated), or the last review decision",
+        doc: "undo the selected import batch (only while none of it is allocated), or the last review or donor decision",
     },
     Spec { name: "verify", args: "", doc: "check every money invariant (in the background)" },
     Spec { name: "noop", args: "", doc: "do nothing (unbinds a key)" },
@@ -284,6 +303,7 @@ impl FromStr for Command {
                 Some("payments") => Ok(Command::Goto(Place::Payments)),
                 Some("imports") => Ok(Command::Goto(Place::Imports)),
                 Some("reviews") => Ok(Command::Goto(Place::Reviews)),
+                Some("donors") => Ok(Command::Goto(Place::Donors)),
                 Some("work") => Ok(Command::Goto(Place::Work)),
                 Some("notices") => Ok(Command::Goto(Place::Notices)),
                 Some("reports") => Ok(Command::Goto(Place::Reports)),
@@ -380,6 +400,22 @@ impl FromStr for Command {
             },
             "merge" => none(Command::Merge),
             "keep-apart" => none(Command::KeepApart),
+            "merge-donors" => match (args.first(), args.get(1), args.len()) {
+                (None, _, _) => Ok(Command::MergeDonors(None)),
+                (Some(_), Some(_), 2) => {
+                    Ok(Command::MergeDonors(Some((id(args.first(), "donor id")?, id(args.get(1), "donor id")?))))
+                }
+                _ => Err(fail("give both donors, FROM and INTO, or none for the selected pair".into())),
+            },
+            "keep-donors-apart" => {
+                // Two numbers first name the pair; the rest is the reason.
+                let pair = match (args.first().map(|a| a.parse::<i64>()), args.get(1).map(|a| a.parse::<i64>())) {
+                    (Some(Ok(a)), Some(Ok(b))) => Some((a, b)),
+                    (Some(Ok(_)), None) => return Err(fail("give both donors, or none for the selected pair".into())),
+                    _ => None,
+                };
+                Ok(Command::KeepDonorsApart { reason: rest(if pair.is_some() { 2 } else { 0 }), pair })
+            }
             "dismiss" => none(Command::Dismiss),
             "segment" => Ok(Command::Segment(rest(0).unwrap_or_default())),
             "save-segment" => Ok(Command::SaveSegment(rest(0).ok_or_else(|| fail("give the segment a name".into()))?)),
@@ -462,6 +498,27 @@ mod tests {
                 reason: Some("семья просила".into())
             }
         );
+    }
+
+    #[test]
+    fn donor_decisions_parse_with_or_without_a_pair() {
+        assert_eq!("merge-donors".parse::<Command>().unwrap(), Command::MergeDonors(None));
+        assert_eq!("merge-donors 8 3".parse::<Command>().unwrap(), Command::MergeDonors(Some((8, 3))));
+        assert!("merge-donors 8".parse::<Command>().is_err());
+        assert_eq!(
+            "keep-donors-apart 4 9 two sisters".parse::<Command>().unwrap(),
+            Command::KeepDonorsApart { pair: Some((4, 9)), reason: Some("two sisters".into()) }
+        );
+        assert_eq!(
+            "keep-donors-apart different people".parse::<Command>().unwrap(),
+            Command::KeepDonorsApart { pair: None, reason: Some("different people".into()) }
+        );
+        assert_eq!(
+            "keep-donors-apart".parse::<Command>().unwrap(),
+            Command::KeepDonorsApart { pair: None, reason: None }
+        );
+        assert!("keep-donors-apart 4".parse::<Command>().is_err());
+        assert_eq!("goto donors".parse::<Command>().unwrap(), Command::Goto(Place::Donors));
     }
 
     #[test]

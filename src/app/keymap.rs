@@ -25,6 +25,7 @@ pub enum Scope {
     Payments,
     Imports,
     Reviews,
+    Donors,
     Work,
     Notices,
     Reports,
@@ -32,7 +33,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 12] = [
+    pub const ALL: [Scope; 13] = [
         Scope::Global,
         Scope::Board,
         Scope::Case,
@@ -41,6 +42,7 @@ impl Scope {
         Scope::Payments,
         Scope::Imports,
         Scope::Reviews,
+        Scope::Donors,
         Scope::Work,
         Scope::Notices,
         Scope::Reports,
@@ -57,6 +59,7 @@ impl Scope {
             Scope::Payments => "payments",
             Scope::Imports => "imports",
             Scope::Reviews => "reviews",
+            Scope::Donors => "donors",
             Scope::Work => "work",
             Scope::Notices => "notices",
             Scope::Reports => "reports",
@@ -149,6 +152,8 @@ struct RawFile {
     #[serde(default)]
     reviews: Vec<RawBinding>,
     #[serde(default)]
+    donors: Vec<RawBinding>,
+    #[serde(default)]
     work: Vec<RawBinding>,
     #[serde(default)]
     notices: Vec<RawBinding>,
@@ -192,6 +197,7 @@ pub fn parse(file: &str, text: &str) -> Parsed {
         (Scope::Payments, raw.payments),
         (Scope::Imports, raw.imports),
         (Scope::Reviews, raw.reviews),
+        (Scope::Donors, raw.donors),
         (Scope::Work, raw.work),
         (Scope::Notices, raw.notices),
         (Scope::Reports, raw.reports),

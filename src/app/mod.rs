@@ -8,6 +8,7 @@
 pub mod board;
 pub mod case;
 pub mod command;
+pub mod donor_pairs;
 pub mod i18n;
 pub mod imports;
 pub mod inbox;
@@ -39,6 +40,7 @@ pub enum ScreenId {
     Payments,
     Imports,
     Reviews,
+    Donors,
     Work,
     Notices,
     Reports,
@@ -55,6 +57,7 @@ impl ScreenId {
             ScreenId::Payments => Scope::Payments,
             ScreenId::Imports => Scope::Imports,
             ScreenId::Reviews => Scope::Reviews,
+            ScreenId::Donors => Scope::Donors,
             ScreenId::Work => Scope::Work,
             ScreenId::Notices => Scope::Notices,
             ScreenId::Reports => Scope::Reports,
@@ -112,6 +115,7 @@ pub struct App {
     pub payments: payments::Queue,
     pub imports: imports::Imports,
     pub reviews: reviews::Reviews,
+    pub donor_pairs: donor_pairs::DonorPairs,
     pub work: work::Work,
     pub notices: notices::Notices,
     pub reports: reports::Reports,
@@ -162,6 +166,7 @@ impl App {
             payments: payments::Queue::default(),
             imports: imports::Imports::default(),
             reviews: reviews::Reviews::default(),
+            donor_pairs: donor_pairs::DonorPairs::default(),
             work: work::Work::default(),
             notices: notices::Notices::default(),
             reports: reports::Reports::default(),
@@ -318,6 +323,8 @@ impl App {
                 self.after_write().await
             }
             Command::Verify => self.start_verify(),
+            Command::MergeDonors(pair) => Box::pin(donor_pairs::merge(self, pair)).await,
+            Command::KeepDonorsApart { pair, reason } => Box::pin(donor_pairs::keep_apart(self, pair, reason)).await,
             Command::Import(path) => {
                 if self.screen != ScreenId::Imports {
                     self.show(ScreenId::Imports).await?;
@@ -333,6 +340,7 @@ impl App {
                 ScreenId::Payments => Box::pin(payments::run(self, other)).await,
                 ScreenId::Imports => Box::pin(imports::run(self, other)).await,
                 ScreenId::Reviews => Box::pin(reviews::run(self, other)).await,
+                ScreenId::Donors => Box::pin(donor_pairs::run(self, other)).await,
                 ScreenId::Work => Box::pin(work::run(self, other)).await,
                 ScreenId::Notices => Box::pin(notices::run(self, other)).await,
                 ScreenId::Reports => Box::pin(reports::run(self, other)).await,
@@ -352,6 +360,7 @@ impl App {
             Place::Payments => ScreenId::Payments,
             Place::Imports => ScreenId::Imports,
             Place::Reviews => ScreenId::Reviews,
+            Place::Donors => ScreenId::Donors,
             Place::Work => ScreenId::Work,
             Place::Notices => ScreenId::Notices,
             Place::Reports => ScreenId::Reports,
@@ -438,6 +447,7 @@ impl App {
             ScreenId::Payments => self.payments.load(&self.store).await,
             ScreenId::Imports => self.imports.load(&self.store).await,
             ScreenId::Reviews => self.reviews.load(&self.store).await,
+            ScreenId::Donors => self.donor_pairs.load(&self.store).await,
             ScreenId::Notices => self.notices.load(&self.store).await,
             ScreenId::Reports => {
                 let today = self.now().date_naive();

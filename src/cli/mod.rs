@@ -6,6 +6,7 @@ mod bench;
 mod bench_console;
 mod bench_import;
 mod bench_reports;
+mod donors;
 mod import;
 mod intake;
 mod migrate;
@@ -211,6 +212,12 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
             println!("donor {id}: recorded");
         }
         Command::Publish { out, json } => work::publish(store, out, *json).await?,
+        Command::Donor(args::DonorCommand::Duplicates { json, limit }) => {
+            donors::duplicates(store, *json, *limit).await?
+        }
+        Command::Donor(args::DonorCommand::KeepApart { a, b, reason }) => {
+            donors::keep_apart(store, *a, *b, reason.as_deref()).await?
+        }
         Command::Donor(args::DonorCommand::Unmerge { merge }) => {
             let (from, n) = store.unmerge_donors(*merge).await?;
             println!("merge {merge} undone: {n} donation(s) back with donor {from}");

@@ -123,6 +123,21 @@ pub enum DonorCommand {
     Merge { from: i64, into: i64 },
     /// Take merge MERGE back: its donations and subscriptions return.
     Unmerge { merge: i64 },
+    /// Likely duplicate donors, strongest first, each with why and both donors' gifts and total.
+    Duplicates {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+    },
+    /// Donors A and B are two people: the duplicate finder no longer offers them.
+    KeepApart {
+        a: i64,
+        b: i64,
+        /// Why (kept with the decision and in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Record whether a donor agreed to be written to, or asked not to be contacted.
     Contact {
         id: i64,

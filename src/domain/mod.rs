@@ -3,6 +3,7 @@
 
 pub mod allocation;
 pub mod deadline;
+pub mod donor_match;
 pub mod model;
 pub mod money;
 pub mod names;

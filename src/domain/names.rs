@@ -146,11 +146,17 @@ pub fn distance(a: &str, b: &str, limit: usize) -> usize {
     prev[b.len()]
 }
 
+/// Nearly the same name: at most two letters apart once both are in Latin
+/// letters, words in order (a typo, or the name written in another alphabet).
+pub fn near_names(a: &str, b: &str) -> bool {
+    distance(&latin_key(a), &latin_key(b), 2) <= 2
+}
+
 /// Why two children may be one, or `None` when they are plainly different (or plainly the same:
 /// the exact rule decides those). Birth dates are `YYYY-MM-DD`.
 pub fn likely_same(a_name: &str, a_born: Option<&str>, b_name: &str, b_born: Option<&str>) -> Option<String> {
     let same_name = name_key(a_name) == name_key(b_name);
-    let near_name = distance(&latin_key(a_name), &latin_key(b_name), 2) <= 2;
+    let near_name = near_names(a_name, b_name);
     let digits_off = match (a_born, b_born) {
         (Some(x), Some(y)) if x.len() == y.len() => Some(x.chars().zip(y.chars()).filter(|(p, q)| p != q).count()),
         _ => None,

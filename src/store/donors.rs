@@ -432,13 +432,16 @@ pub async fn find_or_add_many_in(
             keep_subscription(conn, sub, *id).await?;
         }
         // The account's key is the account, 0x1f, the name's key (see `by_account`).
-        let pair = k.account.as_deref().zip(vals[4].as_deref()).and_then(|(account, v)| {
-            Some((account, v.strip_prefix(account)?.strip_prefix('\u{1f}')?))
-        });
-        if let Some((account, key)) = pair {
-            if seen.insert((account, key)) && accounts_done.insert(pair_bits(account, key)) {
-                accounts.push((account, key.to_string(), *id));
-            }
+        let pair = k
+            .account
+            .as_deref()
+            .zip(vals[4].as_deref())
+            .and_then(|(account, v)| Some((account, v.strip_prefix(account)?.strip_prefix('\u{1f}')?)));
+        if let Some((account, key)) = pair
+            && seen.insert((account, key))
+            && accounts_done.insert(pair_bits(account, key))
+        {
+            accounts.push((account, key.to_string(), *id));
         }
     }
     // In payment order, many to a statement: the first donor to use an account keeps it.

@@ -545,9 +545,7 @@ async fn known_keys(conn: &mut SqliteConnection, keys: &[&str]) -> Result<HashSe
     for chunk in keys.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(",");
         // One JSON array back rather than a row each (a register imported again finds them all).
-        let sql = format!(
-            "SELECT json_group_array(external_key) FROM donations WHERE external_key IN ({marks})"
-        );
+        let sql = format!("SELECT json_group_array(external_key) FROM donations WHERE external_key IN ({marks})");
         let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
         for k in chunk {
             q = q.bind(*k);

@@ -11,6 +11,7 @@ pub mod demo;
 mod donations;
 mod donor_merge;
 mod donor_report;
+mod donor_review;
 pub mod donors;
 mod export;
 mod gdpr;
@@ -44,6 +45,7 @@ use crate::error::{Error, Result};
 pub use cases::{BeneficiaryRef, NewCase};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
 pub use donor_report::{CaseShare, ChildPage, DonorReport, Order, Paper};
+pub use donor_review::{DonorPair, DonorSide};
 pub use gdpr::{Planned, Rules, RunOutcome};
 pub use import::{Batch, Choices, Preview, PreviewRow, ProgressFn, RowStatus};
 pub use ingest::{Decisions, KEEP_ROWS};
@@ -79,6 +81,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "stage_stays", include_str!("../../migrations/0017_stage_stays.sql")),
     (18, "beneficiary_born", include_str!("../../migrations/0018_beneficiary_born.sql")),
     (19, "audit_redaction", include_str!("../../migrations/0019_audit_redaction.sql")),
+    (20, "donor_reviews", include_str!("../../migrations/0020_donor_reviews.sql")),
 ];
 
 /// An open database plus the person acting on it.

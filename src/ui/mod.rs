@@ -3,6 +3,7 @@
 
 mod board;
 mod case;
+mod donor_pairs;
 mod imports;
 mod inbox;
 mod notices;
@@ -103,6 +104,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         ScreenId::Payments => payments::draw(frame, main, app, theme),
         ScreenId::Imports => imports::draw(frame, main, app, theme),
         ScreenId::Reviews => reviews::draw(frame, main, app, theme),
+        ScreenId::Donors => donor_pairs::draw(frame, main, app, theme),
         ScreenId::Work => work::draw(frame, main, app, theme),
         ScreenId::Notices => notices::draw(frame, main, app, theme),
         ScreenId::Reports => reports::draw(frame, main, app, theme),
@@ -151,6 +153,8 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 spans.push(Span::styled(format!(" {} {} ", t.split, s.donation.id), theme.selected()));
             }
         }
+        // Its own tab only while open: a seventh for good would crowd out the case's at 80 columns.
+        ScreenId::Donors => spans.push(Span::styled(format!(" {} ", t.donor_pairs_tab), theme.selected())),
         _ => {}
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
