@@ -170,6 +170,9 @@ impl Store {
         // at the commit (a violation still refuses the whole batch), so a multi-row INSERT OR FAIL
         // can no longer abort half-way and SQLite keeps no statement journal of the pages it touches.
         sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
+        // Pages read through the memory map count as this process's memory: an import reads
+        // through the page cache alone, so its footprint stays flat however long the table.
+        sqlx::query("PRAGMA mmap_size = 0").execute(&mut *tx).await?;
         sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await?;
         let refunded = std::mem::take(&mut feed.refunded);
         let mut run = Run::new(&mut tx, feed.format, file, refunded, decisions).await?;
@@ -200,6 +203,7 @@ impl Store {
         }
         // The long-import page cache is not kept on the pooled connection.
         sqlx::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA mmap_size = {}", super::MMAP_SIZE))).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(preview)
     }

@@ -447,12 +447,17 @@ impl Bulk {
 
     async fn end(self, tx: &mut Tx) -> Result<()> {
         drop(self.known);
-        // Sorting for the indexes may use a second thread.
+        // Sorting for the indexes may use a second thread. Each sorter holds up to the page
+        // cache's size, then spills to temporary files, which must be on disk for memory to
+        // stay flat (the connection otherwise keeps temporary storage in memory).
+        sqlx::query("PRAGMA cache_size = -16384").execute(&mut **tx).await?;
+        sqlx::query("PRAGMA temp_store = FILE").execute(&mut **tx).await?;
         sqlx::query("PRAGMA threads = 1").execute(&mut **tx).await?;
         for sql in self.indexes {
             sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
         }
         sqlx::query("PRAGMA threads = 0").execute(&mut **tx).await?;
+        sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut **tx).await?;
         Ok(())
     }
 }

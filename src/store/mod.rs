@@ -84,6 +84,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (20, "donor_reviews", include_str!("../../migrations/0020_donor_reviews.sql")),
 ];
 
+/// Bytes of the database file read through a memory map (see [`Store::open`]).
+pub(crate) const MMAP_SIZE: &str = "2147418112";
+
 /// An open database plus the person acting on it.
 #[derive(Clone)]
 pub struct Store {
@@ -114,7 +117,7 @@ impl Store {
             // totals over 100 000 cases stay in the tens of milliseconds, and a
             // year's report over a million donations reads no page twice. (Address
             // space only: the pages are the OS's shared file cache.)
-            .pragma("mmap_size", "2147418112")
+            .pragma("mmap_size", MMAP_SIZE)
             // Statement journals and sorts in memory: a transaction's temporary files
             // otherwise go through the file system page by page.
             .pragma("temp_store", "memory");
