@@ -315,3 +315,45 @@ async fn designated_leftover_waits_under_redistribute_and_busy_errors_read_well(
     let e = t.store.allocate(d, &Plan::OldestFirst { limit: None }, Some("x"), None).await.unwrap_err().to_string();
     assert!(e.contains("no chosen fundraising case needs money"), "{e}");
 }
+
+#[tokio::test]
+async fn the_same_paper_twice_is_stored_once_under_its_checksum() {
+    use sha2::{Digest, Sha256};
+    let t = TestDb::new().await;
+    let (a, b) = (
+        new_case(&t.store, Program::Treatment, rub("1000")).await,
+        new_case(&t.store, Program::Equipment, rub("2000")).await,
+    );
+    t.store.attach(a, DocKind::Invoice, &t.file("счёт.pdf", "one invoice")).await.unwrap();
+    t.store.attach(b, DocKind::Invoice, &t.file("copy.pdf", "one invoice")).await.unwrap();
+    t.store.attach(b, DocKind::Other, &t.file("other.pdf", "another paper")).await.unwrap();
+    let sha = |s: &str| -> String { Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect() };
+    let rows: Vec<(i64, String, String, String)> =
+        sqlx::query_as("SELECT case_id, file_name, sha256, added_by FROM documents ORDER BY id")
+            .fetch_all(t.store.pool())
+            .await
+            .unwrap();
+    let who = rows[0].3.clone();
+    assert!(!who.is_empty(), "who added it is recorded");
+    assert_eq!(
+        rows,
+        vec![
+            (a, "счёт.pdf".into(), sha("one invoice"), who.clone()),
+            (b, "copy.pdf".into(), sha("one invoice"), who.clone()),
+            (b, "other.pdf".into(), sha("another paper"), who),
+        ]
+    );
+    // Two files on disk, each under its own checksum, with its content.
+    let mut stored = Vec::new();
+    for dir in std::fs::read_dir(t.store.documents_dir()).unwrap() {
+        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let f = f.unwrap().path();
+            stored.push((f.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&f).unwrap()));
+        }
+    }
+    stored.sort();
+    let mut expected =
+        vec![(sha("one invoice"), "one invoice".to_string()), (sha("another paper"), "another paper".into())];
+    expected.sort();
+    assert_eq!(stored, expected);
+}
