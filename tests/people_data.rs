@@ -392,6 +392,11 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
         "UPDATE audit_log SET after = NULL, redacted = 1 WHERE action = 'donation.new'",
         "UPDATE audit_log SET entity_id = entity_id + 1, redacted = 1 WHERE redacted = 1",
         "UPDATE audit_log SET after = json_set(after, '$.payer', '(removed under the personal-data rules)') WHERE action = 'donation.new' AND redacted = 0",
+        // The marker only ever stands for personal data: not an amount, not the whole entry,
+        // and it adds no new object or list.
+        "UPDATE audit_log SET after = json_set(after, '$.amount', '(removed under the personal-data rules)'), redacted = 1 WHERE action = 'donation.new'",
+        "UPDATE audit_log SET after = json_quote('(removed under the personal-data rules)'), redacted = 1 WHERE action = 'donation.new'",
+        "UPDATE audit_log SET after = json_set(after, '$.extra', json('{}')), redacted = 1 WHERE action = 'donation.new'",
         "DELETE FROM audit_log WHERE redacted = 1",
         "DELETE FROM audit_log",
     ] {

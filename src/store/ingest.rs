@@ -432,11 +432,20 @@ impl Bulk {
         )
         .fetch_all(&mut **tx)
         .await?;
-        let keys: Vec<String> = sqlx::query_scalar("SELECT external_key FROM donations WHERE external_key IS NOT NULL")
+        // The keys already there, a page at a time, kept as 128 bits each.
+        let mut known = HashSet::new();
+        let mut after = 0i64;
+        loop {
+            let page: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, external_key FROM donations WHERE id > ? AND external_key IS NOT NULL ORDER BY id LIMIT 20000",
+            )
+            .bind(after)
             .fetch_all(&mut **tx)
             .await?;
-        let known = keys.iter().map(|k| key_bits(k)).collect();
-        drop(keys);
+            let Some((last, _)) = page.last() else { break };
+            after = *last;
+            known.extend(page.iter().map(|(_, k)| key_bits(k)));
+        }
         for (name, _) in &indexes {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))))
                 .execute(&mut **tx)
