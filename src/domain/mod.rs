@@ -8,6 +8,7 @@ pub mod model;
 pub mod money;
 pub mod names;
 pub mod parse;
+pub mod purpose;
 pub mod split;
 pub mod stage;
 

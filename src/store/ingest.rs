@@ -10,12 +10,14 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::SqliteConnection;
 
+use super::bulk::{BULK_MIN, Bulk};
 use super::cases::{set_stage, stage_of};
 use super::donations::{Reach, Touched, place_designated};
 use super::donors::{self, DonorKeys};
 use super::import::{Choices, Preview, PreviewRow, RowStatus};
 use super::{Tx, now};
 use crate::domain::names::{NameIndex, Named};
+use crate::domain::purpose::{case_number_in, mentions};
 use crate::domain::{Channel, Money, Stage};
 use crate::error::{Error, Result};
 use crate::import::{Direction, Format, Payment, Summary};
@@ -25,24 +27,6 @@ pub const KEEP_ROWS: usize = 10_000;
 
 /// Donations per INSERT statement (13 values each, well under SQLite's limit).
 const INSERT_ROWS: usize = 500;
-
-/// New donations an import writes before it may load in bulk (see [`Bulk`]).
-const BULK_MIN: i64 = 20_000;
-
-/// A long import into a table it outgrows loads in bulk: once it has written
-/// more new donations than the table held when it began (and at least
-/// [`BULK_MIN`]), the donations table's indexes are dropped inside the
-/// import's own transaction and built again, from sorted keys, before it
-/// commits. Other connections go on reading the last committed state, indexes
-/// and all; a failed or abandoned import rolls the drop back with the rest.
-/// The keys already in the table are then asked of memory (128 bits each), and
-/// the unique index on them, rebuilt at the end, still refuses a duplicate.
-struct Bulk {
-    /// The dropped indexes' own `CREATE INDEX` statements, to build them again.
-    indexes: Vec<String>,
-    /// Keys the table held before this import (this import's own are in `Run::seen`).
-    known: HashSet<u128>,
-}
 
 /// What a person decided about designations before the import.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +48,7 @@ impl Decisions {
 }
 
 /// A payment's key as 128 bits: keys are `format:` and 32 hex digits.
-fn key_bits(key: &str) -> u128 {
+pub(super) fn key_bits(key: &str) -> u128 {
     let hex = key.rsplit(':').next().unwrap_or(key);
     match u128::from_str_radix(hex.get(..32).unwrap_or(hex), 16) {
         Ok(bits) if hex.len() >= 32 => bits,
@@ -425,94 +409,9 @@ impl Run {
     }
 }
 
-impl Bulk {
-    async fn begin(tx: &mut Tx) -> Result<Bulk> {
-        let indexes: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'donations' AND sql IS NOT NULL",
-        )
-        .fetch_all(&mut **tx)
-        .await?;
-        // The keys already there, a page at a time, kept as 128 bits each.
-        let mut known = HashSet::new();
-        let mut after = 0i64;
-        loop {
-            let page: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT id, external_key FROM donations WHERE id > ? AND external_key IS NOT NULL ORDER BY id LIMIT 20000",
-            )
-            .bind(after)
-            .fetch_all(&mut **tx)
-            .await?;
-            let Some((last, _)) = page.last() else { break };
-            after = *last;
-            known.extend(page.iter().map(|(_, k)| key_bits(k)));
-        }
-        for (name, _) in &indexes {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))))
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(Bulk { indexes: indexes.into_iter().map(|(_, sql)| sql).collect(), known })
-    }
-
-    async fn end(self, tx: &mut Tx) -> Result<()> {
-        drop(self.known);
-        // Sorting for the indexes may use a second thread. Each sorter holds up to the page
-        // cache's size, then spills to temporary files, which must be on disk for memory to
-        // stay flat (the connection otherwise keeps temporary storage in memory).
-        sqlx::query("PRAGMA cache_size = -16384").execute(&mut **tx).await?;
-        sqlx::query("PRAGMA temp_store = FILE").execute(&mut **tx).await?;
-        sqlx::query("PRAGMA threads = 1").execute(&mut **tx).await?;
-        for sql in self.indexes {
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
-        }
-        sqlx::query("PRAGMA threads = 0").execute(&mut **tx).await?;
-        sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut **tx).await?;
-        Ok(())
-    }
-}
-
 fn payer_name(p: &Payment) -> String {
     let name = p.payer.name.trim();
     if name.is_empty() { "(payer not named in the register)".into() } else { name.to_string() }
-}
-
-/// "заявка 123", "заявка №123", "case 123": the number of a case named in a purpose.
-pub fn case_number_in(purpose: &str) -> Option<i64> {
-    if !purpose.bytes().any(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let lower = purpose.to_lowercase();
-    for marker in ["заявк", "case"] {
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(marker) {
-            // The marker starts a word: "showcase 12" names no case.
-            if lower[..from + i].chars().next_back().is_some_and(char::is_alphanumeric) {
-                from += i + marker.len();
-                continue;
-            }
-            let rest = &lower[from + i + marker.len()..];
-            let rest = rest.trim_start_matches(|c: char| c.is_alphabetic()).trim_start_matches([' ', '№', '#', ':']);
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            if let Ok(n) = digits.parse() {
-                return Some(n);
-            }
-            from += i + marker.len();
-        }
-    }
-    None
-}
-
-/// Does `text` contain `word` standing on its own (not inside a longer number)?
-fn mentions(text: &str, word: &str) -> bool {
-    let (text, word) = (text.to_lowercase(), word.trim().to_lowercase());
-    if word.is_empty() {
-        return false;
-    }
-    text.match_indices(&word).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + word.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-    })
 }
 
 /// The case in `payment` whose invoice this outgoing payment pays: the
@@ -645,28 +544,4 @@ async fn suggest(
         }
         None => (None, None),
     })
-}
-
-/// Classifies every payment against what the database holds now.
-#[cfg(test)]
-mod tests {
-    use super::case_number_in;
-
-    #[test]
-    fn case_numbers_in_purposes() {
-        assert_eq!(case_number_in("Пожертвование на лечение, заявка 123"), Some(123));
-        assert_eq!(case_number_in("по заявке №45 Ивановой"), Some(45));
-        assert_eq!(case_number_in("for case #7"), Some(7));
-        assert_eq!(case_number_in("Оплата по договору 5"), None);
-        assert_eq!(case_number_in("showcase 12"), None);
-    }
-
-    #[test]
-    fn invoice_numbers_stand_on_their_own() {
-        use super::mentions;
-        assert!(mentions("Оплата по счету СЧ-77 за лечение", "сч-77"));
-        assert!(!mentions("Оплата по счету 177", "77"));
-        assert!(mentions("счёт №77.", "77"));
-        assert!(!mentions("что угодно", ""));
-    }
 }

@@ -6,6 +6,7 @@
 mod assign;
 mod audit;
 mod backup;
+mod bulk;
 mod cases;
 pub mod demo;
 mod donations;

@@ -1,0 +1,71 @@
+//! Bulk loading for an import that outgrows its table (see [`Bulk`]).
+
+use std::collections::HashSet;
+
+use super::Tx;
+use super::ingest::key_bits;
+use crate::error::Result;
+
+/// New donations an import writes before it may load in bulk (see [`Bulk`]).
+pub(super) const BULK_MIN: i64 = 20_000;
+
+/// A long import into a table it outgrows loads in bulk: once it has written
+/// more new donations than the table held when it began (and at least
+/// [`BULK_MIN`]), the donations table's indexes are dropped inside the
+/// import's own transaction and built again, from sorted keys, before it
+/// commits. Other connections go on reading the last committed state, indexes
+/// and all; a failed or abandoned import rolls the drop back with the rest.
+/// The keys already in the table are then asked of memory (128 bits each), and
+/// the unique index on them, rebuilt at the end, still refuses a duplicate.
+pub(super) struct Bulk {
+    /// The dropped indexes' own `CREATE INDEX` statements, to build them again.
+    indexes: Vec<String>,
+    /// Keys the table held before this import (this import's own are in `Run::seen`).
+    pub(super) known: HashSet<u128>,
+}
+
+impl Bulk {
+    pub(super) async fn begin(tx: &mut Tx) -> Result<Bulk> {
+        let indexes: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'donations' AND sql IS NOT NULL",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        // The keys already there, a page at a time, kept as 128 bits each.
+        let mut known = HashSet::new();
+        let mut after = 0i64;
+        loop {
+            let page: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, external_key FROM donations WHERE id > ? AND external_key IS NOT NULL ORDER BY id LIMIT 20000",
+            )
+            .bind(after)
+            .fetch_all(&mut **tx)
+            .await?;
+            let Some((last, _)) = page.last() else { break };
+            after = *last;
+            known.extend(page.iter().map(|(_, k)| key_bits(k)));
+        }
+        for (name, _) in &indexes {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(Bulk { indexes: indexes.into_iter().map(|(_, sql)| sql).collect(), known })
+    }
+
+    pub(super) async fn end(self, tx: &mut Tx) -> Result<()> {
+        drop(self.known);
+        // Sorting for the indexes may use a second thread. Each sorter holds up to the page
+        // cache's size, then spills to temporary files, which must be on disk for memory to
+        // stay flat (the connection otherwise keeps temporary storage in memory).
+        sqlx::query("PRAGMA cache_size = -16384").execute(&mut **tx).await?;
+        sqlx::query("PRAGMA temp_store = FILE").execute(&mut **tx).await?;
+        sqlx::query("PRAGMA threads = 1").execute(&mut **tx).await?;
+        for sql in self.indexes {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
+        }
+        sqlx::query("PRAGMA threads = 0").execute(&mut **tx).await?;
+        sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut **tx).await?;
+        Ok(())
+    }
+}
