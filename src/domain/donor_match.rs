@@ -28,6 +28,20 @@ pub struct DonorFacts {
     pub accounts: Vec<String>,
 }
 
+impl DonorFacts {
+    /// A donor as the donors table holds them; accounts are added by whoever asks for them.
+    pub fn new(
+        id: i64,
+        kind: String,
+        name_key: Option<String>,
+        inn: Option<String>,
+        email: Option<String>,
+        phone: Option<String>,
+    ) -> DonorFacts {
+        DonorFacts { id, kind, name_key: name_key.unwrap_or_default(), inn, email, phone, accounts: Vec::new() }
+    }
+}
+
 /// Two donors who are likely one, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Likely {

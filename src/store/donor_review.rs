@@ -73,15 +73,7 @@ impl Store {
         .await?;
         let mut donors: Vec<DonorFacts> = rows
             .into_iter()
-            .map(|(id, kind, name_key, inn, email, phone)| DonorFacts {
-                id,
-                kind,
-                name_key: name_key.unwrap_or_default(),
-                inn,
-                email,
-                phone,
-                accounts: Vec::new(),
-            })
+            .map(|(id, kind, name_key, inn, email, phone)| DonorFacts::new(id, kind, name_key, inn, email, phone))
             .collect();
         // Only accounts more than one live donor paid from can join a pair.
         let shared: Vec<(String, i64)> = sqlx::query_as(
@@ -162,15 +154,7 @@ impl Store {
                     "donor {id} was merged into donor {to}: decide on donor {to}, or undo that merge first"
                 )));
             }
-            facts.push(DonorFacts {
-                id,
-                kind,
-                name_key: name_key.unwrap_or_default(),
-                inn,
-                email,
-                phone,
-                ..Default::default()
-            });
+            facts.push(DonorFacts::new(id, kind, name_key, inn, email, phone));
         }
         let already: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM donors_kept_apart WHERE donor_a = ? AND donor_b = ? AND undone_at IS NULL",
