@@ -4,10 +4,8 @@
 //! CID font with a ToUnicode map, so the text can be searched and copied.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
-use flate2::Compression;
-use flate2::write::ZlibEncoder;
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 const FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
 pub const WIDTH: f32 = 595.0;
@@ -20,8 +18,14 @@ struct Image {
     components: u8,
 }
 
+/// Characters below this have their glyph and width looked up once, when the writer is made.
+const CACHED: usize = 0x500;
+
 pub struct Pdf {
     face: ttf_parser::Face<'static>,
+    /// Glyph and advance (thousandths of an em) of every Latin and Cyrillic character: a
+    /// report writes millions of characters, and the font's own tables are searched each time.
+    metrics: Vec<(u16, f32)>,
     pages: Vec<String>,
     /// Glyphs used, with the character each stands for.
     used: BTreeMap<u16, char>,
@@ -50,10 +54,26 @@ fn jpeg_size(b: &[u8]) -> Option<(u32, u32, u8)> {
     None
 }
 
-fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut e = ZlibEncoder::new(Vec::new(), Compression::fast());
-    e.write_all(data).expect("writing to memory");
-    e.finish().expect("writing to memory")
+/// One compressor for every stream of a document: a new one per page cleared its tables each time.
+struct Deflater(Compress);
+
+impl Deflater {
+    fn new() -> Deflater {
+        Deflater(Compress::new(Compression::fast(), true))
+    }
+
+    fn deflate(&mut self, data: &[u8]) -> Vec<u8> {
+        self.0.reset();
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        loop {
+            let read = usize::try_from(self.0.total_in()).unwrap_or(data.len()).min(data.len());
+            match self.0.compress_vec(&data[read..], &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => return out,
+                Ok(_) => out.reserve(out.len().max(64)),
+                Err(e) => unreachable!("compressing in memory cannot fail: {e}"),
+            }
+        }
+    }
 }
 
 impl Default for Pdf {
@@ -65,7 +85,14 @@ impl Default for Pdf {
 impl Pdf {
     pub fn new() -> Pdf {
         let face = ttf_parser::Face::parse(FONT, 0).expect("the shipped font parses");
-        Pdf { face, pages: Vec::new(), used: BTreeMap::new(), images: Vec::new() }
+        let units = face.units_per_em() as f32;
+        let metrics = (0..CACHED as u32)
+            .map(|c| {
+                let g = char::from_u32(c).and_then(|c| face.glyph_index(c)).map(|g| g.0).unwrap_or(0);
+                (g, face.glyph_hor_advance(ttf_parser::GlyphId(g)).unwrap_or(0) as f32 * 1000.0 / units)
+            })
+            .collect();
+        Pdf { face, metrics, pages: Vec::new(), used: BTreeMap::new(), images: Vec::new() }
     }
 
     /// Starts a page; its number (from 0).
@@ -79,7 +106,17 @@ impl Pdf {
     }
 
     fn glyph(&self, c: char) -> u16 {
-        self.face.glyph_index(c).map(|g| g.0).unwrap_or(0)
+        match self.metrics.get(c as usize) {
+            Some(&(g, _)) => g,
+            None => self.face.glyph_index(c).map(|g| g.0).unwrap_or(0),
+        }
+    }
+
+    fn char_width(&self, c: char) -> f32 {
+        match self.metrics.get(c as usize) {
+            Some(&(_, w)) => w,
+            None => self.advance(self.glyph(c)),
+        }
     }
 
     fn advance(&self, g: u16) -> f32 {
@@ -89,7 +126,7 @@ impl Pdf {
 
     /// The width of `text` at `size` points.
     pub fn width(&self, text: &str, size: f32) -> f32 {
-        text.chars().map(|c| self.advance(self.glyph(c))).sum::<f32>() * size / 1000.0
+        text.chars().map(|c| self.char_width(c)).sum::<f32>() * size / 1000.0
     }
 
     /// `text` broken into lines no wider than `width`, at spaces where it can.
@@ -198,7 +235,8 @@ impl Pdf {
             o.extend_from_slice(b"\nendstream");
             o
         };
-        objects.push(stream(format!("/Filter /FlateDecode /Length1 {}", FONT.len()), deflate(FONT)));
+        let mut z = Deflater::new();
+        objects.push(stream(format!("/Filter /FlateDecode /Length1 {}", FONT.len()), z.deflate(FONT)));
         let mut cmap = String::from(
             "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
         );
@@ -213,7 +251,7 @@ impl Pdf {
             cmap.push_str("endbfchar\n");
         }
         cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
-        objects.push(stream("/Filter /FlateDecode".into(), deflate(cmap.as_bytes())));
+        objects.push(stream("/Filter /FlateDecode".into(), z.deflate(cmap.as_bytes())));
         for (_, img) in &self.images {
             let space = match img.components {
                 1 => "/DeviceGray",
@@ -228,14 +266,12 @@ impl Pdf {
                 img.bytes.clone(),
             ));
         }
+        let mut xobjects_of: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for (n, (p, _)) in self.images.iter().enumerate() {
+            xobjects_of.entry(*p).or_default().push(format!("/Im{n} {} 0 R", first_image + n));
+        }
         for (i, ops) in self.pages.iter().enumerate() {
-            let xobjects: Vec<String> = self
-                .images
-                .iter()
-                .enumerate()
-                .filter(|(_, (p, _))| *p == i)
-                .map(|(n, _)| format!("/Im{n} {} 0 R", first_image + n))
-                .collect();
+            let xobjects = xobjects_of.remove(&i).unwrap_or_default();
             objects.push(
                 format!(
                     "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {WIDTH} {HEIGHT}] /Resources << /Font << /F1 3 0 R >> /XObject << {} >> >> /Contents {} 0 R >>",
@@ -244,7 +280,7 @@ impl Pdf {
                 )
                 .into_bytes(),
             );
-            objects.push(stream("/Filter /FlateDecode".into(), deflate(ops.as_bytes())));
+            objects.push(stream("/Filter /FlateDecode".into(), z.deflate(ops.as_bytes())));
         }
         let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
         let mut offsets = Vec::with_capacity(objects.len());

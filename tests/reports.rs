@@ -183,6 +183,54 @@ async fn romashka() -> Romashka {
 }
 
 #[tokio::test]
+async fn placings_count_in_their_period_and_program_less_those_reversed() {
+    let Romashka { t, donor, .. } = romashka().await;
+    let s = &t.store;
+    // Every placing above was made today; the reversed 300 (Мария's, treatment) counts nowhere.
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (today - chrono::Duration::days(1), today + chrono::Duration::days(1));
+    let placed = |p: Option<Program>| async move { s.stage_report(from, to, p).await.unwrap().placed };
+    assert_eq!(placed(None).await, rub("4000"), "1500 + 1200 + 600 + 100 + 400 + 200");
+    assert_eq!(placed(Some(Program::Treatment)).await, rub("1900"), "Мария: 1500 + 400");
+    assert_eq!(placed(Some(Program::Rehabilitation)).await, rub("1200"));
+    assert_eq!(placed(Some(Program::Equipment)).await, rub("900"), "Илья: 600 + 100 + 200");
+    assert_eq!(placed(Some(Program::Research)).await, rub("0"));
+    let yesterday = s.stage_report(from, from, None).await.unwrap();
+    assert_eq!(yesterday.placed, rub("0"));
+
+    // Each gift records the programs it reached, the reversed placing's included; the money
+    // checks hold that record to the designations and placings, and notice when it is wrong.
+    let bits: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT CAST(amount / 100 AS TEXT) || ' on ' || received_on, programs FROM donations WHERE donor_id = ? ORDER BY id",
+    )
+    .bind(donor)
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    let (treatment, rehabilitation, equipment) =
+        (Program::Treatment.bit(), Program::Rehabilitation.bit(), Program::Equipment.bit());
+    assert_eq!(
+        bits,
+        vec![
+            ("5000 on 2026-02-10".to_string(), treatment | rehabilitation),
+            ("900 on 2026-03-05".to_string(), equipment | treatment),
+            ("100 on 2025-12-31".to_string(), equipment),
+        ]
+    );
+    assert_eq!(s.verify().await.unwrap(), Vec::<String>::new());
+    sqlx::query("UPDATE donations SET programs = 1 WHERE donor_id = ? AND amount = 10000")
+        .bind(donor)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let found = s.verify().await.unwrap();
+    assert!(
+        found.len() == 1 && found[0].contains("programs recorded as 1") && found[0].contains("give 4"),
+        "{found:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_corporate_donors_report_has_a_page_per_child_with_their_share_and_proof() {
     let Romashka { t, donor, ilya } = romashka().await;
     let s = &t.store;
@@ -334,18 +382,26 @@ async fn stage_history_stays_append_only_and_carries_its_program_and_stays() {
         "UPDATE stage_changes SET reason = 'переписано' WHERE id = 1",
         "UPDATE stage_changes SET program = 'research' WHERE id = 1",
         "UPDATE stage_changes SET since = NULL WHERE id = 2",
+        "UPDATE stage_changes SET stay = 0 WHERE id = 2",
         "DELETE FROM stage_changes WHERE id = 1",
     ] {
         let e = sqlx::query(sql).execute(s.pool()).await.unwrap_err().to_string();
         assert!(e.contains("append-only"), "{sql}: {e}");
     }
-    // Every change knows its case's program and when the stage it left was entered.
-    let (unfilled, wrong): (i64, i64) = sqlx::query_as(
-        "SELECT SUM(program IS NULL), SUM(since IS NOT (SELECT p.at FROM stage_changes p WHERE p.case_id = s.case_id AND p.id < s.id ORDER BY p.id DESC LIMIT 1))
+    // Every change knows its case's program, when the stage it left was entered, and how long
+    // (in tenths of a day) it stayed there.
+    let (unfilled, wrong, stays, wrong_stay): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT SUM(program IS NULL), SUM(since IS NOT (SELECT p.at FROM stage_changes p WHERE p.case_id = s.case_id AND p.id < s.id ORDER BY p.id DESC LIMIT 1)),
+                SUM(stay IS NOT NULL), SUM(stay IS NOT CAST(round(10 * max(0, julianday(at) - julianday(since))) AS INTEGER))
          FROM stage_changes s",
     )
     .fetch_one(s.pool())
     .await
     .unwrap();
-    assert_eq!((unfilled, wrong), (0, 0));
+    assert_eq!((unfilled, wrong, wrong_stay), (0, 0, 0));
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage_changes WHERE from_stage IS NOT NULL")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert!(stays == left && stays > 10, "{stays} stays of {left} changes that left a stage");
 }

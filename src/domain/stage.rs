@@ -79,6 +79,13 @@ word_enum!(
     }
 );
 
+impl Program {
+    /// The program's bit in a donation's `programs` (migration 0021 spells the same bits in SQL).
+    pub fn bit(self) -> i64 {
+        1 << (self as i64)
+    }
+}
+
 word_enum!(
     /// The kinds of paper a case collects.
     DocKind, "document kind", {

@@ -5,6 +5,7 @@
 use sqlx::SqliteConnection;
 
 use super::Store;
+use crate::domain::Program;
 use crate::error::{Error, Result};
 
 /// Which rows to check.
@@ -90,6 +91,25 @@ pub(crate) async fn violations(conn: &mut SqliteConnection, scope: &Scope) -> Re
     let rows: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
     for id in rows {
         found.push(format!("allocation {id}: not positive or mixes currencies"));
+    }
+    // 5. A donation's `programs` holds the bit of every program it was designated to or placed on
+    //    (the bits as `Program::bit` gives them; the triggers of migration 0021 keep them).
+    let bit = |column: &str| {
+        let arms: String = Program::ALL.iter().map(|p| format!(" WHEN '{}' THEN {}", p.as_str(), p.bit())).collect();
+        format!("CASE {column}{arms} ELSE 0 END")
+    };
+    let sql = format!(
+        "SELECT id, programs, want FROM (
+            SELECT d.id, d.programs, COALESCE((SELECT SUM(DISTINCT b) FROM (
+                SELECT {bit} AS b FROM allocations a JOIN cases c ON c.id = a.case_id WHERE a.donation_id = d.id
+                UNION SELECT {bit} FROM cases c WHERE d.designation_kind = 'case' AND c.id = d.designated_id)), 0) AS want
+            FROM donations d WHERE {donation_where})
+         WHERE programs <> want",
+        bit = bit("c.program"),
+    );
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+    for (id, has, want) in rows {
+        found.push(format!("donation {id}: programs recorded as {has}, its designation and placings give {want}"));
     }
     Ok(found)
 }

@@ -31,6 +31,7 @@ mod review;
 mod roles;
 mod rows;
 mod segments;
+mod sql_fn;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -83,6 +84,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (18, "beneficiary_born", include_str!("../../migrations/0018_beneficiary_born.sql")),
     (19, "audit_redaction", include_str!("../../migrations/0019_audit_redaction.sql")),
     (20, "donor_reviews", include_str!("../../migrations/0020_donor_reviews.sql")),
+    (21, "report_speed", include_str!("../../migrations/0021_report_speed.sql")),
 ];
 
 /// Bytes of the database file read through a memory map (see [`Store::open`]).
@@ -124,6 +126,7 @@ impl Store {
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_connect(|conn, _| Box::pin(sql_fn::register(conn)))
             .connect_with(options)
             .await
             .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", path.display())))?;
