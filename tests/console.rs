@@ -62,6 +62,14 @@ impl Console {
         }
     }
 
+    /// Waits for the segment count asked for by the filters last typed (earlier asks, if typing
+    /// was slow enough for them to run, are dropped on arrival).
+    async fn counted(&mut self) {
+        while self.app.segments.typing.as_ref().is_some_and(|t| t.counting.is_some()) {
+            self.settle().await;
+        }
+    }
+
     async fn keys(&mut self, keys: &str) {
         for k in parse_keys(keys).unwrap() {
             self.app.key(k).await;
@@ -727,6 +735,9 @@ async fn reports_draw_the_period_and_segments_count_as_filters_are_typed() {
     c.keys("/").await;
     // The size follows the filters as they are typed, before Enter.
     c.type_text("min_total=10000").await;
+    // Counted in the background once typing pauses; meanwhile the screen says so.
+    assert!(c.screen(80, 24).contains("counting the filters typed"), "{}", c.screen(80, 24));
+    c.counted().await;
     let big = c.store().segment_size(&"min_total=10000".parse().unwrap()).await.unwrap();
     assert!(big.donors < all, "{big:?} of {all}");
     let screen = c.screen(80, 24);
@@ -743,6 +754,7 @@ async fn reports_draw_the_period_and_segments_count_as_filters_are_typed() {
         "{screen}"
     );
     c.type_text("=yes").await;
+    c.counted().await;
     let want = c.store().segment_size(&"min_total=10000 has_email=yes".parse().unwrap()).await.unwrap();
     let screen = c.screen(80, 24);
     assert!(
@@ -767,6 +779,13 @@ async fn reports_draw_the_period_and_segments_count_as_filters_are_typed() {
     // Filters typed and then left with Esc: the ones in force come back.
     c.keys("/").await;
     c.type_text("channel=cash").await;
+    // A count that arrives for filters no longer typed is not shown.
+    let stale = almoner::store::Size { donors: 987_654, ..Default::default() };
+    c.app
+        .job_event(almoner::app::JobEvent::SegmentCounted { filter: "channel=bank".parse().unwrap(), size: Ok(stale) })
+        .await;
+    assert!(!c.screen(80, 24).contains("987654"), "{}", c.screen(80, 24));
+    c.counted().await;
     let cash = c.store().segment_size(&"channel=cash".parse().unwrap()).await.unwrap();
     assert!(c.screen(80, 24).contains(&format!("{} donor(s) · {} reachable", cash.donors, cash.reachable)));
     c.keys("<Esc>").await;

@@ -331,6 +331,7 @@ impl App {
                     }
                 }
             }
+            JobEvent::SegmentCounted { filter, size } => super::reports::counted(self, filter, size),
             JobEvent::Imported(result) => {
                 self.progress = None;
                 self.imports.busy = false;

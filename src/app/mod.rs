@@ -23,6 +23,9 @@ pub mod split;
 pub mod spool;
 pub mod work;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
 use tokio::sync::mpsc;
 
 use crate::store::Store;
@@ -98,6 +101,11 @@ pub enum JobEvent {
     Previewed(Box<Result<imports::Previewed, String>>),
     /// A register imported in the background.
     Imported(Box<Result<imports::Imported, String>>),
+    /// The size of the segment filters being typed.
+    SegmentCounted {
+        filter: crate::store::Segment,
+        size: Result<crate::store::Size, String>,
+    },
 }
 
 pub type AppResult = Result<(), String>;
@@ -137,6 +145,8 @@ pub struct App {
     /// reloads only what is stale.
     loaded: Vec<(ScreenId, u64)>,
     jobs: mpsc::UnboundedSender<JobEvent>,
+    /// Segment counts asked for while typing, so that only the last one runs.
+    segment_asks: Arc<AtomicU64>,
     /// The web form's spool this console takes applications in from, if configured.
     pub spool: Option<spool::Spool>,
     /// The website's feed folder this console republishes every minute, if configured.
@@ -183,6 +193,7 @@ impl App {
             generation: 0,
             loaded: Vec::new(),
             jobs,
+            segment_asks: Arc::default(),
             spool: None,
             publisher: None,
         };
@@ -498,7 +509,7 @@ impl App {
             _ => {
                 p.input(key);
                 // The segments' size follows the filters as they are typed.
-                if self.screen == ScreenId::Segments { reports::follow_prompt(self).await } else { Ok(()) }
+                if self.screen == ScreenId::Segments { reports::follow_prompt(self) } else { Ok(()) }
             }
         }
     }

@@ -7,9 +7,10 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::command::Command;
-use super::{App, AppResult};
+use super::{App, AppResult, JobEvent};
 use crate::domain::{Case, Program, Stage};
 use crate::store::{CaseQuery, Segment, Size, StageReport, Store};
+use std::sync::atomic::Ordering;
 
 #[derive(Debug, Clone, Default)]
 pub struct Reports {
@@ -78,30 +79,68 @@ pub struct Typing {
     pub filter: Segment,
     pub size: Size,
     pub incomplete: Option<String>,
+    /// Filters typed since, being counted in the background (the figures above stay up meanwhile).
+    pub counting: Option<Segment>,
 }
 
+/// How long typing must pause before the filters typed are counted: a big database takes a
+/// good part of a second, and the keys typed meanwhile are not kept waiting.
+pub const COUNT_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The prompt's text changed on the segments screen: when it holds the
-/// filters (`segment …`), the size follows at once. A half-typed filter
-/// (`min_total=`, `has`) keeps the last good count up, marked incomplete.
-pub async fn follow_prompt(app: &mut App) -> AppResult {
+/// filters (`segment …`), the size follows, counted in the background once
+/// typing pauses. A half-typed filter (`min_total=`, `has`) keeps the last
+/// good count up, marked incomplete.
+pub fn follow_prompt(app: &mut App) -> AppResult {
     let text = app.prompt.as_ref().map(|p| p.text()).unwrap_or_default();
     let Some(rest) = text.strip_prefix("segment").filter(|r| r.is_empty() || r.starts_with(' ')) else {
         app.segments.typing = None;
         return Ok(());
     };
     let q = &mut app.segments;
-    let last =
-        q.typing.take().unwrap_or_else(|| Typing { filter: q.filter.clone(), size: q.size.clone(), incomplete: None });
-    let (now, counted) = match rest.parse::<Segment>() {
-        Ok(filter) if filter == last.filter => (Typing { incomplete: None, ..last }, Ok(())),
-        Ok(filter) => match app.store.segment_size(&filter).await {
-            Ok(size) => (Typing { filter, size, incomplete: None }, Ok(())),
-            Err(e) => (last, Err(e.to_string())),
-        },
-        Err(e) => (Typing { incomplete: Some(e.to_string()), ..last }, Ok(())),
-    };
+    let mut now = q.typing.take().unwrap_or_else(|| Typing {
+        filter: q.filter.clone(),
+        size: q.size.clone(),
+        incomplete: None,
+        counting: None,
+    });
+    now.incomplete = None;
+    match rest.parse::<Segment>() {
+        Ok(filter) if filter == now.filter => now.counting = None,
+        Ok(filter) if now.counting.as_ref() == Some(&filter) => {}
+        Ok(filter) => {
+            now.counting = Some(filter.clone());
+            // Only the count asked for last runs: one asked for earlier sees a newer ask and stops.
+            let asked = app.segment_asks.fetch_add(1, Ordering::SeqCst) + 1;
+            let (store, tx, asks) = (app.store.clone(), app.jobs.clone(), app.segment_asks.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(COUNT_AFTER).await;
+                if asks.load(Ordering::SeqCst) != asked {
+                    return;
+                }
+                let size = store.segment_size(&filter).await.map_err(|e| e.to_string());
+                let _ = tx.send(JobEvent::SegmentCounted { filter, size });
+            });
+        }
+        Err(e) => now.incomplete = Some(e.to_string()),
+    }
     q.typing = Some(now);
-    counted
+    Ok(())
+}
+
+/// A count asked for while typing is ready: shown if those are still the filters being typed.
+pub fn counted(app: &mut App, filter: Segment, size: Result<Size, String>) {
+    let Some(typing) = app.segments.typing.as_mut().filter(|t| t.counting.as_ref() == Some(&filter)) else {
+        return;
+    };
+    typing.counting = None;
+    match size {
+        Ok(size) => {
+            typing.filter = filter;
+            typing.size = size;
+        }
+        Err(e) => app.set_error(e),
+    }
 }
 
 impl Segments {

@@ -218,12 +218,17 @@ pub fn draw_segments(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         None => (&q.filter, &q.size),
     };
     let filters = filter.to_string();
-    let hint = match q.typing.as_ref().map(|typed| typed.incomplete.as_deref()) {
-        Some(Some(why)) => Line::from(Span::styled(
+    let hint = match q.typing.as_ref().map(|typed| (typed.incomplete.as_deref(), typed.counting.is_some())) {
+        Some((Some(why), _)) => Line::from(Span::styled(
             safe(&format!("filter incomplete, the count is for the last complete one: {why}"), head.width as usize),
             theme.warn(),
         )),
-        Some(None) => Line::from(Span::styled("as typed · Enter keeps these filters · Esc goes back", theme.dim())),
+        Some((None, true)) => {
+            Line::from(Span::styled("counting the filters typed… (the figures are the last ones counted)", theme.dim()))
+        }
+        Some((None, false)) => {
+            Line::from(Span::styled("as typed · Enter keeps these filters · Esc goes back", theme.dim()))
+        }
         None => Line::from(Span::styled(
             "/ filters (paid_from= paid_to= min_amount= max_amount= min_total= min_gifts= channel= program= purpose= recurring= last_before= last_after= has_email=) · s save · e export · Enter loads a saved one",
             theme.dim(),
