@@ -337,12 +337,26 @@ mod duplicates {
         t.store.unmerge_donors(merge).await.unwrap();
         t.store.undo_keep_donors_apart(kept).await.unwrap();
         assert_eq!(t.store.donor_duplicates(None).await.unwrap().len(), 4, "both back");
-        let audit: Vec<String> =
-            sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'donor.%' ORDER BY id")
+        let audit: Vec<(String, i64)> =
+            sqlx::query_as("SELECT action, entity_id FROM audit_log WHERE action LIKE 'donor.%' ORDER BY id")
                 .fetch_all(t.store.pool())
                 .await
                 .unwrap();
-        assert_eq!(audit, ["donor.keep_apart", "donor.merge", "donor.unmerge", "donor.keep_apart_undo"]);
+        let (a, b, m) = (d.anna.min(d.anna_other), d.anna.max(d.anna_other), d.maria_latin);
+        let kept = "donor.keep_apart".to_string();
+        let back = "donor.keep_apart_undo".to_string();
+        assert_eq!(
+            audit,
+            [
+                (kept.clone(), a),
+                (kept, b),
+                ("donor.merge".into(), m),
+                ("donor.unmerge".into(), m),
+                (back.clone(), a),
+                (back, b)
+            ],
+            "a keep-apart decision is in both donors' history"
+        );
         assert_invariants(&t.store).await;
     }
 
@@ -485,7 +499,10 @@ mod duplicates {
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(audit, 8, "every decision and every undo is audited");
+        assert_eq!(
+            audit, 13,
+            "every decision and every undo is audited (keeping apart, and its undo, under both donors)"
+        );
         assert_invariants(&store).await;
     }
 

@@ -96,6 +96,17 @@ async fn a_long_register_cut_off_writes_nothing() {
     let err = streamed(&t, &path, None, false).await.unwrap_err().to_string();
     assert!(err.contains("КонецДокумента") || err.contains("КонецФайла"), "{err}");
     assert_eq!(before, fingerprint(&t.store).await);
+    // Nor does it leave the long import's settings (a 64 MB page cache, no memory map) on the
+    // connection it used: every connection of the pool, held at once, has the usual ones.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(t.store.pool().acquire().await.unwrap());
+    }
+    for conn in &mut held {
+        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut **conn).await.unwrap();
+        let mmap: i64 = sqlx::query_scalar("PRAGMA mmap_size").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!((cache, mmap), (-2000, 2_147_418_112));
+    }
 }
 
 #[tokio::test]

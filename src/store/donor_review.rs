@@ -179,16 +179,19 @@ impl Store {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        audit::record(
-            &mut tx,
-            self.actor(),
-            "donor.keep_apart",
-            "donor",
-            Some(a),
-            None,
-            Some(json!({"other": b, "decision": id, "reason": reason, "found": found})),
-        )
-        .await?;
+        // Under both donors: either one's history shows the decision.
+        for (one, other) in [(a, b), (b, a)] {
+            audit::record(
+                &mut tx,
+                self.actor(),
+                "donor.keep_apart",
+                "donor",
+                Some(one),
+                None,
+                Some(json!({"other": other, "decision": id, "reason": reason, "found": found})),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(id)
     }
@@ -212,16 +215,18 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        audit::record(
-            &mut tx,
-            self.actor(),
-            "donor.keep_apart_undo",
-            "donor",
-            Some(a),
-            Some(json!({"other": b, "decision": id})),
-            None,
-        )
-        .await?;
+        for (one, other) in [(a, b), (b, a)] {
+            audit::record(
+                &mut tx,
+                self.actor(),
+                "donor.keep_apart_undo",
+                "donor",
+                Some(one),
+                Some(json!({"other": other, "decision": id})),
+                None,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok((a, b))
     }

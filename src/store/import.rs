@@ -154,14 +154,13 @@ impl Store {
     /// long the register. The whole batch is one transaction, or nothing is.
     pub async fn import_stream(
         &self,
-        mut feed: Feed,
+        feed: Feed,
         file: &str,
         sha256: &str,
         decisions: Decisions,
         dry_run: bool,
         progress: ProgressFn<'_>,
     ) -> Result<Preview> {
-        use std::sync::atomic::Ordering;
         if !dry_run {
             self.require(super::Act::Bookkeeping).await?;
         }
@@ -174,23 +173,49 @@ impl Store {
         // through the page cache alone, so its footprint stays flat however long the table.
         sqlx::query("PRAGMA mmap_size = 0").execute(&mut *tx).await?;
         sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await?;
+        let result = self.import_in(&mut tx, feed, file, sha256, decisions, dry_run, progress).await;
+        // The long import's settings are not left on the pooled connection, whether it worked or not
+        // (a failed one is rolled back when `tx` is dropped).
+        let restored = async {
+            sqlx::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA mmap_size = {}", super::MMAP_SIZE))).execute(&mut *tx).await
+        }
+        .await;
+        let preview = result?;
+        restored?;
+        tx.commit().await?;
+        Ok(preview)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn import_in(
+        &self,
+        tx: &mut super::Tx,
+        mut feed: Feed,
+        file: &str,
+        sha256: &str,
+        decisions: Decisions,
+        dry_run: bool,
+        progress: ProgressFn<'_>,
+    ) -> Result<Preview> {
+        use std::sync::atomic::Ordering;
         let refunded = std::mem::take(&mut feed.refunded);
-        let mut run = Run::new(&mut tx, feed.format, file, refunded, decisions).await?;
-        let batch = if dry_run { 0 } else { new_batch(&mut tx, self.actor(), file, sha256, feed.format).await? };
+        let mut run = Run::new(tx, feed.format, file, refunded, decisions).await?;
+        let batch = if dry_run { 0 } else { new_batch(tx, self.actor(), file, sha256, feed.format).await? };
         let channel = channel_of(feed.format);
         let mut touched = Touched::default();
         let mut done = 0;
         let label = if dry_run { CHECKING } else { IMPORTING };
         while let Some(chunk) = feed.chunks.recv().await {
             progress(label, done, feed.total.load(Ordering::Relaxed).max(done));
-            let rows = run.classify(&mut tx, &chunk).await?;
+            let rows = run.classify(tx, &chunk).await?;
             if !dry_run {
-                run.write(&mut tx, self.actor(), &chunk, &rows, batch, file, channel, &mut touched).await?;
+                run.write(tx, self.actor(), &chunk, &rows, batch, file, channel, &mut touched).await?;
             }
             done += chunk.len();
         }
         if !dry_run {
-            run.end_writes(&mut tx).await?;
+            run.end_writes(tx).await?;
         }
         let summary = feed
             .done
@@ -199,12 +224,8 @@ impl Store {
             .map_err(|e| Error::invalid(format!("{file}: {e}")))?;
         let mut preview = run.finish(summary)?;
         if !dry_run {
-            self.close_batch(&mut tx, batch, &mut preview, sha256, &touched).await?;
+            self.close_batch(tx, batch, &mut preview, sha256, &touched).await?;
         }
-        // The long-import page cache is not kept on the pooled connection.
-        sqlx::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA mmap_size = {}", super::MMAP_SIZE))).execute(&mut *tx).await?;
-        tx.commit().await?;
         Ok(preview)
     }
 
