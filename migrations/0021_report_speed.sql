@@ -54,19 +54,19 @@ WHERE designation_kind = 'case' OR id IN (SELECT donation_id FROM allocations);
 
 CREATE TRIGGER allocations_programs AFTER INSERT ON allocations
 BEGIN
-    UPDATE donations SET programs = programs | (
+    UPDATE donations SET programs = programs | COALESCE((
         SELECT CASE program WHEN 'treatment' THEN 1 WHEN 'rehabilitation' THEN 2
                             WHEN 'equipment' THEN 4 WHEN 'research' THEN 8 ELSE 0 END
-        FROM cases WHERE id = NEW.case_id)
+        FROM cases WHERE id = NEW.case_id), 0)
     WHERE id = NEW.donation_id;
 END;
 
 CREATE TRIGGER donations_programs AFTER INSERT ON donations WHEN NEW.designation_kind = 'case'
 BEGIN
-    UPDATE donations SET programs = programs | (
+    UPDATE donations SET programs = programs | COALESCE((
         SELECT CASE program WHEN 'treatment' THEN 1 WHEN 'rehabilitation' THEN 2
                             WHEN 'equipment' THEN 4 WHEN 'research' THEN 8 ELSE 0 END
-        FROM cases WHERE id = NEW.designated_id)
+        FROM cases WHERE id = NEW.designated_id), 0)
     WHERE id = NEW.id;
 END;
 

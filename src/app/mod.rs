@@ -147,6 +147,8 @@ pub struct App {
     jobs: mpsc::UnboundedSender<JobEvent>,
     /// Segment counts asked for while typing, so that only the last one runs.
     segment_asks: Arc<AtomicU64>,
+    /// Held by the segment count under way: at most one runs at a time.
+    segment_counting: Arc<tokio::sync::Mutex<()>>,
     /// The web form's spool this console takes applications in from, if configured.
     pub spool: Option<spool::Spool>,
     /// The website's feed folder this console republishes every minute, if configured.
@@ -194,6 +196,7 @@ impl App {
             loaded: Vec::new(),
             jobs,
             segment_asks: Arc::default(),
+            segment_counting: Arc::default(),
             spool: None,
             publisher: None,
         };

@@ -106,16 +106,27 @@ pub fn follow_prompt(app: &mut App) -> AppResult {
     });
     now.incomplete = None;
     match rest.parse::<Segment>() {
-        Ok(filter) if filter == now.filter => now.counting = None,
+        Ok(filter) if filter == now.filter => {
+            // Back to the filters shown: a count asked for since is no longer wanted.
+            app.segment_asks.fetch_add(1, Ordering::SeqCst);
+            now.counting = None;
+        }
         Ok(filter) if now.counting.as_ref() == Some(&filter) => {}
         Ok(filter) => {
             now.counting = Some(filter.clone());
-            // Only the count asked for last runs: one asked for earlier sees a newer ask and stops.
+            // Only the count asked for last runs, one at a time: an ask that is no longer the
+            // last, after the pause or after waiting its turn, stops without counting.
             let asked = app.segment_asks.fetch_add(1, Ordering::SeqCst) + 1;
             let (store, tx, asks) = (app.store.clone(), app.jobs.clone(), app.segment_asks.clone());
+            let one_at_a_time = app.segment_counting.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(COUNT_AFTER).await;
-                if asks.load(Ordering::SeqCst) != asked {
+                let last = || asks.load(Ordering::SeqCst) == asked;
+                if !last() {
+                    return;
+                }
+                let _turn = one_at_a_time.lock().await;
+                if !last() {
                     return;
                 }
                 let size = store.segment_size(&filter).await.map_err(|e| e.to_string());

@@ -176,8 +176,11 @@ impl Store {
         let result = self.import_in(&mut tx, feed, file, sha256, decisions, dry_run, progress).await;
         // The long import's settings are not left on the pooled connection, whether it worked or not
         // (a failed one is rolled back when `tx` is dropped).
+        // (nor the bulk load's sorting settings, should rebuilding an index have failed).
         let restored = async {
-            sqlx::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
+            for sql in ["PRAGMA cache_size = -2000", "PRAGMA temp_store = MEMORY", "PRAGMA threads = 0"] {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
             sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA mmap_size = {}", super::MMAP_SIZE))).execute(&mut *tx).await
         }
         .await;

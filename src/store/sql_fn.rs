@@ -10,23 +10,24 @@ use std::os::raw::{c_int, c_void};
 use libsqlite3_sys as ffi;
 use sqlx::SqliteConnection;
 
-/// The bytes of a text or blob value; `None` for NULL (or when SQLite is out of memory).
+/// A value as text: `Ok(None)` for NULL, `Err(())` when SQLite ran out of memory making the text.
 ///
 /// # Safety
 /// `v` must be a protected value of the current call, and the slice must not outlive it.
-unsafe fn bytes<'a>(v: *mut ffi::sqlite3_value) -> Option<&'a [u8]> {
+unsafe fn bytes<'a>(v: *mut ffi::sqlite3_value) -> Result<Option<&'a [u8]>, ()> {
     // SAFETY: `v` is a valid value for the duration of the call (the caller's promise);
     // SQLite keeps the text it returns alive until the value changes or the call returns.
     unsafe {
         if ffi::sqlite3_value_type(v) == ffi::SQLITE_NULL {
-            return None;
+            return Ok(None);
         }
         let p = ffi::sqlite3_value_text(v);
-        let n = ffi::sqlite3_value_bytes(v);
-        if p.is_null() || n < 0 {
-            return (n == 0).then_some(&[][..]);
+        let n = usize::try_from(ffi::sqlite3_value_bytes(v)).map_err(|_| ())?;
+        match (p.is_null(), n) {
+            (false, n) => Ok(Some(std::slice::from_raw_parts(p, n))),
+            (true, 0) => Ok(Some(&[][..])),
+            (true, _) => Err(()),
         }
-        Some(std::slice::from_raw_parts(p, n as usize))
     }
 }
 
@@ -62,16 +63,22 @@ unsafe extern "C" fn has_any(ctx: *mut ffi::sqlite3_context, argc: c_int, argv: 
     // a context to set the result on and keep data with; the searchers kept are our own box,
     // read only while SQLite holds it and freed by `drop_words`.
     unsafe {
-        let args = std::slice::from_raw_parts(argv, usize::try_from(argc).unwrap_or(0));
-        let Some((&text, words)) = args.split_first() else {
+        let argc = usize::try_from(argc).unwrap_or(0);
+        if argc == 0 || argv.is_null() {
+            ffi::sqlite3_result_null(ctx);
+            return;
+        }
+        let args = std::slice::from_raw_parts(argv, argc);
+        let (Ok(text), Ok(words)) =
+            (bytes(args[0]), args[1..].iter().map(|&w| bytes(w)).collect::<Result<Vec<_>, ()>>())
+        else {
+            ffi::sqlite3_result_error_nomem(ctx);
+            return;
+        };
+        let Some(text) = text else {
             ffi::sqlite3_result_null(ctx);
             return;
         };
-        let Some(text) = bytes(text) else {
-            ffi::sqlite3_result_null(ctx);
-            return;
-        };
-        let words: Vec<Option<&[u8]>> = words.iter().map(|&w| bytes(w)).collect();
         let kept = ffi::sqlite3_get_auxdata(ctx, 1).cast::<Words>();
         let found = match kept.as_ref() {
             Some(kept) if kept.are(&words) => kept.in_text(text),
