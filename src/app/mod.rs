@@ -23,9 +23,6 @@ pub mod split;
 pub mod spool;
 pub mod work;
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-
 use tokio::sync::mpsc;
 
 use crate::store::Store;
@@ -145,10 +142,6 @@ pub struct App {
     /// reloads only what is stale.
     loaded: Vec<(ScreenId, u64)>,
     jobs: mpsc::UnboundedSender<JobEvent>,
-    /// Segment counts asked for while typing, so that only the last one runs.
-    segment_asks: Arc<AtomicU64>,
-    /// Held by the segment count under way: at most one runs at a time.
-    segment_counting: Arc<tokio::sync::Mutex<()>>,
     /// The web form's spool this console takes applications in from, if configured.
     pub spool: Option<spool::Spool>,
     /// The website's feed folder this console republishes every minute, if configured.
@@ -195,8 +188,6 @@ impl App {
             generation: 0,
             loaded: Vec::new(),
             jobs,
-            segment_asks: Arc::default(),
-            segment_counting: Arc::default(),
             spool: None,
             publisher: None,
         };

@@ -4,13 +4,15 @@
 //! fundraisers; and the segments screen, whose size follows the filters as
 //! they are typed, saved by name and exported for the mailing service.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{Datelike, NaiveDate};
 
 use super::command::Command;
 use super::{App, AppResult, JobEvent};
 use crate::domain::{Case, Program, Stage};
 use crate::store::{CaseQuery, Segment, Size, StageReport, Store};
-use std::sync::atomic::Ordering;
 
 #[derive(Debug, Clone, Default)]
 pub struct Reports {
@@ -70,6 +72,10 @@ pub struct Segments {
     pub selected: usize,
     /// The filters being typed at `/`, counted before Enter.
     pub typing: Option<Typing>,
+    /// Counts asked for while typing, so that only the last one runs.
+    asks: Arc<AtomicU64>,
+    /// Held by the count under way: at most one runs at a time.
+    counting_now: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The last complete filters typed so far and their size; while the text
@@ -108,7 +114,7 @@ pub fn follow_prompt(app: &mut App) -> AppResult {
     match rest.parse::<Segment>() {
         Ok(filter) if filter == now.filter => {
             // Back to the filters shown: a count asked for since is no longer wanted.
-            app.segment_asks.fetch_add(1, Ordering::SeqCst);
+            q.asks.fetch_add(1, Ordering::SeqCst);
             now.counting = None;
         }
         Ok(filter) if now.counting.as_ref() == Some(&filter) => {}
@@ -116,9 +122,9 @@ pub fn follow_prompt(app: &mut App) -> AppResult {
             now.counting = Some(filter.clone());
             // Only the count asked for last runs, one at a time: an ask that is no longer the
             // last, after the pause or after waiting its turn, stops without counting.
-            let asked = app.segment_asks.fetch_add(1, Ordering::SeqCst) + 1;
-            let (store, tx, asks) = (app.store.clone(), app.jobs.clone(), app.segment_asks.clone());
-            let one_at_a_time = app.segment_counting.clone();
+            let asked = q.asks.fetch_add(1, Ordering::SeqCst) + 1;
+            let (store, tx, asks) = (app.store.clone(), app.jobs.clone(), q.asks.clone());
+            let one_at_a_time = q.counting_now.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(COUNT_AFTER).await;
                 let last = || asks.load(Ordering::SeqCst) == asked;
