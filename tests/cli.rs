@@ -352,13 +352,15 @@ async fn a_case_is_taken_handed_over_and_released_with_notes_in_the_audit() {
     assert!(!ok && err.contains("99"), "{err}");
     let store = almoner::store::Store::open(&db, "test").await.unwrap();
     let notes: Vec<String> = sqlx::query_scalar("SELECT after FROM audit_log WHERE action = 'case.assign' ORDER BY id")
-        .fetch_all(store.pool())
+        .fetch_all(store.pool().unwrap())
         .await
         .unwrap();
     assert_eq!(notes.len(), 3);
     assert!(notes[1].contains("в отпуске, передаю") && notes[1].contains("ivan"), "{notes:?}");
-    let responsible: Option<String> =
-        sqlx::query_scalar("SELECT responsible FROM cases WHERE id = 1").fetch_one(store.pool()).await.unwrap();
+    let responsible: Option<String> = sqlx::query_scalar("SELECT responsible FROM cases WHERE id = 1")
+        .fetch_one(store.pool().unwrap())
+        .await
+        .unwrap();
     assert_eq!(responsible, None);
 }
 

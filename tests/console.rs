@@ -496,7 +496,7 @@ async fn tiny_and_odd_terminal_sizes_never_panic() {
 #[tokio::test]
 async fn the_demo_is_a_believable_year() {
     let c = Console::new().await;
-    let pool = c.store().pool();
+    let pool = c.store().pool().unwrap();
     let q = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool);
     assert!(q("SELECT COUNT(*) FROM cases").await.unwrap() >= 190);
     assert!(q("SELECT COUNT(*) FROM donations").await.unwrap() >= 5000);
@@ -562,7 +562,7 @@ async fn import_screen_accepts_suggestions_and_designates_by_hand() {
         "SELECT c.id, b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
          WHERE c.stage = 'fundraising' ORDER BY c.id LIMIT 2",
     )
-    .fetch_all(c.store().pool())
+    .fetch_all(c.store().pool().unwrap())
     .await
     .unwrap();
     let ((first, _), (second, name)) = (cases[0].clone(), cases[1].clone());
@@ -584,7 +584,7 @@ async fn import_screen_accepts_suggestions_and_designates_by_hand() {
     assert!(c.status().contains("3 designated"), "{}", c.status());
     let designated: Vec<(i64,)> =
         sqlx::query_as("SELECT designated_id FROM donations WHERE batch_id = 1 ORDER BY amount")
-            .fetch_all(c.store().pool())
+            .fetch_all(c.store().pool().unwrap())
             .await
             .unwrap();
     assert_eq!(designated, vec![(first,), (second,), (first,)]);
@@ -621,8 +621,10 @@ async fn a_case_is_taken_and_handed_over_from_its_card() {
     c.app.run_line("take").await.unwrap();
     assert!(c.status().contains("operator is responsible now"), "{}", c.status());
     c.app.run_line("assign ivan").await.unwrap();
-    let who: Option<String> =
-        sqlx::query_scalar("SELECT responsible FROM cases WHERE id = 1").fetch_one(c.store().pool()).await.unwrap();
+    let who: Option<String> = sqlx::query_scalar("SELECT responsible FROM cases WHERE id = 1")
+        .fetch_one(c.store().pool().unwrap())
+        .await
+        .unwrap();
     assert_eq!(who.as_deref(), Some("ivan"));
     c.app.run_line("assign none").await.unwrap();
     assert!(c.status().contains("open to all"), "{}", c.status());
@@ -658,13 +660,13 @@ async fn likely_duplicates_are_reviewed_side_by_side_and_merged_field_by_field()
     assert!(c.status().contains("merged into record") && c.status().contains("taking city"), "{}", c.status());
     let city: Option<String> = sqlx::query_scalar("SELECT city FROM beneficiaries WHERE id = ?")
         .bind(earlier)
-        .fetch_one(c.store().pool())
+        .fetch_one(c.store().pool().unwrap())
         .await
         .unwrap();
     assert_eq!(city.as_deref(), Some("Омск"));
     let moved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE beneficiary_id = ?")
         .bind(earlier)
-        .fetch_one(c.store().pool())
+        .fetch_one(c.store().pool().unwrap())
         .await
         .unwrap();
     assert_eq!(moved, 2, "both cases are on the earlier record");
@@ -675,13 +677,13 @@ async fn likely_duplicates_are_reviewed_side_by_side_and_merged_field_by_field()
     let (city, name): (Option<String>, String) =
         sqlx::query_as("SELECT city, full_name FROM beneficiaries WHERE id = ?")
             .bind(earlier)
-            .fetch_one(c.store().pool())
+            .fetch_one(c.store().pool().unwrap())
             .await
             .unwrap();
     assert_eq!((city, name.as_str()), (None, "Зайцева Полина Игоревна"));
     let back: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE beneficiary_id = ?")
         .bind(new)
-        .fetch_one(c.store().pool())
+        .fetch_one(c.store().pool().unwrap())
         .await
         .unwrap();
     assert_eq!(back, 1);
@@ -690,7 +692,7 @@ async fn likely_duplicates_are_reviewed_side_by_side_and_merged_field_by_field()
     assert!(c.status().contains("kept apart"), "{}", c.status());
     assert!(c.screen(80, 24).contains("nothing"), "the queue is empty");
     let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'review.%'")
-        .fetch_one(c.store().pool())
+        .fetch_one(c.store().pool().unwrap())
         .await
         .unwrap();
     assert_eq!(audit, 3);

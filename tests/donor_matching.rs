@@ -42,12 +42,12 @@ async fn outcome(t: &TestDb, ids: &[i64]) -> (Vec<Vec<usize>>, Donors, Vec<(Stri
         }
     }
     let donors = sqlx::query_as("SELECT kind, name, inn, email, phone FROM donors ORDER BY id")
-        .fetch_all(t.store.pool())
+        .fetch_all(t.store.pool().unwrap())
         .await
         .unwrap();
     let accounts: Vec<(String, String, i64)> =
         sqlx::query_as("SELECT account, name_key, donor_id FROM donor_accounts ORDER BY account, name_key")
-            .fetch_all(t.store.pool())
+            .fetch_all(t.store.pool().unwrap())
             .await
             .unwrap();
     (groups, donors, accounts)
@@ -66,17 +66,17 @@ proptest! {
         rt.block_on(async {
             let (one, many) = (TestDb::new().await, TestDb::new().await);
             for t in [&one, &many] {
-                let mut conn = t.store.pool().acquire().await.unwrap();
+                let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
                 for k in &before {
                     find_or_add(&mut conn, k).await.unwrap();
                 }
             }
-            let mut conn = one.store.pool().acquire().await.unwrap();
+            let mut conn = one.store.pool().unwrap().acquire().await.unwrap();
             let mut ids_one = Vec::new();
             for k in &payments {
                 ids_one.push(find_or_add(&mut conn, k).await.unwrap());
             }
-            let mut conn = many.store.pool().acquire().await.unwrap();
+            let mut conn = many.store.pool().unwrap().acquire().await.unwrap();
             let mut ids_many = Vec::new();
             // As an import does: the accounts remembered are carried from chunk to chunk.
             let mut accounts = std::collections::HashSet::new();
@@ -92,7 +92,7 @@ proptest! {
 #[tokio::test]
 async fn the_rules_on_hand_picked_payments() {
     let t = TestDb::new().await;
-    let mut conn = t.store.pool().acquire().await.unwrap();
+    let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
     let k = |name: &str, inn: Option<&str>, email: Option<&str>, phone: Option<&str>| DonorKeys {
         name: name.into(),
         inn: inn.map(Into::into),
@@ -119,7 +119,7 @@ async fn the_rules_on_hand_picked_payments() {
 #[tokio::test]
 async fn the_same_name_from_the_same_account_is_the_same_donor() {
     let t = TestDb::new().await;
-    let mut conn = t.store.pool().acquire().await.unwrap();
+    let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
     let k = |name: &str, inn: Option<&str>, account: Option<&str>| DonorKeys {
         name: name.into(),
         inn: inn.map(Into::into),
@@ -150,7 +150,7 @@ async fn the_same_name_from_the_same_account_is_the_same_donor() {
 #[tokio::test]
 async fn a_name_alone_matches_written_any_way() {
     let t = TestDb::new().await;
-    let mut conn = t.store.pool().acquire().await.unwrap();
+    let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
     let k = |name: &str| DonorKeys { name: name.into(), ..Default::default() };
     let petr = find_or_add(&mut conn, &k("Иванов Пётр")).await.unwrap();
     for same in ["иванов  петр", "ПЁТР ИВАНОВ", " Иванов Петр "] {
@@ -186,7 +186,7 @@ async fn duplicate_donors_merge_and_unmerge_with_their_money_and_later_payments_
     let (d2, _) = t.store.new_donation(&gift("Анна Иванова", "anna.ivanova@y.org", "500")).await.unwrap();
     t.store.allocate(d2, &almoner::store::Plan::Lines(vec![(case, rub("200"))]), None, None).await.unwrap();
     let donor_of = |d: i64| {
-        let pool = t.store.pool().clone();
+        let pool = t.store.pool().unwrap().clone();
         async move {
             sqlx::query_scalar::<_, i64>("SELECT donor_id FROM donations WHERE id = ?")
                 .bind(d)
@@ -206,7 +206,7 @@ async fn duplicate_donors_merge_and_unmerge_with_their_money_and_later_payments_
     // A later payment with the merged donor's e-mail finds the donor it was merged into.
     let (d3, _) = t.store.new_donation(&gift("А. Иванова", "anna.ivanova@y.org", "100")).await.unwrap();
     assert_eq!(donor_of(d3).await, a);
-    let mut conn = t.store.pool().acquire().await.unwrap();
+    let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
     let k = DonorKeys { name: "x".into(), email: Some("ANNA.IVANOVA@y.org".into()), ..Default::default() };
     assert_eq!(find_or_add_many(&mut conn, &[k]).await.unwrap(), vec![a], "a chunk at a time, the same");
     drop(conn);
@@ -235,7 +235,7 @@ mod duplicates {
 
     /// A payment through the real donor matching, with `gifts` donations of 1 000,00 each; its donor.
     async fn pays(t: &TestDb, name: &str, email: Option<&str>, phone: Option<&str>, gifts: usize) -> i64 {
-        let mut conn = t.store.pool().acquire().await.unwrap();
+        let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
         let keys = DonorKeys {
             name: name.into(),
             email: email.map(Into::into),
@@ -339,7 +339,7 @@ mod duplicates {
         assert_eq!(t.store.donor_duplicates(None).await.unwrap().len(), 4, "both back");
         let audit: Vec<(String, i64)> =
             sqlx::query_as("SELECT action, entity_id FROM audit_log WHERE action LIKE 'donor.%' ORDER BY id")
-                .fetch_all(t.store.pool())
+                .fetch_all(t.store.pool().unwrap())
                 .await
                 .unwrap();
         let (a, b, m) = (d.anna.min(d.anna_other), d.anna.max(d.anna_other), d.maria_latin);
@@ -425,7 +425,7 @@ mod duplicates {
     async fn gifts_of(store: &Store, donor: i64) -> Vec<i64> {
         sqlx::query_scalar("SELECT id FROM donations WHERE donor_id = ? ORDER BY id")
             .bind(donor)
-            .fetch_all(store.pool())
+            .fetch_all(store.pool().unwrap())
             .await
             .unwrap()
     }
@@ -476,7 +476,7 @@ mod duplicates {
         let reason: Option<String> =
             sqlx::query_scalar("SELECT reason FROM donors_kept_apart WHERE donor_a = ? AND undone_at IS NULL")
                 .bind(d.anna)
-                .fetch_one(store.pool())
+                .fetch_one(store.pool().unwrap())
                 .await
                 .unwrap();
         assert_eq!(reason.as_deref(), Some("две разные Анны"));
@@ -496,7 +496,7 @@ mod duplicates {
         assert_eq!(gifts_of(&store, d.maria_latin).await, Vec::<i64>::new());
         c.app.run_line(&format!("keep-donors-apart {} {} разные люди", d.igor, d.igor_other)).await.unwrap();
         let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'donor.%'")
-            .fetch_one(store.pool())
+            .fetch_one(store.pool().unwrap())
             .await
             .unwrap();
         assert_eq!(

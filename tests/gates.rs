@@ -257,7 +257,7 @@ async fn audit_log_is_append_only_in_the_database_itself() {
         "UPDATE cases SET collected = target + 1",
         "UPDATE donations SET allocated = amount + 1",
     ] {
-        assert!(sqlx::query(sql).execute(t.store.pool()).await.is_err(), "the database allowed: {sql}");
+        assert!(sqlx::query(sql).execute(t.store.pool().unwrap()).await.is_err(), "the database allowed: {sql}");
     }
     let entries = t.store.audit(100, None).await.unwrap();
     let alloc = entries.iter().find(|e| e.action == "allocate").unwrap();
@@ -330,7 +330,7 @@ async fn the_same_paper_twice_is_stored_once_under_its_checksum() {
     let sha = |s: &str| -> String { Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect() };
     let rows: Vec<(i64, String, String, String)> =
         sqlx::query_as("SELECT case_id, file_name, sha256, added_by FROM documents ORDER BY id")
-            .fetch_all(t.store.pool())
+            .fetch_all(t.store.pool().unwrap())
             .await
             .unwrap();
     let who = rows[0].3.clone();

@@ -18,7 +18,7 @@ const CLOUDPAYMENTS: &str = "TransactionId,Amount,Currency,CreatedDateIso,Confir
     5005,1.00,RUB,2026-03-03T09:00:00,2026-03-03T09:00:00,test@example.org,TEST,,,Completed,0,true,\n";
 
 async fn count(t: &TestDb, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(t.store.pool()).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(t.store.pool().unwrap()).await.unwrap()
 }
 
 #[tokio::test]
@@ -146,7 +146,7 @@ async fn a_childs_name_in_any_case_suggests_the_case_and_accepted_suggestions_de
     let done = t.store.import_with(&reg, "site.csv", "sha", &choices).await.unwrap();
     assert_eq!(done.rows[0].designated, Some(anna));
     let on = |case: i64| {
-        let pool = t.store.pool().clone();
+        let pool = t.store.pool().unwrap().clone();
         async move {
             sqlx::query_scalar::<_, i64>("SELECT COALESCE(SUM(amount), 0) FROM allocations WHERE case_id = ?")
                 .bind(case)

@@ -68,9 +68,11 @@ async fn a_long_generated_register_imports_once_and_reconciles() {
     assert_eq!(first.incoming_total, total);
     assert!(first.checks.iter().all(|c| c.ok), "{:?}", first.checks);
     assert_eq!(first.rows.len() + first.rows_omitted, rows as usize);
-    let in_db: i64 = sqlx::query_scalar("SELECT SUM(amount) FROM donations").fetch_one(t.store.pool()).await.unwrap();
+    let in_db: i64 =
+        sqlx::query_scalar("SELECT SUM(amount) FROM donations").fetch_one(t.store.pool().unwrap()).await.unwrap();
     assert_eq!(in_db, total.minor());
-    let donors: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM donors").fetch_one(t.store.pool()).await.unwrap();
+    let donors: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM donors").fetch_one(t.store.pool().unwrap()).await.unwrap();
     // 25 000 gifts from 20 000 possible donors: about 20 000 × (1 − e^−1.25) ≈ 14 270 different ones.
     assert!((13_500..15_000).contains(&donors), "donors recognised by INN across the month: {donors}");
 
@@ -100,7 +102,7 @@ async fn a_long_register_cut_off_writes_nothing() {
     // connection it used: every connection of the pool, held at once, has the usual ones.
     let mut held = Vec::new();
     for _ in 0..4 {
-        held.push(t.store.pool().acquire().await.unwrap());
+        held.push(t.store.pool().unwrap().acquire().await.unwrap());
     }
     for conn in &mut held {
         let cache: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut **conn).await.unwrap();
@@ -128,14 +130,15 @@ async fn a_card_export_streamed_keeps_refunded_payments_out_and_a_partial_refund
     assert!(p.rows[1].payment_note.as_deref().unwrap().contains("refunds line 2"), "{:?}", p.rows[1]);
     assert_eq!(p.rows[2].status, almoner::store::RowStatus::New, "a partial refund leaves the gift a donation");
     assert!(p.rows[3].payment_note.as_deref().unwrap().contains("record the return by hand"), "{:?}", p.rows[3]);
-    let sum: i64 = sqlx::query_scalar("SELECT SUM(amount) FROM donations").fetch_one(t.store.pool()).await.unwrap();
+    let sum: i64 =
+        sqlx::query_scalar("SELECT SUM(amount) FROM donations").fetch_one(t.store.pool().unwrap()).await.unwrap();
     assert_eq!(sum, 1000_00);
 }
 
 /// The donations table's indexes, as the schema states them.
 async fn donation_indexes(t: &TestDb) -> Vec<(String, Option<String>)> {
     sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'donations' ORDER BY name")
-        .fetch_all(t.store.pool())
+        .fetch_all(t.store.pool().unwrap())
         .await
         .unwrap()
 }
@@ -174,7 +177,8 @@ async fn a_long_import_loads_in_bulk_and_still_knows_every_key() {
     csv_of(&big, (0..25_000).chain(24_900..24_950));
     let p = streamed(&t, &big, profile(), false).await.unwrap();
     assert_eq!((p.new, p.duplicate, p.invalid), (24_700, 350, 0));
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM donations").fetch_one(t.store.pool()).await.unwrap();
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM donations").fetch_one(t.store.pool().unwrap()).await.unwrap();
     assert_eq!(count, 25_000);
     assert_eq!(donation_indexes(&t).await, indexes, "every index built again, as it was");
     assert_invariants(&t.store).await;

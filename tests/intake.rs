@@ -10,7 +10,7 @@ fn write(dir: &Path, name: &str, text: &str) {
 
 async fn count(db: &Path, sql: &str) -> i64 {
     let store = almoner::store::Store::open(db, "test").await.unwrap();
-    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(store.pool()).await.unwrap();
+    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(store.pool().unwrap()).await.unwrap();
     store.close().await;
     n
 }
@@ -113,7 +113,7 @@ async fn a_spool_of_applications_is_taken_in_matched_and_sorted() {
     let born = |db: std::path::PathBuf| async move {
         let store = almoner::store::Store::open(&db, "test").await.unwrap();
         let b: String = sqlx::query_scalar("SELECT birth_date FROM beneficiaries WHERE id = 1")
-            .fetch_one(store.pool())
+            .fetch_one(store.pool().unwrap())
             .await
             .unwrap();
         store.close().await;
@@ -153,7 +153,8 @@ async fn the_console_takes_in_what_arrives_in_its_spool() {
     assert!(app.poll_spool(true).await);
     let status = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert!(status.contains("application b.json rejected"), "the last word is the rejection: {status}");
-    let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(app.store.pool()).await.unwrap();
+    let cases: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(app.store.pool().unwrap()).await.unwrap();
     assert_eq!(cases, 1);
     assert!(spool.join("done/a.json").exists() && spool.join("rejected/b.json.reason.txt").exists());
     assert!(!app.poll_spool(false).await, "looked at again only after two seconds");
@@ -172,7 +173,7 @@ fn maria(born: &str) -> String {
 }
 
 async fn scalar(store: &almoner::store::Store, sql: &str) -> Option<i64> {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(store.pool()).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(store.pool().unwrap()).await.unwrap()
 }
 
 #[tokio::test]
@@ -239,8 +240,10 @@ async fn merges_undone_out_of_order_give_every_case_back_to_its_own_record() {
     assert_eq!(scalar(&store, "SELECT beneficiary_id FROM cases WHERE id = 3").await, Some(3));
     assert_eq!(ids(store.reviews().await.unwrap()), [(3, 1)], "3 is live; 2 is still child 1");
     store.undo_review(1).await.unwrap();
-    let owners: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, beneficiary_id FROM cases ORDER BY id").fetch_all(store.pool()).await.unwrap();
+    let owners: Vec<(i64, i64)> = sqlx::query_as("SELECT id, beneficiary_id FROM cases ORDER BY id")
+        .fetch_all(store.pool().unwrap())
+        .await
+        .unwrap();
     assert_eq!(owners, [(1, 1), (2, 2), (3, 3)], "the typo's case stays with its own record");
     assert_eq!(ids(store.reviews().await.unwrap()), [(2, 1), (3, 1), (3, 2)]);
     store.close().await;
@@ -261,7 +264,7 @@ async fn a_returning_child_s_record_takes_a_new_city_but_keeps_name_and_birth_da
     let record = |store: almoner::store::Store| async move {
         let r: (String, String, Option<String>) =
             sqlx::query_as("SELECT full_name, birth_date, city FROM beneficiaries WHERE id = 1")
-                .fetch_one(store.pool())
+                .fetch_one(store.pool().unwrap())
                 .await
                 .unwrap();
         r

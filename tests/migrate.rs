@@ -36,7 +36,7 @@ fn broken(dir: &Path, edits: &[(&str, &str, &str)]) -> PathBuf {
 }
 
 async fn scalar(store: &Store, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(store.pool()).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(store.pool().unwrap()).await.unwrap()
 }
 
 #[tokio::test]
@@ -76,8 +76,10 @@ async fn the_example_export_round_trips_with_zero_differences() {
     let paid = t.store.case(1).await.unwrap();
     assert_eq!(paid.stage, almoner::domain::Stage::Paid);
     assert_eq!(scalar(&t.store, "SELECT COUNT(*) FROM stage_changes WHERE case_id = 1").await, 5);
-    let funded_on: String =
-        sqlx::query_scalar("SELECT fundraising_since FROM cases WHERE id = 1").fetch_one(t.store.pool()).await.unwrap();
+    let funded_on: String = sqlx::query_scalar("SELECT fundraising_since FROM cases WHERE id = 1")
+        .fetch_one(t.store.pool().unwrap())
+        .await
+        .unwrap();
     assert!(funded_on.starts_with("2024-02-01"), "{funded_on}");
     assert_invariants(&t.store).await;
 

@@ -26,8 +26,11 @@ async fn gift(s: &Store, who: &str, email: Option<&str>, day: &str, amount: &str
         ..donation(rub(amount), Designation::Unrestricted)
     };
     let (id, _) = s.new_donation(&d).await.unwrap();
-    let donor: i64 =
-        sqlx::query_scalar("SELECT donor_id FROM donations WHERE id = ?").bind(id).fetch_one(s.pool()).await.unwrap();
+    let donor: i64 = sqlx::query_scalar("SELECT donor_id FROM donations WHERE id = ?")
+        .bind(id)
+        .fetch_one(s.pool().unwrap())
+        .await
+        .unwrap();
     (id, donor)
 }
 
@@ -52,7 +55,7 @@ async fn donors() -> Donors {
     s.set_contact(id[&'b'], None, Some(true)).await.unwrap();
     sqlx::query("INSERT INTO donor_subscriptions (subscription, donor_id) VALUES ('sc_9', ?)")
         .bind(id[&'d'])
-        .execute(s.pool())
+        .execute(s.pool().unwrap())
         .await
         .unwrap();
     // Егор's old gift is on a fundraiser still open.
@@ -144,7 +147,7 @@ async fn segments_count_what_they_should_and_exports_leave_out_who_they_must() {
         "SELECT donor_id, (SELECT COUNT(*) FROM allocations WHERE donation_id = d.id) FROM donations d WHERE id = ?",
     )
     .bind(held)
-    .fetch_one(s.pool())
+    .fetch_one(s.pool().unwrap())
     .await
     .unwrap();
     assert_eq!(placed, 0, "held for its case, not placed");
@@ -183,7 +186,7 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
     s.advance(closed, Stage::Rejected, Some("не подтверждено")).await.unwrap();
     sqlx::query("UPDATE cases SET stage_since = '2019-01-01T00:00:00+00:00' WHERE id = ?")
         .bind(closed)
-        .execute(s.pool())
+        .execute(s.pool().unwrap())
         .await
         .unwrap();
 
@@ -192,7 +195,7 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
         async move {
             let q = |sql: &'static str| {
                 let s = s.clone();
-                async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(s.pool()).await.unwrap() }
+                async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(s.pool().unwrap()).await.unwrap() }
             };
             let r = s.stage_report(date("2015-01-01"), date("2026-12-31"), None).await.unwrap();
             (
@@ -216,7 +219,7 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
     )
     .bind(chrono::Utc::now())
     .bind(id('g'))
-    .execute(s.pool())
+    .execute(s.pool().unwrap())
     .await
     .unwrap();
     // What must leave the log, and is in it now.
@@ -242,7 +245,7 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
                        LIKE '%' || ? || '%'",
             )
             .bind(text)
-            .fetch_one(s.pool())
+            .fetch_one(s.pool().unwrap())
             .await
             .unwrap()
         }
@@ -259,13 +262,13 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
                         json_extract(after, '$.lines')
                  FROM audit_log WHERE action IN ('donation.new', 'allocate', 'reverse') ORDER BY id",
             )
-            .fetch_all(s.pool())
+            .fetch_all(s.pool().unwrap())
             .await
             .unwrap()
         }
     };
     let history = money_history(s).await;
-    let entries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(s.pool()).await.unwrap();
+    let entries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(s.pool().unwrap()).await.unwrap();
     let before = totals(s).await;
     let day0 = date("2026-12-01");
     let plan = s.gdpr_plan(day0).await.unwrap();
@@ -297,7 +300,7 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
         let row: (String, Option<String>, Option<String>, Option<String>, Option<String>, i64) =
             sqlx::query_as("SELECT name, inn, email, phone, name_key, do_not_contact FROM donors WHERE id = ?")
                 .bind(who)
-                .fetch_one(s.pool())
+                .fetch_one(s.pool().unwrap())
                 .await
                 .unwrap();
         assert_eq!(row, (format!("anonymized donor {who}"), None, None, None, None, 1), "donor {who}");
@@ -305,7 +308,7 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
             "SELECT COUNT(*) FROM donations WHERE donor_id = ? AND (payer <> 'anonymized' OR purpose <> '')",
         )
         .bind(who)
-        .fetch_one(s.pool())
+        .fetch_one(s.pool().unwrap())
         .await
         .unwrap();
         assert_eq!(left, 0, "no name or purpose left on their donations");
@@ -317,7 +320,7 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
                   + (SELECT COUNT(*) FROM audit_log WHERE action LIKE 'gdpr.%' AND (after LIKE '%' || ?1 || '%'))",
         )
         .bind(name)
-        .fetch_one(s.pool())
+        .fetch_one(s.pool().unwrap())
         .await
         .unwrap();
         assert_eq!(found, 0, "{name} is gone");
@@ -326,21 +329,21 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
         "SELECT c.diagnosis || q.diagnosis, q.treatment FROM cases c JOIN qualifications q ON q.case_id = c.id WHERE c.id = ?",
     )
     .bind(closed)
-    .fetch_one(s.pool())
+    .fetch_one(s.pool().unwrap())
     .await
     .unwrap();
     assert_eq!((diagnosis.as_str(), treatment.as_str()), ("", ""));
     let files = std::fs::read_dir(s.documents_dir()).map(|d| d.count()).unwrap_or(0);
     let sha: String = sqlx::query_scalar("SELECT sha256 FROM documents WHERE case_id = ? AND kind = 'medical_report'")
         .bind(closed)
-        .fetch_one(s.pool())
+        .fetch_one(s.pool().unwrap())
         .await
         .unwrap();
     assert_eq!(sha, "", "the paper is gone ({files} folders of papers remain for other cases)");
     // The open case's money trail is untouched; the dropped and done steps are in the log.
     assert_eq!(s.case(f.open_case).await.unwrap().collected, rub("900"));
     let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action IN ('gdpr.anonymize', 'gdpr.remove_medical', 'gdpr.dropped', 'gdpr.planned')")
-        .fetch_one(s.pool())
+        .fetch_one(s.pool().unwrap())
         .await
         .unwrap();
     assert_eq!(logged, 4 + 2 + 1 + 1);
@@ -351,7 +354,7 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
     for text in gone {
         assert_eq!(in_log(s, text).await, 0, "{text} is still in the audit log");
     }
-    let added: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(s.pool()).await.unwrap();
+    let added: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(s.pool().unwrap()).await.unwrap();
     assert_eq!(added, entries + logged + 1, "no entry went: only the plan's, the run's and Дарья's gift came");
     let now = money_history(s).await;
     assert!(now.starts_with(&history) && now.len() == history.len() + 1, "{history:?}\n{now:?}");
@@ -361,14 +364,14 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
          WHERE a.action = 'donation.new' AND d.donor_id = ? AND d.amount = 70000",
     )
     .bind(id('g'))
-    .fetch_one(s.pool())
+    .fetch_one(s.pool().unwrap())
     .await
     .unwrap();
     assert_eq!((payer.as_str(), amount.as_str(), redacted), (marker, "700.00", 1));
     let qualify: String =
         sqlx::query_scalar("SELECT after FROM audit_log WHERE action = 'case.qualify' AND entity_id = ?")
             .bind(closed)
-            .fetch_one(s.pool())
+            .fetch_one(s.pool().unwrap())
             .await
             .unwrap();
     let qualify: serde_json::Value = serde_json::from_str(&qualify).unwrap();
@@ -376,7 +379,7 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
     let open_qualify: String =
         sqlx::query_scalar("SELECT after FROM audit_log WHERE action = 'case.qualify' AND entity_id = ?")
             .bind(f.open_case)
-            .fetch_one(s.pool())
+            .fetch_one(s.pool().unwrap())
             .await
             .unwrap();
     assert!(open_qualify.contains("нейробластома"), "an open case keeps its medical data: {open_qualify}");
@@ -400,16 +403,16 @@ async fn the_rules_plan_a_month_ahead_honour_exclusions_and_keep_every_total() {
         "DELETE FROM audit_log WHERE redacted = 1",
         "DELETE FROM audit_log",
     ] {
-        assert!(sqlx::query(sql).execute(s.pool()).await.is_err(), "the database allowed: {sql}");
+        assert!(sqlx::query(sql).execute(s.pool().unwrap()).await.is_err(), "the database allowed: {sql}");
     }
     let one: i64 = sqlx::query_scalar("SELECT MIN(id) FROM audit_log WHERE action = 'donation.new' AND redacted = 0")
-        .fetch_one(s.pool())
+        .fetch_one(s.pool().unwrap())
         .await
         .unwrap();
     sqlx::query("UPDATE audit_log SET after = json_set(after, '$.payer', ?), redacted = 1 WHERE id = ?")
         .bind(marker)
         .bind(one)
-        .execute(s.pool())
+        .execute(s.pool().unwrap())
         .await
         .expect("a redaction is the one change the log takes");
 }
@@ -436,12 +439,12 @@ async fn exclusions_decide_under_the_foundations_own_settings() {
     let (_, timur) = gift(s, "Тимур", Some("t@x.org"), "2023-06-01", "300", Channel::Bank).await;
     sqlx::query("INSERT INTO donor_subscriptions (subscription, donor_id) VALUES ('sc_year', ?)")
         .bind(roman)
-        .execute(s.pool())
+        .execute(s.pool().unwrap())
         .await
         .unwrap();
     sqlx::query("UPDATE donations SET subscription = 'sc_year' WHERE id = ?")
         .bind(roman_gift)
-        .execute(s.pool())
+        .execute(s.pool().unwrap())
         .await
         .unwrap();
     for who in [irina, roman, semyon, timur] {
@@ -465,7 +468,11 @@ async fn exclusions_decide_under_the_foundations_own_settings() {
         vec![(irina, "do_not_contact".to_string()), (semyon, "do_not_contact".into()), (timur, "anonymize".into())];
     assert_eq!(planned(s).await, want);
     // His subscription ends: he is due like Семён.
-    sqlx::query("DELETE FROM donor_subscriptions WHERE donor_id = ?").bind(roman).execute(s.pool()).await.unwrap();
+    sqlx::query("DELETE FROM donor_subscriptions WHERE donor_id = ?")
+        .bind(roman)
+        .execute(s.pool().unwrap())
+        .await
+        .unwrap();
     let mut with_roman = want.clone();
     with_roman.push((roman, "do_not_contact".into()));
     with_roman.sort();
@@ -477,7 +484,7 @@ async fn exclusions_decide_under_the_foundations_own_settings() {
     let decided: Vec<(String, i64, String)> = sqlx::query_as(
         "SELECT action, entity_id, json_extract(after, '$.reason') FROM audit_log WHERE action IN ('gdpr.exclude', 'gdpr.include') ORDER BY id",
     )
-    .fetch_all(s.pool())
+    .fetch_all(s.pool().unwrap())
     .await
     .unwrap();
     assert_eq!(
@@ -501,7 +508,7 @@ async fn exclusions_decide_under_the_foundations_own_settings() {
     assert_eq!(done, decided, "{run:?}");
     let flags: Vec<(i64, i64, i64, bool)> =
         sqlx::query_as("SELECT id, do_not_contact, consent, anonymized_at IS NOT NULL FROM donors ORDER BY id")
-            .fetch_all(s.pool())
+            .fetch_all(s.pool().unwrap())
             .await
             .unwrap();
     let mut want_flags = vec![(irina, 1, 0, true), (roman, 1, 1, false), (semyon, 0, 1, false), (timur, 1, 0, true)];
@@ -509,7 +516,7 @@ async fn exclusions_decide_under_the_foundations_own_settings() {
     assert_eq!(flags, want_flags);
     let logged: Vec<(String, i64)> =
         sqlx::query_as("SELECT action, entity_id FROM audit_log WHERE action = 'gdpr.do_not_contact'")
-            .fetch_all(s.pool())
+            .fetch_all(s.pool().unwrap())
             .await
             .unwrap();
     assert_eq!(logged, vec![("gdpr.do_not_contact".to_string(), roman)]);
@@ -582,7 +589,7 @@ async fn the_plan_and_the_run_from_the_command_line() {
     // Their day comes.
     sqlx::query("UPDATE gdpr_plan SET due_on = ? WHERE done_at IS NULL AND dropped_at IS NULL")
         .bind(today)
-        .execute(s.pool())
+        .execute(s.pool().unwrap())
         .await
         .unwrap();
     let run = almoner(&["gdpr", "run"]);
@@ -594,7 +601,7 @@ async fn the_plan_and_the_run_from_the_command_line() {
     assert!(!run.contains("Жанна"), "the name just removed is printed again: {run}");
     let donors: Vec<(i64, String, Option<String>, i64, i64)> =
         sqlx::query_as("SELECT id, name, email, consent, do_not_contact FROM donors ORDER BY id")
-            .fetch_all(s.pool())
+            .fetch_all(s.pool().unwrap())
             .await
             .unwrap();
     assert_eq!(
@@ -608,7 +615,7 @@ async fn the_plan_and_the_run_from_the_command_line() {
     );
     let logged: Vec<(String, i64)> =
         sqlx::query_as("SELECT action, entity_id FROM audit_log WHERE action IN ('gdpr.anonymize', 'gdpr.do_not_contact') ORDER BY entity_id")
-            .fetch_all(s.pool())
+            .fetch_all(s.pool().unwrap())
             .await
             .unwrap();
     let mut want = vec![("gdpr.anonymize".to_string(), zhanna), ("gdpr.do_not_contact".to_string(), darya)];

@@ -90,14 +90,14 @@ async fn every_table_and_column_of_the_sqlite_schema_is_there() {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'case_search%'",
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.pool().unwrap())
     .await
     .unwrap();
     assert!(tables.len() > 20, "{tables:?}");
     for table in tables {
         let columns: BTreeSet<String> =
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{table}')")))
-                .fetch_all(store.pool())
+                .fetch_all(store.pool().unwrap())
                 .await
                 .unwrap()
                 .into_iter()

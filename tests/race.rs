@@ -15,7 +15,7 @@ use almoner::store::{CaseQuery, DonationQuery, Store};
 const BIN: &str = env!("CARGO_BIN_EXE_almoner");
 
 async fn total_allocated(store: &Store) -> i64 {
-    sqlx::query_scalar("SELECT SUM(allocated) FROM donations").fetch_one(store.pool()).await.unwrap()
+    sqlx::query_scalar("SELECT SUM(allocated) FROM donations").fetch_one(store.pool().unwrap()).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,7 +104,7 @@ async fn concurrent_processes_cannot_break_the_money_rules() {
                 (SELECT SUM(a.amount) FROM allocations a WHERE NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id))
          FROM donations",
     )
-    .fetch_one(store.pool())
+    .fetch_one(store.pool().unwrap())
     .await
     .unwrap();
     assert_eq!(sum_alloc, sum_live);

@@ -146,7 +146,7 @@ async fn romashka() -> Romashka {
     let maria = fundraising_case(&t, rub("3000")).await;
     let child: i64 = sqlx::query_scalar("SELECT beneficiary_id FROM cases WHERE id = ?")
         .bind(maria)
-        .fetch_one(s.pool())
+        .fetch_one(s.pool().unwrap())
         .await
         .unwrap();
     // Maria's second case, and another child's.
@@ -177,8 +177,11 @@ async fn romashka() -> Romashka {
     s.attach(ilya, DocKind::PaymentOrder, &t.file("платёжка-56.pdf", "payment order 56")).await.unwrap();
     s.attach(ilya, DocKind::Act, &t.file("акт-илья.pdf", "act")).await.unwrap();
     s.advance(ilya, Stage::Closed, Some("акт получен")).await.unwrap();
-    let donor: i64 =
-        sqlx::query_scalar("SELECT donor_id FROM donations WHERE id = ?").bind(d1).fetch_one(s.pool()).await.unwrap();
+    let donor: i64 = sqlx::query_scalar("SELECT donor_id FROM donations WHERE id = ?")
+        .bind(d1)
+        .fetch_one(s.pool().unwrap())
+        .await
+        .unwrap();
     Romashka { t, donor, ilya }
 }
 
@@ -204,7 +207,7 @@ async fn placings_count_in_their_period_and_program_less_those_reversed() {
         "SELECT CAST(amount / 100 AS TEXT) || ' on ' || received_on, programs FROM donations WHERE donor_id = ? ORDER BY id",
     )
     .bind(donor)
-    .fetch_all(s.pool())
+    .fetch_all(s.pool().unwrap())
     .await
     .unwrap();
     let (treatment, rehabilitation, equipment) =
@@ -220,7 +223,7 @@ async fn placings_count_in_their_period_and_program_less_those_reversed() {
     assert_eq!(s.verify().await.unwrap(), Vec::<String>::new());
     sqlx::query("UPDATE donations SET programs = 1 WHERE donor_id = ? AND amount = 10000")
         .bind(donor)
-        .execute(s.pool())
+        .execute(s.pool().unwrap())
         .await
         .unwrap();
     let found = s.verify().await.unwrap();
@@ -385,7 +388,7 @@ async fn stage_history_stays_append_only_and_carries_its_program_and_stays() {
         "UPDATE stage_changes SET stay = 0 WHERE id = 2",
         "DELETE FROM stage_changes WHERE id = 1",
     ] {
-        let e = sqlx::query(sql).execute(s.pool()).await.unwrap_err().to_string();
+        let e = sqlx::query(sql).execute(s.pool().unwrap()).await.unwrap_err().to_string();
         assert!(e.contains("append-only"), "{sql}: {e}");
     }
     // Every change knows its case's program, when the stage it left was entered, and how long
@@ -395,12 +398,12 @@ async fn stage_history_stays_append_only_and_carries_its_program_and_stays() {
                 SUM(stay IS NOT NULL), SUM(stay IS NOT CAST(round(10 * max(0, julianday(at) - julianday(since))) AS INTEGER))
          FROM stage_changes s",
     )
-    .fetch_one(s.pool())
+    .fetch_one(s.pool().unwrap())
     .await
     .unwrap();
     assert_eq!((unfilled, wrong, wrong_stay), (0, 0, 0));
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage_changes WHERE from_stage IS NOT NULL")
-        .fetch_one(s.pool())
+        .fetch_one(s.pool().unwrap())
         .await
         .unwrap();
     assert!(stays == left && stays > 10, "{stays} stays of {left} changes that left a stage");

@@ -10,7 +10,7 @@ use common::*;
 
 async fn denied(store: &Store) -> Vec<String> {
     sqlx::query_scalar("SELECT actor FROM audit_log WHERE action = 'denied' ORDER BY id")
-        .fetch_all(store.pool())
+        .fetch_all(store.pool().unwrap())
         .await
         .unwrap()
 }

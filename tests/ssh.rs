@@ -222,7 +222,7 @@ async fn two_staff_over_ssh_see_each_others_work_and_a_dropped_connection_writes
         "SELECT actor FROM audit_log WHERE action = 'allocate' AND entity_id = ? ORDER BY id DESC LIMIT 1",
     )
     .bind(donation.id)
-    .fetch_one(store.pool())
+    .fetch_one(store.pool().unwrap())
     .await
     .unwrap();
     assert_eq!(actor, fundraiser, "the audit log names the person at the other end of the connection");

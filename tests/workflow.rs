@@ -17,7 +17,7 @@ async fn set_since(store: &Store, case: i64, days_ago: i64) {
     sqlx::query("UPDATE cases SET stage_since = ? WHERE id = ?")
         .bind(now() - Duration::days(days_ago))
         .bind(case)
-        .execute(store.pool())
+        .execute(store.pool().unwrap())
         .await
         .unwrap();
 }
@@ -64,7 +64,7 @@ async fn fixture() -> Fixture {
          VALUES ('выписка.txt', 'x', '1c', 'anna', ?, 3, 0, 0, 1, 1, 0, 0)",
     )
     .bind(now() - Duration::days(2))
-    .execute(s.pool())
+    .execute(s.pool().unwrap())
     .await
     .unwrap();
     for (case, days) in [(unassigned, 3), (theirs, 3), (papers, 20), (near, 30), (funded, 9)] {
@@ -131,7 +131,7 @@ async fn roles_are_recorded_and_the_console_opens_on_my_work() {
     assert_eq!(app.screen, almoner::app::ScreenId::Case);
     assert_eq!(app.case.as_ref().unwrap().file.case.id, f.papers);
     let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'user.add'")
-        .fetch_one(s.pool())
+        .fetch_one(s.pool().unwrap())
         .await
         .unwrap();
     assert_eq!(audit, 1);
@@ -240,7 +240,7 @@ async fn the_feed_follows_the_pipeline_and_the_consent() {
     let open = fundraising_case(&t, rub("1000")).await;
     sqlx::query("UPDATE beneficiaries SET birth_date = '2016-09-01', city = 'Тверь' WHERE id = (SELECT beneficiary_id FROM cases WHERE id = ?)")
         .bind(open)
-        .execute(s.pool())
+        .execute(s.pool().unwrap())
         .await
         .unwrap();
     // The family did not agree to publication: never on the website.

@@ -12,7 +12,7 @@
 --   * a donation records the programs it reached, a stage change how long the
 --     stage it leaves lasted (filled as they are written).
 
-CREATE TABLE schema_migrations (
+CREATE TABLE IF NOT EXISTS schema_migrations (
     version    BIGINT PRIMARY KEY,
     name       TEXT NOT NULL,
     applied_at TIMESTAMPTZ NOT NULL
@@ -22,6 +22,7 @@ CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+INSERT INTO settings (key, value) VALUES ('designated_policy', 'hold');
 
 CREATE TABLE users (
     name TEXT PRIMARY KEY,

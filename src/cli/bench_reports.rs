@@ -42,7 +42,7 @@ pub async fn run(store: &Store) -> Result<()> {
         "SELECT d.donor_id FROM donations d JOIN donors o ON o.id = d.donor_id WHERE o.kind = 'organisation'
          GROUP BY d.donor_id ORDER BY SUM(d.amount) DESC LIMIT 1",
     )
-    .fetch_one(store.pool())
+    .fetch_one(store.pool()?)
     .await?;
     let report =
         time("donor report (largest company), data", &mut rows, || store.donor_report(donor, year_ago, today)).await?;

@@ -20,10 +20,14 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let before: Option<Option<String>> = sqlx::query_scalar("SELECT responsible FROM cases WHERE id = ?")
             .bind(case)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.lite()?)
             .await?;
         let before = before.ok_or(Error::NotFound { what: "case", id: case, list: "case list" })?;
-        sqlx::query("UPDATE cases SET responsible = ? WHERE id = ?").bind(person).bind(case).execute(&mut *tx).await?;
+        sqlx::query("UPDATE cases SET responsible = ? WHERE id = ?")
+            .bind(person)
+            .bind(case)
+            .execute(tx.lite()?)
+            .await?;
         let note = note.map(str::trim).filter(|n| !n.is_empty());
         audit::record(
             &mut tx,
@@ -43,7 +47,7 @@ impl Store {
                 None => format!("{} handed you case {case}", self.actor()),
             };
             super::notices::notify(
-                &mut tx,
+                tx.lite()?,
                 super::notices::Audience::Person(p),
                 self.actor(),
                 "assigned",

@@ -1,9 +1,8 @@
 //! The append-only audit log: who, when, what, before and after.
 
 use serde_json::Value;
-use sqlx::Row;
 
-use super::{Store, Tx, now};
+use super::{Store, Tx, now, q};
 use crate::domain::AuditEntry;
 use crate::error::Result;
 
@@ -16,18 +15,16 @@ pub(crate) async fn record(
     before: Option<Value>,
     after: Option<Value>,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(now())
-    .bind(actor)
-    .bind(action)
-    .bind(entity)
-    .bind(entity_id)
-    .bind(before.map(|v| v.to_string()))
-    .bind(after.map(|v| v.to_string()))
-    .execute(&mut **tx)
-    .await?;
+    q("INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(now())
+        .bind(actor)
+        .bind(action)
+        .bind(entity)
+        .bind(entity_id)
+        .bind(before)
+        .bind(after)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -85,7 +82,7 @@ pub(crate) async fn redact_entries(
             "SELECT id, action, before, after FROM audit_log WHERE id IN (SELECT value FROM json_each(?))",
         )
         .bind(serde_json::json!(chunk).to_string())
-        .fetch_all(&mut **tx)
+        .fetch_all(tx.lite()?)
         .await?;
         for (id, action, before, after) in rows {
             let mut touched = false;
@@ -102,7 +99,7 @@ pub(crate) async fn redact_entries(
                     .bind(before)
                     .bind(after)
                     .bind(id)
-                    .execute(&mut **tx)
+                    .execute(tx.lite()?)
                     .await?;
                 changed += 1;
             }
@@ -111,42 +108,36 @@ pub(crate) async fn redact_entries(
     Ok(changed)
 }
 
+type AuditRow =
+    (i64, chrono::DateTime<chrono::Utc>, String, String, String, Option<i64>, Option<String>, Option<String>);
+
 impl Store {
     /// The newest `limit` audit entries, newest first; optionally for one entity.
     pub async fn audit(&self, limit: i64, entity: Option<(&str, i64)>) -> Result<Vec<AuditEntry>> {
-        let rows = match entity {
-            Some((kind, id)) => {
-                sqlx::query("SELECT * FROM audit_log WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT ?")
-                    .bind(kind)
-                    .bind(id)
-                    .bind(limit)
-                    .fetch_all(self.pool())
-                    .await?
-            }
-            None => {
-                sqlx::query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?")
-                    .bind(limit)
-                    .fetch_all(self.pool())
-                    .await?
-            }
+        // The detail is read as text on both engines (JSONB on PostgreSQL).
+        let columns =
+            "SELECT id, at, actor, action, entity, entity_id, CAST(before AS TEXT), CAST(after AS TEXT) FROM audit_log";
+        let query = match entity {
+            Some((kind, id)) => q(format!("{columns} WHERE entity = $1 AND entity_id = $2 ORDER BY id DESC LIMIT $3"))
+                .bind(kind)
+                .bind(id)
+                .bind(limit),
+            None => q(format!("{columns} ORDER BY id DESC LIMIT $1")).bind(limit),
         };
-        rows.iter()
-            .map(|r| {
-                let json = |col: &str| -> Result<Option<Value>> {
-                    let s: Option<String> = r.try_get(col)?;
-                    Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
-                };
-                Ok(AuditEntry {
-                    id: r.try_get("id")?,
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    entity: r.try_get("entity")?,
-                    entity_id: r.try_get("entity_id")?,
-                    before: json("before")?,
-                    after: json("after")?,
-                })
+        let rows: Vec<AuditRow> = query.fetch_all(&mut self.conn().await?).await?;
+        let json = |s: Option<String>| s.and_then(|s| serde_json::from_str::<Value>(&s).ok());
+        Ok(rows
+            .into_iter()
+            .map(|(id, at, actor, action, entity, entity_id, before, after)| AuditEntry {
+                id,
+                at,
+                actor,
+                action,
+                entity,
+                entity_id,
+                before: json(before),
+                after: json(after),
             })
-            .collect()
+            .collect())
     }
 }

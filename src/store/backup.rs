@@ -63,7 +63,7 @@ impl Store {
             return Err(Error::invalid(format!("{} exists already: choose a new file name", to.display())));
         }
         let target = to.display().to_string();
-        sqlx::query("VACUUM INTO ?").bind(&target).execute(self.pool()).await?;
+        sqlx::query("VACUUM INTO ?").bind(&target).execute(self.pool()?).await?;
         let papers = copy_tree(&self.documents_dir(), &documents_of(to))?;
         check(to).await?;
         Ok(papers)

@@ -29,7 +29,7 @@ impl Bulk {
         let indexes: Vec<(String, String)> = sqlx::query_as(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'donations' AND sql IS NOT NULL",
         )
-        .fetch_all(&mut **tx)
+        .fetch_all(tx.lite()?)
         .await?;
         // The keys already there, a page at a time, kept as 128 bits each.
         let mut known = HashSet::new();
@@ -39,7 +39,7 @@ impl Bulk {
                 "SELECT id, external_key FROM donations WHERE id > ? AND external_key IS NOT NULL ORDER BY id LIMIT 20000",
             )
             .bind(after)
-            .fetch_all(&mut **tx)
+            .fetch_all(tx.lite()?)
             .await?;
             let Some((last, _)) = page.last() else { break };
             after = *last;
@@ -47,7 +47,7 @@ impl Bulk {
         }
         for (name, _) in &indexes {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))))
-                .execute(&mut **tx)
+                .execute(tx.lite()?)
                 .await?;
         }
         Ok(Bulk { indexes: indexes.into_iter().map(|(_, sql)| sql).collect(), known })
@@ -58,14 +58,14 @@ impl Bulk {
         // Sorting for the indexes may use a second thread. Each sorter holds up to the page
         // cache's size, then spills to temporary files, which must be on disk for memory to
         // stay flat (the connection otherwise keeps temporary storage in memory).
-        sqlx::query("PRAGMA cache_size = -16384").execute(&mut **tx).await?;
-        sqlx::query("PRAGMA temp_store = FILE").execute(&mut **tx).await?;
-        sqlx::query("PRAGMA threads = 1").execute(&mut **tx).await?;
+        sqlx::query("PRAGMA cache_size = -16384").execute(tx.lite()?).await?;
+        sqlx::query("PRAGMA temp_store = FILE").execute(tx.lite()?).await?;
+        sqlx::query("PRAGMA threads = 1").execute(tx.lite()?).await?;
         for sql in self.indexes {
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(tx.lite()?).await?;
         }
-        sqlx::query("PRAGMA threads = 0").execute(&mut **tx).await?;
-        sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut **tx).await?;
+        sqlx::query("PRAGMA threads = 0").execute(tx.lite()?).await?;
+        sqlx::query("PRAGMA temp_store = MEMORY").execute(tx.lite()?).await?;
         Ok(())
     }
 }

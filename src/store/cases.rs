@@ -35,7 +35,7 @@ pub struct NewCase {
 pub(crate) async fn stage_of(tx: &mut Tx, case: i64) -> Result<(Stage, i64)> {
     let row = sqlx::query("SELECT stage, beneficiary_id FROM cases WHERE id = ?")
         .bind(case)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx.lite()?)
         .await?
         .ok_or_else(|| Error::case_not_found(case))?;
     Ok((row.try_get::<String, _>("stage")?.parse()?, row.try_get("beneficiary_id")?))
@@ -52,7 +52,7 @@ pub(crate) async fn set_stage(tx: &mut Tx, actor: &str, case: i64, from: Stage, 
     .bind(at)
     .bind(fundraising_since)
     .bind(case)
-    .execute(&mut **tx)
+    .execute(tx.lite()?)
     .await?;
     sqlx::query(
         "INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, ?, ?, ?, ?, ?)",
@@ -63,7 +63,7 @@ pub(crate) async fn set_stage(tx: &mut Tx, actor: &str, case: i64, from: Stage, 
     .bind(at)
     .bind(actor)
     .bind(reason)
-    .execute(&mut **tx)
+    .execute(tx.lite()?)
     .await?;
     audit::record(
         tx,
@@ -92,38 +92,38 @@ pub(crate) async fn configured_checklist(
 async fn gate_facts(tx: &mut Tx, case: i64) -> Result<GateFacts> {
     let row = sqlx::query("SELECT program, published, target, collected FROM cases WHERE id = ?")
         .bind(case)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx.lite()?)
         .await?
         .ok_or_else(|| Error::case_not_found(case))?;
     let qualified_by: Option<String> = sqlx::query_scalar("SELECT approved_by FROM qualifications WHERE case_id = ?")
         .bind(case)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx.lite()?)
         .await?;
     let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM documents WHERE case_id = ?")
         .bind(case)
-        .fetch_all(&mut **tx)
+        .fetch_all(tx.lite()?)
         .await?;
     let invoice_complete: bool = sqlx::query_scalar(
         "SELECT COUNT(*) > 0 FROM invoices WHERE case_id = ? AND number <> '' AND payee <> '' AND amount > 0 AND date <> ''",
     )
     .bind(case)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.lite()?)
     .await?;
     let payment_order_recorded: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM payment_orders WHERE case_id = ?")
         .bind(case)
-        .fetch_one(&mut **tx)
+        .fetch_one(tx.lite()?)
         .await?;
     let held_from: Option<String> = sqlx::query_scalar(
         "SELECT from_stage FROM stage_changes WHERE case_id = ? AND to_stage = 'on_hold' ORDER BY id DESC LIMIT 1",
     )
     .bind(case)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx.lite()?)
     .await?
     .flatten();
     let program: Program = row.try_get::<String, _>("program")?.parse()?;
     Ok(GateFacts {
         program: Some(program),
-        checklist: configured_checklist(tx, program).await?,
+        checklist: configured_checklist(tx.lite()?, program).await?,
         published: row.try_get::<i64, _>("published")? != 0,
         qualified_by,
         attached: kinds.iter().filter_map(|k| k.parse().ok()).collect(),
@@ -171,7 +171,7 @@ pub(crate) async fn insert_document(
     .bind(sha)
     .bind(now())
     .bind(actor)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.lite()?)
     .await?;
     audit::record(
         tx,
@@ -196,7 +196,7 @@ pub(crate) async fn insert_case(tx: &mut Tx, actor: &str, new: &NewCase) -> Resu
         BeneficiaryRef::Existing(id) => {
             let found: Option<i64> = sqlx::query_scalar("SELECT id FROM beneficiaries WHERE id = ?")
                 .bind(id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(tx.lite()?)
                 .await?;
             found.ok_or(Error::NotFound { what: "beneficiary", id: *id, list: "case list" })?
         }
@@ -211,7 +211,7 @@ pub(crate) async fn insert_case(tx: &mut Tx, actor: &str, new: &NewCase) -> Resu
             .bind(birth_date)
             .bind(city)
             .bind(at)
-            .fetch_one(&mut **tx)
+            .fetch_one(tx.lite()?)
             .await?
         }
     };
@@ -228,13 +228,13 @@ pub(crate) async fn insert_case(tx: &mut Tx, actor: &str, new: &NewCase) -> Resu
     .bind(new.published as i64)
     .bind(at)
     .bind(at)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.lite()?)
     .await?;
     sqlx::query("INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, NULL, 'qualification', ?, ?, 'application received')")
         .bind(id)
         .bind(at)
         .bind(actor)
-        .execute(&mut **tx)
+        .execute(tx.lite()?)
         .await?;
     audit::record(
         tx,
@@ -283,12 +283,12 @@ impl Store {
         .bind(treatment.trim())
         .bind(&self.actor)
         .bind(now())
-        .execute(&mut *tx)
+        .execute(tx.lite()?)
         .await?;
         sqlx::query("UPDATE cases SET diagnosis = ? WHERE id = ?")
             .bind(diagnosis.trim())
             .bind(case)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         audit::record(
             &mut tx,
@@ -332,12 +332,12 @@ impl Store {
         .bind(date)
         .bind(amount.minor())
         .bind(payee.trim())
-        .execute(&mut *tx)
+        .execute(tx.lite()?)
         .await?;
         sqlx::query("UPDATE cases SET target = ? WHERE id = ? AND target = 0")
             .bind(amount.minor())
             .bind(case)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         audit::record(
             &mut tx,
@@ -366,7 +366,7 @@ impl Store {
                 .bind(account.trim())
                 .bind(bic.trim())
                 .bind(case)
-                .execute(&mut *tx)
+                .execute(tx.lite()?)
                 .await?
                 .rows_affected();
         if changed == 0 {
@@ -396,11 +396,11 @@ impl Store {
         let (stage, _) = stage_of(&mut tx, case).await?;
         require_stage(case, stage, &[Stage::Qualification, Stage::Documents], "changing the target")?;
         let before: i64 =
-            sqlx::query_scalar("SELECT target FROM cases WHERE id = ?").bind(case).fetch_one(&mut *tx).await?;
+            sqlx::query_scalar("SELECT target FROM cases WHERE id = ?").bind(case).fetch_one(tx.lite()?).await?;
         sqlx::query("UPDATE cases SET target = ? WHERE id = ?")
             .bind(target.minor())
             .bind(case)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         audit::record(
             &mut tx,
@@ -462,7 +462,7 @@ impl Store {
         if to == Stage::Fundraising {
             donations::place_held(&mut tx, &self.actor, beneficiary, &mut touched).await?;
         }
-        invariants::ensure(&mut tx, &touched.scope()).await?;
+        invariants::ensure(tx.lite()?, &touched.scope()).await?;
         let now_stage = stage_of(&mut tx, case).await?.0;
         tx.commit().await?;
         Ok(now_stage)
@@ -481,7 +481,7 @@ impl Store {
             "SELECT c.target, i.amount FROM cases c LEFT JOIN invoices i ON i.case_id = c.id WHERE c.id = ?",
         )
         .bind(case)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.lite()?)
         .await?;
         let due = Money::from_minor(invoice.unwrap_or(target).min(target));
         if amount != due {
@@ -496,7 +496,7 @@ impl Store {
             .bind(amount.minor())
             .bind(&self.actor)
             .bind(now())
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         audit::record(
             &mut tx,
@@ -510,7 +510,7 @@ impl Store {
         .await?;
         set_stage(&mut tx, &self.actor, case, Stage::Payment, Stage::Paid, &format!("payment order {}", number.trim()))
             .await?;
-        invariants::ensure(&mut tx, &invariants::Scope::Touched { donations: vec![], cases: vec![case] }).await?;
+        invariants::ensure(tx.lite()?, &invariants::Scope::Touched { donations: vec![], cases: vec![case] }).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -520,7 +520,7 @@ impl Store {
         self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
         stage_of(&mut tx, case).await?;
-        sqlx::query("UPDATE cases SET notes = ? WHERE id = ?").bind(notes).bind(case).execute(&mut *tx).await?;
+        sqlx::query("UPDATE cases SET notes = ? WHERE id = ?").bind(notes).bind(case).execute(tx.lite()?).await?;
         audit::record(
             &mut tx,
             &self.actor,

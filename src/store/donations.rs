@@ -76,7 +76,7 @@ const DONATION_FACTS_SQL: &str = "SELECT d.id, d.amount, d.allocated, d.currency
 async fn donation_facts(tx: &mut Tx, id: i64) -> Result<DonationFacts> {
     let row = sqlx::query(DONATION_FACTS_SQL)
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx.lite()?)
         .await?
         .ok_or_else(|| Error::donation_not_found(id))?;
     rows::donation_facts(&row)
@@ -85,7 +85,7 @@ async fn donation_facts(tx: &mut Tx, id: i64) -> Result<DonationFacts> {
 async fn case_facts(tx: &mut Tx, id: i64) -> Result<CaseFacts> {
     let row = sqlx::query("SELECT id, beneficiary_id, stage, target, collected, currency FROM cases WHERE id = ?")
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx.lite()?)
         .await?
         .ok_or_else(|| Error::case_not_found(id))?;
     rows::case_facts(&row)
@@ -108,7 +108,7 @@ async fn fundraising_needs(tx: &mut Tx, beneficiary: Option<i64>, currency: Curr
         Some(b) => query.bind(b),
         None => query,
     };
-    let rows: Vec<(i64, i64)> = query.bind(currency.as_str()).fetch_all(&mut **tx).await?;
+    let rows: Vec<(i64, i64)> = query.bind(currency.as_str()).fetch_all(tx.lite()?).await?;
     Ok(rows.into_iter().map(|(case_id, need)| Need { case_id, still_needed: Money::from_minor(need) }).collect())
 }
 
@@ -140,12 +140,12 @@ async fn allocate_in(
         .bind(at)
         .bind(actor)
         .bind(reason)
-        .fetch_one(&mut **tx)
+        .fetch_one(tx.lite()?)
         .await?;
         sqlx::query("UPDATE cases SET collected = collected + ? WHERE id = ?")
             .bind(amount.minor())
             .bind(case)
-            .execute(&mut **tx)
+            .execute(tx.lite()?)
             .await?;
         ids.push(id);
         touched.cases.push(*case);
@@ -154,7 +154,7 @@ async fn allocate_in(
     sqlx::query("UPDATE donations SET allocated = allocated + ? WHERE id = ?")
         .bind(total.minor())
         .bind(donation.id)
-        .execute(&mut **tx)
+        .execute(tx.lite()?)
         .await?;
     touched.donations.push(donation.id);
     let mut lines_json = Vec::new();
@@ -193,13 +193,13 @@ async fn funded_notices(tx: &mut Tx, actor: &str, case: i64) -> Result<()> {
         "SELECT c.responsible, b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = ?",
     )
     .bind(case)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.lite()?)
     .await?;
     let text = format!("case {case} ({name}) is fully funded: the invoice is to be paid");
     if let Some(who) = &who {
-        notify(tx, Audience::Person(who), actor, "funded", &text, Some(case), None).await?;
+        notify(tx.lite()?, Audience::Person(who), actor, "funded", &text, Some(case), None).await?;
     }
-    notify(tx, Audience::Role(crate::domain::Role::Bookkeeper), actor, "funded", &text, Some(case), None).await
+    notify(tx.lite()?, Audience::Role(crate::domain::Role::Bookkeeper), actor, "funded", &text, Some(case), None).await
 }
 
 /// Places money designated to `beneficiary` (or to one of their cases) that
@@ -222,7 +222,7 @@ pub(crate) async fn place_held(tx: &mut Tx, actor: &str, beneficiary: i64, touch
          ORDER BY received_on, id",
     )
     .bind(beneficiary)
-    .fetch_all(&mut **tx)
+    .fetch_all(tx.lite()?)
     .await?;
     for donation in held {
         place_designated(tx, actor, donation, Reach::Beneficiary, touched).await?;
@@ -298,7 +298,7 @@ impl Store {
             Designation::Beneficiary(id) => {
                 let found: Option<i64> = sqlx::query_scalar("SELECT id FROM beneficiaries WHERE id = ?")
                     .bind(id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(tx.lite()?)
                     .await?;
                 found.ok_or(Error::NotFound { what: "beneficiary", id, list: "case list" })?;
             }
@@ -325,7 +325,7 @@ impl Store {
         .bind(new.purpose.trim())
         .bind(&new.external_key)
         .bind(now())
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.lite()?)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -348,7 +348,7 @@ impl Store {
         .await?;
         let mut touched = Touched { donations: vec![id], cases: vec![] };
         let completed = place_designated(&mut tx, &self.actor, id, Reach::Named, &mut touched).await?;
-        invariants::ensure(&mut tx, &touched.scope()).await?;
+        invariants::ensure(tx.lite()?, &touched.scope()).await?;
         tx.commit().await?;
         Ok((id, completed))
     }
@@ -402,7 +402,7 @@ impl Store {
         }
         let mut touched = Touched::default();
         let (ids, completed) = allocate_in(&mut tx, &self.actor, &facts, &lines, reason, &mut touched).await?;
-        invariants::ensure(&mut tx, &touched.scope()).await?;
+        invariants::ensure(tx.lite()?, &touched.scope()).await?;
         let after = donation_facts(&mut tx, donation).await?.unallocated();
         tx.commit().await?;
         Ok(AllocationOutcome { donation, allocation_ids: ids, lines, completed, unallocated_after: after })
@@ -434,7 +434,7 @@ impl Store {
                 facts.designation
             )));
         }
-        invariants::ensure(&mut tx, &touched.scope()).await?;
+        invariants::ensure(tx.lite()?, &touched.scope()).await?;
         tx.commit().await?;
         Ok(completed)
     }
@@ -453,7 +453,7 @@ impl Store {
              FROM allocations a LEFT JOIN reversals r ON r.allocation_id = a.id WHERE a.id = ?",
         )
         .bind(allocation)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.lite()?)
         .await?
         .ok_or(Error::NotFound { what: "allocation", id: allocation, list: "donation show ID" })?;
         let (donation, case, amount): (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
@@ -472,17 +472,17 @@ impl Store {
             .bind(now())
             .bind(&self.actor)
             .bind(reason)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         sqlx::query("UPDATE cases SET collected = collected - ? WHERE id = ?")
             .bind(amount)
             .bind(case)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         sqlx::query("UPDATE donations SET allocated = allocated - ? WHERE id = ?")
             .bind(amount)
             .bind(donation)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         audit::record(
             &mut tx,
@@ -505,7 +505,7 @@ impl Store {
             )
             .await?;
         }
-        invariants::ensure(&mut tx, &invariants::Scope::Touched { donations: vec![donation], cases: vec![case] })
+        invariants::ensure(tx.lite()?, &invariants::Scope::Touched { donations: vec![donation], cases: vec![case] })
             .await?;
         tx.commit().await?;
         Ok(())
@@ -529,7 +529,7 @@ impl Store {
                 "the designated-donation policy is hold: donation {donation} stays with its beneficiary (an admin can change the policy with `almoner config set designated_policy redistribute`)"
             )));
         }
-        sqlx::query("UPDATE donations SET released = 1 WHERE id = ?").bind(donation).execute(&mut *tx).await?;
+        sqlx::query("UPDATE donations SET released = 1 WHERE id = ?").bind(donation).execute(tx.lite()?).await?;
         audit::record(
             &mut tx,
             &self.actor,
@@ -572,5 +572,5 @@ pub(crate) async fn find_or_add_donor(tx: &mut Tx, new: &NewDonation) -> Result<
         email: new.email.clone(),
         ..Default::default()
     };
-    super::donors::find_or_add(tx, &keys).await
+    super::donors::find_or_add(tx.lite()?, &keys).await
 }

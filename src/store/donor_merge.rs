@@ -19,7 +19,7 @@ impl Store {
         for id in [from, into] {
             let merged: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM donors WHERE id = ?")
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.lite()?)
                 .await?;
             match merged {
                 None => return Err(Error::NotFound { what: "donor", id, list: "donor list" }),
@@ -31,7 +31,7 @@ impl Store {
         }
         let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM donors WHERE merged_into = ?")
             .bind(from)
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.lite()?)
             .await?;
         if others > 0 {
             return Err(Error::invalid(format!(
@@ -40,24 +40,24 @@ impl Store {
         }
         let donations: Vec<i64> = sqlx::query_scalar("SELECT id FROM donations WHERE donor_id = ? ORDER BY id")
             .bind(from)
-            .fetch_all(&mut *tx)
+            .fetch_all(tx.lite()?)
             .await?;
         let subscriptions: Vec<String> =
             sqlx::query_scalar("SELECT subscription FROM donor_subscriptions WHERE donor_id = ? ORDER BY subscription")
                 .bind(from)
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.lite()?)
                 .await?;
         sqlx::query("UPDATE donations SET donor_id = ? WHERE donor_id = ?")
             .bind(into)
             .bind(from)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         sqlx::query("UPDATE donor_subscriptions SET donor_id = ? WHERE donor_id = ?")
             .bind(into)
             .bind(from)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
-        sqlx::query("UPDATE donors SET merged_into = ? WHERE id = ?").bind(into).bind(from).execute(&mut *tx).await?;
+        sqlx::query("UPDATE donors SET merged_into = ? WHERE id = ?").bind(into).bind(from).execute(tx.lite()?).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO donor_merges (from_id, into_id, donations, subscriptions, by_user, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
@@ -67,7 +67,7 @@ impl Store {
         .bind(json!(subscriptions).to_string())
         .bind(self.actor())
         .bind(now())
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.lite()?)
         .await?;
         audit::record(
             &mut tx,
@@ -93,7 +93,7 @@ impl Store {
             "SELECT from_id, into_id, donations, subscriptions, undone_by FROM donor_merges WHERE id = ?",
         )
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.lite()?)
         .await?;
         let (from, into, donations, subscriptions, undone) =
             row.ok_or(Error::NotFound { what: "donor merge", id, list: "audit log" })?;
@@ -107,22 +107,22 @@ impl Store {
                 .bind(from)
                 .bind(d)
                 .bind(into)
-                .execute(&mut *tx)
+                .execute(tx.lite()?)
                 .await?;
         }
         for sub in &subscriptions {
             sqlx::query("UPDATE donor_subscriptions SET donor_id = ? WHERE subscription = ?")
                 .bind(from)
                 .bind(sub)
-                .execute(&mut *tx)
+                .execute(tx.lite()?)
                 .await?;
         }
-        sqlx::query("UPDATE donors SET merged_into = NULL WHERE id = ?").bind(from).execute(&mut *tx).await?;
+        sqlx::query("UPDATE donors SET merged_into = NULL WHERE id = ?").bind(from).execute(tx.lite()?).await?;
         sqlx::query("UPDATE donor_merges SET undone_at = ?, undone_by = ? WHERE id = ?")
             .bind(now())
             .bind(self.actor())
             .bind(id)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         audit::record(
             &mut tx,

@@ -70,7 +70,7 @@ impl Store {
             return Err(Error::invalid(format!("the period ends ({to}) before it starts ({from})")));
         }
         let name: Option<String> =
-            sqlx::query_scalar("SELECT name FROM donors WHERE id = ?").bind(donor).fetch_optional(self.pool()).await?;
+            sqlx::query_scalar("SELECT name FROM donors WHERE id = ?").bind(donor).fetch_optional(self.pool()?).await?;
         let name = name.ok_or(Error::NotFound { what: "donor", id: donor, list: "donation list --json" })?;
         let given: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(amount), 0) FROM donations WHERE donor_id = ? AND received_on BETWEEN ? AND ?",
@@ -78,7 +78,7 @@ impl Store {
         .bind(donor)
         .bind(from)
         .bind(to)
-        .fetch_one(self.pool())
+        .fetch_one(self.pool()?)
         .await?;
         type Row =
             (i64, i64, String, Option<String>, Option<String>, String, String, String, String, i64, i64, i64, i64);
@@ -94,7 +94,7 @@ impl Store {
         .bind(donor)
         .bind(from)
         .bind(to)
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await?;
         // Papers, payment orders and photos for every case at once, not a query per child.
         let case_ids = serde_json::to_string(&rows.iter().map(|r| r.0).collect::<Vec<_>>()).unwrap_or_default();
@@ -104,13 +104,13 @@ impl Store {
              WHERE case_id IN (SELECT value FROM json_each(?)) AND kind IN ('invoice', 'payment_order', 'act') ORDER BY id",
         )
         .bind(&case_ids)
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await?;
         let all_orders: Vec<(i64, String, NaiveDate, i64)> = sqlx::query_as(
             "SELECT case_id, number, date, amount FROM payment_orders WHERE case_id IN (SELECT value FROM json_each(?)) ORDER BY id",
         )
         .bind(&case_ids)
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await?;
         let photos: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT c.beneficiary_id, d.sha256, d.file_name FROM documents d JOIN cases c ON c.id = d.case_id
@@ -118,7 +118,7 @@ impl Store {
              ORDER BY d.id",
         )
         .bind(&child_ids)
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await?;
         let mut papers_of: HashMap<i64, Vec<Paper>> = HashMap::new();
         for (case, kind, file_name, added_on) in all_papers {

@@ -69,7 +69,7 @@ impl Store {
             "SELECT id, kind, name_key, inn, email, phone FROM donors
                  WHERE merged_into IS NULL AND anonymized_at IS NULL ORDER BY id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await?;
         let mut donors: Vec<DonorFacts> = rows
             .into_iter()
@@ -80,7 +80,7 @@ impl Store {
             "SELECT a.account, COALESCE(d.merged_into, d.id) AS donor FROM donor_accounts a JOIN donors d ON d.id = a.donor_id
              WHERE a.account IN (SELECT account FROM donor_accounts GROUP BY account HAVING COUNT(*) > 1)",
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await?;
         for (account, donor) in shared {
             if let Ok(i) = donors.binary_search_by_key(&donor, |d| d.id) {
@@ -89,7 +89,7 @@ impl Store {
         }
         let kept: Vec<(i64, i64)> =
             sqlx::query_as("SELECT donor_a, donor_b FROM donors_kept_apart WHERE undone_at IS NULL")
-                .fetch_all(self.pool())
+                .fetch_all(self.pool()?)
                 .await?;
         let kept: std::collections::HashSet<(i64, i64)> = kept.into_iter().collect();
         let found: Vec<Likely> = likely_pairs(&donors)
@@ -116,7 +116,7 @@ impl Store {
                      FROM donors o WHERE o.id IN (SELECT value FROM json_each(?))",
                 )
                 .bind(json!(chunk).to_string())
-                .fetch_all(self.pool())
+                .fetch_all(self.pool()?)
                 .await?;
             for (id, kind, name, inn, email, phone, gifts, total, merged_in) in rows {
                 let total = Money::from_minor(total);
@@ -145,7 +145,7 @@ impl Store {
             let row: Option<KeepRow> =
                 sqlx::query_as("SELECT merged_into, name_key, inn, email, phone, kind FROM donors WHERE id = ?")
                     .bind(id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(tx.lite()?)
                     .await?;
             let (merged, name_key, inn, email, phone, kind) =
                 row.ok_or(Error::NotFound { what: "donor", id, list: "donor duplicates" })?;
@@ -161,7 +161,7 @@ impl Store {
         )
         .bind(a)
         .bind(b)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.lite()?)
         .await?;
         if let Some(id) = already {
             return Err(Error::invalid(format!("donors {a} and {b} are kept apart already (decision {id})")));
@@ -177,7 +177,7 @@ impl Store {
         .bind(&found)
         .bind(self.actor())
         .bind(now())
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.lite()?)
         .await?;
         // Under both donors: either one's history shows the decision.
         for (one, other) in [(a, b), (b, a)] {
@@ -203,7 +203,7 @@ impl Store {
         let row: Option<(i64, i64, Option<String>)> =
             sqlx::query_as("SELECT donor_a, donor_b, undone_by FROM donors_kept_apart WHERE id = ?")
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.lite()?)
                 .await?;
         let (a, b, undone) = row.ok_or(Error::NotFound { what: "keep-apart decision", id, list: "audit log" })?;
         if let Some(by) = undone {
@@ -213,7 +213,7 @@ impl Store {
             .bind(now())
             .bind(self.actor())
             .bind(id)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         for (one, other) in [(a, b), (b, a)] {
             audit::record(

@@ -15,7 +15,7 @@ use crate::error::Result;
 /// existed, or by the demo): once, at open, in one transaction.
 pub(crate) async fn fill_name_keys(store: &super::Store) -> Result<()> {
     let missing: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM donors WHERE name_key IS NULL").fetch_all(store.pool()).await?;
+        sqlx::query_as("SELECT id, name FROM donors WHERE name_key IS NULL").fetch_all(store.pool()?).await?;
     if missing.is_empty() {
         return Ok(());
     }
@@ -24,7 +24,7 @@ pub(crate) async fn fill_name_keys(store: &super::Store) -> Result<()> {
         sqlx::query("UPDATE donors SET name_key = ? WHERE id = ? AND name_key IS NULL")
             .bind(name_key(&name))
             .bind(id)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
     }
     tx.commit().await?;

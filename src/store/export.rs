@@ -27,7 +27,7 @@ impl Store {
              FROM cases c JOIN invoices i ON i.case_id = c.id JOIN beneficiaries b ON b.id = c.beneficiary_id
              WHERE c.stage = 'payment' ORDER BY c.stage_since, c.id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await?;
         let mut orders = Vec::new();
         let mut missing = Vec::new();

@@ -188,14 +188,14 @@ impl Store {
         self.require(super::Act::Admin).await?;
         let mut tx = self.begin_write().await?;
         self.replan(&mut tx, day).await?;
-        let plan = open_plan(&mut tx).await?;
+        let plan = open_plan(tx.lite()?).await?;
         tx.commit().await?;
         Ok(plan)
     }
 
     async fn replan(&self, tx: &mut Tx, day: NaiveDate) -> Result<usize> {
-        let due = self.gdpr_due(&mut *tx, day).await?;
-        let open = open_plan(tx).await?;
+        let due = self.gdpr_due(tx.lite()?, day).await?;
+        let open = open_plan(tx.lite()?).await?;
         let mut dropped = 0;
         for p in &open {
             let still = due.iter().any(|(e, id, a, _)| *e == p.entity && *id == p.entity_id && *a == p.action);
@@ -203,7 +203,7 @@ impl Store {
                 sqlx::query("UPDATE gdpr_plan SET dropped_at = ? WHERE id = ?")
                     .bind(now())
                     .bind(p.id)
-                    .execute(&mut **tx)
+                    .execute(tx.lite()?)
                     .await?;
                 audit::record(
                     tx,
@@ -230,7 +230,7 @@ impl Store {
                 .bind(reason)
                 .bind(due_on)
                 .bind(now())
-                .execute(&mut **tx)
+                .execute(tx.lite()?)
                 .await?;
             audit::record(
                 tx,
@@ -251,7 +251,7 @@ impl Store {
         self.require(super::Act::Admin).await?;
         let mut tx = self.begin_write().await?;
         let dropped = self.replan(&mut tx, day).await?;
-        let plan = open_plan(&mut tx).await?;
+        let plan = open_plan(tx.lite()?).await?;
         let mut out = RunOutcome { dropped, ..RunOutcome::default() };
         for p in plan {
             if p.due_on > day {
@@ -263,7 +263,7 @@ impl Store {
                 "do_not_contact" => {
                     sqlx::query("UPDATE donors SET do_not_contact = 1 WHERE id = ?")
                         .bind(p.entity_id)
-                        .execute(&mut *tx)
+                        .execute(tx.lite()?)
                         .await?;
                 }
                 "anonymize" => {
@@ -278,7 +278,7 @@ impl Store {
             sqlx::query("UPDATE gdpr_plan SET done_at = ? WHERE id = ?")
                 .bind(now())
                 .bind(p.id)
-                .execute(&mut *tx)
+                .execute(tx.lite()?)
                 .await?;
             // The log says what was done, never the data removed.
             audit::record(
@@ -314,7 +314,7 @@ impl Store {
         let exists: Option<i64> =
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} WHERE id = ?")))
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.lite()?)
                 .await?;
         exists.ok_or(Error::NotFound {
             what: if entity == "donor" { "donor" } else { "beneficiary" },
@@ -332,7 +332,7 @@ impl Store {
         .bind(reason.trim())
         .bind(self.actor())
         .bind(now())
-        .execute(&mut *tx)
+        .execute(tx.lite()?)
         .await?;
         audit::record(
             &mut tx,
@@ -355,28 +355,28 @@ impl Store {
         )
         .bind(now())
         .bind(case)
-        .execute(&mut **tx)
+        .execute(tx.lite()?)
         .await?;
         sqlx::query("UPDATE qualifications SET diagnosis = '', treatment = '' WHERE case_id = ?")
             .bind(case)
-            .execute(&mut **tx)
+            .execute(tx.lite()?)
             .await?;
         let papers: Vec<(i64, String)> = sqlx::query_as(
             "SELECT id, sha256 FROM documents WHERE case_id = ? AND kind = 'medical_report' AND sha256 <> ''",
         )
         .bind(case)
-        .fetch_all(&mut **tx)
+        .fetch_all(tx.lite()?)
         .await?;
         for (doc, sha) in papers {
             sqlx::query(
                 "UPDATE documents SET file_name = '(removed under the retention rules)', sha256 = '' WHERE id = ?",
             )
             .bind(doc)
-            .execute(&mut **tx)
+            .execute(tx.lite()?)
             .await?;
             let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE sha256 = ?")
                 .bind(&sha)
-                .fetch_one(&mut **tx)
+                .fetch_one(tx.lite()?)
                 .await?;
             if others == 0 {
                 let path = self.documents_dir().join(&sha[..2.min(sha.len())]).join(&sha);
@@ -386,7 +386,7 @@ impl Store {
         }
         let entries: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log WHERE entity = 'case' AND entity_id = ?")
             .bind(case)
-            .fetch_all(&mut **tx)
+            .fetch_all(tx.lite()?)
             .await?;
         // A medical report's file name goes with the paper (its name often says whose and what).
         audit::redact_entries(tx, &entries, MEDICAL_FIELDS, &[], |action, v| {
@@ -430,7 +430,7 @@ async fn anonymize_donor(tx: &mut Tx, id: i64) -> Result<(Vec<i64>, usize)> {
          SELECT id FROM one ORDER BY id",
     )
     .bind(id)
-    .fetch_all(&mut **tx)
+    .fetch_all(tx.lite()?)
     .await?;
     let list = json!(people).to_string();
     sqlx::query(
@@ -440,7 +440,7 @@ async fn anonymize_donor(tx: &mut Tx, id: i64) -> Result<(Vec<i64>, usize)> {
     )
     .bind(now())
     .bind(&list)
-    .execute(&mut **tx)
+    .execute(tx.lite()?)
     .await?;
     for sql in [
         "UPDATE donations SET payer = 'anonymized', purpose = '', subscription = NULL WHERE donor_id IN (SELECT value FROM json_each(?1))",
@@ -450,7 +450,7 @@ async fn anonymize_donor(tx: &mut Tx, id: i64) -> Result<(Vec<i64>, usize)> {
         "UPDATE donor_merges SET subscriptions = '[]'
          WHERE from_id IN (SELECT value FROM json_each(?1)) OR into_id IN (SELECT value FROM json_each(?1))",
     ] {
-        sqlx::query(sql).bind(&list).execute(&mut **tx).await?;
+        sqlx::query(sql).bind(&list).execute(tx.lite()?).await?;
     }
     // Every entry about them, their donations, and merges into them.
     let entries: Vec<i64> = sqlx::query_scalar(
@@ -461,7 +461,7 @@ async fn anonymize_donor(tx: &mut Tx, id: i64) -> Result<(Vec<i64>, usize)> {
                AND COALESCE(json_extract(after, '$.into'), json_extract(before, '$.into')) IN (SELECT value FROM json_each(?1))",
     )
     .bind(&list)
-    .fetch_all(&mut **tx)
+    .fetch_all(tx.lite()?)
     .await?;
     let redacted = audit::redact_entries(tx, &entries, DONOR_FIELDS, DONOR_NUMBERS, |_, _| false).await?;
     Ok((people.into_iter().filter(|p| *p != id).collect(), redacted))

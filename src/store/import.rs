@@ -164,24 +164,27 @@ impl Store {
         if !dry_run {
             self.require(super::Act::Bookkeeping).await?;
         }
-        let mut tx = if dry_run { self.pool().begin().await? } else { self.begin_write().await? };
+        let mut tx = if dry_run { super::Tx::Lite(self.pool()?.begin().await?) } else { self.begin_write().await? };
         // A long register touches many index pages: a larger page cache. Foreign keys are checked
         // at the commit (a violation still refuses the whole batch), so a multi-row INSERT OR FAIL
         // can no longer abort half-way and SQLite keeps no statement journal of the pages it touches.
-        sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
+        sqlx::query("PRAGMA cache_size = -65536").execute(tx.lite()?).await?;
         // Pages read through the memory map count as this process's memory: an import reads
         // through the page cache alone, so its footprint stays flat however long the table.
-        sqlx::query("PRAGMA mmap_size = 0").execute(&mut *tx).await?;
-        sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await?;
+        sqlx::query("PRAGMA mmap_size = 0").execute(tx.lite()?).await?;
+        sqlx::query("PRAGMA defer_foreign_keys = ON").execute(tx.lite()?).await?;
         let result = self.import_in(&mut tx, feed, file, sha256, decisions, dry_run, progress).await;
         // The long import's settings are not left on the pooled connection, whether it worked or not
         // (a failed one is rolled back when `tx` is dropped).
         // (nor the bulk load's sorting settings, should rebuilding an index have failed).
         let restored = async {
+            let conn = tx.lite()?;
             for sql in ["PRAGMA cache_size = -2000", "PRAGMA temp_store = MEMORY", "PRAGMA threads = 0"] {
-                sqlx::query(sql).execute(&mut *tx).await?;
+                sqlx::query(sql).execute(&mut *conn).await?;
             }
-            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA mmap_size = {}", super::MMAP_SIZE))).execute(&mut *tx).await
+            let mmap = format!("PRAGMA mmap_size = {}", super::MMAP_SIZE);
+            sqlx::query(sqlx::AssertSqlSafe(mmap)).execute(&mut *conn).await?;
+            Ok::<(), Error>(())
         }
         .await;
         let preview = result?;
@@ -203,7 +206,7 @@ impl Store {
     ) -> Result<Preview> {
         use std::sync::atomic::Ordering;
         let refunded = std::mem::take(&mut feed.refunded);
-        let mut run = Run::new(tx, feed.format, file, refunded, decisions).await?;
+        let mut run = Run::new(tx.lite()?, feed.format, file, refunded, decisions).await?;
         let batch = if dry_run { 0 } else { new_batch(tx, self.actor(), file, sha256, feed.format).await? };
         let channel = channel_of(feed.format);
         let mut touched = Touched::default();
@@ -211,7 +214,7 @@ impl Store {
         let label = if dry_run { CHECKING } else { IMPORTING };
         while let Some(chunk) = feed.chunks.recv().await {
             progress(label, done, feed.total.load(Ordering::Relaxed).max(done));
-            let rows = run.classify(tx, &chunk).await?;
+            let rows = run.classify(tx.lite()?, &chunk).await?;
             if !dry_run {
                 run.write(tx, self.actor(), &chunk, &rows, batch, file, channel, &mut touched).await?;
             }
@@ -240,7 +243,7 @@ impl Store {
         sha256: &str,
         touched: &Touched,
     ) -> Result<()> {
-        invariants::ensure(tx, &touched.scope()).await?;
+        invariants::ensure(tx.lite()?, &touched.scope()).await?;
         sqlx::query(
             "UPDATE import_batches SET new = ?, duplicate = ?, invalid = ?, outgoing = ?, unmatched = ?, incoming_total = ?, outgoing_total = ? WHERE id = ?",
         )
@@ -252,7 +255,7 @@ impl Store {
         .bind(preview.incoming_total.minor())
         .bind(preview.outgoing_total.minor())
         .bind(batch)
-        .execute(&mut **tx)
+        .execute(tx.lite()?)
         .await?;
         audit::record(
             tx,
@@ -280,7 +283,7 @@ impl Store {
             }
         );
         super::notices::notify(
-            tx,
+            tx.lite()?,
             super::notices::Audience::Role(crate::domain::Role::Bookkeeper),
             self.actor(),
             "import",
@@ -300,7 +303,7 @@ impl Store {
         let row: Option<(Option<String>, String)> =
             sqlx::query_as("SELECT undone_by, file_name FROM import_batches WHERE id = ?")
                 .bind(batch)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.lite()?)
                 .await?;
         let (undone_by, file) =
             row.ok_or(Error::NotFound { what: "import batch", id: batch, list: "import batches" })?;
@@ -311,7 +314,7 @@ impl Store {
             "SELECT COUNT(*) FROM allocations a JOIN donations d ON d.id = a.donation_id WHERE d.batch_id = ?",
         )
         .bind(batch)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.lite()?)
         .await?;
         if touched > 0 {
             return Err(Error::invalid(format!(
@@ -320,14 +323,14 @@ impl Store {
         }
         let removed = sqlx::query("DELETE FROM donations WHERE batch_id = ?")
             .bind(batch)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?
             .rows_affected();
         sqlx::query("UPDATE import_batches SET undone_at = ?, undone_by = ? WHERE id = ?")
             .bind(now())
             .bind(self.actor())
             .bind(batch)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         audit::record(
             &mut tx,
@@ -348,7 +351,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT id, file_name, format, by_user, at, new, duplicate, invalid, incoming_total, undone_at FROM import_batches ORDER BY id",
             )
-            .fetch_all(self.pool())
+            .fetch_all(self.pool()?)
             .await?;
         Ok(rows
             .into_iter()
@@ -382,6 +385,6 @@ async fn new_batch(tx: &mut super::Tx, actor: &str, file: &str, sha256: &str, fo
     .bind(format.name())
     .bind(actor)
     .bind(now())
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.lite()?)
     .await?)
 }

@@ -283,7 +283,7 @@ impl Run {
         // Every new row's donor, found or made in a few statements, exactly as one by one would.
         let keys: Vec<DonorKeys> =
             chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::New).map(|(p, _)| donor_keys(p)).collect();
-        let mut donor_ids = donors::find_or_add_many_in(tx, &keys, &mut self.accounts).await?.into_iter();
+        let mut donor_ids = donors::find_or_add_many_in(tx.lite()?, &keys, &mut self.accounts).await?.into_iter();
         let mut plain: Vec<(&Payment, i64)> = Vec::new();
         for (p, row) in chunk.iter().zip(rows) {
             if row.status != RowStatus::New {
@@ -311,7 +311,7 @@ impl Run {
             .bind(&created)
             .bind(batch)
             .bind(&p.subscription)
-            .fetch_one(&mut **tx)
+            .fetch_one(tx.lite()?)
             .await?;
             touched.donations.push(id);
             place_designated(tx, actor, id, Reach::Named, touched).await?;
@@ -338,7 +338,7 @@ impl Run {
                     .bind(batch)
                     .bind(&p.subscription);
             }
-            q.execute(&mut **tx).await?;
+            q.execute(tx.lite()?).await?;
         }
         self.written += plain.len() as i64;
         if self.bulk.is_none() && self.written >= BULK_MIN && self.written > self.start_rows {
@@ -356,7 +356,7 @@ impl Run {
             .bind(p.amount.minor())
             .bind(actor)
             .bind(&created)
-            .execute(&mut **tx)
+            .execute(tx.lite()?)
             .await?;
             sqlx::query("INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, 'payment_order', ?, ?, ?, ?)")
                 .bind(case)
@@ -364,7 +364,7 @@ impl Run {
                 .bind(&p.external_key)
                 .bind(&created)
                 .bind(actor)
-                .execute(&mut **tx)
+                .execute(tx.lite()?)
                 .await?;
             let reason = format!("payment order {} of {date} in {file}", p.number);
             set_stage(tx, actor, case, Stage::Payment, Stage::Paid, &reason).await?;

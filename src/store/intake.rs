@@ -145,7 +145,7 @@ impl Store {
                     "SELECT id, full_name FROM beneficiaries WHERE birth_date = ? AND merged_into IS NULL ORDER BY id",
                 )
                 .bind(born)
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.lite()?)
                 .await?;
                 let key = name_key(&app.child.full_name);
                 same_day.into_iter().find(|(_, name)| name_key(name) == key).map(|(id, _)| id)
@@ -173,18 +173,20 @@ impl Store {
             published: app.publish,
         };
         let case = insert_case(&mut tx, self.actor(), &new).await?;
-        sqlx::query("UPDATE cases SET notes = ? WHERE id = ?").bind(app.notes()).bind(case).execute(&mut *tx).await?;
+        sqlx::query("UPDATE cases SET notes = ? WHERE id = ?").bind(app.notes()).bind(case).execute(tx.lite()?).await?;
         for (kind, name, sha) in &papers {
             insert_document(&mut tx, self.actor(), case, *kind, name, sha).await?;
         }
-        let beneficiary: i64 =
-            sqlx::query_scalar("SELECT beneficiary_id FROM cases WHERE id = ?").bind(case).fetch_one(&mut *tx).await?;
+        let beneficiary: i64 = sqlx::query_scalar("SELECT beneficiary_id FROM cases WHERE id = ?")
+            .bind(case)
+            .fetch_one(tx.lite()?)
+            .await?;
         // A new record that looks like an earlier child waits for a person, never merged by guess.
         let to_review = match returning {
             Some(_) => 0,
             None => {
                 let born = app.child.birth_date.map(|d| d.to_string());
-                super::review::queue_likely(&mut tx, beneficiary, &app.child.full_name, born.as_deref()).await?
+                super::review::queue_likely(tx.lite()?, beneficiary, &app.child.full_name, born.as_deref()).await?
             }
         };
         audit::record(
@@ -203,7 +205,7 @@ impl Store {
             if returning.is_some() { ", a child who applied before" } else { "" }
         );
         super::notices::notify(
-            &mut tx,
+            tx.lite()?,
             super::notices::Audience::Role(crate::domain::Role::Medical),
             self.actor(),
             "application",
@@ -224,11 +226,11 @@ async fn refresh_returning(tx: &mut Tx, actor: &str, id: i64, child: &Child) -> 
         return Ok(Vec::new());
     };
     let old: Option<String> =
-        sqlx::query_scalar("SELECT city FROM beneficiaries WHERE id = ?").bind(id).fetch_one(&mut **tx).await?;
+        sqlx::query_scalar("SELECT city FROM beneficiaries WHERE id = ?").bind(id).fetch_one(tx.lite()?).await?;
     if old.as_deref().is_some_and(|o| o.trim().to_lowercase() == city.to_lowercase()) {
         return Ok(Vec::new());
     }
-    sqlx::query("UPDATE beneficiaries SET city = ? WHERE id = ?").bind(city).bind(id).execute(&mut **tx).await?;
+    sqlx::query("UPDATE beneficiaries SET city = ? WHERE id = ?").bind(city).bind(id).execute(tx.lite()?).await?;
     audit::record(
         tx,
         actor,

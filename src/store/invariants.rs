@@ -2,9 +2,7 @@
 //! write transaction runs this over what it touched before committing; the
 //! `verify` command and the tests run it over everything.
 
-use sqlx::SqliteConnection;
-
-use super::Store;
+use super::{Exec, Store, q};
 use crate::domain::Program;
 use crate::error::{Error, Result};
 
@@ -26,16 +24,18 @@ pub enum Scope {
 fn id_filter(column: &str, ids: &[i64]) -> String {
     if ids.is_empty() {
         // Nothing of this kind was touched; `x IN ()` would cost a full scan.
-        return "0".to_string();
+        return "FALSE".to_string();
     }
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("{column} IN ({})", list.join(","))
 }
 
 /// Returns every violation found, as sentences; empty when all hold.
-pub(crate) async fn violations(conn: &mut SqliteConnection, scope: &Scope) -> Result<Vec<String>> {
+/// (The SQL is what SQLite and PostgreSQL both read: sums cast back to
+/// BIGINT, every derived table named, no output names in HAVING.)
+pub(crate) async fn violations(conn: &mut impl Exec, scope: &Scope) -> Result<Vec<String>> {
     let filter = |column: &str, ids: &[i64]| match scope {
-        Scope::All => "1".to_string(),
+        Scope::All => "TRUE".to_string(),
         Scope::Touched { .. } => id_filter(column, ids),
         Scope::Ids { lo, hi } => format!("{column} BETWEEN {lo} AND {hi}"),
     };
@@ -50,14 +50,16 @@ pub(crate) async fn violations(conn: &mut SqliteConnection, scope: &Scope) -> Re
     let mut found = Vec::new();
     // 1. Allocations of a donation sum to its `allocated`, which is at most its amount.
     let sql = format!(
-        "SELECT d.id, d.amount, d.allocated, COALESCE(SUM(a.amount), 0) AS live
-         FROM donations d
-         LEFT JOIN allocations a ON a.donation_id = d.id AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)
-         WHERE {donation_where}
-         GROUP BY d.id
-         HAVING live <> d.allocated OR live > d.amount OR d.amount <= 0"
+        "SELECT id, amount, allocated, live FROM (
+            SELECT d.id, d.amount, d.allocated, CAST(COALESCE(SUM(a.amount), 0) AS BIGINT) AS live
+            FROM donations d
+            LEFT JOIN allocations a ON a.donation_id = d.id AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)
+            WHERE {donation_where}
+            GROUP BY d.id) AS sums
+         WHERE live <> allocated OR live > amount OR amount <= 0
+         ORDER BY id"
     );
-    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+    let rows: Vec<(i64, i64, i64, i64)> = q(sql).fetch_all(conn).await?;
     for (id, amount, allocated, live) in rows {
         found.push(format!(
             "donation {id}: amount {amount}, recorded allocated {allocated}, live allocations {live} (kopecks)"
@@ -66,18 +68,19 @@ pub(crate) async fn violations(conn: &mut SqliteConnection, scope: &Scope) -> Re
     // 2. A case's collected is the sum of its live allocations and never above target;
     //    a case in fundraising is below target, one in payment/paid/closed is at it.
     let sql = format!(
-        "SELECT c.id, c.stage, c.target, c.collected, COALESCE(SUM(a.amount), 0) AS live
-         FROM cases c
-         LEFT JOIN allocations a ON a.case_id = c.id AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)
-         WHERE {case_where}
-         GROUP BY c.id
-         HAVING live <> c.collected OR live > c.target
-             OR (c.stage = 'fundraising' AND live >= c.target)
-             OR (c.stage IN ('payment', 'paid', 'closed') AND live <> c.target)
-             OR (c.stage IN ('qualification', 'documents', 'rejected') AND live <> 0)"
+        "SELECT id, stage, target, collected, live FROM (
+            SELECT c.id, c.stage, c.target, c.collected, CAST(COALESCE(SUM(a.amount), 0) AS BIGINT) AS live
+            FROM cases c
+            LEFT JOIN allocations a ON a.case_id = c.id AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)
+            WHERE {case_where}
+            GROUP BY c.id) AS sums
+         WHERE live <> collected OR live > target
+             OR (stage = 'fundraising' AND live >= target)
+             OR (stage IN ('payment', 'paid', 'closed') AND live <> target)
+             OR (stage IN ('qualification', 'documents', 'rejected') AND live <> 0)
+         ORDER BY id"
     );
-    let rows: Vec<(i64, String, i64, i64, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+    let rows: Vec<(i64, String, i64, i64, i64)> = q(sql).fetch_all(conn).await?;
     for (id, stage, target, collected, live) in rows {
         found.push(format!(
             "case {id} ({stage}): target {target}, recorded collected {collected}, live allocations {live} (kopecks)"
@@ -86,9 +89,10 @@ pub(crate) async fn violations(conn: &mut SqliteConnection, scope: &Scope) -> Re
     // 4. Every allocation is positive (also a CHECK constraint) and in the donation's currency.
     let sql = format!(
         "SELECT a.id FROM allocations a JOIN donations d ON d.id = a.donation_id JOIN cases c ON c.id = a.case_id
-         WHERE (a.amount <= 0 OR d.currency <> c.currency) AND ({allocation_where})"
+         WHERE (a.amount <= 0 OR d.currency <> c.currency) AND ({allocation_where})
+         ORDER BY a.id"
     );
-    let rows: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+    let rows: Vec<i64> = q(sql).scalars(conn).await?;
     for id in rows {
         found.push(format!("allocation {id}: not positive or mixes currencies"));
     }
@@ -100,21 +104,22 @@ pub(crate) async fn violations(conn: &mut SqliteConnection, scope: &Scope) -> Re
     };
     let sql = format!(
         "SELECT id, programs, want FROM (
-            SELECT d.id, d.programs, COALESCE((SELECT SUM(DISTINCT b) FROM (
+            SELECT d.id, d.programs, CAST(COALESCE((SELECT SUM(DISTINCT b) FROM (
                 SELECT {bit} AS b FROM allocations a JOIN cases c ON c.id = a.case_id WHERE a.donation_id = d.id
-                UNION SELECT {bit} FROM cases c WHERE d.designation_kind = 'case' AND c.id = d.designated_id)), 0) AS want
-            FROM donations d WHERE {donation_where})
-         WHERE programs <> want",
+                UNION SELECT {bit} FROM cases c WHERE d.designation_kind = 'case' AND c.id = d.designated_id) AS bits), 0) AS BIGINT) AS want
+            FROM donations d WHERE {donation_where}) AS found
+         WHERE programs <> want
+         ORDER BY id",
         bit = bit("c.program"),
     );
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+    let rows: Vec<(i64, i64, i64)> = q(sql).fetch_all(conn).await?;
     for (id, has, want) in rows {
         found.push(format!("donation {id}: programs recorded as {has}, its designation and placings give {want}"));
     }
     Ok(found)
 }
 
-pub(crate) async fn ensure(conn: &mut SqliteConnection, scope: &Scope) -> Result<()> {
+pub(crate) async fn ensure(conn: &mut impl Exec, scope: &Scope) -> Result<()> {
     let found = violations(conn, scope).await?;
     if found.is_empty() { Ok(()) } else { Err(Error::Invariant(found.join("; "))) }
 }
@@ -122,16 +127,15 @@ pub(crate) async fn ensure(conn: &mut SqliteConnection, scope: &Scope) -> Result
 impl Store {
     /// Checks every invariant over the whole database.
     pub async fn verify(&self) -> Result<Vec<String>> {
-        let mut conn = self.pool().acquire().await?;
-        violations(&mut conn, &Scope::All).await
+        violations(&mut self.conn().await?, &Scope::All).await
     }
 
     /// The same check in slices of ids, reporting `(done, total)` after each.
     pub async fn verify_in_slices(&self, mut progress: impl FnMut(i64, i64)) -> Result<Vec<String>> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.conn().await?;
         let (d, c): (i64, i64) =
-            sqlx::query_as("SELECT COALESCE(MAX(id), 0), (SELECT COALESCE(MAX(id), 0) FROM cases) FROM donations")
-                .fetch_one(&mut *conn)
+            q("SELECT COALESCE(MAX(id), 0), (SELECT COALESCE(MAX(id), 0) FROM cases) FROM donations")
+                .fetch_one(&mut conn)
                 .await?;
         let top = d.max(c);
         let step = 20_000;

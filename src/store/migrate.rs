@@ -61,7 +61,7 @@ impl Run<'_> {
             .bind(old)
             .bind(new)
             .bind(now())
-            .execute(&mut *self.tx)
+            .execute(self.tx.lite()?)
             .await?;
         self.ids.0.insert((entity, old.to_string()), new);
         Ok(())
@@ -103,7 +103,7 @@ impl Run<'_> {
                         "SELECT id, full_name FROM beneficiaries WHERE birth_date = ? AND merged_into IS NULL ORDER BY id",
                     )
                     .bind(born)
-                    .fetch_all(&mut *self.tx)
+                    .fetch_all(self.tx.lite()?)
                     .await?;
                     let key = name_key(&c.name);
                     same_day.into_iter().find(|(_, n)| name_key(n) == key).map(|(id, _)| id)
@@ -126,11 +126,11 @@ impl Run<'_> {
                     .bind(c.born)
                     .bind(&c.city)
                     .bind(now())
-                    .fetch_one(&mut *self.tx)
+                    .fetch_one(self.tx.lite()?)
                     .await?;
                     self.count("beneficiary").new += 1;
                     let born = c.born.map(|d| d.to_string());
-                    let queued = review::queue_likely(&mut self.tx, id, &c.name, born.as_deref()).await?;
+                    let queued = review::queue_likely(self.tx.lite()?, id, &c.name, born.as_deref()).await?;
                     if queued > 0 {
                         self.notes.push(format!(
                             "{file} line {}: child {} looks like {queued} other record(s): see `almoner review list`",
@@ -183,7 +183,7 @@ impl Run<'_> {
             .bind(fundraising)
             .bind(midnight(opened))
             .bind(format!("Migrated from {}, case {}.", self.source, c.old))
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.tx.lite()?)
             .await?;
             let mut from: Option<Stage> = None;
             for (stage, at) in &history {
@@ -196,7 +196,7 @@ impl Run<'_> {
                 .bind(midnight(*at))
                 .bind(&self.actor)
                 .bind(format!("migrated from {}", self.source))
-                .execute(&mut *self.tx)
+                .execute(self.tx.lite()?)
                 .await?;
                 from = Some(*stage);
             }
@@ -221,8 +221,8 @@ impl Run<'_> {
                 subscription: None,
                 account: None,
             };
-            let known = recognise(&mut self.tx, &keys).await?;
-            let id = find_or_add(&mut self.tx, &keys).await?;
+            let known = recognise(self.tx.lite()?, &keys).await?;
+            let id = find_or_add(self.tx.lite()?, &keys).await?;
             match known {
                 Some((_, how)) => {
                     self.count("donor").joined += 1;
@@ -280,7 +280,7 @@ impl Run<'_> {
             .bind(&d.purpose)
             .bind(format!("{}:{}", self.source, d.old))
             .bind(now())
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.tx.lite()?)
             .await?;
             self.count("donation").new += 1;
             self.touched_donations.push(id);
@@ -303,12 +303,12 @@ impl Run<'_> {
             let (amount, allocated, d_cur): (i64, i64, String) =
                 sqlx::query_as("SELECT amount, allocated, currency FROM donations WHERE id = ?")
                     .bind(donation)
-                    .fetch_one(&mut *self.tx)
+                    .fetch_one(self.tx.lite()?)
                     .await?;
             let (target, collected, c_cur, stage): (i64, i64, String, String) =
                 sqlx::query_as("SELECT target, collected, currency, stage FROM cases WHERE id = ?")
                     .bind(case)
-                    .fetch_one(&mut *self.tx)
+                    .fetch_one(self.tx.lite()?)
                     .await?;
             let why = if stage != Stage::Fundraising.as_str() {
                 Some(format!("case {} is {stage}: money goes only to cases that raise it", a.case))
@@ -345,17 +345,17 @@ impl Run<'_> {
             .bind(at)
             .bind(&self.actor)
             .bind(format!("migrated from {}", self.source))
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.tx.lite()?)
             .await?;
             sqlx::query("UPDATE donations SET allocated = allocated + ? WHERE id = ?")
                 .bind(a.amount)
                 .bind(donation)
-                .execute(&mut *self.tx)
+                .execute(self.tx.lite()?)
                 .await?;
             sqlx::query("UPDATE cases SET collected = collected + ? WHERE id = ?")
                 .bind(a.amount)
                 .bind(case)
-                .execute(&mut *self.tx)
+                .execute(self.tx.lite()?)
                 .await?;
             self.count("allocation").new += 1;
             self.touched_donations.push(donation);
@@ -370,13 +370,13 @@ impl Run<'_> {
         for (id, stage) in self.new_cases.clone() {
             let (target, collected): (i64, i64) = sqlx::query_as("SELECT target, collected FROM cases WHERE id = ?")
                 .bind(id)
-                .fetch_one(&mut *self.tx)
+                .fetch_one(self.tx.lite()?)
                 .await?;
             if raised(stage) {
                 sqlx::query("UPDATE cases SET stage = ? WHERE id = ?")
                     .bind(stage.as_str())
                     .bind(id)
-                    .execute(&mut *self.tx)
+                    .execute(self.tx.lite()?)
                     .await?;
             }
             let to = match stage {
@@ -396,7 +396,7 @@ impl Run<'_> {
                 .bind(to.as_str())
                 .bind(now())
                 .bind(id)
-                .execute(&mut *self.tx)
+                .execute(self.tx.lite()?)
                 .await?;
             sqlx::query(
                 "INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, ?, ?, ?, ?, ?)",
@@ -407,7 +407,7 @@ impl Run<'_> {
             .bind(now())
             .bind(&self.actor)
             .bind(&why)
-            .execute(&mut *self.tx)
+            .execute(self.tx.lite()?)
             .await?;
             self.notes.push(format!("case {id}: {why}; put in {to}"));
         }
@@ -426,7 +426,7 @@ impl Store {
         let known: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT entity, old_id, new_id FROM legacy_ids WHERE source = ?")
                 .bind(&ex.source)
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.lite()?)
                 .await?;
         let mut ids = Ids::default();
         for (entity, old, new) in known {
@@ -472,7 +472,7 @@ impl Store {
         donations.dedup();
         cases.sort_unstable();
         cases.dedup();
-        invariants::ensure(&mut run.tx, &invariants::Scope::Touched { donations, cases }).await?;
+        invariants::ensure(run.tx.lite()?, &invariants::Scope::Touched { donations, cases }).await?;
         let mut report = Report {
             source: ex.source.clone(),
             dry_run: !commit,

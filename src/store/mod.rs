@@ -8,6 +8,7 @@ mod audit;
 mod backup;
 mod bulk;
 mod cases;
+mod db;
 pub mod demo;
 mod donations;
 mod donor_merge;
@@ -39,7 +40,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::domain::DesignatedPolicy;
 use crate::error::{Error, Result};
@@ -87,25 +88,32 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (21, "report_speed", include_str!("../../migrations/0021_report_speed.sql")),
 ];
 
+/// PostgreSQL's migrations (see `migrations/postgres/`): a PostgreSQL
+/// database starts at SQLite's latest state, and moves on with it.
+const PG_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "schema", include_str!("../../migrations/postgres/0001_schema.sql"))];
+
 /// Bytes of the database file read through a memory map (see [`Store::open`]).
 pub(crate) const MMAP_SIZE: &str = "2147418112";
 
 /// An open database plus the person acting on it.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: db::Pool,
     path: PathBuf,
     actor: String,
     /// The person's standing as last read, and when (see `roles`).
     standing: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, roles::Standing)>>>,
 }
 
-pub(crate) type Tx = Transaction<'static, Sqlite>;
+pub(crate) use db::{Exec, Tx, q};
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies any
     /// migrations it has not seen yet.
     pub async fn open(path: &Path, actor: &str) -> Result<Store> {
+        if let Some(url) = path.to_str().filter(|p| p.starts_with("postgres://") || p.starts_with("postgresql://")) {
+            return Store::open_postgres(url, actor).await;
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::File { path: dir.to_path_buf(), source: e })?;
         }
@@ -130,10 +138,41 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", path.display())))?;
+        let pool = db::Pool::Lite(pool);
         let store = Store { pool, path: path.to_path_buf(), actor: actor.to_string(), standing: Default::default() };
         store.migrate().await?;
         donors::fill_name_keys(&store).await?;
         Ok(store)
+    }
+
+    /// Opens the PostgreSQL database at `url` (`postgres://USER@HOST/NAME`) and
+    /// brings its schema up to date.
+    async fn open_postgres(url: &str, actor: &str) -> Result<Store> {
+        // One connection first, so a wrong address or a server that is down says so at once
+        // (the pool would keep retrying until its timeout).
+        let first = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+            .await
+            .map_err(|e| Error::invalid(format!("cannot open database {url}: {e}")))?;
+        sqlx::Connection::close(first).await?;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(|e| Error::invalid(format!("cannot open database {url}: {e}")))?;
+        let store = Store {
+            pool: db::Pool::Pg(pool),
+            path: PathBuf::from(url),
+            actor: actor.to_string(),
+            standing: Default::default(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Whether this is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.pool, db::Pool::Pg(_))
     }
 
     pub fn path(&self) -> &Path {
@@ -151,8 +190,18 @@ impl Store {
         PathBuf::from(p)
     }
 
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// The SQLite database's pool, for work not yet carried over to PostgreSQL
+    /// (which answers that it is not yet available there).
+    pub fn pool(&self) -> Result<&SqlitePool> {
+        match &self.pool {
+            db::Pool::Lite(p) => Ok(p),
+            db::Pool::Pg(_) => Err(db::not_on_postgres()),
+        }
+    }
+
+    /// A connection of the pool's, on either engine.
+    pub(crate) async fn conn(&self) -> Result<db::Conn> {
+        self.pool.acquire().await
     }
 
     pub async fn close(&self) {
@@ -161,22 +210,31 @@ impl Store {
 
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await?;
-        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await?;
-        for (version, name, sql) in MIGRATIONS {
+        let (create, list) = match &tx {
+            Tx::Lite(_) => (
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+                MIGRATIONS,
+            ),
+            Tx::Pg(_) => (
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+                PG_MIGRATIONS,
+            ),
+        };
+        q(create).execute(&mut tx).await?;
+        let done: Vec<i64> = q("SELECT version FROM schema_migrations").scalars(&mut tx).await?;
+        for (version, name, sql) in list {
             if done.contains(version) {
                 continue;
             }
-            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-                .bind(version)
-                .bind(name)
+            match tx.ex() {
+                db::Ex::Lite(c) => sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(c).await.map(drop)?,
+                db::Ex::Pg(c) => sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(c).await.map(drop)?,
+            }
+            q("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(*version)
+                .bind(*name)
                 .bind(Utc::now())
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
         }
         tx.commit().await?;
@@ -186,11 +244,11 @@ impl Store {
     /// A write transaction that takes SQLite's write lock at once, so the
     /// figures read inside it cannot change before it commits.
     pub(crate) async fn begin_write(&self) -> Result<Tx> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        self.pool.begin_write().await
     }
 
     pub async fn designated_policy(&self) -> Result<DesignatedPolicy> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conn().await?;
         policy(&mut conn).await
     }
 
@@ -237,14 +295,12 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         let before: Option<String> =
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value.trim())
-        .execute(&mut *tx)
-        .await?;
+            q("SELECT value FROM settings WHERE key = $1").bind(key).scalar_optional(&mut tx).await?;
+        q("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value.trim())
+            .execute(&mut tx)
+            .await?;
         audit::record(
             &mut tx,
             &self.actor,
@@ -262,19 +318,19 @@ impl Store {
 
     /// The foundation's name for reports and the website (`foundation_name`), or a plain default.
     pub async fn foundation_name(&self) -> Result<String> {
-        let name: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'foundation_name'")
-            .fetch_optional(&self.pool)
+        let name: Option<String> = q("SELECT value FROM settings WHERE key = 'foundation_name'")
+            .scalar_optional(&mut self.conn().await?)
             .await?;
         Ok(name.unwrap_or_else(|| "Благотворительный фонд".to_string()))
     }
 
     pub async fn settings(&self) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as("SELECT key, value FROM settings ORDER BY key").fetch_all(&self.pool).await?)
+        q("SELECT key, value FROM settings ORDER BY key").fetch_all(&mut self.conn().await?).await
     }
 
     /// A connection of its own that notices commits made by anyone else.
     pub async fn watcher(&self) -> Result<Watcher> {
-        let mut conn = self.pool.acquire().await?.detach();
+        let mut conn = self.pool()?.acquire().await?.detach();
         let last = sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut conn).await?;
         Ok(Watcher { conn, last })
     }
@@ -307,10 +363,9 @@ pub fn digits(what: &str, value: &str, lens: &[usize]) -> Result<()> {
     }
 }
 
-pub(crate) async fn policy(conn: &mut SqliteConnection) -> Result<DesignatedPolicy> {
-    let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'designated_policy'")
-        .fetch_optional(&mut *conn)
-        .await?;
+pub(crate) async fn policy(conn: &mut impl Exec) -> Result<DesignatedPolicy> {
+    let v: Option<String> =
+        q("SELECT value FROM settings WHERE key = 'designated_policy'").scalar_optional(conn).await?;
     Ok(v.as_deref().unwrap_or("hold").parse()?)
 }
 

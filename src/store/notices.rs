@@ -80,7 +80,7 @@ impl Store {
             .bind(me)
             .bind(role.map(Role::as_str))
             .bind(limit)
-            .fetch_all(self.pool())
+            .fetch_all(self.pool()?)
             .await?;
         Ok(rows
             .into_iter()
@@ -108,7 +108,7 @@ impl Store {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(me)
             .bind(role.map(Role::as_str))
-            .fetch_one(self.pool())
+            .fetch_one(self.pool()?)
             .await?)
     }
 
@@ -123,7 +123,7 @@ impl Store {
                 .bind(id)
                 .bind(me)
                 .bind(now())
-                .execute(&mut *tx)
+                .execute(tx.lite()?)
                 .await?;
         }
         tx.commit().await?;

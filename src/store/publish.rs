@@ -83,12 +83,12 @@ impl Store {
         let before: Option<(i64, Option<String>, Option<String>)> =
             sqlx::query_as("SELECT published, publish_fields, lay_diagnosis FROM cases WHERE id = ?")
                 .bind(case)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.lite()?)
                 .await?;
         let before = before.ok_or_else(|| Error::case_not_found(case))?;
         let fields = fields.map(|f| f.join(","));
         if withdraw {
-            sqlx::query("UPDATE cases SET published = 0 WHERE id = ?").bind(case).execute(&mut *tx).await?;
+            sqlx::query("UPDATE cases SET published = 0 WHERE id = ?").bind(case).execute(tx.lite()?).await?;
         } else {
             sqlx::query(
                 "UPDATE cases SET published = 1, publish_fields = COALESCE(?, publish_fields),
@@ -97,7 +97,7 @@ impl Store {
             .bind(&fields)
             .bind(lay.map(str::trim))
             .bind(case)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         }
         audit::record(
@@ -125,7 +125,7 @@ impl Store {
                AND EXISTS (SELECT 1 FROM documents d WHERE d.case_id = c.id AND d.kind = 'publication_consent')
              ORDER BY c.fundraising_since, c.id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, name, born, city, fields, lay, currency, target, collected) in rows {
@@ -139,7 +139,7 @@ impl Store {
                     "SELECT sha256, file_name FROM documents WHERE case_id = ? AND kind = 'photo' ORDER BY id DESC LIMIT 1",
                 )
                 .bind(id)
-                .fetch_optional(self.pool())
+                .fetch_optional(self.pool()?)
                 .await?
                 .map(|(sha, name)| {
                     let ext = std::path::Path::new(&name)

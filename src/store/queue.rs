@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Store, rows};
+use super::{Store, q, rows};
 use crate::domain::deadline::Deadlines;
 use crate::domain::{Case, Money, Role, Stage};
 use crate::error::Result;
@@ -48,10 +48,8 @@ const NEAR_TARGET: f64 = 0.9;
 impl Store {
     /// The role recorded for `person` in the users list.
     pub async fn role_of(&self, person: &str) -> Result<Option<Role>> {
-        let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE name = ?")
-            .bind(person)
-            .fetch_optional(self.pool())
-            .await?;
+        let role: Option<String> =
+            q("SELECT role FROM users WHERE name = $1").bind(person).scalar_optional(&mut self.conn().await?).await?;
         Ok(role.and_then(|r| r.parse().ok()))
     }
 
@@ -106,7 +104,7 @@ impl Store {
                          WHERE designation_kind = 'unrestricted' AND allocated < amount ORDER BY received_on, id LIMIT ?",
                     )
                     .bind(cap)
-                    .fetch_all(self.pool())
+                    .fetch_all(self.pool()?)
                     .await?;
                     for r in open {
                         let received: chrono::NaiveDate = r.try_get("received_on")?;
@@ -141,7 +139,7 @@ impl Store {
                         "SELECT id, file_name, at, invalid, unmatched FROM import_batches
                          WHERE undone_at IS NULL AND reviewed_at IS NULL AND (invalid > 0 OR unmatched > 0) ORDER BY id",
                     )
-                    .fetch_all(self.pool())
+                    .fetch_all(self.pool()?)
                     .await?;
                     for b in batches {
                         let (id, file): (i64, String) = (b.try_get("id")?, b.try_get("file_name")?);
@@ -179,7 +177,7 @@ impl Store {
         .bind(super::now())
         .bind(self.actor())
         .bind(batch)
-        .execute(&mut *tx)
+        .execute(tx.lite()?)
         .await?
         .rows_affected();
         if done == 0 {
@@ -193,8 +191,9 @@ impl Store {
     /// Records `name`'s role (a new person, or a new role for a known one).
     pub async fn set_user(&self, name: &str, role: Role, new: bool) -> Result<()> {
         // The first admin is recorded by whoever holds the database file; after that, only an admin.
-        let admin: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM users WHERE role = 'admin' LIMIT 1").fetch_optional(self.pool()).await?;
+        let admin: Option<i64> = q("SELECT CAST(1 AS BIGINT) FROM users WHERE role = 'admin' LIMIT 1")
+            .scalar_optional(&mut self.conn().await?)
+            .await?;
         if admin.is_some() {
             self.require(super::Act::Admin).await?;
         }
@@ -206,7 +205,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         let before: Option<String> =
-            sqlx::query_scalar("SELECT role FROM users WHERE name = ?").bind(name).fetch_optional(&mut *tx).await?;
+            q("SELECT role FROM users WHERE name = $1").bind(name).scalar_optional(&mut tx).await?;
         match (&before, new) {
             (Some(r), true) => {
                 return Err(crate::Error::invalid(format!(
@@ -220,13 +219,11 @@ impl Store {
             }
             _ => {}
         }
-        sqlx::query(
-            "INSERT INTO users (name, role) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET role = excluded.role",
-        )
-        .bind(name)
-        .bind(role.as_str())
-        .execute(&mut *tx)
-        .await?;
+        q("INSERT INTO users (name, role) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET role = excluded.role")
+            .bind(name)
+            .bind(role.as_str())
+            .execute(&mut tx)
+            .await?;
         let action = if new { "user.add" } else { "user.role" };
         let (b, a) = (
             before.map(|r| serde_json::json!({"name": name, "role": r})),
@@ -239,7 +236,7 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as("SELECT name, role FROM users ORDER BY name").fetch_all(self.pool()).await?)
+        q("SELECT name, role FROM users ORDER BY name").fetch_all(&mut self.conn().await?).await
     }
 
     /// Cases in `stage` (only unassigned ones and `mine`'s, if given), longest there first
@@ -255,14 +252,14 @@ impl Store {
             .bind(stage.as_str())
             .bind(mine)
             .bind(limit)
-            .fetch_all(self.pool())
+            .fetch_all(self.pool()?)
             .await?;
         found.iter().map(rows::case).collect()
     }
 
     /// The kinds of paper the checklist asks of `case` that it does not have.
     async fn missing_papers(&self, case: &Case) -> Result<Vec<String>> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool()?.acquire().await?;
         let configured = super::cases::configured_checklist(&mut conn, case.program).await?;
         let have: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM documents WHERE case_id = ?")
             .bind(case.id)

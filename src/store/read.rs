@@ -97,20 +97,20 @@ impl Store {
             .bind(search_query(&q.text))
             .bind(q.limit.unwrap_or(-1))
             .bind(q.offset)
-            .fetch_all(self.pool())
+            .fetch_all(self.pool()?)
             .await?;
         found.iter().map(rows::case).collect()
     }
 
     pub async fn case(&self, id: i64) -> Result<Case> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool()?.acquire().await?;
         case_in(&mut conn, id).await
     }
 
     /// Everything about one case.
     pub async fn case_file(&self, id: i64) -> Result<CaseFile> {
         // One read transaction: every part of the card is from the same moment.
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.pool()?.begin().await?;
         let case = case_in(&mut tx, id).await?;
         let qualification = sqlx::query("SELECT * FROM qualifications WHERE case_id = ?")
             .bind(id)
@@ -225,7 +225,7 @@ impl Store {
             .bind(q.from)
             .bind(q.to)
             .bind(like(&q.text))
-            .fetch_all(self.pool())
+            .fetch_all(self.pool()?)
             .await?;
         found.iter().map(rows::donation).collect()
     }
@@ -234,10 +234,10 @@ impl Store {
         let sql = format!("SELECT {} FROM donations d WHERE d.id = ?", rows::DONATION_COLUMNS);
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.pool()?)
             .await?
             .ok_or_else(|| Error::donation_not_found(id))?;
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.pool()?.acquire().await?;
         let allocations = allocations_where(&mut conn, "a.donation_id = ?", id).await?;
         Ok((rows::donation(&row)?, allocations))
     }
@@ -263,7 +263,7 @@ impl Store {
             .bind(q.program.map(Program::as_str))
             .bind(&q.responsible)
             .bind(search_query(&q.text))
-            .fetch_all(self.pool())
+            .fetch_all(self.pool()?)
             .await?;
         let mut out = Vec::new();
         for stage in Stage::ALL {
@@ -286,7 +286,7 @@ impl Store {
             "SELECT c.id, b.full_name, c.program, c.target, c.collected FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
              WHERE c.stage = 'fundraising' ORDER BY c.fundraising_since, c.id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.pool()?)
         .await?;
         found
             .into_iter()
@@ -304,7 +304,7 @@ impl Store {
              WHERE c.stage = 'payment' ORDER BY c.stage_since, c.id LIMIT ?",
             rows::CASE_COLUMNS
         );
-        let found = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(self.pool()).await?;
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(self.pool()?).await?;
         found
             .iter()
             .map(|r| {
@@ -326,7 +326,7 @@ impl Store {
     pub async fn donation_totals(&self) -> Result<(i64, Money, Money)> {
         let (n, amount, allocated): (i64, i64, i64) =
             sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(allocated), 0) FROM donations")
-                .fetch_one(self.pool())
+                .fetch_one(self.pool()?)
                 .await?;
         Ok((n, Money::from_minor(amount), Money::from_minor(allocated)))
     }

@@ -16,7 +16,7 @@ pub(crate) async fn reconcile(tx: &mut Tx, ex: &Export, report: &mut Report) -> 
     let in_db: Vec<(String, i64)> =
         sqlx::query_as("SELECT entity, COUNT(*) FROM legacy_ids WHERE source = ? GROUP BY entity")
             .bind(source)
-            .fetch_all(&mut **tx)
+            .fetch_all(tx.lite()?)
             .await?;
     report.counts = in_db
         .into_iter()
@@ -37,7 +37,7 @@ pub(crate) async fn reconcile(tx: &mut Tx, ex: &Export, report: &mut Report) -> 
          FROM legacy_ids l WHERE l.source = ?1 AND l.entity = 'case'"
     );
     let db: Vec<(String, i64, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(source).fetch_all(&mut **tx).await?;
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(source).fetch_all(tx.lite()?).await?;
     let db: HashMap<String, (i64, i64)> = db.into_iter().map(|(o, id, v)| (o, (id, v))).collect();
     let mut keys: Vec<&String> = ex.old.allocated_per_case.keys().chain(ex.old.stated_per_case.keys()).collect();
     keys.extend(ex.cases.iter().map(|c| &c.old));
@@ -57,11 +57,11 @@ pub(crate) async fn reconcile(tx: &mut Tx, ex: &Export, report: &mut Report) -> 
     let sql = format!(
         "SELECT d.donor_id, SUM(d.amount) FROM donations d WHERE {DONATIONS} AND d.donor_id IS NOT NULL GROUP BY d.donor_id"
     );
-    let db: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(source).fetch_all(&mut **tx).await?;
+    let db: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(source).fetch_all(tx.lite()?).await?;
     let donor_ids: Vec<(String, i64)> =
         sqlx::query_as("SELECT old_id, new_id FROM legacy_ids WHERE source = ? AND entity = 'donor'")
             .bind(source)
-            .fetch_all(&mut **tx)
+            .fetch_all(tx.lite()?)
             .await?;
     let donor_ids: HashMap<String, i64> = donor_ids.into_iter().collect();
     let mut by_new: BTreeMap<Option<i64>, (Vec<String>, i64)> = BTreeMap::new();
@@ -93,7 +93,7 @@ pub(crate) async fn reconcile(tx: &mut Tx, ex: &Export, report: &mut Report) -> 
     let sql =
         format!("SELECT substr(d.received_on, 1, 7), SUM(d.amount) FROM donations d WHERE {DONATIONS} GROUP BY 1");
     let db: BTreeMap<String, i64> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(source).fetch_all(&mut **tx).await?.into_iter().collect();
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(source).fetch_all(tx.lite()?).await?.into_iter().collect();
     let mut months: Vec<&String> = ex.old.per_month.keys().chain(db.keys()).collect();
     months.sort();
     months.dedup();
@@ -108,9 +108,9 @@ pub(crate) async fn reconcile(tx: &mut Tx, ex: &Export, report: &mut Report) -> 
         })
         .collect();
     let sql = format!("SELECT COALESCE(SUM(d.amount), 0) FROM donations d WHERE {DONATIONS}");
-    let donated: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(source).fetch_one(&mut **tx).await?;
+    let donated: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(source).fetch_one(tx.lite()?).await?;
     let sql = format!("SELECT COALESCE(SUM(a.amount), 0) FROM allocations a WHERE {LIVE}");
-    let allocated: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(source).fetch_one(&mut **tx).await?;
+    let allocated: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(source).fetch_one(tx.lite()?).await?;
     let stated: i64 = ex.old.stated_per_case.values().sum();
     report.totals = vec![
         Line { key: "donations".into(), new_id: None, old: ex.old.donations_total, stated: None, new: donated },

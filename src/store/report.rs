@@ -61,7 +61,7 @@ impl Store {
         }
         let (lo, hi) = (from.to_string(), (to + chrono::Duration::days(1)).to_string());
         let prog = program.map(Program::as_str);
-        let pool = self.pool();
+        let pool = self.pool()?;
         // Independent sums over the period: each on its own connection, at once.
         let entered_q = sqlx::query_as::<_, (String, String, i64)>(
             // The distinct cases of a stage and program lie side by side in this index.

@@ -228,7 +228,7 @@ impl Store {
     pub async fn reviews(&self) -> Result<Vec<Review>> {
         let sql =
             format!("{LIST} WHERE r.status = 'open' AND b.merged_into IS NULL AND c.merged_into IS NULL ORDER BY r.id");
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(self.pool()?).await?;
         Ok(rows.into_iter().map(review).collect())
     }
 
@@ -246,7 +246,7 @@ impl Store {
                 "SELECT id, beneficiary_id, program, stage, clinic FROM cases WHERE beneficiary_id = ? ORDER BY id",
             )
             .bind(b)
-            .fetch_all(self.pool())
+            .fetch_all(self.pool()?)
             .await?;
             out.extend(rows.into_iter().map(|(id, beneficiary_id, program, stage, clinic)| RecordCase {
                 id,
@@ -264,25 +264,25 @@ impl Store {
     pub async fn decide_review(&self, id: i64, merge: bool, take: &[Field]) -> Result<Review> {
         self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
-        let r = self.review_in(&mut tx, id).await?;
+        let r = self.review_in(tx.lite()?, id).await?;
         if r.status != "open" {
             return Err(Error::invalid(format!("review {id} is already decided ({}): undo it first", r.status)));
         }
-        require_live(&mut tx, &r).await?;
+        require_live(tx.lite()?, &r).await?;
         let moved: Vec<i64> = if merge {
             let moved: Vec<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE beneficiary_id = ? ORDER BY id")
                 .bind(r.beneficiary_id)
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.lite()?)
                 .await?;
             sqlx::query("UPDATE cases SET beneficiary_id = ? WHERE beneficiary_id = ?")
                 .bind(r.candidate_id)
                 .bind(r.beneficiary_id)
-                .execute(&mut *tx)
+                .execute(tx.lite()?)
                 .await?;
             sqlx::query("UPDATE beneficiaries SET merged_into = ? WHERE id = ?")
                 .bind(r.candidate_id)
                 .bind(r.beneficiary_id)
-                .execute(&mut *tx)
+                .execute(tx.lite()?)
                 .await?;
             moved
         } else {
@@ -302,7 +302,7 @@ impl Store {
             sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE beneficiaries SET {} = ? WHERE id = ?", f.column())))
                 .bind(new)
                 .bind(r.candidate_id)
-                .execute(&mut *tx)
+                .execute(tx.lite()?)
                 .await?;
         }
         let replaced = (!replaced.is_empty()).then_some(serde_json::Value::Object(replaced));
@@ -316,7 +316,7 @@ impl Store {
         .bind(json!(moved).to_string())
         .bind(replaced.as_ref().map(|v| v.to_string()))
         .bind(id)
-        .execute(&mut *tx)
+        .execute(tx.lite()?)
         .await?;
         audit::record(
             &mut tx,
@@ -328,7 +328,7 @@ impl Store {
             Some(json!({"cases": moved, "taken_from_new": take, "replaced": replaced})),
         )
         .await?;
-        let r = self.review_in(&mut tx, id).await?;
+        let r = self.review_in(tx.lite()?, id).await?;
         tx.commit().await?;
         Ok(r)
     }
@@ -338,14 +338,14 @@ impl Store {
     pub async fn undo_review(&self, id: i64) -> Result<Review> {
         self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
-        let r = self.review_in(&mut tx, id).await?;
+        let r = self.review_in(tx.lite()?, id).await?;
         if r.status == "open" {
             return Err(Error::invalid(format!("review {id} is not decided yet")));
         }
         if r.status == "merged" {
             let moved: Option<String> = sqlx::query_scalar("SELECT moved_cases FROM match_reviews WHERE id = ?")
                 .bind(id)
-                .fetch_one(&mut *tx)
+                .fetch_one(tx.lite()?)
                 .await?;
             // Only the moved cases still with the earlier child (or with whoever it was merged into
             // since) come back: one an undo of another merge already gave back stays where it is.
@@ -359,15 +359,15 @@ impl Store {
             .bind(r.candidate_id)
             .bind(r.beneficiary_id)
             .bind(moved.as_deref().unwrap_or("[]"))
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
             sqlx::query("UPDATE beneficiaries SET merged_into = NULL WHERE id = ?")
                 .bind(r.beneficiary_id)
-                .execute(&mut *tx)
+                .execute(tx.lite()?)
                 .await?;
             let replaced: Option<String> = sqlx::query_scalar("SELECT replaced FROM match_reviews WHERE id = ?")
                 .bind(id)
-                .fetch_one(&mut *tx)
+                .fetch_one(tx.lite()?)
                 .await?;
             let replaced: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(replaced.as_deref().unwrap_or("{}")).unwrap_or_default();
@@ -379,14 +379,14 @@ impl Store {
                     )))
                     .bind(old.as_str())
                     .bind(r.candidate_id)
-                    .execute(&mut *tx)
+                    .execute(tx.lite()?)
                     .await?;
                 }
             }
         }
         sqlx::query("UPDATE match_reviews SET status = 'open', decided_by = NULL, decided_at = NULL, moved_cases = NULL, replaced = NULL WHERE id = ?")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         audit::record(
             &mut tx,
@@ -398,7 +398,7 @@ impl Store {
             None,
         )
         .await?;
-        let r = self.review_in(&mut tx, id).await?;
+        let r = self.review_in(tx.lite()?, id).await?;
         tx.commit().await?;
         Ok(r)
     }

@@ -9,7 +9,7 @@
 
 use serde_json::json;
 
-use super::{Store, audit};
+use super::{Store, audit, q};
 use crate::domain::Role;
 use crate::error::{Error, Result};
 
@@ -78,13 +78,12 @@ impl Store {
         {
             return Ok(s);
         }
-        let (role, anyone, policy): (Option<String>, bool, Option<String>) = sqlx::query_as(
-            "SELECT (SELECT role FROM users WHERE name = ?), EXISTS (SELECT 1 FROM users),
-                    (SELECT value FROM settings WHERE key = 'unknown_users')",
-        )
-        .bind(self.actor())
-        .fetch_one(self.pool())
-        .await?;
+        let (role, anyone, policy): (Option<String>, bool, Option<String>) =
+            q("SELECT (SELECT role FROM users WHERE name = $1), EXISTS (SELECT 1 FROM users),
+                    (SELECT value FROM settings WHERE key = 'unknown_users')")
+            .bind(self.actor())
+            .fetch_one(&mut self.conn().await?)
+            .await?;
         let s = match role.and_then(|r| r.parse::<Role>().ok()) {
             Some(role) => Ok(role),
             None if !anyone => Err(Unknown::Everything),

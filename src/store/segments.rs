@@ -238,7 +238,7 @@ impl Store {
              COALESCE(SUM(o.do_not_contact = 0 AND o.consent = 1 AND o.email IS NULL), 0)",
         );
         let (donors, reachable, do_not_contact, no_consent, no_email): (i64, i64, i64, i64, i64) =
-            s.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_one(self.pool()).await?;
+            s.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_one(self.pool()?).await?;
         Ok(Size { donors, reachable, do_not_contact, no_consent, no_email })
     }
 
@@ -246,7 +246,7 @@ impl Store {
         type Row = (i64, String, Option<String>, Option<String>, i64, i64, String, bool, bool);
         let sql = s.sql("o.id, o.name, o.email, o.phone, g.n, g.total, l.last, o.consent, o.do_not_contact")
             + " ORDER BY g.total DESC, o.id";
-        let rows: Vec<Row> = s.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_all(self.pool()).await?;
+        let rows: Vec<Row> = s.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_all(self.pool()?).await?;
         Ok(rows
             .into_iter()
             .map(|(id, name, email, phone, gifts, total, last_gift, consent, do_not_contact)| Member {
@@ -323,7 +323,7 @@ impl Store {
         .bind(s.to_string())
         .bind(self.actor())
         .bind(now())
-        .execute(&mut *tx)
+        .execute(tx.lite()?)
         .await?;
         audit::record(
             &mut tx,
@@ -342,14 +342,14 @@ impl Store {
     /// Saved segments: name and filters.
     pub async fn segments(&self) -> Result<Vec<(String, Segment)>> {
         let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT name, filters FROM segments ORDER BY name").fetch_all(self.pool()).await?;
+            sqlx::query_as("SELECT name, filters FROM segments ORDER BY name").fetch_all(self.pool()?).await?;
         rows.into_iter().map(|(n, f)| Ok((n, f.parse()?))).collect()
     }
 
     pub async fn segment(&self, name: &str) -> Result<Segment> {
         let f: Option<String> = sqlx::query_scalar("SELECT filters FROM segments WHERE name = ?")
             .bind(name)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.pool()?)
             .await?;
         f.ok_or_else(|| Error::invalid(format!("no segment called {name:?} (almoner segment list)")))?.parse()
     }
@@ -360,14 +360,14 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let before: Option<(i64, i64)> = sqlx::query_as("SELECT consent, do_not_contact FROM donors WHERE id = ?")
             .bind(donor)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.lite()?)
             .await?;
         let before = before.ok_or(Error::NotFound { what: "donor", id: donor, list: "donation list --json" })?;
         sqlx::query("UPDATE donors SET consent = COALESCE(?, consent), do_not_contact = COALESCE(?, do_not_contact) WHERE id = ?")
             .bind(consent)
             .bind(do_not_contact)
             .bind(donor)
-            .execute(&mut *tx)
+            .execute(tx.lite()?)
             .await?;
         audit::record(
             &mut tx,

@@ -112,13 +112,13 @@ pub async fn fingerprint(store: &Store) -> String {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'case_search%' ORDER BY name",
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.pool().unwrap())
     .await
     .expect("tables");
     let mut out = String::new();
     for t in tables {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM \"{t}\" ORDER BY rowid")))
-            .fetch_all(store.pool())
+            .fetch_all(store.pool().unwrap())
             .await
             .expect("rows");
         out.push_str(&format!("{t}: {} rows\n", rows.len()));

@@ -105,7 +105,7 @@ async fn insert_rows<T>(
     for chunk in rows.chunks(per) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(head);
         qb.push_values(chunk, |mut sep, row| bind(&mut sep, row));
-        qb.build().execute(&mut **tx).await?;
+        qb.build().execute(tx.lite()?).await?;
     }
     Ok(())
 }
@@ -124,7 +124,7 @@ impl Store {
             return Err(Error::invalid("--scale must be between 1 and 5000"));
         }
         let mut tx = self.begin_write().await?;
-        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&mut *tx).await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(tx.lite()?).await?;
         if existing > 0 {
             return Err(Error::invalid(format!(
                 "{} already holds {existing} cases: demo data goes only into an empty database (give a new --db path)",
@@ -360,7 +360,7 @@ impl Store {
             reversed.push(allocations.len() as i64);
         }
 
-        sqlx::query("PRAGMA cache_size = -262144").execute(&mut *tx).await?;
+        sqlx::query("PRAGMA cache_size = -262144").execute(tx.lite()?).await?;
         self.write_demo(&mut tx, today, &beneficiaries, &cases, &donors, &donations, &allocations, &reversed).await?;
         let counts = DemoCounts {
             beneficiaries: beneficiaries.len(),
@@ -379,7 +379,7 @@ impl Store {
             Some(json!({"scale": scale, "counts": counts})),
         )
         .await?;
-        super::invariants::ensure(&mut tx, &super::Scope::All).await?;
+        super::invariants::ensure(tx.lite()?, &super::Scope::All).await?;
         tx.commit().await?;
         Ok(counts)
     }
@@ -538,7 +538,7 @@ impl Store {
         .await?;
         // Most donors with an e-mail agreed to be written to; a few asked to be left alone.
         let contact = "UPDATE donors SET consent = (email IS NOT NULL AND id % 10 < 7), do_not_contact = (id % 29 = 0)";
-        sqlx::query(contact).execute(&mut **tx).await?;
+        sqlx::query(contact).execute(tx.lite()?).await?;
         insert_rows(
             tx,
             "INSERT INTO donations (id, amount, allocated, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, created_at) ",
@@ -578,11 +578,11 @@ impl Store {
             let ids: Vec<String> = cases.iter().filter(|c| c.stage == stage).map(|c| c.id.to_string()).collect();
             for chunk in ids.chunks(5_000) {
                 let sql = format!("UPDATE cases SET stage = '{stage}' WHERE id IN ({})", chunk.join(","));
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(tx.lite()?).await?;
             }
         }
         sqlx::query("UPDATE cases SET fundraising_since = NULL WHERE stage IN ('qualification', 'documents', 'rejected', 'on_hold')")
-            .execute(&mut **tx)
+            .execute(tx.lite()?)
             .await?;
         Ok(())
     }

@@ -1,0 +1,322 @@
+//! The two engines behind one store: SQLite (a file, the default) and
+//! PostgreSQL (`--db postgres://…`, for a foundation that outgrows a file).
+//!
+//! Code that runs on both writes its SQL once, with `$1, $2…` placeholders
+//! (SQLite reads them too) and the SQL both engines share, and goes through
+//! [`q`]: values are bound as [`Arg`]s and rows read into any type both
+//! drivers can read. Code still written for SQLite alone reaches its
+//! connection through [`Tx::lite`] or [`Store::pool`](super::Store::pool),
+//! which on PostgreSQL answer "not yet on PostgreSQL" instead of running.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use crate::error::{Error, Result};
+
+/// The key every write transaction on PostgreSQL takes first (see [`begin_write`]).
+const WRITE_LOCK: i64 = 0x0061_6c6d_6f6e_6572; // "almoner"
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Lite(SqlitePool),
+    Pg(PgPool),
+}
+
+/// A transaction on either engine.
+pub(crate) enum Tx {
+    Lite(Transaction<'static, Sqlite>),
+    Pg(Transaction<'static, Postgres>),
+}
+
+/// A connection to run statements on, borrowed from a transaction or a pool.
+pub(crate) enum Ex<'a> {
+    Lite(&'a mut SqliteConnection),
+    Pg(&'a mut PgConnection),
+}
+
+/// A connection of the pool's, held.
+pub(crate) enum Conn {
+    Lite(sqlx::pool::PoolConnection<Sqlite>),
+    Pg(sqlx::pool::PoolConnection<Postgres>),
+}
+
+/// What work not yet carried over to PostgreSQL answers there.
+pub(crate) fn not_on_postgres() -> Error {
+    Error::invalid(
+        "this is not yet available on PostgreSQL: so far a PostgreSQL database takes users and roles, settings, \
+         the audit log and the money check (`verify`); use a SQLite database (--db FILE) for the rest",
+    )
+}
+
+impl Pool {
+    pub(crate) async fn acquire(&self) -> Result<Conn> {
+        Ok(match self {
+            Pool::Lite(p) => Conn::Lite(p.acquire().await?),
+            Pool::Pg(p) => Conn::Pg(p.acquire().await?),
+        })
+    }
+
+    /// A write transaction that no other writer can interleave with, on either
+    /// engine: SQLite's `BEGIN IMMEDIATE` takes the file's write lock at once;
+    /// PostgreSQL's takes one transaction-scoped advisory lock that every
+    /// almoner writer takes first. Figures read inside cannot change before
+    /// it commits, exactly as on SQLite, so no write needs retrying.
+    pub(crate) async fn begin_write(&self) -> Result<Tx> {
+        Ok(match self {
+            Pool::Lite(p) => Tx::Lite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Pg(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+                Tx::Pg(tx)
+            }
+        })
+    }
+
+    pub(crate) async fn close(&self) {
+        match self {
+            Pool::Lite(p) => p.close().await,
+            Pool::Pg(p) => p.close().await,
+        }
+    }
+}
+
+impl Tx {
+    /// The SQLite connection, for work not yet carried over to PostgreSQL.
+    pub(crate) fn lite(&mut self) -> Result<&mut SqliteConnection> {
+        match self {
+            Tx::Lite(tx) => Ok(&mut *tx),
+            Tx::Pg(_) => Err(not_on_postgres()),
+        }
+    }
+
+    pub(crate) fn ex(&mut self) -> Ex<'_> {
+        match self {
+            Tx::Lite(tx) => Ex::Lite(&mut *tx),
+            Tx::Pg(tx) => Ex::Pg(&mut *tx),
+        }
+    }
+
+    pub(crate) async fn rollback(self) -> Result<()> {
+        match self {
+            Tx::Lite(tx) => tx.rollback().await?,
+            Tx::Pg(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Lite(tx) => tx.commit().await?,
+            Tx::Pg(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Conn {
+    pub(crate) fn ex(&mut self) -> Ex<'_> {
+        match self {
+            Conn::Lite(c) => Ex::Lite(&mut *c),
+            Conn::Pg(c) => Ex::Pg(&mut *c),
+        }
+    }
+}
+
+/// Anything statements can run on.
+pub(crate) trait Exec {
+    fn ex(&mut self) -> Ex<'_>;
+}
+
+impl Exec for Tx {
+    fn ex(&mut self) -> Ex<'_> {
+        Tx::ex(self)
+    }
+}
+
+impl Exec for Conn {
+    fn ex(&mut self) -> Ex<'_> {
+        Conn::ex(self)
+    }
+}
+
+impl Exec for SqliteConnection {
+    fn ex(&mut self) -> Ex<'_> {
+        Ex::Lite(self)
+    }
+}
+
+impl Exec for PgConnection {
+    fn ex(&mut self) -> Ex<'_> {
+        Ex::Pg(self)
+    }
+}
+
+impl Exec for Ex<'_> {
+    fn ex(&mut self) -> Ex<'_> {
+        match self {
+            Ex::Lite(c) => Ex::Lite(c),
+            Ex::Pg(c) => Ex::Pg(c),
+        }
+    }
+}
+
+/// A value to bind, as both engines take it.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Day(Option<NaiveDate>),
+    Moment(Option<DateTime<Utc>>),
+    Json(Option<serde_json::Value>),
+}
+
+macro_rules! arg_from {
+    ($($t:ty => $v:ident $(, $conv:expr)?);* $(;)?) => {$(
+        impl From<$t> for Arg {
+            fn from(x: $t) -> Arg {
+                Arg::$v(arg_from!(@conv x $(, $conv)?))
+            }
+        }
+    )*};
+    (@conv $x:ident) => { $x };
+    (@conv $x:ident, $conv:expr) => { ($conv)($x) };
+}
+
+arg_from! {
+    i64 => Int, Some;
+    Option<i64> => Int;
+    &str => Text, |s: &str| Some(s.to_string());
+    String => Text, Some;
+    &String => Text, |s: &String| Some(s.clone());
+    Option<String> => Text;
+    Option<&str> => Text, |s: Option<&str>| s.map(str::to_string);
+    NaiveDate => Day, Some;
+    Option<NaiveDate> => Day;
+    DateTime<Utc> => Moment, Some;
+    Option<DateTime<Utc>> => Moment;
+    serde_json::Value => Json, Some;
+    Option<serde_json::Value> => Json;
+}
+
+/// Rows both drivers can read into.
+pub(crate) trait Both:
+    for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> Both for T where T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin {}
+
+/// Single values both drivers can read.
+pub(crate) trait BothValue:
+    for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+    + Send
+    + Unpin
+{
+}
+impl<T> BothValue for T where
+    T: for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+        + Send
+        + Unpin
+{
+}
+
+/// A statement for either engine (see the module's notes).
+pub(crate) struct Q {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+pub(crate) fn q(sql: impl Into<String>) -> Q {
+    Q { sql: sql.into(), args: Vec::new() }
+}
+
+macro_rules! bound {
+    ($query:expr, $args:expr, json: $json:expr) => {{
+        let mut query = $query;
+        for a in $args {
+            query = match a {
+                Arg::Int(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+                Arg::Day(v) => query.bind(v),
+                Arg::Moment(v) => query.bind(v),
+                Arg::Json(v) => query.bind(v.map($json)),
+            };
+        }
+        query
+    }};
+}
+
+impl Q {
+    pub(crate) fn bind(mut self, v: impl Into<Arg>) -> Q {
+        self.args.push(v.into());
+        self
+    }
+
+    pub(crate) async fn execute(self, on: &mut impl Exec) -> Result<u64> {
+        let sql = sqlx::AssertSqlSafe(self.sql);
+        Ok(match on.ex() {
+            Ex::Lite(c) => bound!(sqlx::query(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                .execute(c)
+                .await?
+                .rows_affected(),
+            Ex::Pg(c) => bound!(sqlx::query(sql), self.args, json: sqlx::types::Json).execute(c).await?.rows_affected(),
+        })
+    }
+
+    pub(crate) async fn fetch_all<T: Both>(self, on: &mut impl Exec) -> Result<Vec<T>> {
+        let sql = sqlx::AssertSqlSafe(self.sql);
+        Ok(match on.ex() {
+            Ex::Lite(c) => {
+                bound!(sqlx::query_as::<_, T>(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                    .fetch_all(c)
+                    .await?
+            }
+            Ex::Pg(c) => bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_all(c).await?,
+        })
+    }
+
+    pub(crate) async fn fetch_optional<T: Both>(self, on: &mut impl Exec) -> Result<Option<T>> {
+        let sql = sqlx::AssertSqlSafe(self.sql);
+        Ok(match on.ex() {
+            Ex::Lite(c) => {
+                bound!(sqlx::query_as::<_, T>(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                    .fetch_optional(c)
+                    .await?
+            }
+            Ex::Pg(c) => {
+                bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_optional(c).await?
+            }
+        })
+    }
+
+    pub(crate) async fn fetch_one<T: Both>(self, on: &mut impl Exec) -> Result<T> {
+        let sql = sqlx::AssertSqlSafe(self.sql);
+        Ok(match on.ex() {
+            Ex::Lite(c) => {
+                bound!(sqlx::query_as::<_, T>(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                    .fetch_one(c)
+                    .await?
+            }
+            Ex::Pg(c) => bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_one(c).await?,
+        })
+    }
+
+    /// The first column of every row.
+    pub(crate) async fn scalars<T: BothValue>(self, on: &mut impl Exec) -> Result<Vec<T>> {
+        let rows: Vec<(T,)> = self.fetch_all(on).await?;
+        Ok(rows.into_iter().map(|(v,)| v).collect())
+    }
+
+    /// The first column of the one row, if there is a row.
+    pub(crate) async fn scalar_optional<T: BothValue>(self, on: &mut impl Exec) -> Result<Option<T>> {
+        let row: Option<(T,)> = self.fetch_optional(on).await?;
+        Ok(row.map(|(v,)| v))
+    }
+}
