@@ -138,14 +138,14 @@ async fn what_is_not_yet_on_postgres_says_so_and_writes_nothing() {
     let both = Both::new("engines_not_yet").await;
     let [_, pg] = both.open("root").await;
     let before = pg.audit(100, None).await.unwrap().len();
-    let e = pg.list_cases(&Default::default()).await.unwrap_err().to_string();
+    let e = pg.import_batches().await.unwrap_err().to_string();
     assert!(e.contains("not yet available on PostgreSQL"), "{e}");
     let e = almoner::store::Store::pool(&pg).unwrap_err().to_string();
     assert!(e.contains("use a SQLite database"), "{e}");
     assert_eq!(pg.audit(100, None).await.unwrap().len(), before);
     // The command line says the same, and a bad address names itself.
     let bin = env!("CARGO_BIN_EXE_almoner");
-    let out = std::process::Command::new(bin).args(["--db", &both.pg, "case", "list"]).output().unwrap();
+    let out = std::process::Command::new(bin).args(["--db", &both.pg, "segment", "list"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not yet available on PostgreSQL"));
     let out = std::process::Command::new(bin)

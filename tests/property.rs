@@ -42,8 +42,8 @@ fn pick<T: Copy>(items: &[T], i: usize) -> Option<T> {
     (!items.is_empty()).then(|| items[i % items.len()])
 }
 
-async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let t = TestDb::new().await;
+async fn run(ops: Vec<Op>, postgres: bool) -> Result<(), TestCaseError> {
+    let t = if postgres { TestDb::postgres().await } else { TestDb::new().await };
     let s = &t.store;
     let mut cases: Vec<i64> = Vec::new();
     let mut donations: Vec<i64> = Vec::new();
@@ -179,6 +179,13 @@ proptest! {
     #[test]
     fn invariants_hold_after_every_step(ops in proptest::collection::vec(op(), 1..40)) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(run(ops))?;
+        rt.block_on(run(ops, false))?;
+    }
+
+    /// The same sequences on PostgreSQL, each on a database of its own.
+    #[test]
+    fn invariants_hold_after_every_step_on_postgres(ops in proptest::collection::vec(op(), 1..40)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(run(ops, true))?;
     }
 }

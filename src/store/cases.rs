@@ -6,9 +6,9 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
-use super::{Store, Tx, audit, donations, invariants, now};
+use super::db::{Exec, Get};
+use super::{Store, Tx, audit, donations, invariants, now, q};
 use crate::domain::stage::{GateFacts, check_transition};
 use crate::domain::{DocKind, Money, Program, Stage};
 use crate::error::{Error, Result};
@@ -33,38 +33,36 @@ pub struct NewCase {
 
 /// Stage and program of a case, read inside a transaction.
 pub(crate) async fn stage_of(tx: &mut Tx, case: i64) -> Result<(Stage, i64)> {
-    let row = sqlx::query("SELECT stage, beneficiary_id FROM cases WHERE id = ?")
+    let row = q("SELECT stage, beneficiary_id FROM cases WHERE id = $1")
         .bind(case)
-        .fetch_optional(tx.lite()?)
+        .row_optional(tx)
         .await?
         .ok_or_else(|| Error::case_not_found(case))?;
-    Ok((row.try_get::<String, _>("stage")?.parse()?, row.try_get("beneficiary_id")?))
+    Ok((row.get::<String>("stage")?.parse()?, row.get("beneficiary_id")?))
 }
 
 /// Records a stage change with its history row.
 pub(crate) async fn set_stage(tx: &mut Tx, actor: &str, case: i64, from: Stage, to: Stage, reason: &str) -> Result<()> {
     let at = now();
     let fundraising_since = (to == Stage::Fundraising).then_some(at);
-    sqlx::query(
-        "UPDATE cases SET stage = ?, stage_since = ?, fundraising_since = COALESCE(fundraising_since, ?) WHERE id = ?",
+    q(
+        "UPDATE cases SET stage = $1, stage_since = $2, fundraising_since = COALESCE(fundraising_since, $3) WHERE id = $4",
     )
     .bind(to.as_str())
     .bind(at)
     .bind(fundraising_since)
     .bind(case)
-    .execute(tx.lite()?)
+    .execute(tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(case)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(at)
-    .bind(actor)
-    .bind(reason)
-    .execute(tx.lite()?)
-    .await?;
+    q("INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(case)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(at)
+        .bind(actor)
+        .bind(reason)
+        .execute(tx)
+        .await?;
     audit::record(
         tx,
         actor,
@@ -79,57 +77,49 @@ pub(crate) async fn set_stage(tx: &mut Tx, actor: &str, case: i64, from: Stage, 
 
 /// The foundation's papers checklist for `program` (the `documents.PROGRAM` setting), if it set one.
 pub(crate) async fn configured_checklist(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut impl Exec,
     program: Program,
 ) -> Result<Option<Vec<crate::domain::DocKind>>> {
-    let text: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+    let text: Option<String> = q("SELECT value FROM settings WHERE key = $1")
         .bind(format!("documents.{program}"))
-        .fetch_optional(&mut *conn)
+        .scalar_optional(conn)
         .await?;
     Ok(text.and_then(|t| crate::domain::stage::parse_checklist(&t).ok()))
 }
 
 async fn gate_facts(tx: &mut Tx, case: i64) -> Result<GateFacts> {
-    let row = sqlx::query("SELECT program, published, target, collected FROM cases WHERE id = ?")
+    let row = q("SELECT program, published, target, collected FROM cases WHERE id = $1")
         .bind(case)
-        .fetch_optional(tx.lite()?)
+        .row_optional(tx)
         .await?
         .ok_or_else(|| Error::case_not_found(case))?;
-    let qualified_by: Option<String> = sqlx::query_scalar("SELECT approved_by FROM qualifications WHERE case_id = ?")
-        .bind(case)
-        .fetch_optional(tx.lite()?)
-        .await?;
-    let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM documents WHERE case_id = ?")
-        .bind(case)
-        .fetch_all(tx.lite()?)
-        .await?;
-    let invoice_complete: bool = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM invoices WHERE case_id = ? AND number <> '' AND payee <> '' AND amount > 0 AND date <> ''",
+    let qualified_by: Option<String> =
+        q("SELECT approved_by FROM qualifications WHERE case_id = $1").bind(case).scalar_optional(tx).await?;
+    let kinds: Vec<String> = q("SELECT DISTINCT kind FROM documents WHERE case_id = $1").bind(case).scalars(tx).await?;
+    let invoice_complete: bool = q(
+        "SELECT COUNT(*) > 0 FROM invoices WHERE case_id = $1 AND number <> '' AND payee <> '' AND amount > 0 AND CAST(date AS TEXT) <> ''",
     )
     .bind(case)
-    .fetch_one(tx.lite()?)
+    .scalar(tx)
     .await?;
-    let payment_order_recorded: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM payment_orders WHERE case_id = ?")
-        .bind(case)
-        .fetch_one(tx.lite()?)
-        .await?;
-    let held_from: Option<String> = sqlx::query_scalar(
-        "SELECT from_stage FROM stage_changes WHERE case_id = ? AND to_stage = 'on_hold' ORDER BY id DESC LIMIT 1",
-    )
-    .bind(case)
-    .fetch_optional(tx.lite()?)
-    .await?
-    .flatten();
-    let program: Program = row.try_get::<String, _>("program")?.parse()?;
+    let payment_order_recorded: bool =
+        q("SELECT COUNT(*) > 0 FROM payment_orders WHERE case_id = $1").bind(case).scalar(tx).await?;
+    let held_from: Option<String> =
+        q("SELECT from_stage FROM stage_changes WHERE case_id = $1 AND to_stage = 'on_hold' ORDER BY id DESC LIMIT 1")
+            .bind(case)
+            .scalar_optional(tx)
+            .await?
+            .flatten();
+    let program: Program = row.get::<String>("program")?.parse()?;
     Ok(GateFacts {
         program: Some(program),
-        checklist: configured_checklist(tx.lite()?, program).await?,
-        published: row.try_get::<i64, _>("published")? != 0,
+        checklist: configured_checklist(tx, program).await?,
+        published: row.get::<i64>("published")? != 0,
         qualified_by,
         attached: kinds.iter().filter_map(|k| k.parse().ok()).collect(),
         invoice_complete,
-        target: Money::from_minor(row.try_get("target")?),
-        collected: Money::from_minor(row.try_get("collected")?),
+        target: Money::from_minor(row.get("target")?),
+        collected: Money::from_minor(row.get("collected")?),
         payment_order_recorded,
         held_from: held_from.and_then(|s| s.parse().ok()),
     })
@@ -162,8 +152,8 @@ pub(crate) async fn insert_document(
 ) -> Result<i64> {
     let (stage, _) = stage_of(tx, case).await?;
     check_attachable(case, stage, kind)?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    let id: i64 = q(
+        "INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(case)
     .bind(kind.as_str())
@@ -171,7 +161,7 @@ pub(crate) async fn insert_document(
     .bind(sha)
     .bind(now())
     .bind(actor)
-    .fetch_one(tx.lite()?)
+    .scalar(tx)
     .await?;
     audit::record(
         tx,
@@ -194,30 +184,28 @@ pub(crate) async fn insert_case(tx: &mut Tx, actor: &str, new: &NewCase) -> Resu
     let at = now();
     let beneficiary = match &new.beneficiary {
         BeneficiaryRef::Existing(id) => {
-            let found: Option<i64> = sqlx::query_scalar("SELECT id FROM beneficiaries WHERE id = ?")
-                .bind(id)
-                .fetch_optional(tx.lite()?)
-                .await?;
+            let found: Option<i64> =
+                q("SELECT id FROM beneficiaries WHERE id = $1").bind(id).scalar_optional(tx).await?;
             found.ok_or(Error::NotFound { what: "beneficiary", id: *id, list: "case list" })?
         }
         BeneficiaryRef::New { full_name, birth_date, city } => {
             if full_name.trim().is_empty() {
                 return Err(Error::invalid("the beneficiary's name is empty"));
             }
-            sqlx::query_scalar(
-                "INSERT INTO beneficiaries (full_name, birth_date, city, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            q(
+                "INSERT INTO beneficiaries (full_name, birth_date, city, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
             )
             .bind(full_name.trim())
             .bind(birth_date)
             .bind(city)
             .bind(at)
-            .fetch_one(tx.lite()?)
+            .scalar(tx)
             .await?
         }
     };
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = q(
         "INSERT INTO cases (beneficiary_id, program, clinic, diagnosis, stage, target, responsible, published, stage_since, created_at)
-         VALUES (?, ?, ?, ?, 'qualification', ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, 'qualification', $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(beneficiary)
     .bind(new.program.as_str())
@@ -228,13 +216,13 @@ pub(crate) async fn insert_case(tx: &mut Tx, actor: &str, new: &NewCase) -> Resu
     .bind(new.published as i64)
     .bind(at)
     .bind(at)
-    .fetch_one(tx.lite()?)
+    .scalar(tx)
     .await?;
-    sqlx::query("INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, NULL, 'qualification', ?, ?, 'application received')")
+    q("INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES ($1, NULL, 'qualification', $2, $3, 'application received')")
         .bind(id)
         .bind(at)
         .bind(actor)
-        .execute(tx.lite()?)
+        .execute(tx)
         .await?;
     audit::record(
         tx,
@@ -273,8 +261,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let (stage, _) = stage_of(&mut tx, case).await?;
         require_stage(case, stage, &[Stage::Qualification], "recording the qualification checklist")?;
-        sqlx::query(
-            "INSERT INTO qualifications (case_id, diagnosis, treatment, clinic_fits, approved_by, approved_at) VALUES (?, ?, ?, 1, ?, ?)
+        q(
+            "INSERT INTO qualifications (case_id, diagnosis, treatment, clinic_fits, approved_by, approved_at) VALUES ($1, $2, $3, 1, $4, $5)
              ON CONFLICT (case_id) DO UPDATE SET diagnosis = excluded.diagnosis, treatment = excluded.treatment,
                approved_by = excluded.approved_by, approved_at = excluded.approved_at",
         )
@@ -283,13 +271,9 @@ impl Store {
         .bind(treatment.trim())
         .bind(&self.actor)
         .bind(now())
-        .execute(tx.lite()?)
+        .execute(&mut tx)
         .await?;
-        sqlx::query("UPDATE cases SET diagnosis = ? WHERE id = ?")
-            .bind(diagnosis.trim())
-            .bind(case)
-            .execute(tx.lite()?)
-            .await?;
+        q("UPDATE cases SET diagnosis = $1 WHERE id = $2").bind(diagnosis.trim()).bind(case).execute(&mut tx).await?;
         audit::record(
             &mut tx,
             &self.actor,
@@ -323,8 +307,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let (stage, _) = stage_of(&mut tx, case).await?;
         require_stage(case, stage, &[Stage::Qualification, Stage::Documents], "recording the invoice")?;
-        sqlx::query(
-            "INSERT INTO invoices (case_id, number, date, amount, payee) VALUES (?, ?, ?, ?, ?)
+        q(
+            "INSERT INTO invoices (case_id, number, date, amount, payee) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (case_id) DO UPDATE SET number = excluded.number, date = excluded.date, amount = excluded.amount, payee = excluded.payee",
         )
         .bind(case)
@@ -332,12 +316,12 @@ impl Store {
         .bind(date)
         .bind(amount.minor())
         .bind(payee.trim())
-        .execute(tx.lite()?)
+        .execute(&mut tx)
         .await?;
-        sqlx::query("UPDATE cases SET target = ? WHERE id = ? AND target = 0")
+        q("UPDATE cases SET target = $1 WHERE id = $2 AND target = 0")
             .bind(amount.minor())
             .bind(case)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
         audit::record(
             &mut tx,
@@ -360,15 +344,13 @@ impl Store {
         super::digits("payee account", account, &[20])?;
         super::digits("payee BIC", bic, &[9])?;
         let mut tx = self.begin_write().await?;
-        let changed =
-            sqlx::query("UPDATE invoices SET payee_inn = ?, payee_account = ?, payee_bic = ? WHERE case_id = ?")
-                .bind(inn.trim())
-                .bind(account.trim())
-                .bind(bic.trim())
-                .bind(case)
-                .execute(tx.lite()?)
-                .await?
-                .rows_affected();
+        let changed = q("UPDATE invoices SET payee_inn = $1, payee_account = $2, payee_bic = $3 WHERE case_id = $4")
+            .bind(inn.trim())
+            .bind(account.trim())
+            .bind(bic.trim())
+            .bind(case)
+            .execute(&mut tx)
+            .await?;
         if changed == 0 {
             return Err(Error::invalid(format!("case {case} has no invoice yet: record it with `case invoice` first")));
         }
@@ -395,13 +377,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let (stage, _) = stage_of(&mut tx, case).await?;
         require_stage(case, stage, &[Stage::Qualification, Stage::Documents], "changing the target")?;
-        let before: i64 =
-            sqlx::query_scalar("SELECT target FROM cases WHERE id = ?").bind(case).fetch_one(tx.lite()?).await?;
-        sqlx::query("UPDATE cases SET target = ? WHERE id = ?")
-            .bind(target.minor())
-            .bind(case)
-            .execute(tx.lite()?)
-            .await?;
+        let before: i64 = q("SELECT target FROM cases WHERE id = $1").bind(case).scalar(&mut tx).await?;
+        q("UPDATE cases SET target = $1 WHERE id = $2").bind(target.minor()).bind(case).execute(&mut tx).await?;
         audit::record(
             &mut tx,
             &self.actor,
@@ -462,7 +439,7 @@ impl Store {
         if to == Stage::Fundraising {
             donations::place_held(&mut tx, &self.actor, beneficiary, &mut touched).await?;
         }
-        invariants::ensure(tx.lite()?, &touched.scope()).await?;
+        invariants::ensure(&mut tx, &touched.scope()).await?;
         let now_stage = stage_of(&mut tx, case).await?.0;
         tx.commit().await?;
         Ok(now_stage)
@@ -477,26 +454,25 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let (stage, _) = stage_of(&mut tx, case).await?;
         require_stage(case, stage, &[Stage::Payment], "recording a payment order")?;
-        let (target, invoice): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT c.target, i.amount FROM cases c LEFT JOIN invoices i ON i.case_id = c.id WHERE c.id = ?",
-        )
-        .bind(case)
-        .fetch_one(tx.lite()?)
-        .await?;
+        let (target, invoice): (i64, Option<i64>) =
+            q("SELECT c.target, i.amount FROM cases c LEFT JOIN invoices i ON i.case_id = c.id WHERE c.id = $1")
+                .bind(case)
+                .fetch_one(&mut tx)
+                .await?;
         let due = Money::from_minor(invoice.unwrap_or(target).min(target));
         if amount != due {
             return Err(Error::invalid(format!(
                 "case {case}: the payment order is for {amount} but the invoice to pay is {due}; check the order"
             )));
         }
-        sqlx::query("INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")
+        q("INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(case)
             .bind(number.trim())
             .bind(date)
             .bind(amount.minor())
             .bind(&self.actor)
             .bind(now())
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
         audit::record(
             &mut tx,
@@ -510,7 +486,7 @@ impl Store {
         .await?;
         set_stage(&mut tx, &self.actor, case, Stage::Payment, Stage::Paid, &format!("payment order {}", number.trim()))
             .await?;
-        invariants::ensure(tx.lite()?, &invariants::Scope::Touched { donations: vec![], cases: vec![case] }).await?;
+        invariants::ensure(&mut tx, &invariants::Scope::Touched { donations: vec![], cases: vec![case] }).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -520,7 +496,7 @@ impl Store {
         self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
         stage_of(&mut tx, case).await?;
-        sqlx::query("UPDATE cases SET notes = ? WHERE id = ?").bind(notes).bind(case).execute(tx.lite()?).await?;
+        q("UPDATE cases SET notes = $1 WHERE id = $2").bind(notes).bind(case).execute(&mut tx).await?;
         audit::record(
             &mut tx,
             &self.actor,

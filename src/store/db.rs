@@ -31,7 +31,7 @@ pub(crate) enum Tx {
 }
 
 /// A connection to run statements on, borrowed from a transaction or a pool.
-pub(crate) enum Ex<'a> {
+pub enum Ex<'a> {
     Lite(&'a mut SqliteConnection),
     Pg(&'a mut PgConnection),
 }
@@ -71,6 +71,14 @@ impl Pool {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
                 Tx::Pg(tx)
             }
+        })
+    }
+
+    /// A transaction that only reads: everything in it is from one moment.
+    pub(crate) async fn begin_read(&self) -> Result<Tx> {
+        Ok(match self {
+            Pool::Lite(p) => Tx::Lite(p.begin().await?),
+            Pool::Pg(p) => Tx::Pg(p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?),
         })
     }
 
@@ -124,8 +132,9 @@ impl Conn {
     }
 }
 
-/// Anything statements can run on.
-pub(crate) trait Exec {
+/// Anything statements can run on: a transaction, a pooled connection, or a
+/// plain connection of either engine.
+pub trait Exec {
     fn ex(&mut self) -> Ex<'_>;
 }
 
@@ -144,6 +153,18 @@ impl Exec for Conn {
 impl Exec for SqliteConnection {
     fn ex(&mut self) -> Ex<'_> {
         Ex::Lite(self)
+    }
+}
+
+impl Exec for sqlx::pool::PoolConnection<Sqlite> {
+    fn ex(&mut self) -> Ex<'_> {
+        Ex::Lite(self)
+    }
+}
+
+impl Exec for sqlx::pool::PoolConnection<Postgres> {
+    fn ex(&mut self) -> Ex<'_> {
+        Ex::Pg(self)
     }
 }
 
@@ -166,6 +187,7 @@ impl Exec for Ex<'_> {
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     Int(Option<i64>),
+    Bool(Option<bool>),
     Text(Option<String>),
     Day(Option<NaiveDate>),
     Moment(Option<DateTime<Utc>>),
@@ -187,9 +209,10 @@ macro_rules! arg_from {
 arg_from! {
     i64 => Int, Some;
     Option<i64> => Int;
+    bool => Bool, Some;
+    Option<bool> => Bool;
     &str => Text, |s: &str| Some(s.to_string());
     String => Text, Some;
-    &String => Text, |s: &String| Some(s.clone());
     Option<String> => Text;
     Option<&str> => Text, |s: Option<&str>| s.map(str::to_string);
     NaiveDate => Day, Some;
@@ -198,6 +221,12 @@ arg_from! {
     Option<DateTime<Utc>> => Moment;
     serde_json::Value => Json, Some;
     Option<serde_json::Value> => Json;
+}
+
+impl<T: Clone + Into<Arg>> From<&T> for Arg {
+    fn from(x: &T) -> Arg {
+        x.clone().into()
+    }
 }
 
 /// Rows both drivers can read into.
@@ -227,6 +256,38 @@ impl<T> BothValue for T where
 {
 }
 
+/// A row of either engine, read by column name through [`Get`].
+pub(crate) enum AnyRow {
+    Lite(SqliteRow),
+    Pg(PgRow),
+}
+
+/// Reading a column by name, from a row of either engine.
+pub(crate) trait Get {
+    fn get<T: BothValue>(&self, col: &str) -> Result<T>;
+}
+
+impl Get for SqliteRow {
+    fn get<T: BothValue>(&self, col: &str) -> Result<T> {
+        Ok(sqlx::Row::try_get(self, col)?)
+    }
+}
+
+impl Get for PgRow {
+    fn get<T: BothValue>(&self, col: &str) -> Result<T> {
+        Ok(sqlx::Row::try_get(self, col)?)
+    }
+}
+
+impl Get for AnyRow {
+    fn get<T: BothValue>(&self, col: &str) -> Result<T> {
+        match self {
+            AnyRow::Lite(r) => r.get(col),
+            AnyRow::Pg(r) => r.get(col),
+        }
+    }
+}
+
 /// A statement for either engine (see the module's notes).
 pub(crate) struct Q {
     sql: String,
@@ -243,6 +304,7 @@ macro_rules! bound {
         for a in $args {
             query = match a {
                 Arg::Int(v) => query.bind(v),
+                Arg::Bool(v) => query.bind(v),
                 Arg::Text(v) => query.bind(v),
                 Arg::Day(v) => query.bind(v),
                 Arg::Moment(v) => query.bind(v),
@@ -306,6 +368,45 @@ impl Q {
             }
             Ex::Pg(c) => bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_one(c).await?,
         })
+    }
+
+    /// Every row, to read by column name.
+    pub(crate) async fn rows(self, on: &mut impl Exec) -> Result<Vec<AnyRow>> {
+        let sql = sqlx::AssertSqlSafe(self.sql);
+        Ok(match on.ex() {
+            Ex::Lite(c) => bound!(sqlx::query(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                .fetch_all(c)
+                .await?
+                .into_iter()
+                .map(AnyRow::Lite)
+                .collect(),
+            Ex::Pg(c) => bound!(sqlx::query(sql), self.args, json: sqlx::types::Json)
+                .fetch_all(c)
+                .await?
+                .into_iter()
+                .map(AnyRow::Pg)
+                .collect(),
+        })
+    }
+
+    /// The one row, if there is one, to read by column name.
+    pub(crate) async fn row_optional(self, on: &mut impl Exec) -> Result<Option<AnyRow>> {
+        let sql = sqlx::AssertSqlSafe(self.sql);
+        Ok(match on.ex() {
+            Ex::Lite(c) => bound!(sqlx::query(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                .fetch_optional(c)
+                .await?
+                .map(AnyRow::Lite),
+            Ex::Pg(c) => {
+                bound!(sqlx::query(sql), self.args, json: sqlx::types::Json).fetch_optional(c).await?.map(AnyRow::Pg)
+            }
+        })
+    }
+
+    /// The first column of the one row.
+    pub(crate) async fn scalar<T: BothValue>(self, on: &mut impl Exec) -> Result<T> {
+        let (v,): (T,) = self.fetch_one(on).await?;
+        Ok(v)
     }
 
     /// The first column of every row.

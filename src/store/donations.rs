@@ -1,12 +1,12 @@
 //! Money in and money placed: new donations, allocations, reversals and the
 //! automatic placement of designated money.
 
+use super::db::Get;
 use chrono::NaiveDate;
 use serde_json::json;
-use sqlx::Row;
 
 use super::cases::{set_stage, stage_of};
-use super::{Store, Tx, audit, invariants, now, policy, rows};
+use super::{Store, Tx, audit, invariants, now, policy, q, rows};
 use crate::domain::allocation::{CaseFacts, DonationFacts, check_allocation, designated_owner};
 use crate::domain::split::{self, Need};
 use crate::domain::{Channel, Currency, DesignatedPolicy, Designation, DonorKind, Money, Stage};
@@ -71,21 +71,17 @@ impl Touched {
 
 const DONATION_FACTS_SQL: &str = "SELECT d.id, d.amount, d.allocated, d.currency, d.designation_kind, d.designated_id, d.released,
         CASE d.designation_kind WHEN 'case' THEN (SELECT beneficiary_id FROM cases WHERE id = d.designated_id) END AS designated_beneficiary
- FROM donations d WHERE d.id = ?";
+ FROM donations d WHERE d.id = $1";
 
 async fn donation_facts(tx: &mut Tx, id: i64) -> Result<DonationFacts> {
-    let row = sqlx::query(DONATION_FACTS_SQL)
-        .bind(id)
-        .fetch_optional(tx.lite()?)
-        .await?
-        .ok_or_else(|| Error::donation_not_found(id))?;
+    let row = q(DONATION_FACTS_SQL).bind(id).row_optional(tx).await?.ok_or_else(|| Error::donation_not_found(id))?;
     rows::donation_facts(&row)
 }
 
 async fn case_facts(tx: &mut Tx, id: i64) -> Result<CaseFacts> {
-    let row = sqlx::query("SELECT id, beneficiary_id, stage, target, collected, currency FROM cases WHERE id = ?")
+    let row = q("SELECT id, beneficiary_id, stage, target, collected, currency FROM cases WHERE id = $1")
         .bind(id)
-        .fetch_optional(tx.lite()?)
+        .row_optional(tx)
         .await?
         .ok_or_else(|| Error::case_not_found(id))?;
     rows::case_facts(&row)
@@ -95,12 +91,12 @@ async fn case_facts(tx: &mut Tx, id: i64) -> Result<CaseFacts> {
 async fn fundraising_needs(tx: &mut Tx, beneficiary: Option<i64>, currency: Currency) -> Result<Vec<Need>> {
     // Two statements, so each can use its index (by stage, or by beneficiary).
     let query = match beneficiary {
-        None => sqlx::query_as(
-            "SELECT id, target - collected FROM cases WHERE stage = 'fundraising' AND currency = ?
+        None => q(
+            "SELECT id, target - collected FROM cases WHERE stage = 'fundraising' AND currency = $1
              ORDER BY fundraising_since, id",
         ),
-        Some(_) => sqlx::query_as(
-            "SELECT id, target - collected FROM cases WHERE beneficiary_id = ? AND stage = 'fundraising' AND currency = ?
+        Some(_) => q(
+            "SELECT id, target - collected FROM cases WHERE beneficiary_id = $1 AND stage = 'fundraising' AND currency = $2
              ORDER BY fundraising_since, id",
         ),
     };
@@ -108,7 +104,7 @@ async fn fundraising_needs(tx: &mut Tx, beneficiary: Option<i64>, currency: Curr
         Some(b) => query.bind(b),
         None => query,
     };
-    let rows: Vec<(i64, i64)> = query.bind(currency.as_str()).fetch_all(tx.lite()?).await?;
+    let rows: Vec<(i64, i64)> = query.bind(currency.as_str()).fetch_all(tx).await?;
     Ok(rows.into_iter().map(|(case_id, need)| Need { case_id, still_needed: Money::from_minor(need) }).collect())
 }
 
@@ -131,8 +127,8 @@ async fn allocate_in(
     let at = now();
     let mut ids = Vec::with_capacity(lines.len());
     for (case, amount) in lines {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO allocations (donation_id, case_id, amount, at, by_user, reason) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        let id: i64 = q(
+            "INSERT INTO allocations (donation_id, case_id, amount, at, by_user, reason) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(donation.id)
         .bind(case)
@@ -140,21 +136,21 @@ async fn allocate_in(
         .bind(at)
         .bind(actor)
         .bind(reason)
-        .fetch_one(tx.lite()?)
+        .scalar(tx)
         .await?;
-        sqlx::query("UPDATE cases SET collected = collected + ? WHERE id = ?")
+        q("UPDATE cases SET collected = collected + $1 WHERE id = $2")
             .bind(amount.minor())
             .bind(case)
-            .execute(tx.lite()?)
+            .execute(tx)
             .await?;
         ids.push(id);
         touched.cases.push(*case);
     }
     let total: Money = lines.iter().map(|(_, m)| *m).sum();
-    sqlx::query("UPDATE donations SET allocated = allocated + ? WHERE id = ?")
+    q("UPDATE donations SET allocated = allocated + $1 WHERE id = $2")
         .bind(total.minor())
         .bind(donation.id)
-        .execute(tx.lite()?)
+        .execute(tx)
         .await?;
     touched.donations.push(donation.id);
     let mut lines_json = Vec::new();
@@ -189,17 +185,17 @@ async fn allocate_in(
 /// A case is fully funded: its responsible hears, and the bookkeepers, who pay the clinic.
 async fn funded_notices(tx: &mut Tx, actor: &str, case: i64) -> Result<()> {
     use super::notices::{Audience, notify};
-    let (who, name): (Option<String>, String) = sqlx::query_as(
-        "SELECT c.responsible, b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = ?",
+    let (who, name): (Option<String>, String) = q(
+        "SELECT c.responsible, b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = $1",
     )
     .bind(case)
-    .fetch_one(tx.lite()?)
+    .fetch_one(tx)
     .await?;
     let text = format!("case {case} ({name}) is fully funded: the invoice is to be paid");
     if let Some(who) = &who {
-        notify(tx.lite()?, Audience::Person(who), actor, "funded", &text, Some(case), None).await?;
+        notify(tx, Audience::Person(who), actor, "funded", &text, Some(case), None).await?;
     }
-    notify(tx.lite()?, Audience::Role(crate::domain::Role::Bookkeeper), actor, "funded", &text, Some(case), None).await
+    notify(tx, Audience::Role(crate::domain::Role::Bookkeeper), actor, "funded", &text, Some(case), None).await
 }
 
 /// Places money designated to `beneficiary` (or to one of their cases) that
@@ -210,19 +206,17 @@ pub(crate) async fn place_held(tx: &mut Tx, actor: &str, beneficiary: i64, touch
         return Ok(());
     }
     // Each branch repeats the partial index's condition so SQLite uses it.
-    let held: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM (
+    let held: Vec<i64> = q("SELECT id FROM (
              SELECT d.id, d.received_on FROM donations d
-             WHERE d.designation_kind <> 'unrestricted' AND d.designation_kind = 'beneficiary' AND d.designated_id = ?1
+             WHERE d.designation_kind <> 'unrestricted' AND d.designation_kind = 'beneficiary' AND d.designated_id = $1
                AND d.allocated < d.amount AND d.released = 0
              UNION ALL
              SELECT d.id, d.received_on FROM cases c JOIN donations d
                ON d.designation_kind <> 'unrestricted' AND d.designation_kind = 'case' AND d.designated_id = c.id
-             WHERE c.beneficiary_id = ?1 AND d.allocated < d.amount AND d.released = 0)
-         ORDER BY received_on, id",
-    )
+             WHERE c.beneficiary_id = $1 AND d.allocated < d.amount AND d.released = 0) AS held
+         ORDER BY received_on, id")
     .bind(beneficiary)
-    .fetch_all(tx.lite()?)
+    .scalars(tx)
     .await?;
     for donation in held {
         place_designated(tx, actor, donation, Reach::Beneficiary, touched).await?;
@@ -296,10 +290,8 @@ impl Store {
                 stage_of(&mut tx, id).await?;
             }
             Designation::Beneficiary(id) => {
-                let found: Option<i64> = sqlx::query_scalar("SELECT id FROM beneficiaries WHERE id = ?")
-                    .bind(id)
-                    .fetch_optional(tx.lite()?)
-                    .await?;
+                let found: Option<i64> =
+                    q("SELECT id FROM beneficiaries WHERE id = $1").bind(id).scalar_optional(&mut tx).await?;
                 found.ok_or(Error::NotFound { what: "beneficiary", id, list: "case list" })?;
             }
             Designation::Unrestricted => {}
@@ -310,9 +302,9 @@ impl Store {
             Designation::Case(id) => ("case", Some(id)),
             Designation::Beneficiary(id) => ("beneficiary", Some(id)),
         };
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = q(
             "INSERT INTO donations (amount, currency, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, external_key, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(new.amount.minor())
         .bind(new.currency.as_str())
@@ -325,16 +317,16 @@ impl Store {
         .bind(new.purpose.trim())
         .bind(&new.external_key)
         .bind(now())
-        .fetch_one(tx.lite()?)
+        .scalar(&mut tx)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
+            Error::Db(sqlx::Error::Database(d)) if d.is_unique_violation() => {
                 Error::invalid(format!(
                     "a donation with external key {} is already recorded",
                     new.external_key.as_deref().unwrap_or("")
                 ))
             }
-            _ => e.into(),
+            _ => e,
         })?;
         audit::record(
             &mut tx,
@@ -348,7 +340,7 @@ impl Store {
         .await?;
         let mut touched = Touched { donations: vec![id], cases: vec![] };
         let completed = place_designated(&mut tx, &self.actor, id, Reach::Named, &mut touched).await?;
-        invariants::ensure(tx.lite()?, &touched.scope()).await?;
+        invariants::ensure(&mut tx, &touched.scope()).await?;
         tx.commit().await?;
         Ok((id, completed))
     }
@@ -402,7 +394,7 @@ impl Store {
         }
         let mut touched = Touched::default();
         let (ids, completed) = allocate_in(&mut tx, &self.actor, &facts, &lines, reason, &mut touched).await?;
-        invariants::ensure(tx.lite()?, &touched.scope()).await?;
+        invariants::ensure(&mut tx, &touched.scope()).await?;
         let after = donation_facts(&mut tx, donation).await?.unallocated();
         tx.commit().await?;
         Ok(AllocationOutcome { donation, allocation_ids: ids, lines, completed, unallocated_after: after })
@@ -434,7 +426,7 @@ impl Store {
                 facts.designation
             )));
         }
-        invariants::ensure(tx.lite()?, &touched.scope()).await?;
+        invariants::ensure(&mut tx, &touched.scope()).await?;
         tx.commit().await?;
         Ok(completed)
     }
@@ -448,17 +440,17 @@ impl Store {
             return Err(Error::invalid("a reversal needs a reason (--reason)"));
         }
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "SELECT a.donation_id, a.case_id, a.amount, r.at AS reversed_at, r.by_user AS reversed_by
-             FROM allocations a LEFT JOIN reversals r ON r.allocation_id = a.id WHERE a.id = ?",
-        )
+        let row = q("SELECT a.donation_id, a.case_id, a.amount, r.at AS reversed_at, r.by_user AS reversed_by
+             FROM allocations a LEFT JOIN reversals r ON r.allocation_id = a.id WHERE a.id = $1")
         .bind(allocation)
-        .fetch_optional(tx.lite()?)
+        .row_optional(&mut tx)
         .await?
         .ok_or(Error::NotFound { what: "allocation", id: allocation, list: "donation show ID" })?;
-        let (donation, case, amount): (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-        if let Some(by) = row.try_get::<Option<String>, _>("reversed_by")? {
-            let at: String = row.try_get("reversed_at")?;
+        let (donation, case, amount): (i64, i64, i64) =
+            (row.get("donation_id")?, row.get("case_id")?, row.get("amount")?);
+        if let Some(by) = row.get::<Option<String>>("reversed_by")? {
+            let at: chrono::DateTime<chrono::Utc> = row.get("reversed_at")?;
+            let at = at.format("%Y-%m-%d %H:%M:%S UTC");
             return Err(Error::invalid(format!("allocation {allocation} was already reversed by {by} at {at}")));
         }
         let (stage, _) = stage_of(&mut tx, case).await?;
@@ -467,22 +459,18 @@ impl Store {
                 "case {case} is {stage}: its money has gone to the clinic, so allocation {allocation} cannot be reversed"
             )));
         }
-        sqlx::query("INSERT INTO reversals (allocation_id, at, by_user, reason) VALUES (?, ?, ?, ?)")
+        q("INSERT INTO reversals (allocation_id, at, by_user, reason) VALUES ($1, $2, $3, $4)")
             .bind(allocation)
             .bind(now())
             .bind(&self.actor)
             .bind(reason)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
-        sqlx::query("UPDATE cases SET collected = collected - ? WHERE id = ?")
-            .bind(amount)
-            .bind(case)
-            .execute(tx.lite()?)
-            .await?;
-        sqlx::query("UPDATE donations SET allocated = allocated - ? WHERE id = ?")
+        q("UPDATE cases SET collected = collected - $1 WHERE id = $2").bind(amount).bind(case).execute(&mut tx).await?;
+        q("UPDATE donations SET allocated = allocated - $1 WHERE id = $2")
             .bind(amount)
             .bind(donation)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
         audit::record(
             &mut tx,
@@ -505,7 +493,7 @@ impl Store {
             )
             .await?;
         }
-        invariants::ensure(tx.lite()?, &invariants::Scope::Touched { donations: vec![donation], cases: vec![case] })
+        invariants::ensure(&mut tx, &invariants::Scope::Touched { donations: vec![donation], cases: vec![case] })
             .await?;
         tx.commit().await?;
         Ok(())
@@ -529,7 +517,7 @@ impl Store {
                 "the designated-donation policy is hold: donation {donation} stays with its beneficiary (an admin can change the policy with `almoner config set designated_policy redistribute`)"
             )));
         }
-        sqlx::query("UPDATE donations SET released = 1 WHERE id = ?").bind(donation).execute(tx.lite()?).await?;
+        q("UPDATE donations SET released = 1 WHERE id = $1").bind(donation).execute(&mut tx).await?;
         audit::record(
             &mut tx,
             &self.actor,
@@ -572,5 +560,5 @@ pub(crate) async fn find_or_add_donor(tx: &mut Tx, new: &NewDonation) -> Result<
         email: new.email.clone(),
         ..Default::default()
     };
-    super::donors::find_or_add(tx.lite()?, &keys).await
+    super::donors::find_or_add(tx, &keys).await
 }

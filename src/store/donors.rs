@@ -7,6 +7,9 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::SqliteConnection;
 
+use super::db::Exec;
+use super::q;
+
 use crate::domain::DonorKind;
 use crate::domain::names::name_key;
 use crate::error::Result;
@@ -15,16 +18,16 @@ use crate::error::Result;
 /// existed, or by the demo): once, at open, in one transaction.
 pub(crate) async fn fill_name_keys(store: &super::Store) -> Result<()> {
     let missing: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM donors WHERE name_key IS NULL").fetch_all(store.pool()?).await?;
+        q("SELECT id, name FROM donors WHERE name_key IS NULL").fetch_all(&mut store.conn().await?).await?;
     if missing.is_empty() {
         return Ok(());
     }
     let mut tx = store.begin_write().await?;
     for (id, name) in missing {
-        sqlx::query("UPDATE donors SET name_key = ? WHERE id = ? AND name_key IS NULL")
+        q("UPDATE donors SET name_key = $1 WHERE id = $2 AND name_key IS NULL")
             .bind(name_key(&name))
             .bind(id)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
     }
     tx.commit().await?;
@@ -100,31 +103,30 @@ impl DonorKeys {
 }
 
 /// The known donor these keys point to, and by which key ("inn", "subscription", "email", "phone", "name").
-pub async fn recognise(conn: &mut SqliteConnection, keys: &DonorKeys) -> Result<Option<(i64, &'static str)>> {
+pub async fn recognise(conn: &mut impl Exec, keys: &DonorKeys) -> Result<Option<(i64, &'static str)>> {
     let k = keys.clean();
     let lookups: [(&'static str, &str, &Option<String>); 4] = [
-        ("inn", "SELECT COALESCE(merged_into, id) FROM donors WHERE inn = ? ORDER BY id LIMIT 1", &k.inn),
-        ("subscription", "SELECT donor_id FROM donor_subscriptions WHERE subscription = ?", &k.subscription),
-        ("email", "SELECT COALESCE(merged_into, id) FROM donors WHERE email = ? ORDER BY id LIMIT 1", &k.email),
-        ("phone", "SELECT COALESCE(merged_into, id) FROM donors WHERE phone = ? ORDER BY id LIMIT 1", &k.phone),
+        ("inn", "SELECT COALESCE(merged_into, id) FROM donors WHERE inn = $1 ORDER BY id LIMIT 1", &k.inn),
+        ("subscription", "SELECT donor_id FROM donor_subscriptions WHERE subscription = $1", &k.subscription),
+        ("email", "SELECT COALESCE(merged_into, id) FROM donors WHERE email = $1 ORDER BY id LIMIT 1", &k.email),
+        ("phone", "SELECT COALESCE(merged_into, id) FROM donors WHERE phone = $1 ORDER BY id LIMIT 1", &k.phone),
     ];
     for (how, sql, value) in lookups {
         if let Some(v) = value {
-            let hit: Option<i64> = sqlx::query_scalar(sql).bind(v).fetch_optional(&mut *conn).await?;
+            let hit: Option<i64> = q(sql).bind(v).scalar_optional(conn).await?;
             if let Some(id) = hit {
                 return Ok(Some((id, how)));
             }
         }
     }
     if let (Some(account), false) = (&k.account, k.name.is_empty()) {
-        let hit: Option<i64> = sqlx::query_scalar(
-            "SELECT COALESCE(d.merged_into, d.id) FROM donor_accounts a JOIN donors d ON d.id = a.donor_id
-             WHERE a.account = ? AND a.name_key = ?",
-        )
-        .bind(account)
-        .bind(name_key(&k.name))
-        .fetch_optional(&mut *conn)
-        .await?;
+        let hit: Option<i64> =
+            q("SELECT COALESCE(d.merged_into, d.id) FROM donor_accounts a JOIN donors d ON d.id = a.donor_id
+             WHERE a.account = $1 AND a.name_key = $2")
+            .bind(account)
+            .bind(name_key(&k.name))
+            .scalar_optional(conn)
+            .await?;
         if let Some(id) = hit {
             return Ok(Some((id, "account")));
         }
@@ -132,46 +134,44 @@ pub async fn recognise(conn: &mut SqliteConnection, keys: &DonorKeys) -> Result<
     if k.inn.is_some() || k.email.is_some() || k.phone.is_some() || k.name.is_empty() {
         return Ok(None);
     }
-    let hit: Option<i64> = sqlx::query_scalar(
-        "SELECT COALESCE(merged_into, id) FROM donors WHERE name_key = ? AND kind = ? AND inn IS NULL AND email IS NULL AND phone IS NULL ORDER BY id LIMIT 1",
+    let hit: Option<i64> = q(
+        "SELECT COALESCE(merged_into, id) FROM donors WHERE name_key = $1 AND kind = $2 AND inn IS NULL AND email IS NULL AND phone IS NULL ORDER BY id LIMIT 1",
     )
     .bind(name_key(&k.name))
     .bind(k.kind().as_str())
-    .fetch_optional(&mut *conn)
+    .scalar_optional(conn)
     .await?;
     Ok(hit.map(|id| (id, "name")))
 }
 
 /// The donor these keys point to, created if new. What the payment adds
 /// (a phone or e-mail the donor lacked, a new subscription) is remembered.
-pub async fn find_or_add(conn: &mut SqliteConnection, keys: &DonorKeys) -> Result<i64> {
+pub async fn find_or_add(conn: &mut impl Exec, keys: &DonorKeys) -> Result<i64> {
     let k = keys.clean();
     let id = match recognise(conn, &k).await? {
         Some((id, _)) => {
-            sqlx::query(
-                "UPDATE donors SET email = COALESCE(email, ?), phone = COALESCE(phone, ?), inn = COALESCE(inn, ?) WHERE id = ?",
+            q(
+                "UPDATE donors SET email = COALESCE(email, $1), phone = COALESCE(phone, $2), inn = COALESCE(inn, $3) WHERE id = $4",
             )
             .bind(&k.email)
             .bind(&k.phone)
             .bind(&k.inn)
             .bind(id)
-            .execute(&mut *conn)
+            .execute(conn)
             .await?;
             id
         }
-        None => {
-            sqlx::query_scalar(
-                "INSERT INTO donors (kind, name, name_key, inn, email, phone) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(k.kind().as_str())
-            .bind(&k.name)
-            .bind(name_key(&k.name))
-            .bind(&k.inn)
-            .bind(&k.email)
-            .bind(&k.phone)
-            .fetch_one(&mut *conn)
-            .await?
-        }
+        None => q(
+            "INSERT INTO donors (kind, name, name_key, inn, email, phone) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(k.kind().as_str())
+        .bind(&k.name)
+        .bind(name_key(&k.name))
+        .bind(&k.inn)
+        .bind(&k.email)
+        .bind(&k.phone)
+        .scalar(conn)
+        .await?,
     };
     if let Some(sub) = &k.subscription {
         keep_subscription(conn, sub, id).await?;
@@ -181,24 +181,24 @@ pub async fn find_or_add(conn: &mut SqliteConnection, keys: &DonorKeys) -> Resul
 }
 
 /// An account (with the payer's name) stays with the donor who used it first.
-async fn keep_account(conn: &mut SqliteConnection, k: &DonorKeys, donor: i64) -> Result<()> {
+async fn keep_account(conn: &mut impl Exec, k: &DonorKeys, donor: i64) -> Result<()> {
     if let (Some(account), false) = (&k.account, k.name.is_empty()) {
-        sqlx::query("INSERT OR IGNORE INTO donor_accounts (account, name_key, donor_id) VALUES (?, ?, ?)")
+        q("INSERT INTO donor_accounts (account, name_key, donor_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(account)
             .bind(name_key(&k.name))
             .bind(donor)
-            .execute(&mut *conn)
+            .execute(conn)
             .await?;
     }
     Ok(())
 }
 
 /// A subscription stays with the donor who had it first.
-async fn keep_subscription(conn: &mut SqliteConnection, sub: &str, donor: i64) -> Result<()> {
-    sqlx::query("INSERT OR IGNORE INTO donor_subscriptions (subscription, donor_id) VALUES (?, ?)")
+async fn keep_subscription(conn: &mut impl Exec, sub: &str, donor: i64) -> Result<()> {
+    q("INSERT INTO donor_subscriptions (subscription, donor_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(sub)
         .bind(donor)
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -243,7 +243,7 @@ impl Store {
         sha256: &str,
         touched: &Touched,
     ) -> Result<()> {
-        invariants::ensure(tx.lite()?, &touched.scope()).await?;
+        invariants::ensure(tx, &touched.scope()).await?;
         sqlx::query(
             "UPDATE import_batches SET new = ?, duplicate = ?, invalid = ?, outgoing = ?, unmatched = ?, incoming_total = ?, outgoing_total = ? WHERE id = ?",
         )

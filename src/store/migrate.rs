@@ -472,7 +472,7 @@ impl Store {
         donations.dedup();
         cases.sort_unstable();
         cases.dedup();
-        invariants::ensure(run.tx.lite()?, &invariants::Scope::Touched { donations, cases }).await?;
+        invariants::ensure(&mut run.tx, &invariants::Scope::Touched { donations, cases }).await?;
         let mut report = Report {
             source: ex.source.clone(),
             dry_run: !commit,

@@ -100,12 +100,15 @@ pub(crate) const MMAP_SIZE: &str = "2147418112";
 pub struct Store {
     pool: db::Pool,
     path: PathBuf,
+    /// Where attached papers are kept (see [`Store::documents_dir`]).
+    documents: PathBuf,
     actor: String,
     /// The person's standing as last read, and when (see `roles`).
     standing: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, roles::Standing)>>>,
 }
 
-pub(crate) use db::{Exec, Tx, q};
+pub use db::Exec;
+pub(crate) use db::{Tx, q};
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies any
@@ -139,7 +142,15 @@ impl Store {
             .await
             .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", path.display())))?;
         let pool = db::Pool::Lite(pool);
-        let store = Store { pool, path: path.to_path_buf(), actor: actor.to_string(), standing: Default::default() };
+        let mut documents = path.as_os_str().to_owned();
+        documents.push(".documents");
+        let store = Store {
+            pool,
+            path: path.to_path_buf(),
+            documents: PathBuf::from(documents),
+            actor: actor.to_string(),
+            standing: Default::default(),
+        };
         store.migrate().await?;
         donors::fill_name_keys(&store).await?;
         Ok(store)
@@ -163,6 +174,7 @@ impl Store {
         let store = Store {
             pool: db::Pool::Pg(pool),
             path: PathBuf::from(url),
+            documents: postgres_documents(url),
             actor: actor.to_string(),
             standing: Default::default(),
         };
@@ -183,11 +195,18 @@ impl Store {
         &self.actor
     }
 
-    /// Where attached files live: beside the database.
+    /// The same store keeping its papers in `dir` instead (a PostgreSQL
+    /// database's are wherever its staff's machines share them).
+    pub fn with_documents(mut self, dir: PathBuf) -> Store {
+        self.documents = dir;
+        self
+    }
+
+    /// Where attached files live: beside a SQLite database; for PostgreSQL,
+    /// `ALMONER_DOCUMENTS`, else a folder named after the server and database
+    /// in almoner's data folder.
     pub fn documents_dir(&self) -> PathBuf {
-        let mut p = self.path.clone().into_os_string();
-        p.push(".documents");
-        PathBuf::from(p)
+        self.documents.clone()
     }
 
     /// The SQLite database's pool, for work not yet carried over to PostgreSQL
@@ -350,6 +369,24 @@ impl Watcher {
         self.last = now;
         Ok(changed)
     }
+}
+
+/// The papers folder of a PostgreSQL database (see [`Store::documents_dir`]).
+fn postgres_documents(url: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("ALMONER_DOCUMENTS").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    // Host, port and database, never the user or a password.
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let name: String = rest.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    data.join("almoner").join(format!("postgres-{name}.documents"))
 }
 
 /// `value` is all digits, of one of the lengths `lens` (INN, account, BIC).

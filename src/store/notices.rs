@@ -3,11 +3,11 @@
 //! them). Written in the same transaction as the change, they wait in the
 //! database until the person has seen them, connected or not.
 
+use super::db::Exec;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
-use super::{Store, now};
+use super::{Store, now, q};
 use crate::domain::Role;
 use crate::error::Result;
 
@@ -31,7 +31,7 @@ pub enum Audience<'a> {
 
 /// Leaves a notice, inside the caller's transaction.
 pub(crate) async fn notify(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     to: Audience<'_>,
     actor: &str,
     kind: &str,
@@ -46,42 +46,36 @@ pub(crate) async fn notify(
     if audience == actor {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO notices (audience, actor, at, kind, text, case_id, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(audience)
-    .bind(actor)
-    .bind(now())
-    .bind(kind)
-    .bind(text)
-    .bind(case)
-    .bind(batch)
-    .execute(&mut *conn)
-    .await?;
+    q("INSERT INTO notices (audience, actor, at, kind, text, case_id, batch_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(audience)
+        .bind(actor)
+        .bind(now())
+        .bind(kind)
+        .bind(text)
+        .bind(case)
+        .bind(batch)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Notices meant for `?1` (a person whose role is `?2`, or NULL when the users
 /// list does not know them: they hear what every role hears), not of their own doing.
-const MINE: &str = "(n.audience = ?1 OR n.audience = '*'
-        OR (n.audience LIKE 'role:%' AND (?2 IS NULL OR ?2 = 'admin' OR n.audience = 'role:' || ?2)))
-    AND n.actor <> ?1";
+const MINE: &str = "(n.audience = $1 OR n.audience = '*'
+        OR (n.audience LIKE 'role:%' AND ($2 IS NULL OR $2 = 'admin' OR n.audience = 'role:' || $2)))
+    AND n.actor <> $1";
 
 impl Store {
     /// The most recent notices for `me`, newest first, with whether each was seen.
     pub async fn notices(&self, me: &str, role: Option<Role>, limit: i64) -> Result<Vec<Notice>> {
         let sql = format!(
             "SELECT n.id, n.at, n.actor, n.kind, n.text, n.case_id, n.batch_id,
-                    EXISTS (SELECT 1 FROM notice_seen s WHERE s.notice_id = n.id AND s.person = ?1) AS seen
-             FROM notices n WHERE {MINE} ORDER BY n.id DESC LIMIT ?3"
+                    EXISTS (SELECT 1 FROM notice_seen s WHERE s.notice_id = n.id AND s.person = $1) AS seen
+             FROM notices n WHERE {MINE} ORDER BY n.id DESC LIMIT $3"
         );
         type Row = (i64, DateTime<Utc>, String, String, String, Option<i64>, Option<i64>, bool);
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(me)
-            .bind(role.map(Role::as_str))
-            .bind(limit)
-            .fetch_all(self.pool()?)
-            .await?;
+        let rows: Vec<Row> =
+            q(sql).bind(me).bind(role.map(Role::as_str)).bind(limit).fetch_all(&mut self.conn().await?).await?;
         Ok(rows
             .into_iter()
             .map(|(id, at, actor, kind, text, case_id, batch_id, seen)| Notice {
@@ -101,15 +95,11 @@ impl Store {
     pub async fn unseen(&self, me: &str, role: Option<Role>) -> Result<(i64, Option<String>)> {
         let sql = format!(
             "SELECT COUNT(*), (SELECT text FROM notices n WHERE {MINE}
-                 AND NOT EXISTS (SELECT 1 FROM notice_seen s WHERE s.notice_id = n.id AND s.person = ?1) ORDER BY n.id DESC LIMIT 1)
+                 AND NOT EXISTS (SELECT 1 FROM notice_seen s WHERE s.notice_id = n.id AND s.person = $1) ORDER BY n.id DESC LIMIT 1)
              FROM notices n WHERE {MINE}
-                 AND NOT EXISTS (SELECT 1 FROM notice_seen s WHERE s.notice_id = n.id AND s.person = ?1)"
+                 AND NOT EXISTS (SELECT 1 FROM notice_seen s WHERE s.notice_id = n.id AND s.person = $1)"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(me)
-            .bind(role.map(Role::as_str))
-            .fetch_one(self.pool()?)
-            .await?)
+        q(sql).bind(me).bind(role.map(Role::as_str)).fetch_one(&mut self.conn().await?).await
     }
 
     /// `me` has seen these notices.
@@ -119,11 +109,11 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         for id in ids {
-            sqlx::query("INSERT OR IGNORE INTO notice_seen (notice_id, person, at) VALUES (?, ?, ?)")
+            q("INSERT INTO notice_seen (notice_id, person, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(id)
                 .bind(me)
                 .bind(now())
-                .execute(tx.lite()?)
+                .execute(&mut tx)
                 .await?;
         }
         tx.commit().await?;

@@ -1,9 +1,9 @@
 //! Reads for listings, cards and summaries. None of these write.
 
 use chrono::NaiveDate;
-use sqlx::{Row, SqliteConnection};
 
-use super::{Store, rows};
+use super::db::{Exec, Get};
+use super::{Store, q, rows};
 use crate::domain::stage::checklist;
 use crate::domain::{
     Allocation, Case, CaseFile, Channel, Document, Donation, Invoice, Money, PaymentOrder, Program, Qualification,
@@ -37,134 +37,146 @@ pub struct DonationQuery {
     pub offset: i64,
 }
 
-const CASE_FILTER: &str =
-    "(?1 IS NULL OR c.stage = ?1) AND (?2 IS NULL OR c.program = ?2) AND (?3 IS NULL OR c.responsible = ?3)
-     AND (?4 IS NULL OR c.id IN (SELECT rowid FROM case_search WHERE case_search MATCH ?4))";
+/// Which cases a [`CaseQuery`] selects, given `$1` stage, `$2` program,
+/// `$3` responsible and `$4` the search (see [`search_query`]).
+fn case_filter(pg: bool) -> &'static str {
+    if pg {
+        "($1 IS NULL OR c.stage = $1) AND ($2 IS NULL OR c.program = $2) AND ($3 IS NULL OR c.responsible = $3)
+         AND ($4 IS NULL OR c.id IN (SELECT case_id FROM case_search WHERE words @@ to_tsquery('simple', $4)))"
+    } else {
+        "($1 IS NULL OR c.stage = $1) AND ($2 IS NULL OR c.program = $2) AND ($3 IS NULL OR c.responsible = $3)
+         AND ($4 IS NULL OR c.id IN (SELECT rowid FROM case_search WHERE case_search MATCH $4))"
+    }
+}
 
 /// A full-text query matching every word typed as a word start:
-/// `Иванова Анн` finds "Иванова Анна Сергеевна". Each word is quoted, so
-/// nothing typed is read as query syntax; ё is folded to е as in the index.
-pub(crate) fn search_query(text: &Option<String>) -> Option<String> {
+/// `Иванова Анн` finds "Иванова Анна Сергеевна". Each word is quoted (on
+/// SQLite) or only letters and digits (on PostgreSQL), so nothing typed is
+/// read as query syntax; ё is folded to е as in the index.
+pub(crate) fn search_query(text: &Option<String>, pg: bool) -> Option<String> {
     let words: Vec<String> = text
         .as_deref()
         .unwrap_or("")
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{}\"*", w.replace('ё', "е").replace('Ё', "Е")))
+        .map(|w| {
+            let w = w.replace('ё', "е").replace('Ё', "Е");
+            if pg { format!("{}:*", w.to_lowercase()) } else { format!("\"{w}\"*") }
+        })
         .collect();
-    (!words.is_empty()).then(|| words.join(" AND "))
+    (!words.is_empty()).then(|| words.join(if pg { " & " } else { " AND " }))
 }
 
 fn like(text: &Option<String>) -> Option<String> {
     text.as_ref().map(|t| t.trim()).filter(|t| !t.is_empty()).map(|t| format!("%{t}%"))
 }
 
-async fn case_in(conn: &mut SqliteConnection, id: i64) -> Result<Case> {
+pub(crate) async fn case_in(conn: &mut impl Exec, id: i64) -> Result<Case> {
     let sql = format!(
-        "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = ?",
+        "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = $1",
         rows::CASE_COLUMNS
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| Error::case_not_found(id))?;
+    let row = q(sql).bind(id).row_optional(conn).await?.ok_or_else(|| Error::case_not_found(id))?;
     rows::case(&row)
 }
 
-async fn allocations_where(conn: &mut SqliteConnection, filter: &str, id: i64) -> Result<Vec<Allocation>> {
+/// The allocations `filter` (on `$1`) selects, oldest first.
+async fn allocations_where(conn: &mut impl Exec, filter: &str, id: i64) -> Result<Vec<Allocation>> {
     let sql = format!("{ALLOCATION_SQL} WHERE {filter} ORDER BY a.id");
-    let found = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut *conn).await?;
-    found.iter().map(rows::allocation).collect()
+    q(sql).bind(id).rows(conn).await?.iter().map(rows::allocation).collect()
 }
 
 const ALLOCATION_SQL: &str = "SELECT a.id, a.donation_id, a.case_id, a.amount, a.at, a.by_user, a.reason,
-        EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id) AS reversed, d.payer, d.channel
+        CAST(CASE WHEN EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id) THEN 1 ELSE 0 END AS BIGINT) AS reversed,
+        d.payer, d.channel
  FROM allocations a JOIN donations d ON d.id = a.donation_id";
 
 impl Store {
-    pub async fn list_cases(&self, q: &CaseQuery) -> Result<Vec<Case>> {
-        let order = if q.oldest_first { "c.fundraising_since, c.id" } else { "c.id" };
+    pub async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>> {
+        let pg = self.is_postgres();
+        let order = if query.oldest_first { "c.fundraising_since, c.id" } else { "c.id" };
         let sql = format!(
-            "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE {CASE_FILTER}
-             ORDER BY {order} LIMIT ?5 OFFSET ?6",
-            rows::CASE_COLUMNS
+            "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE {}
+             ORDER BY {order} LIMIT $5 OFFSET $6",
+            rows::CASE_COLUMNS,
+            case_filter(pg)
         );
-        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(q.stage.map(Stage::as_str))
-            .bind(q.program.map(Program::as_str))
-            .bind(&q.responsible)
-            .bind(search_query(&q.text))
-            .bind(q.limit.unwrap_or(-1))
-            .bind(q.offset)
-            .fetch_all(self.pool()?)
-            .await?;
-        found.iter().map(rows::case).collect()
+        q(sql)
+            .bind(query.stage.map(Stage::as_str))
+            .bind(query.program.map(Program::as_str))
+            .bind(query.responsible.clone())
+            .bind(search_query(&query.text, pg))
+            .bind(query.limit.unwrap_or(i64::MAX))
+            .bind(query.offset)
+            .rows(&mut self.conn().await?)
+            .await?
+            .iter()
+            .map(rows::case)
+            .collect()
     }
 
     pub async fn case(&self, id: i64) -> Result<Case> {
-        let mut conn = self.pool()?.acquire().await?;
-        case_in(&mut conn, id).await
+        case_in(&mut self.conn().await?, id).await
     }
 
     /// Everything about one case.
     pub async fn case_file(&self, id: i64) -> Result<CaseFile> {
         // One read transaction: every part of the card is from the same moment.
-        let mut tx = self.pool()?.begin().await?;
+        let mut tx = self.pool.begin_read().await?;
         let case = case_in(&mut tx, id).await?;
-        let qualification = sqlx::query("SELECT * FROM qualifications WHERE case_id = ?")
+        let qualification = q("SELECT * FROM qualifications WHERE case_id = $1")
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .row_optional(&mut tx)
             .await?
             .map(|r| -> Result<Qualification> {
                 Ok(Qualification {
-                    diagnosis: r.try_get("diagnosis")?,
-                    treatment: r.try_get("treatment")?,
-                    clinic_fits: r.try_get::<i64, _>("clinic_fits")? != 0,
-                    approved_by: r.try_get("approved_by")?,
-                    approved_at: r.try_get("approved_at")?,
+                    diagnosis: r.get("diagnosis")?,
+                    treatment: r.get("treatment")?,
+                    clinic_fits: r.get::<i64>("clinic_fits")? != 0,
+                    approved_by: r.get("approved_by")?,
+                    approved_at: r.get("approved_at")?,
                 })
             })
             .transpose()?;
-        let invoice = sqlx::query("SELECT * FROM invoices WHERE case_id = ?")
+        let invoice = q("SELECT * FROM invoices WHERE case_id = $1")
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .row_optional(&mut tx)
             .await?
             .map(|r| -> Result<Invoice> {
                 Ok(Invoice {
-                    number: r.try_get("number")?,
-                    date: r.try_get("date")?,
-                    amount: Money::from_minor(r.try_get("amount")?),
-                    payee: r.try_get("payee")?,
+                    number: r.get("number")?,
+                    date: r.get("date")?,
+                    amount: Money::from_minor(r.get("amount")?),
+                    payee: r.get("payee")?,
                 })
             })
             .transpose()?;
-        let payment_order = sqlx::query("SELECT * FROM payment_orders WHERE case_id = ? ORDER BY id DESC LIMIT 1")
+        let payment_order = q("SELECT * FROM payment_orders WHERE case_id = $1 ORDER BY id DESC LIMIT 1")
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .row_optional(&mut tx)
             .await?
             .map(|r| -> Result<PaymentOrder> {
                 Ok(PaymentOrder {
-                    number: r.try_get("number")?,
-                    date: r.try_get("date")?,
-                    amount: Money::from_minor(r.try_get("amount")?),
-                    recorded_by: r.try_get("recorded_by")?,
+                    number: r.get("number")?,
+                    date: r.get("date")?,
+                    amount: Money::from_minor(r.get("amount")?),
+                    recorded_by: r.get("recorded_by")?,
                 })
             })
             .transpose()?;
-        let documents = sqlx::query("SELECT * FROM documents WHERE case_id = ? ORDER BY id")
+        let documents = q("SELECT * FROM documents WHERE case_id = $1 ORDER BY id")
             .bind(id)
-            .fetch_all(&mut *tx)
+            .rows(&mut tx)
             .await?
             .iter()
             .map(|r| -> Result<Document> {
                 Ok(Document {
-                    id: r.try_get("id")?,
-                    kind: r.try_get::<String, _>("kind")?.parse()?,
-                    file_name: r.try_get("file_name")?,
-                    sha256: r.try_get("sha256")?,
-                    added_at: r.try_get("added_at")?,
-                    added_by: r.try_get("added_by")?,
+                    id: r.get("id")?,
+                    kind: r.get::<String>("kind")?.parse()?,
+                    file_name: r.get("file_name")?,
+                    sha256: r.get("sha256")?,
+                    added_at: r.get("added_at")?,
+                    added_by: r.get("added_by")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -172,24 +184,23 @@ impl Store {
         let required_documents = checklist(case.program, case.published, configured.as_deref());
         let missing_documents =
             required_documents.iter().copied().filter(|k| !documents.iter().any(|d| d.kind == *k)).collect();
-        let allocations = allocations_where(&mut tx, "a.case_id = ?", id).await?;
-        let history = sqlx::query("SELECT * FROM stage_changes WHERE case_id = ? ORDER BY id")
+        let allocations = allocations_where(&mut tx, "a.case_id = $1", id).await?;
+        let history = q("SELECT * FROM stage_changes WHERE case_id = $1 ORDER BY id")
             .bind(id)
-            .fetch_all(&mut *tx)
+            .rows(&mut tx)
             .await?
             .iter()
             .map(|r| -> Result<StageChange> {
                 Ok(StageChange {
-                    from: r.try_get::<Option<String>, _>("from_stage")?.map(|s| s.parse()).transpose()?,
-                    to: r.try_get::<String, _>("to_stage")?.parse()?,
-                    at: r.try_get("at")?,
-                    by: r.try_get("by_user")?,
-                    reason: r.try_get("reason")?,
+                    from: r.get::<Option<String>>("from_stage")?.map(|s| s.parse()).transpose()?,
+                    to: r.get::<String>("to_stage")?.parse()?,
+                    at: r.get("at")?,
+                    by: r.get("by_user")?,
+                    reason: r.get("reason")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let notes: String =
-            sqlx::query_scalar("SELECT notes FROM cases WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
+        let (notes,): (String,) = q("SELECT notes FROM cases WHERE id = $1").bind(id).fetch_one(&mut tx).await?;
         tx.commit().await?;
         Ok(CaseFile {
             case,
@@ -205,40 +216,44 @@ impl Store {
         })
     }
 
-    pub async fn list_donations(&self, q: &DonationQuery) -> Result<Vec<Donation>> {
+    pub async fn list_donations(&self, query: &DonationQuery) -> Result<Vec<Donation>> {
+        // Case-insensitive on both engines (SQLite's LIKE folds ASCII only; PostgreSQL's folds none).
+        let (payer, purpose) = if self.is_postgres() {
+            ("d.payer ILIKE $8", "d.purpose ILIKE $8")
+        } else {
+            ("d.payer LIKE $8", "d.purpose LIKE $8")
+        };
         let sql = format!(
-            "SELECT {} FROM donations d WHERE {open} (?1 = 0 OR d.allocated < d.amount) AND (?2 IS NULL OR d.channel = ?2)
-               AND (?5 IS NULL OR (d.designation_kind <> 'unrestricted') = ?5)
-               AND (?6 IS NULL OR d.received_on >= ?6) AND (?7 IS NULL OR d.received_on <= ?7)
-               AND (?8 IS NULL OR d.payer LIKE ?8 OR d.purpose LIKE ?8)
-             ORDER BY d.id LIMIT ?3 OFFSET ?4",
+            "SELECT {} FROM donations d WHERE {open} ($1 = 0 OR d.allocated < d.amount) AND ($2 IS NULL OR d.channel = $2)
+               AND ($5 IS NULL OR (d.designation_kind <> 'unrestricted') = $5)
+               AND ($6 IS NULL OR d.received_on >= $6) AND ($7 IS NULL OR d.received_on <= $7)
+               AND ($8 IS NULL OR {payer} OR {purpose})
+             ORDER BY d.id LIMIT $3 OFFSET $4",
             rows::DONATION_COLUMNS,
             // Written out so SQLite can use the partial index of open donations.
-            open = if q.unallocated_only { "d.allocated < d.amount AND" } else { "" }
+            open = if query.unallocated_only { "d.allocated < d.amount AND" } else { "" }
         );
-        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(q.unallocated_only as i64)
-            .bind(q.channel.map(Channel::as_str))
-            .bind(q.limit.unwrap_or(-1))
-            .bind(q.offset)
-            .bind(q.designated)
-            .bind(q.from)
-            .bind(q.to)
-            .bind(like(&q.text))
-            .fetch_all(self.pool()?)
-            .await?;
-        found.iter().map(rows::donation).collect()
+        q(sql)
+            .bind(query.unallocated_only as i64)
+            .bind(query.channel.map(Channel::as_str))
+            .bind(query.limit.unwrap_or(i64::MAX))
+            .bind(query.offset)
+            .bind(query.designated)
+            .bind(query.from)
+            .bind(query.to)
+            .bind(like(&query.text))
+            .rows(&mut self.conn().await?)
+            .await?
+            .iter()
+            .map(rows::donation)
+            .collect()
     }
 
     pub async fn donation(&self, id: i64) -> Result<(Donation, Vec<Allocation>)> {
-        let sql = format!("SELECT {} FROM donations d WHERE d.id = ?", rows::DONATION_COLUMNS);
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.pool()?)
-            .await?
-            .ok_or_else(|| Error::donation_not_found(id))?;
-        let mut conn = self.pool()?.acquire().await?;
-        let allocations = allocations_where(&mut conn, "a.donation_id = ?", id).await?;
+        let mut conn = self.conn().await?;
+        let sql = format!("SELECT {} FROM donations d WHERE d.id = $1", rows::DONATION_COLUMNS);
+        let row = q(sql).bind(id).row_optional(&mut conn).await?.ok_or_else(|| Error::donation_not_found(id))?;
+        let allocations = allocations_where(&mut conn, "a.donation_id = $1", id).await?;
         Ok((rows::donation(&row)?, allocations))
     }
 
@@ -248,23 +263,24 @@ impl Store {
     }
 
     /// Count and sums per stage of the cases a query selects (its stage is ignored).
-    pub async fn stage_totals(&self, q: &CaseQuery) -> Result<Vec<StageSummary>> {
-        let sql = if q.program.is_none() && q.responsible.is_none() && search_query(&q.text).is_none() {
-            "SELECT stage, COUNT(*), COALESCE(SUM(target), 0), COALESCE(SUM(collected), 0) FROM cases GROUP BY stage"
-                .to_string()
+    pub async fn stage_totals(&self, query: &CaseQuery) -> Result<Vec<StageSummary>> {
+        let pg = self.is_postgres();
+        let search = search_query(&query.text, pg);
+        let totals = if query.program.is_none() && query.responsible.is_none() && search.is_none() {
+            q("SELECT stage, COUNT(*), CAST(COALESCE(SUM(target), 0) AS BIGINT), CAST(COALESCE(SUM(collected), 0) AS BIGINT)
+               FROM cases GROUP BY stage")
         } else {
-            format!(
-                "SELECT c.stage, COUNT(*), COALESCE(SUM(c.target), 0), COALESCE(SUM(c.collected), 0)
-                 FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE {CASE_FILTER} GROUP BY c.stage"
-            )
-        };
-        let found: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            q(format!(
+                "SELECT c.stage, COUNT(*), CAST(COALESCE(SUM(c.target), 0) AS BIGINT), CAST(COALESCE(SUM(c.collected), 0) AS BIGINT)
+                 FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE {} GROUP BY c.stage",
+                case_filter(pg)
+            ))
             .bind(None::<&str>)
-            .bind(q.program.map(Program::as_str))
-            .bind(&q.responsible)
-            .bind(search_query(&q.text))
-            .fetch_all(self.pool()?)
-            .await?;
+            .bind(query.program.map(Program::as_str))
+            .bind(query.responsible.clone())
+            .bind(search)
+        };
+        let found: Vec<(String, i64, i64, i64)> = totals.fetch_all(&mut self.conn().await?).await?;
         let mut out = Vec::new();
         for stage in Stage::ALL {
             let (cases, target, collected) =
@@ -282,11 +298,11 @@ impl Store {
     /// Every fundraising case, oldest fundraising first, with just what the
     /// split screen shows: id, beneficiary, program, target, collected.
     pub async fn fundraising_figures(&self) -> Result<Vec<(i64, String, Program, Money, Money)>> {
-        let found: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+        let found: Vec<(i64, String, String, i64, i64)> = q(
             "SELECT c.id, b.full_name, c.program, c.target, c.collected FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
              WHERE c.stage = 'fundraising' ORDER BY c.fundraising_since, c.id",
         )
-        .fetch_all(self.pool()?)
+        .fetch_all(&mut self.conn().await?)
         .await?;
         found
             .into_iter()
@@ -301,19 +317,19 @@ impl Store {
         let sql = format!(
             "SELECT {}, i.number AS inv_number, i.date AS inv_date, i.amount AS inv_amount, i.payee AS inv_payee
              FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id LEFT JOIN invoices i ON i.case_id = c.id
-             WHERE c.stage = 'payment' ORDER BY c.stage_since, c.id LIMIT ?",
+             WHERE c.stage = 'payment' ORDER BY c.stage_since, c.id LIMIT $1",
             rows::CASE_COLUMNS
         );
-        let found = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(self.pool()?).await?;
+        let found = q(sql).bind(limit).rows(&mut self.conn().await?).await?;
         found
             .iter()
             .map(|r| {
-                let invoice = match r.try_get::<Option<String>, _>("inv_number")? {
+                let invoice = match r.get::<Option<String>>("inv_number")? {
                     Some(number) => Some(Invoice {
                         number,
-                        date: r.try_get("inv_date")?,
-                        amount: Money::from_minor(r.try_get("inv_amount")?),
-                        payee: r.try_get("inv_payee")?,
+                        date: r.get("inv_date")?,
+                        amount: Money::from_minor(r.get("inv_amount")?),
+                        payee: r.get("inv_payee")?,
                     }),
                     None => None,
                 };
@@ -324,10 +340,11 @@ impl Store {
 
     /// Totals across all donations: received, allocated, unallocated.
     pub async fn donation_totals(&self) -> Result<(i64, Money, Money)> {
-        let (n, amount, allocated): (i64, i64, i64) =
-            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(allocated), 0) FROM donations")
-                .fetch_one(self.pool()?)
-                .await?;
+        let (n, amount, allocated): (i64, i64, i64) = q(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT), CAST(COALESCE(SUM(allocated), 0) AS BIGINT) FROM donations",
+        )
+        .fetch_one(&mut self.conn().await?)
+        .await?;
         Ok((n, Money::from_minor(amount), Money::from_minor(allocated)))
     }
 }

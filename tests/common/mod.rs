@@ -9,6 +9,9 @@ use almoner::store::{BeneficiaryRef, NewCase, NewDonation, Store};
 use chrono::NaiveDate;
 use sqlx::Row;
 
+#[path = "../pg/mod.rs"]
+pub mod pg;
+
 pub struct TestDb {
     pub dir: tempfile::TempDir,
     pub store: Store,
@@ -18,6 +21,17 @@ impl TestDb {
     pub async fn new() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(&dir.path().join("test.db"), "tester").await.expect("open store");
+        TestDb { dir, store }
+    }
+
+    /// A new database of its own on the tests' PostgreSQL server, its papers in a temporary folder.
+    pub async fn postgres() -> TestDb {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!("t{}_{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+        let url = pg::server().database(&name).await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(std::path::Path::new(&url), "tester").await.expect("open store");
+        let store = store.with_documents(dir.path().join("papers"));
         TestDb { dir, store }
     }
 
@@ -109,6 +123,9 @@ pub async fn give(store: &Store, amount: &str) -> i64 {
 
 /// Every row of every table, in order: equal fingerprints mean nothing was written.
 pub async fn fingerprint(store: &Store) -> String {
+    if store.is_postgres() {
+        return fingerprint_postgres(store).await;
+    }
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'case_search%' ORDER BY name",
     )
@@ -133,6 +150,32 @@ pub async fn fingerprint(store: &Store) -> String {
             out.push('\n');
         }
     }
+    out
+}
+
+async fn fingerprint_postgres(store: &Store) -> String {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&store.path().display().to_string()).await.expect("connect");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::TEXT FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("tables");
+    let mut out = String::new();
+    for t in tables {
+        let rows: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT to_jsonb(t)::TEXT AS r FROM \"{t}\" t ORDER BY r")))
+                .fetch_all(&mut conn)
+                .await
+                .expect("rows");
+        out.push_str(&format!("{t}: {} rows\n", rows.len()));
+        for r in rows {
+            out.push_str(&r);
+            out.push('\n');
+        }
+    }
+    conn.close().await.expect("close");
     out
 }
 

@@ -107,7 +107,14 @@ impl Server {
             .unwrap();
         let server = Server { port, dir, child: std::sync::Mutex::new(Some(child)), _tmp: tmp };
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // Ready when it takes connections (a bound port may still be "starting up").
+        let ready = || {
+            Command::new(bin.join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        while !ready() {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "PostgreSQL did not start: {}",

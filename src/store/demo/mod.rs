@@ -379,7 +379,7 @@ impl Store {
             Some(json!({"scale": scale, "counts": counts})),
         )
         .await?;
-        super::invariants::ensure(tx.lite()?, &super::Scope::All).await?;
+        super::invariants::ensure(&mut tx, &super::Scope::All).await?;
         tx.commit().await?;
         Ok(counts)
     }
