@@ -208,6 +208,7 @@ macro_rules! arg_from {
 
 arg_from! {
     i64 => Int, Some;
+    i32 => Int, |n: i32| Some(i64::from(n));
     Option<i64> => Int;
     bool => Bool, Some;
     Option<bool> => Bool;

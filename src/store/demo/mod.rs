@@ -2,11 +2,11 @@
 //! clinics and diagnoses, cases in every stage and program, a year of donations.
 //! Deterministic for a given scale; multi-row inserts in one transaction, so `--scale 500` takes seconds.
 
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::json;
-use sqlx::{QueryBuilder, Sqlite};
 
-use super::{Store, Tx, audit};
+use super::db::Arg;
+use super::{Store, Tx, audit, q};
 
 mod names;
 use crate::error::{Error, Result};
@@ -53,8 +53,9 @@ fn weighted<'a>(rng: &mut Rng, mix: &[(&'a str, u64)]) -> &'a str {
     mix[0].0
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+/// A moment as the demo writes it (SQLite keeps it as RFC 3339 text, PostgreSQL as a timestamp).
+fn ts(t: DateTime<Utc>) -> DateTime<Utc> {
+    t
 }
 
 /// What `init --demo` created.
@@ -93,19 +94,47 @@ struct DonationRow {
     purpose: String,
 }
 
-/// Inserts rows in chunks through one multi-row INSERT each.
+/// One row's values, in column order.
+struct Binds(Vec<Arg>);
+
+impl Binds {
+    fn push_bind(&mut self, v: impl Into<Arg>) -> &mut Binds {
+        self.0.push(v.into());
+        self
+    }
+}
+
+/// Inserts rows in chunks through one multi-row INSERT each (`head` names the
+/// table and columns; at most 30 000 values a statement, under either engine's limit).
 async fn insert_rows<T>(
     tx: &mut Tx,
     head: &'static str,
     columns: usize,
     rows: &[T],
-    mut bind: impl FnMut(&mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>, &T),
+    mut bind: impl FnMut(&mut Binds, &T),
 ) -> Result<()> {
+    use std::fmt::Write;
     let per = (30_000 / columns).clamp(1, 2_000);
     for chunk in rows.chunks(per) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(head);
-        qb.push_values(chunk, |mut sep, row| bind(&mut sep, row));
-        qb.build().execute(tx.lite()?).await?;
+        let mut values = Binds(Vec::with_capacity(chunk.len() * columns));
+        let mut sql = format!("{head}VALUES ");
+        // PostgreSQL numbers its parameters; SQLite takes plain `?`s (it looks a
+        // `$N` up among the names seen so far, which for 30 000 of them takes seconds).
+        let pg = matches!(tx, Tx::Pg(_));
+        for (i, row) in chunk.iter().enumerate() {
+            bind(&mut values, row);
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for c in 0..columns {
+                let sep = if c == 0 { "" } else { ", " };
+                let _ = if pg { write!(sql, "{sep}${}", i * columns + c + 1) } else { write!(sql, "{sep}?") };
+            }
+            sql.push(')');
+        }
+        let mut insert = q(sql);
+        for v in values.0 {
+            insert = insert.bind(v);
+        }
+        insert.execute(tx).await?;
     }
     Ok(())
 }
@@ -124,7 +153,7 @@ impl Store {
             return Err(Error::invalid("--scale must be between 1 and 5000"));
         }
         let mut tx = self.begin_write().await?;
-        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(tx.lite()?).await?;
+        let existing: i64 = q("SELECT COUNT(*) FROM cases").scalar(&mut tx).await?;
         if existing > 0 {
             return Err(Error::invalid(format!(
                 "{} already holds {existing} cases: demo data goes only into an empty database (give a new --db path)",
@@ -277,7 +306,7 @@ impl Store {
 
         // Pour donations into the cases that hold money: designated ones into
         // their case first, then the rest in date order.
-        let mut allocations: Vec<(i64, i64, i64, String)> = Vec::new();
+        let mut allocations: Vec<(i64, i64, i64, DateTime<Utc>)> = Vec::new();
         let mut need: Vec<i64> = cases.iter().map(|c| c.collected).collect();
         let mut order: Vec<usize> = (0..donations.len()).collect();
         order.sort_by_key(|&i| (donations[i].designated.is_none(), donations[i].received, donations[i].id));
@@ -292,7 +321,7 @@ impl Store {
                 if give > 0 {
                     need[ci] -= give;
                     d.allocated += give;
-                    allocations.push((d.id, case, give, at.clone()));
+                    allocations.push((d.id, case, give, at));
                 }
                 continue;
             }
@@ -309,7 +338,7 @@ impl Store {
                 let give = need[ci].min(d.amount - d.allocated);
                 need[ci] -= give;
                 d.allocated += give;
-                allocations.push((d.id, cases[ci].id, give, at.clone()));
+                allocations.push((d.id, cases[ci].id, give, at));
             }
         }
         // Whatever the year's donations did not cover came as grants.
@@ -360,7 +389,9 @@ impl Store {
             reversed.push(allocations.len() as i64);
         }
 
-        sqlx::query("PRAGMA cache_size = -262144").execute(tx.lite()?).await?;
+        if let Tx::Lite(t) = &mut tx {
+            sqlx::query("PRAGMA cache_size = -262144").execute(&mut **t).await?;
+        }
         self.write_demo(&mut tx, today, &beneficiaries, &cases, &donors, &donations, &allocations, &reversed).await?;
         let counts = DemoCounts {
             beneficiaries: beneficiaries.len(),
@@ -393,7 +424,7 @@ impl Store {
         cases: &[CaseRow],
         donors: &[DonorRow],
         donations: &[DonationRow],
-        allocations: &[(i64, i64, i64, String)],
+        allocations: &[(i64, i64, i64, DateTime<Utc>)],
         reversed: &[i64],
     ) -> Result<()> {
         let created = ts(Utc.from_utc_datetime(&today.and_hms_opt(8, 0, 0).unwrap_or_default()));
@@ -403,11 +434,7 @@ impl Store {
             5,
             beneficiaries,
             |s, b| {
-                s.push_bind(b.0)
-                    .push_bind(b.1.clone())
-                    .push_bind(b.2)
-                    .push_bind(b.3.to_string())
-                    .push_bind(created.clone());
+                s.push_bind(b.0).push_bind(b.1.clone()).push_bind(b.2).push_bind(b.3.to_string()).push_bind(created);
             },
         )
         .await?;
@@ -448,12 +475,7 @@ impl Store {
             6,
             &history,
             |s, h| {
-                s.push_bind(h.0)
-                    .push_bind(h.1)
-                    .push_bind(h.2)
-                    .push_bind(h.3.clone())
-                    .push_bind("demo")
-                    .push_bind(h.4.clone());
+                s.push_bind(h.0).push_bind(h.1).push_bind(h.2).push_bind(h.3).push_bind("demo").push_bind(h.4.clone());
             },
         )
         .await?;
@@ -506,7 +528,7 @@ impl Store {
                     .push_bind(d.1)
                     .push_bind(d.2.clone())
                     .push_bind(format!("demo-{}-{}", d.0, d.1))
-                    .push_bind(created.clone())
+                    .push_bind(created)
                     .push_bind("demo");
             },
         )
@@ -523,7 +545,7 @@ impl Store {
                     .push_bind(c.created.date_naive())
                     .push_bind(c.target)
                     .push_bind("demo")
-                    .push_bind(created.clone());
+                    .push_bind(created);
             },
         )
         .await?;
@@ -537,8 +559,9 @@ impl Store {
         })
         .await?;
         // Most donors with an e-mail agreed to be written to; a few asked to be left alone.
-        let contact = "UPDATE donors SET consent = (email IS NOT NULL AND id % 10 < 7), do_not_contact = (id % 29 = 0)";
-        sqlx::query(contact).execute(tx.lite()?).await?;
+        let contact = "UPDATE donors SET consent = CASE WHEN email IS NOT NULL AND id % 10 < 7 THEN 1 ELSE 0 END,
+                                          do_not_contact = CASE WHEN id % 29 = 0 THEN 1 ELSE 0 END";
+        q(contact).execute(tx).await?;
         insert_rows(
             tx,
             "INSERT INTO donations (id, amount, allocated, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, created_at) ",
@@ -555,7 +578,7 @@ impl Store {
                     .push_bind(d.payer.clone())
                     .push_bind(d.donor)
                     .push_bind(d.purpose.clone())
-                    .push_bind(created.clone());
+                    .push_bind(created);
             },
         )
         .await?;
@@ -565,12 +588,12 @@ impl Store {
             5,
             allocations,
             |s, a| {
-                s.push_bind(a.0).push_bind(a.1).push_bind(a.2).push_bind(a.3.clone()).push_bind("demo");
+                s.push_bind(a.0).push_bind(a.1).push_bind(a.2).push_bind(a.3).push_bind("demo");
             },
         )
         .await?;
         insert_rows(tx, "INSERT INTO reversals (allocation_id, at, by_user, reason) ", 4, reversed, |s, id| {
-            s.push_bind(*id).push_bind(created.clone()).push_bind("demo").push_bind("ошибочное распределение");
+            s.push_bind(*id).push_bind(created).push_bind("demo").push_bind("ошибочное распределение");
         })
         .await?;
         // Now every case takes its real stage.
@@ -578,12 +601,30 @@ impl Store {
             let ids: Vec<String> = cases.iter().filter(|c| c.stage == stage).map(|c| c.id.to_string()).collect();
             for chunk in ids.chunks(5_000) {
                 let sql = format!("UPDATE cases SET stage = '{stage}' WHERE id IN ({})", chunk.join(","));
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(tx.lite()?).await?;
+                q(sql).execute(tx).await?;
             }
         }
-        sqlx::query("UPDATE cases SET fundraising_since = NULL WHERE stage IN ('qualification', 'documents', 'rejected', 'on_hold')")
-            .execute(tx.lite()?)
+        q("UPDATE cases SET fundraising_since = NULL WHERE stage IN ('qualification', 'documents', 'rejected', 'on_hold')")
+            .execute(tx)
             .await?;
+        // Rows went in with their own ids: PostgreSQL's counters move past them.
+        if let Tx::Pg(_) = tx {
+            for table in [
+                "beneficiaries",
+                "cases",
+                "stage_changes",
+                "documents",
+                "payment_orders",
+                "donors",
+                "donations",
+                "allocations",
+                "reversals",
+            ] {
+                q(format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"))
+                    .execute(tx)
+                    .await?;
+            }
+        }
         Ok(())
     }
 }
