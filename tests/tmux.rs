@@ -26,6 +26,11 @@ impl Tmux {
     fn start_with(tag: &str, command: impl Fn(&str, &str) -> String) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("e2e.db");
+        Tmux::start_on(tag, dir, db, command)
+    }
+
+    /// The same on the database at `db` (a file, or a PostgreSQL address).
+    fn start_on(tag: &str, dir: tempfile::TempDir, db: PathBuf, command: impl Fn(&str, &str) -> String) -> Tmux {
         let init = Command::new(BIN).arg("--db").arg(&db).args(["init", "--demo"]).output().unwrap();
         assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
         let socket = format!("almoner-{tag}-{}", std::process::id());
@@ -171,7 +176,18 @@ async fn killing_the_console_mid_split_writes_nothing() {
 
 #[tokio::test]
 async fn another_persons_commit_appears_within_two_seconds() {
-    let t = Tmux::start("live");
+    live(Tmux::start("live")).await;
+}
+
+/// The same on PostgreSQL, where the console hears of the commit through LISTEN/NOTIFY.
+#[tokio::test]
+async fn another_persons_commit_appears_within_two_seconds_on_postgres() {
+    let url = common::pg::server().database("live").await;
+    let dir = tempfile::tempdir().unwrap();
+    live(Tmux::start_on("live-pg", dir, PathBuf::from(url), |bin, db| format!("exec {bin} --db '{db}'"))).await;
+}
+
+async fn live(t: Tmux) {
     t.wait_for("Qualification");
     let store = Store::open(&t.db, "test").await.unwrap();
     let count = store.summary().await.unwrap()[0].cases;

@@ -90,7 +90,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 
 /// PostgreSQL's migrations (see `migrations/postgres/`): a PostgreSQL
 /// database starts at SQLite's latest state, and moves on with it.
-const PG_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "schema", include_str!("../../migrations/postgres/0001_schema.sql"))];
+const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
+    (2, "live", include_str!("../../migrations/postgres/0002_live.sql")),
+];
 
 /// Bytes of the database file read through a memory map (see [`Store::open`]).
 pub(crate) const MMAP_SIZE: &str = "2147418112";
@@ -349,25 +352,58 @@ impl Store {
 
     /// A connection of its own that notices commits made by anyone else.
     pub async fn watcher(&self) -> Result<Watcher> {
-        let mut conn = self.pool()?.acquire().await?.detach();
-        let last = sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut conn).await?;
-        Ok(Watcher { conn, last })
+        match &self.pool {
+            db::Pool::Lite(pool) => {
+                let mut conn = pool.acquire().await?.detach();
+                let last = sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut conn).await?;
+                Ok(Watcher::Lite { conn, last })
+            }
+            db::Pool::Pg(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen("almoner_changed").await?;
+                let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let flag = seen.clone();
+                // The listener waits in a task of its own; `changed` only reads the flag.
+                let task = tokio::spawn(async move {
+                    while listener.recv().await.is_ok() {
+                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                });
+                Ok(Watcher::Pg { seen, task })
+            }
+        }
     }
 }
 
-/// Notices other connections' commits through `PRAGMA data_version`, which
-/// changes on one connection exactly when another has committed.
-pub struct Watcher {
-    conn: SqliteConnection,
-    last: i64,
+/// Notices other connections' commits: on SQLite through `PRAGMA
+/// data_version`, which changes on one connection exactly when another has
+/// committed; on PostgreSQL through `LISTEN almoner_changed`, which every
+/// change to almoner's tables notifies at commit (migration 0002 there).
+pub enum Watcher {
+    Lite { conn: SqliteConnection, last: i64 },
+    Pg { seen: std::sync::Arc<std::sync::atomic::AtomicBool>, task: tokio::task::JoinHandle<()> },
 }
 
 impl Watcher {
+    /// Whether anyone committed since the last call.
     pub async fn changed(&mut self) -> Result<bool> {
-        let now: i64 = sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut self.conn).await?;
-        let changed = now != self.last;
-        self.last = now;
-        Ok(changed)
+        match self {
+            Watcher::Lite { conn, last } => {
+                let now: i64 = sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut *conn).await?;
+                let changed = now != *last;
+                *last = now;
+                Ok(changed)
+            }
+            Watcher::Pg { seen, .. } => Ok(seen.swap(false, std::sync::atomic::Ordering::SeqCst)),
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        if let Watcher::Pg { task, .. } = self {
+            task.abort();
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! "My work": what the person running almoner should act on, by role, each
 //! item with why it is there and how long it has waited; overdue cases first.
 
+use super::db::Get;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{Store, q, rows};
 use crate::domain::deadline::Deadlines;
@@ -99,28 +99,28 @@ impl Store {
                     }
                 }
                 Role::Fundraiser => {
-                    let open = sqlx::query(
+                    let open = q(
                         "SELECT id, amount - allocated AS open, currency, payer, received_on FROM donations
-                         WHERE designation_kind = 'unrestricted' AND allocated < amount ORDER BY received_on, id LIMIT ?",
+                         WHERE designation_kind = 'unrestricted' AND allocated < amount ORDER BY received_on, id LIMIT $1",
                     )
                     .bind(cap)
-                    .fetch_all(self.pool()?)
+                    .rows(&mut self.conn().await?)
                     .await?;
                     for r in open {
-                        let received: chrono::NaiveDate = r.try_get("received_on")?;
-                        let currency: String = r.try_get("currency")?;
-                        let payer: String = r.try_get("payer")?;
-                        let open = Money::from_minor(r.try_get("open")?);
+                        let received: chrono::NaiveDate = r.get("received_on")?;
+                        let currency: String = r.get("currency")?;
+                        let payer: String = r.get("payer")?;
+                        let open = Money::from_minor(r.get("open")?);
                         items.push(WorkItem {
                             role: *role,
-                            target: Target::Donation(r.try_get("id")?),
+                            target: Target::Donation(r.get("id")?),
                             what: "place money",
                             why: format!("{} {currency} from {payer} not yet placed", open.plain()),
                             since: received.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
                             overdue_days: None,
                         });
                     }
-                    for c in self.cases_in(Stage::Fundraising, None, -1).await? {
+                    for c in self.cases_in(Stage::Fundraising, None, i64::MAX).await? {
                         if c.target.is_positive() && c.collected.minor() as f64 >= c.target.minor() as f64 * NEAR_TARGET
                         {
                             let pct = c.collected.minor() * 100 / c.target.minor();
@@ -135,16 +135,16 @@ impl Store {
                         let why = format!("{}: fully funded, pay {} to {}", c.beneficiary, c.target.plain(), c.clinic);
                         items.push(case_item(*role, "pay", &c, why));
                     }
-                    let batches = sqlx::query(
+                    let batches = q(
                         "SELECT id, file_name, at, invalid, unmatched FROM import_batches
                          WHERE undone_at IS NULL AND reviewed_at IS NULL AND (invalid > 0 OR unmatched > 0) ORDER BY id",
                     )
-                    .fetch_all(self.pool()?)
+                    .rows(&mut self.conn().await?)
                     .await?;
                     for b in batches {
-                        let (id, file): (i64, String) = (b.try_get("id")?, b.try_get("file_name")?);
-                        let (invalid, unmatched): (i64, i64) = (b.try_get("invalid")?, b.try_get("unmatched")?);
-                        let since: DateTime<Utc> = b.try_get("at")?;
+                        let (id, file): (i64, String) = (b.get("id")?, b.get("file_name")?);
+                        let (invalid, unmatched): (i64, i64) = (b.get("invalid")?, b.get("unmatched")?);
+                        let since: DateTime<Utc> = b.get("at")?;
                         let problems = [
                             (
                                 unmatched,
@@ -171,15 +171,13 @@ impl Store {
     pub async fn dismiss_batch(&self, batch: i64) -> Result<()> {
         self.require(super::Act::Bookkeeping).await?;
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE import_batches SET reviewed_at = ?, reviewed_by = ? WHERE id = ? AND reviewed_at IS NULL",
-        )
-        .bind(super::now())
-        .bind(self.actor())
-        .bind(batch)
-        .execute(tx.lite()?)
-        .await?
-        .rows_affected();
+        let done =
+            q("UPDATE import_batches SET reviewed_at = $1, reviewed_by = $2 WHERE id = $3 AND reviewed_at IS NULL")
+                .bind(super::now())
+                .bind(self.actor())
+                .bind(batch)
+                .execute(&mut tx)
+                .await?;
         if done == 0 {
             return Err(crate::Error::invalid(format!("batch {batch} does not exist or is already dealt with")));
         }
@@ -240,31 +238,24 @@ impl Store {
     }
 
     /// Cases in `stage` (only unassigned ones and `mine`'s, if given), longest there first
-    /// (so the most overdue), at most `limit` (-1: all).
+    /// (so the most overdue), at most `limit`.
     async fn cases_in(&self, stage: Stage, mine: Option<&str>, limit: i64) -> Result<Vec<Case>> {
         let sql = format!(
             "SELECT {} FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
-             WHERE c.stage = ?1 AND (?2 IS NULL OR c.responsible IS NULL OR c.responsible = ?2)
-             ORDER BY c.stage_since, c.id LIMIT ?3",
+             WHERE c.stage = $1 AND ($2 IS NULL OR c.responsible IS NULL OR c.responsible = $2)
+             ORDER BY c.stage_since, c.id LIMIT $3",
             rows::CASE_COLUMNS
         );
-        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(stage.as_str())
-            .bind(mine)
-            .bind(limit)
-            .fetch_all(self.pool()?)
-            .await?;
+        let found = q(sql).bind(stage.as_str()).bind(mine).bind(limit).rows(&mut self.conn().await?).await?;
         found.iter().map(rows::case).collect()
     }
 
     /// The kinds of paper the checklist asks of `case` that it does not have.
     async fn missing_papers(&self, case: &Case) -> Result<Vec<String>> {
-        let mut conn = self.pool()?.acquire().await?;
+        let mut conn = self.conn().await?;
         let configured = super::cases::configured_checklist(&mut conn, case.program).await?;
-        let have: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM documents WHERE case_id = ?")
-            .bind(case.id)
-            .fetch_all(&mut *conn)
-            .await?;
+        let have: Vec<String> =
+            q("SELECT DISTINCT kind FROM documents WHERE case_id = $1").bind(case.id).scalars(&mut conn).await?;
         Ok(crate::domain::stage::checklist(case.program, case.published, configured.as_deref())
             .into_iter()
             .map(|k| k.as_str().to_string())
