@@ -143,7 +143,14 @@ async fn what_is_not_yet_on_postgres_says_so_and_writes_nothing() {
     let e = almoner::store::Store::pool(&pg).unwrap_err().to_string();
     assert!(e.contains("use a SQLite database"), "{e}");
     assert_eq!(pg.audit(100, None).await.unwrap().len(), before);
-    // The command line says the same, and a bad address names itself.
+    // Backups of a PostgreSQL database are PostgreSQL's own tools' work: almoner says how.
+    let to = both._dir.path().join("backup.db");
+    let e = pg.backup(&to).await.unwrap_err().to_string();
+    assert!(e.contains("pg_dump --format=custom") && e.contains("pg_restore"), "{e}");
+    assert!(!to.exists());
+    let e = Store::restore(&to, std::path::Path::new(&both.pg), true).await.unwrap_err().to_string();
+    assert!(e.contains("pg_restore --dbname"), "{e}");
+    // The command line says the same, and a bad address names itself (never its password).
     let bin = env!("CARGO_BIN_EXE_almoner");
     let out = std::process::Command::new(bin).args(["--db", &both.pg, "segment", "list"]).output().unwrap();
     assert!(!out.status.success());

@@ -530,6 +530,10 @@ pub struct BenchArgs {
     /// Commands per client (with --clients).
     #[arg(long, default_value_t = 100)]
     pub commands: usize,
+    /// With --clients: run the same clients on this PostgreSQL database too (an empty
+    /// one gets the same demo foundation), in the same run, for a second column.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
     /// Measure register import instead: a generated register as 1C and CSV, beside hledger,
     /// `ledger convert` and a raw SQLite insert.
     #[arg(long)]

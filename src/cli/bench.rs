@@ -152,7 +152,17 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
         return super::bench_reports::run(&store).await;
     }
     if let Some(clients) = args.clients {
-        return super::bench_reports::clients(&store, &path, clients, args.commands).await;
+        super::bench_reports::clients(&store, &path, clients, args.commands).await?;
+        if let Some(url) = &args.postgres {
+            let pg = Store::open(std::path::Path::new(url), &os_user()).await?;
+            if pg.summary().await?.iter().all(|s| s.cases == 0) {
+                let started = Instant::now();
+                pg.seed_demo(args.scale).await?;
+                println!("the same demo on PostgreSQL built in {:.1} s", started.elapsed().as_secs_f64());
+            }
+            super::bench_reports::clients(&pg, std::path::Path::new(url), clients, args.commands).await?;
+        }
+        return Ok(());
     }
     if args.console {
         store.close().await;

@@ -151,10 +151,11 @@ pub async fn clients(store: &Store, db: &std::path::Path, clients: usize, comman
     ok_ms.sort_by(f64::total_cmp);
     let pct = |q: f64| ok_ms.get(((q * ok_ms.len() as f64).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
     let violations = store.verify().await?;
+    let engine = if store.is_postgres() { "PostgreSQL" } else { "SQLite" };
     println!(
-        "{clients} clients × {commands} allocations through `almoner exec` on one SQLite database: \
+        "{clients} clients × {commands} allocations through `almoner exec` on one {engine} database: \
          {} committed, {refused} refused ({busy} of them for a busy database, the rest because the money or the need ran out); \
-         no retries: writers queue on the write lock; \
+         conflicts retried: 0 (writers queue on the write lock instead); \
          {:.0} commits/s over {wall:.1} s; commit p50 {:.2} ms, p99 {:.2} ms; invariant violations: {}",
         ok_ms.len(),
         ok_ms.len() as f64 / wall,

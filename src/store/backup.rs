@@ -54,11 +54,27 @@ async fn check(path: &Path) -> Result<i64> {
     Ok(version)
 }
 
+/// What backing up or restoring a PostgreSQL database takes: PostgreSQL's
+/// own tools, which copy a consistent snapshot while people work.
+fn postgres_tools(url: &str, documents: &Path) -> Error {
+    let url = super::without_password(url);
+    Error::invalid(format!(
+        "a PostgreSQL database is backed up with PostgreSQL's own tools, while people work: \
+         `pg_dump --format=custom --file FILE '{url}'`; it is restored into a new, empty database with \
+         `createdb NAME && pg_restore --dbname 'postgres://…/NAME' FILE` (then point --db or ALMONER_DB at it). \
+         Copy its papers ({}) alongside",
+        documents.display()
+    ))
+}
+
 impl Store {
     /// Writes a consistent copy of the database to `to` (and its papers to `to.documents`);
     /// the number of papers copied.
     pub async fn backup(&self, to: &Path) -> Result<usize> {
         self.require(super::Act::Admin).await?;
+        if self.is_postgres() {
+            return Err(postgres_tools(&self.path().display().to_string(), &self.documents_dir()));
+        }
         if to.exists() {
             return Err(Error::invalid(format!("{} exists already: choose a new file name", to.display())));
         }
@@ -72,6 +88,9 @@ impl Store {
     /// Puts backup `from` in place of the database at `db`. Without `force` an existing
     /// database is never touched; with it, the old one is kept as `db.before-restore`.
     pub async fn restore(from: &Path, db: &Path, force: bool) -> Result<usize> {
+        if let Some(url) = db.to_str().filter(|d| super::is_postgres_url(d)) {
+            return Err(postgres_tools(url, &super::postgres_documents(url)));
+        }
         check(from).await?;
         if db.exists() {
             if !force {

@@ -117,7 +117,7 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and applies any
     /// migrations it has not seen yet.
     pub async fn open(path: &Path, actor: &str) -> Result<Store> {
-        if let Some(url) = path.to_str().filter(|p| p.starts_with("postgres://") || p.starts_with("postgresql://")) {
+        if let Some(url) = path.to_str().filter(|p| is_postgres_url(p)) {
             return Store::open_postgres(url, actor).await;
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -166,17 +166,18 @@ impl Store {
         // (the pool would keep retrying until its timeout).
         let first = <sqlx::PgConnection as sqlx::Connection>::connect(url)
             .await
-            .map_err(|e| Error::invalid(format!("cannot open database {url}: {e}")))?;
+            .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", without_password(url))))?;
         sqlx::Connection::close(first).await?;
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await
-            .map_err(|e| Error::invalid(format!("cannot open database {url}: {e}")))?;
+            .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", without_password(url))))?;
         let store = Store {
             pool: db::Pool::Pg(pool),
-            path: PathBuf::from(url),
+            // Shown in headers and messages: never the password.
+            path: PathBuf::from(without_password(url)),
             documents: postgres_documents(url),
             actor: actor.to_string(),
             standing: Default::default(),
@@ -407,8 +408,24 @@ impl Drop for Watcher {
     }
 }
 
+/// Whether `--db` names a PostgreSQL database rather than a file.
+pub(crate) fn is_postgres_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// A database address fit to print: `postgres://anna:secret@host/db` → `postgres://anna@host/db`.
+pub(crate) fn without_password(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((user, host)) => format!("{scheme}://{}@{host}", user.split(':').next().unwrap_or(user)),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 /// The papers folder of a PostgreSQL database (see [`Store::documents_dir`]).
-fn postgres_documents(url: &str) -> PathBuf {
+pub(crate) fn postgres_documents(url: &str) -> PathBuf {
     if let Some(dir) = std::env::var_os("ALMONER_DOCUMENTS").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }

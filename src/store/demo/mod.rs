@@ -410,6 +410,11 @@ impl Store {
             Some(json!({"scale": scale, "counts": counts})),
         )
         .await?;
+        if let Tx::Pg(_) = tx {
+            // The tables were filled inside this transaction: PostgreSQL plans the check with
+            // what they hold now, not as the empty tables it last saw.
+            q("ANALYZE").execute(&mut tx).await?;
+        }
         super::invariants::ensure(&mut tx, &super::Scope::All).await?;
         tx.commit().await?;
         Ok(counts)
