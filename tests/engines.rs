@@ -3,7 +3,7 @@
 //! exactly as on SQLite, run side by side on a SQLite file and a real
 //! PostgreSQL server; what has not says so and writes nothing.
 
-mod pg;
+mod common;
 
 use almoner::domain::Role;
 use almoner::store::Store;
@@ -20,7 +20,7 @@ impl Both {
     async fn new(name: &str) -> Both {
         let dir = tempfile::tempdir().unwrap();
         let lite = dir.path().join("a.db");
-        let pg = pg::server().database(name).await;
+        let pg = common::pg::server().database(name).await;
         Both { _dir: dir, lite, pg }
     }
 
@@ -164,4 +164,47 @@ async fn what_is_not_yet_on_postgres_says_so_and_writes_nothing() {
     assert!(err.contains("cannot open database postgres://nobody@127.0.0.1:1/none"), "{err}");
     let out = std::process::Command::new(bin).args(["--db", &both.pg, "verify"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn a_case_handed_over_funded_and_due_for_payment_alike_on_both_engines() {
+    use almoner::domain::Stage;
+    use almoner::store::Plan;
+    let mut seen = Vec::new();
+    for t in [common::TestDb::new().await, common::TestDb::postgres().await] {
+        let s = &t.store;
+        let engine = if s.is_postgres() { "postgres" } else { "sqlite" };
+        let id = common::fundraising_case(&t, common::rub("1000")).await;
+        s.set_invoice_bank(id, "7701234567", "40702810900000000001", "044525225").await.unwrap();
+        // Handed over with a note: the person hears of it; released again.
+        assert_eq!(s.assign(id, Some("anna"), Some("до пятницы")).await.unwrap(), None, "{engine}");
+        let heard = s.notices("anna", Some(Role::Medical), 10).await.unwrap();
+        assert!(
+            heard.iter().any(|n| n.text == format!("tester handed you case {id}: до пятницы") && !n.seen),
+            "{engine}: {heard:?}"
+        );
+        assert_eq!(s.assign(id, None, None).await.unwrap(), Some("anna".to_string()), "{engine}");
+        assert_eq!(s.case(id).await.unwrap().responsible, None, "{engine}");
+        // Fully funded: into payment, and its payment order is due.
+        let e = s.payment_orders_due().await.unwrap_err().to_string();
+        assert!(e.contains("foundation's own details are not set"), "{engine}: {e}");
+        for (k, v) in [
+            ("foundation_name", "Фонд"),
+            ("foundation_inn", "7700000000"),
+            ("foundation_account", "40703810000000000001"),
+        ] {
+            s.set_setting(k, v).await.unwrap();
+        }
+        let d = common::give(s, "1000").await;
+        s.allocate(d, &Plan::Lines(vec![(id, common::rub("1000"))]), None, None).await.unwrap();
+        assert_eq!(common::stage(s, id).await, Stage::Payment, "{engine}");
+        let (payer, orders) = s.payment_orders_due().await.unwrap();
+        let orders: Vec<(i64, String, String, String)> =
+            orders.into_iter().map(|o| (o.number, o.amount.to_string(), o.payee_inn, o.purpose)).collect();
+        seen.push((payer.inn, orders));
+        common::assert_invariants(s).await;
+    }
+    assert_eq!(seen[0], seen[1], "the engines differ");
+    assert_eq!(seen[0].1.len(), 1);
+    assert!(seen[0].1[0].3.starts_with("Оплата по счету СЧ-1 от 2026-03-01 за лечение"), "{:?}", seen[0]);
 }

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{Store, audit};
+use super::{Store, audit, q};
 use crate::error::{Error, Result};
 
 impl Store {
@@ -18,16 +18,10 @@ impl Store {
             return Err(Error::invalid(format!("{p:?} is not a person's account name")));
         }
         let mut tx = self.begin_write().await?;
-        let before: Option<Option<String>> = sqlx::query_scalar("SELECT responsible FROM cases WHERE id = ?")
-            .bind(case)
-            .fetch_optional(tx.lite()?)
-            .await?;
+        let before: Option<Option<String>> =
+            q("SELECT responsible FROM cases WHERE id = $1").bind(case).scalar_optional(&mut tx).await?;
         let before = before.ok_or(Error::NotFound { what: "case", id: case, list: "case list" })?;
-        sqlx::query("UPDATE cases SET responsible = ? WHERE id = ?")
-            .bind(person)
-            .bind(case)
-            .execute(tx.lite()?)
-            .await?;
+        q("UPDATE cases SET responsible = $1 WHERE id = $2").bind(person).bind(case).execute(&mut tx).await?;
         let note = note.map(str::trim).filter(|n| !n.is_empty());
         audit::record(
             &mut tx,
@@ -47,7 +41,7 @@ impl Store {
                 None => format!("{} handed you case {case}", self.actor()),
             };
             super::notices::notify(
-                tx.lite()?,
+                &mut tx,
                 super::notices::Audience::Person(p),
                 self.actor(),
                 "assigned",

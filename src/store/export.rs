@@ -1,6 +1,6 @@
 //! Payment orders due: what `almoner payments export` writes for the bank.
 
-use super::Store;
+use super::{Store, q};
 use crate::domain::Money;
 use crate::error::{Error, Result};
 use crate::import::export::{Order, Payer};
@@ -22,12 +22,12 @@ impl Store {
                 "the foundation's own details are not set: almoner config set foundation_name …, foundation_inn …, foundation_account …",
             ));
         };
-        let rows: Vec<DueRow> = sqlx::query_as(
-            "SELECT c.id, i.number, i.date, i.amount, i.payee_inn, i.payee_account, i.payee_bic, i.payee, b.full_name
+        let rows: Vec<DueRow> = q(
+            "SELECT c.id, i.number, CAST(i.date AS TEXT), i.amount, i.payee_inn, i.payee_account, i.payee_bic, i.payee, b.full_name
              FROM cases c JOIN invoices i ON i.case_id = c.id JOIN beneficiaries b ON b.id = c.beneficiary_id
              WHERE c.stage = 'payment' ORDER BY c.stage_since, c.id",
         )
-        .fetch_all(self.pool()?)
+        .fetch_all(&mut self.conn().await?)
         .await?;
         let mut orders = Vec::new();
         let mut missing = Vec::new();
