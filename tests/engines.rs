@@ -208,3 +208,26 @@ async fn a_case_handed_over_funded_and_due_for_payment_alike_on_both_engines() {
     assert_eq!(seen[0].1.len(), 1);
     assert!(seen[0].1[0].3.starts_with("Оплата по счету СЧ-1 от 2026-03-01 за лечение"), "{:?}", seen[0]);
 }
+
+#[tokio::test]
+async fn the_stage_report_is_the_same_on_both_engines() {
+    use almoner::domain::Program;
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+    let mut reports = Vec::new();
+    for t in [common::TestDb::new().await, common::TestDb::postgres().await] {
+        t.store.seed_demo_at(1, day).await.unwrap();
+        let mut mine = Vec::new();
+        for (from, to) in [("2025-11-02", "2026-11-02"), ("2026-03-01", "2026-05-31"), ("2026-11-02", "2026-11-02")] {
+            for program in [None, Some(Program::Treatment), Some(Program::Research)] {
+                mine.push(t.store.stage_report(common::date(from), common::date(to), program).await.unwrap());
+            }
+        }
+        reports.push(mine);
+    }
+    let year = &reports[0][0];
+    assert!(year.raised.is_positive() && year.placed.is_positive() && year.paid.is_positive(), "{year:?}");
+    assert!(!year.entered.is_empty() && !year.time_in_stage.is_empty() && year.monthly.len() > 12, "{year:?}");
+    for (lite, pg) in reports[0].iter().zip(&reports[1]) {
+        assert_eq!(lite, pg, "the engines differ for {} – {} ({:?})", lite.from, lite.to, lite.program);
+    }
+}

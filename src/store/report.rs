@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::Store;
+use super::{Store, q};
 use crate::domain::{Money, Program, Stage};
 use crate::error::{Error, Result};
 
@@ -59,72 +59,92 @@ impl Store {
         if to < from {
             return Err(Error::invalid(format!("the period ends ({to}) before it starts ({from})")));
         }
-        let (lo, hi) = (from.to_string(), (to + chrono::Duration::days(1)).to_string());
+        // The period's bounds: its first day, and the day after its last (moments at midnight UTC).
+        let (lo, hi) = (from, to + chrono::Duration::days(1));
+        let at = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let (lo_at, hi_at) = (at(lo), at(hi));
         let prog = program.map(Program::as_str);
-        let pool = self.pool()?;
-        // Independent sums over the period: each on its own connection, at once.
-        let entered_q = sqlx::query_as::<_, (String, String, i64)>(
-            // The distinct cases of a stage and program lie side by side in this index.
-            "SELECT to_stage, program, COUNT(DISTINCT case_id) FROM stage_changes INDEXED BY stage_changes_entered
-             WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR program = ?3)
+        let pg = self.is_postgres();
+        // SQLite is told which index serves the grouping; PostgreSQL plans for itself.
+        let indexed = |name: &str| if pg { String::new() } else { format!("INDEXED BY {name}") };
+        // Independent sums over the period: each on a connection of its own, at once
+        // (each takes one from the pool as it starts, and gives it back as it ends).
+        let entered_q = async {
+            q(format!(
+                // The distinct cases of a stage and program lie side by side in this index.
+                "SELECT to_stage, program, COUNT(DISTINCT case_id) FROM stage_changes {}
+             WHERE at >= $1 AND at < $2 AND ($3 IS NULL OR program = $3)
              GROUP BY to_stage, program",
-        )
-        .bind(&lo)
-        .bind(&hi)
-        .bind(prog)
-        .fetch_all(pool);
+                indexed("stage_changes_entered")
+            ))
+            .bind(lo_at)
+            .bind(hi_at)
+            .bind(prog)
+            .fetch_all::<(String, String, i64)>(&mut self.conn().await?)
+            .await
+        };
         // Every case in roubles and no program asked: the allocations alone answer.
-        let other_currency: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM cases WHERE currency <> 'RUB' LIMIT 1").fetch_optional(pool).await?;
+        let other_currency: Option<i64> = q("SELECT CAST(1 AS BIGINT) FROM cases WHERE currency <> 'RUB' LIMIT 1")
+            .scalar_optional(&mut self.conn().await?)
+            .await?;
         let placed_sql = if prog.is_none() && other_currency.is_none() {
             // Everything placed, less the few placings reversed since: no look-up per allocation.
-            "SELECT (SELECT COALESCE(SUM(a.amount), 0) FROM allocations a WHERE a.at >= ?1 AND a.at < ?2 AND ?3 IS NULL)
-                  - (SELECT COALESCE(SUM(a.amount), 0) FROM reversals r CROSS JOIN allocations a ON a.id = r.allocation_id
-                     WHERE a.at >= ?1 AND a.at < ?2)"
+            "SELECT CAST((SELECT COALESCE(SUM(a.amount), 0) FROM allocations a WHERE a.at >= $1 AND a.at < $2 AND $3 IS NULL)
+                  - (SELECT COALESCE(SUM(a.amount), 0) FROM reversals r CROSS JOIN allocations a
+                     WHERE a.id = r.allocation_id AND a.at >= $1 AND a.at < $2) AS BIGINT)"
         } else {
-            "WITH c(id) AS (SELECT id FROM cases WHERE currency = 'RUB' AND (?3 IS NULL OR program = ?3))
-             SELECT (SELECT COALESCE(SUM(a.amount), 0) FROM allocations a
-                     WHERE a.at >= ?1 AND a.at < ?2 AND a.case_id IN c)
-                  - (SELECT COALESCE(SUM(a.amount), 0) FROM reversals r CROSS JOIN allocations a ON a.id = r.allocation_id
-                     WHERE a.at >= ?1 AND a.at < ?2 AND a.case_id IN c)"
+            "WITH c(id) AS (SELECT id FROM cases WHERE currency = 'RUB' AND ($3 IS NULL OR program = $3))
+             SELECT CAST((SELECT COALESCE(SUM(a.amount), 0) FROM allocations a
+                     WHERE a.at >= $1 AND a.at < $2 AND a.case_id IN (SELECT id FROM c))
+                  - (SELECT COALESCE(SUM(a.amount), 0) FROM reversals r CROSS JOIN allocations a
+                     WHERE a.id = r.allocation_id AND a.at >= $1 AND a.at < $2 AND a.case_id IN (SELECT id FROM c)) AS BIGINT)"
         };
-        let placed_q = sqlx::query_scalar::<_, i64>(placed_sql).bind(&lo).bind(&hi).bind(prog).fetch_one(pool);
-        let paid_q = sqlx::query_scalar::<_, i64>(
-            "SELECT COALESCE(SUM(p.amount), 0) FROM payment_orders p JOIN cases c ON c.id = p.case_id
-             WHERE p.date >= ?1 AND p.date < ?2 AND c.currency = 'RUB' AND (?3 IS NULL OR c.program = ?3)",
-        )
-        .bind(&lo)
-        .bind(&hi)
-        .bind(prog)
-        .fetch_one(pool);
+        let placed_q =
+            async { q(placed_sql).bind(lo_at).bind(hi_at).bind(prog).scalar::<i64>(&mut self.conn().await?).await };
+        let paid_q = async {
+            q("SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM payment_orders p JOIN cases c ON c.id = p.case_id
+             WHERE p.date >= $1 AND p.date < $2 AND c.currency = 'RUB' AND ($3 IS NULL OR c.program = $3)")
+            .bind(lo)
+            .bind(hi)
+            .bind(prog)
+            .scalar::<i64>(&mut self.conn().await?)
+            .await
+        };
         // A stay in a stage runs from entering it to the next change; counted when it ends in the period.
         // Counted per tenth of a day (what the report shows), so the percentiles come from a short histogram.
-        let stays_q = sqlx::query_as::<_, (String, i64, i64)>(
-            "SELECT from_stage, stay, COUNT(*) FROM stage_changes INDEXED BY stage_changes_stays
-             WHERE at >= ?1 AND at < ?2 AND from_stage IS NOT NULL AND (?3 IS NULL OR program = ?3) AND stay IS NOT NULL
+        let stays_q = async {
+            q(format!(
+                "SELECT from_stage, stay, COUNT(*) FROM stage_changes {}
+             WHERE at >= $1 AND at < $2 AND from_stage IS NOT NULL AND ($3 IS NULL OR program = $3) AND stay IS NOT NULL
              GROUP BY from_stage, stay ORDER BY from_stage, stay",
-        )
-        .bind(&lo)
-        .bind(&hi)
-        .bind(prog)
-        .fetch_all(pool);
+                indexed("stage_changes_stays")
+            ))
+            .bind(lo_at)
+            .bind(hi_at)
+            .bind(prog)
+            .fetch_all::<(String, i64, i64)>(&mut self.conn().await?)
+            .await
+        };
         // By day, in the index's own order (no sorting a year of gifts); folded into months below.
         let monthly_sql = if prog.is_none() {
-            "SELECT d.received_on, d.currency, d.channel, COUNT(*), SUM(d.amount) FROM donations d
-             WHERE d.received_on >= ?1 AND d.received_on < ?2 AND ?3 IS NULL
+            "SELECT CAST(d.received_on AS TEXT), d.currency, d.channel, COUNT(*), CAST(SUM(d.amount) AS BIGINT) FROM donations d
+             WHERE d.received_on >= $1 AND d.received_on < $2 AND $3 IS NULL
              GROUP BY d.received_on, d.currency, d.channel"
         } else {
-            "SELECT d.received_on, d.currency, d.channel, COUNT(*), SUM(d.amount) FROM donations d
-             WHERE d.received_on >= ?1 AND d.received_on < ?2
+            "SELECT CAST(d.received_on AS TEXT), d.currency, d.channel, COUNT(*), CAST(SUM(d.amount) AS BIGINT) FROM donations d
+             WHERE d.received_on >= $1 AND d.received_on < $2
                AND d.designation_kind <> 'unrestricted' AND d.designation_kind = 'case'
-                      AND d.designated_id IN (SELECT id FROM cases WHERE program = ?3)
+                      AND d.designated_id IN (SELECT id FROM cases WHERE program = $3)
              GROUP BY d.received_on, d.currency, d.channel"
         };
-        let monthly_q = sqlx::query_as::<_, (String, String, String, i64, i64)>(monthly_sql)
-            .bind(&lo)
-            .bind(&hi)
-            .bind(prog)
-            .fetch_all(pool);
+        let monthly_q = async {
+            q(monthly_sql)
+                .bind(lo)
+                .bind(hi)
+                .bind(prog)
+                .fetch_all::<(String, String, String, i64, i64)>(&mut self.conn().await?)
+                .await
+        };
         let (rows, placed, paid, stays, days) = tokio::try_join!(entered_q, placed_q, paid_q, stays_q, monthly_q)?;
         let mut months: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
         for (day, currency, channel, n, sum) in days {
