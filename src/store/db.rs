@@ -134,7 +134,7 @@ impl Conn {
 
 /// Anything statements can run on: a transaction, a pooled connection, or a
 /// plain connection of either engine.
-pub trait Exec {
+pub trait Exec: Send {
     fn ex(&mut self) -> Ex<'_>;
 }
 
@@ -289,6 +289,11 @@ impl Get for AnyRow {
     }
 }
 
+/// A statement's future, boxed: a caller's own future holds a pointer, not the
+/// statement's whole state on both engines (nested writes would otherwise grow
+/// past a thread's stack in unoptimised builds).
+pub(crate) type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'a>>;
+
 /// A statement for either engine (see the module's notes).
 pub(crate) struct Q {
     sql: String,
@@ -322,102 +327,124 @@ impl Q {
         self
     }
 
-    pub(crate) async fn execute(self, on: &mut impl Exec) -> Result<u64> {
-        let sql = sqlx::AssertSqlSafe(self.sql);
-        Ok(match on.ex() {
-            Ex::Lite(c) => bound!(sqlx::query(sql), self.args, json: |v: serde_json::Value| v.to_string())
-                .execute(c)
-                .await?
-                .rows_affected(),
-            Ex::Pg(c) => bound!(sqlx::query(sql), self.args, json: sqlx::types::Json).execute(c).await?.rows_affected(),
+    pub(crate) fn execute<'a, E: Exec + ?Sized>(self, on: &'a mut E) -> Boxed<'a, u64> {
+        Box::pin(async move {
+            let sql = sqlx::AssertSqlSafe(self.sql);
+            Ok(match on.ex() {
+                Ex::Lite(c) => bound!(sqlx::query(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                    .execute(c)
+                    .await?
+                    .rows_affected(),
+                Ex::Pg(c) => {
+                    bound!(sqlx::query(sql), self.args, json: sqlx::types::Json).execute(c).await?.rows_affected()
+                }
+            })
         })
     }
 
-    pub(crate) async fn fetch_all<T: Both>(self, on: &mut impl Exec) -> Result<Vec<T>> {
-        let sql = sqlx::AssertSqlSafe(self.sql);
-        Ok(match on.ex() {
-            Ex::Lite(c) => {
-                bound!(sqlx::query_as::<_, T>(sql), self.args, json: |v: serde_json::Value| v.to_string())
-                    .fetch_all(c)
-                    .await?
-            }
-            Ex::Pg(c) => bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_all(c).await?,
+    pub(crate) fn fetch_all<'a, T: Both + 'static, E: Exec + ?Sized>(self, on: &'a mut E) -> Boxed<'a, Vec<T>> {
+        Box::pin(async move {
+            let sql = sqlx::AssertSqlSafe(self.sql);
+            Ok(match on.ex() {
+                Ex::Lite(c) => {
+                    bound!(sqlx::query_as::<_, T>(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                        .fetch_all(c)
+                        .await?
+                }
+                Ex::Pg(c) => {
+                    bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_all(c).await?
+                }
+            })
         })
     }
 
-    pub(crate) async fn fetch_optional<T: Both>(self, on: &mut impl Exec) -> Result<Option<T>> {
-        let sql = sqlx::AssertSqlSafe(self.sql);
-        Ok(match on.ex() {
-            Ex::Lite(c) => {
-                bound!(sqlx::query_as::<_, T>(sql), self.args, json: |v: serde_json::Value| v.to_string())
-                    .fetch_optional(c)
-                    .await?
-            }
-            Ex::Pg(c) => {
-                bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_optional(c).await?
-            }
+    pub(crate) fn fetch_optional<'a, T: Both + 'static, E: Exec + ?Sized>(self, on: &'a mut E) -> Boxed<'a, Option<T>> {
+        Box::pin(async move {
+            let sql = sqlx::AssertSqlSafe(self.sql);
+            Ok(match on.ex() {
+                Ex::Lite(c) => {
+                    bound!(sqlx::query_as::<_, T>(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                        .fetch_optional(c)
+                        .await?
+                }
+                Ex::Pg(c) => {
+                    bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_optional(c).await?
+                }
+            })
         })
     }
 
-    pub(crate) async fn fetch_one<T: Both>(self, on: &mut impl Exec) -> Result<T> {
-        let sql = sqlx::AssertSqlSafe(self.sql);
-        Ok(match on.ex() {
-            Ex::Lite(c) => {
-                bound!(sqlx::query_as::<_, T>(sql), self.args, json: |v: serde_json::Value| v.to_string())
-                    .fetch_one(c)
-                    .await?
-            }
-            Ex::Pg(c) => bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_one(c).await?,
+    pub(crate) fn fetch_one<'a, T: Both + 'static, E: Exec + ?Sized>(self, on: &'a mut E) -> Boxed<'a, T> {
+        Box::pin(async move {
+            let sql = sqlx::AssertSqlSafe(self.sql);
+            Ok(match on.ex() {
+                Ex::Lite(c) => {
+                    bound!(sqlx::query_as::<_, T>(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                        .fetch_one(c)
+                        .await?
+                }
+                Ex::Pg(c) => {
+                    bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_one(c).await?
+                }
+            })
         })
     }
 
     /// Every row, to read by column name.
-    pub(crate) async fn rows(self, on: &mut impl Exec) -> Result<Vec<AnyRow>> {
-        let sql = sqlx::AssertSqlSafe(self.sql);
-        Ok(match on.ex() {
-            Ex::Lite(c) => bound!(sqlx::query(sql), self.args, json: |v: serde_json::Value| v.to_string())
-                .fetch_all(c)
-                .await?
-                .into_iter()
-                .map(AnyRow::Lite)
-                .collect(),
-            Ex::Pg(c) => bound!(sqlx::query(sql), self.args, json: sqlx::types::Json)
-                .fetch_all(c)
-                .await?
-                .into_iter()
-                .map(AnyRow::Pg)
-                .collect(),
+    pub(crate) fn rows<'a, E: Exec + ?Sized>(self, on: &'a mut E) -> Boxed<'a, Vec<AnyRow>> {
+        Box::pin(async move {
+            let sql = sqlx::AssertSqlSafe(self.sql);
+            Ok(match on.ex() {
+                Ex::Lite(c) => bound!(sqlx::query(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                    .fetch_all(c)
+                    .await?
+                    .into_iter()
+                    .map(AnyRow::Lite)
+                    .collect(),
+                Ex::Pg(c) => bound!(sqlx::query(sql), self.args, json: sqlx::types::Json)
+                    .fetch_all(c)
+                    .await?
+                    .into_iter()
+                    .map(AnyRow::Pg)
+                    .collect(),
+            })
         })
     }
 
     /// The one row, if there is one, to read by column name.
-    pub(crate) async fn row_optional(self, on: &mut impl Exec) -> Result<Option<AnyRow>> {
-        let sql = sqlx::AssertSqlSafe(self.sql);
-        Ok(match on.ex() {
-            Ex::Lite(c) => bound!(sqlx::query(sql), self.args, json: |v: serde_json::Value| v.to_string())
-                .fetch_optional(c)
-                .await?
-                .map(AnyRow::Lite),
-            Ex::Pg(c) => {
-                bound!(sqlx::query(sql), self.args, json: sqlx::types::Json).fetch_optional(c).await?.map(AnyRow::Pg)
-            }
+    pub(crate) fn row_optional<'a, E: Exec + ?Sized>(self, on: &'a mut E) -> Boxed<'a, Option<AnyRow>> {
+        Box::pin(async move {
+            let sql = sqlx::AssertSqlSafe(self.sql);
+            Ok(match on.ex() {
+                Ex::Lite(c) => bound!(sqlx::query(sql), self.args, json: |v: serde_json::Value| v.to_string())
+                    .fetch_optional(c)
+                    .await?
+                    .map(AnyRow::Lite),
+                Ex::Pg(c) => bound!(sqlx::query(sql), self.args, json: sqlx::types::Json)
+                    .fetch_optional(c)
+                    .await?
+                    .map(AnyRow::Pg),
+            })
         })
     }
 
     /// The first column of the one row.
-    pub(crate) async fn scalar<T: BothValue>(self, on: &mut impl Exec) -> Result<T> {
+    pub(crate) async fn scalar<T: BothValue + 'static>(self, on: &mut (impl Exec + ?Sized)) -> Result<T> {
         let (v,): (T,) = self.fetch_one(on).await?;
         Ok(v)
     }
 
     /// The first column of every row.
-    pub(crate) async fn scalars<T: BothValue>(self, on: &mut impl Exec) -> Result<Vec<T>> {
+    pub(crate) async fn scalars<T: BothValue + 'static>(self, on: &mut (impl Exec + ?Sized)) -> Result<Vec<T>> {
         let rows: Vec<(T,)> = self.fetch_all(on).await?;
         Ok(rows.into_iter().map(|(v,)| v).collect())
     }
 
     /// The first column of the one row, if there is a row.
-    pub(crate) async fn scalar_optional<T: BothValue>(self, on: &mut impl Exec) -> Result<Option<T>> {
+    pub(crate) async fn scalar_optional<T: BothValue + 'static>(
+        self,
+        on: &mut (impl Exec + ?Sized),
+    ) -> Result<Option<T>> {
         let row: Option<(T,)> = self.fetch_optional(on).await?;
         Ok(row.map(|(v,)| v))
     }

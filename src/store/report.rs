@@ -80,7 +80,7 @@ impl Store {
             .bind(lo_at)
             .bind(hi_at)
             .bind(prog)
-            .fetch_all::<(String, String, i64)>(&mut self.conn().await?)
+            .fetch_all::<(String, String, i64), _>(&mut self.conn().await?)
             .await
         };
         // Every case in roubles and no program asked: the allocations alone answer.
@@ -122,7 +122,7 @@ impl Store {
             .bind(lo_at)
             .bind(hi_at)
             .bind(prog)
-            .fetch_all::<(String, i64, i64)>(&mut self.conn().await?)
+            .fetch_all::<(String, i64, i64), _>(&mut self.conn().await?)
             .await
         };
         // By day, in the index's own order (no sorting a year of gifts); folded into months below.
@@ -142,10 +142,16 @@ impl Store {
                 .bind(lo)
                 .bind(hi)
                 .bind(prog)
-                .fetch_all::<(String, String, String, i64, i64)>(&mut self.conn().await?)
+                .fetch_all::<(String, String, String, i64, i64), _>(&mut self.conn().await?)
                 .await
         };
-        let (rows, placed, paid, stays, days) = tokio::try_join!(entered_q, placed_q, paid_q, stays_q, monthly_q)?;
+        let (rows, placed, paid, stays, days) = tokio::try_join!(
+            Box::pin(entered_q),
+            Box::pin(placed_q),
+            Box::pin(paid_q),
+            Box::pin(stays_q),
+            Box::pin(monthly_q)
+        )?;
         let mut months: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
         for (day, currency, channel, n, sum) in days {
             if currency == "RUB" {
