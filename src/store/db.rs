@@ -99,13 +99,6 @@ impl Tx {
         }
     }
 
-    pub(crate) fn ex(&mut self) -> Ex<'_> {
-        match self {
-            Tx::Lite(tx) => Ex::Lite(&mut *tx),
-            Tx::Pg(tx) => Ex::Pg(&mut *tx),
-        }
-    }
-
     pub(crate) async fn rollback(self) -> Result<()> {
         match self {
             Tx::Lite(tx) => tx.rollback().await?,
@@ -123,15 +116,6 @@ impl Tx {
     }
 }
 
-impl Conn {
-    pub(crate) fn ex(&mut self) -> Ex<'_> {
-        match self {
-            Conn::Lite(c) => Ex::Lite(&mut *c),
-            Conn::Pg(c) => Ex::Pg(&mut *c),
-        }
-    }
-}
-
 /// Anything statements can run on: a transaction, a pooled connection, or a
 /// plain connection of either engine.
 pub trait Exec: Send {
@@ -140,13 +124,19 @@ pub trait Exec: Send {
 
 impl Exec for Tx {
     fn ex(&mut self) -> Ex<'_> {
-        Tx::ex(self)
+        match self {
+            Tx::Lite(tx) => Ex::Lite(tx),
+            Tx::Pg(tx) => Ex::Pg(tx),
+        }
     }
 }
 
 impl Exec for Conn {
     fn ex(&mut self) -> Ex<'_> {
-        Conn::ex(self)
+        match self {
+            Conn::Lite(c) => Ex::Lite(c),
+            Conn::Pg(c) => Ex::Pg(c),
+        }
     }
 }
 
@@ -374,20 +364,9 @@ impl Q {
         })
     }
 
+    /// The one row (a missing row is an error, as sqlx's `fetch_one` says it).
     pub(crate) fn fetch_one<'a, T: Both + 'static, E: Exec + ?Sized>(self, on: &'a mut E) -> Boxed<'a, T> {
-        Box::pin(async move {
-            let sql = sqlx::AssertSqlSafe(self.sql);
-            Ok(match on.ex() {
-                Ex::Lite(c) => {
-                    bound!(sqlx::query_as::<_, T>(sql), self.args, json: |v: serde_json::Value| v.to_string())
-                        .fetch_one(c)
-                        .await?
-                }
-                Ex::Pg(c) => {
-                    bound!(sqlx::query_as::<_, T>(sql), self.args, json: sqlx::types::Json).fetch_one(c).await?
-                }
-            })
-        })
+        Box::pin(async move { self.fetch_optional(on).await?.ok_or(Error::Db(sqlx::Error::RowNotFound)) })
     }
 
     /// Every row, to read by column name.
