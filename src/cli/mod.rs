@@ -38,12 +38,7 @@ pub fn os_user() -> String {
 
 /// `--db`, else `ALMONER_DB` (both via clap), else the XDG data directory.
 pub fn default_db_path() -> PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    data.join("almoner").join("almoner.db")
+    crate::store::data_dir().join("almoner.db")
 }
 
 pub async fn open(cli: &Cli) -> Result<Store> {

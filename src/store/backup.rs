@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use super::Store;
 use crate::error::{Error, Result};
 
-fn documents_of(db: &Path) -> PathBuf {
+/// Where a SQLite database's papers are kept: beside it.
+pub(super) fn documents_of(db: &Path) -> PathBuf {
     let mut p = db.as_os_str().to_owned();
     p.push(".documents");
     PathBuf::from(p)

@@ -145,12 +145,10 @@ impl Store {
             .await
             .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", path.display())))?;
         let pool = db::Pool::Lite(pool);
-        let mut documents = path.as_os_str().to_owned();
-        documents.push(".documents");
         let store = Store {
             pool,
             path: path.to_path_buf(),
-            documents: PathBuf::from(documents),
+            documents: backup::documents_of(path),
             actor: actor.to_string(),
             standing: Default::default(),
         };
@@ -162,18 +160,17 @@ impl Store {
     /// Opens the PostgreSQL database at `url` (`postgres://USER@HOST/NAME`) and
     /// brings its schema up to date.
     async fn open_postgres(url: &str, actor: &str) -> Result<Store> {
+        let cannot = |e: sqlx::Error| Error::invalid(format!("cannot open database {}: {e}", without_password(url)));
         // One connection first, so a wrong address or a server that is down says so at once
         // (the pool would keep retrying until its timeout).
-        let first = <sqlx::PgConnection as sqlx::Connection>::connect(url)
-            .await
-            .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", without_password(url))))?;
+        let first = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.map_err(cannot)?;
         sqlx::Connection::close(first).await?;
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await
-            .map_err(|e| Error::invalid(format!("cannot open database {}: {e}", without_password(url))))?;
+            .map_err(cannot)?;
         let store = Store {
             pool: db::Pool::Pg(pool),
             // Shown in headers and messages: never the password.
@@ -434,12 +431,17 @@ pub(crate) fn postgres_documents(url: &str) -> PathBuf {
     let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
     let rest = rest.split('?').next().unwrap_or(rest);
     let name: String = rest.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
-    let data = std::env::var_os("XDG_DATA_HOME")
+    data_dir().join(format!("postgres-{name}.documents"))
+}
+
+/// almoner's own data folder: `$XDG_DATA_HOME/almoner`, else `~/.local/share/almoner`.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    data.join("almoner").join(format!("postgres-{name}.documents"))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("almoner")
 }
 
 /// `value` is all digits, of one of the lengths `lens` (INN, account, BIC).
