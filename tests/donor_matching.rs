@@ -41,16 +41,41 @@ async fn outcome(t: &TestDb, ids: &[i64]) -> (Vec<Vec<usize>>, Donors, Vec<(Stri
             None => groups.push(vec![i]),
         }
     }
-    let donors = sqlx::query_as("SELECT kind, name, inn, email, phone FROM donors ORDER BY id")
-        .fetch_all(t.store.pool().unwrap())
-        .await
-        .unwrap();
+    let donors = rows(&t.store, "SELECT kind, name, inn, email, phone FROM donors ORDER BY id").await;
     let accounts: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT account, name_key, donor_id FROM donor_accounts ORDER BY account, name_key")
-            .fetch_all(t.store.pool().unwrap())
-            .await
-            .unwrap();
+        rows(&t.store, "SELECT account, name_key, donor_id FROM donor_accounts ORDER BY account, name_key").await;
     (groups, donors, accounts)
+}
+
+/// Matching payments a chunk at a time gives the donors matching them one by one does.
+async fn chunked_is_one_by_one(
+    postgres: bool,
+    before: &[DonorKeys],
+    payments: &[DonorKeys],
+    cut: usize,
+) -> Result<(), TestCaseError> {
+    let db = || async { if postgres { TestDb::postgres().await } else { TestDb::new().await } };
+    let (one, many) = (db().await, db().await);
+    for t in [&one, &many] {
+        let mut conn = t.store.connection().await.unwrap();
+        for k in before {
+            find_or_add(&mut conn, k).await.unwrap();
+        }
+    }
+    let mut conn = one.store.connection().await.unwrap();
+    let mut ids_one = Vec::new();
+    for k in payments {
+        ids_one.push(find_or_add(&mut conn, k).await.unwrap());
+    }
+    let mut conn = many.store.connection().await.unwrap();
+    let mut ids_many = Vec::new();
+    // As an import does: the accounts remembered are carried from chunk to chunk.
+    let mut accounts = std::collections::HashSet::new();
+    for chunk in payments.chunks(cut) {
+        ids_many.extend(find_or_add_many_in(&mut conn, chunk, &mut accounts).await.unwrap());
+    }
+    prop_assert_eq!(outcome(&one, &ids_one).await, outcome(&many, &ids_many).await);
+    Ok(())
 }
 
 proptest! {
@@ -62,166 +87,151 @@ proptest! {
         payments in proptest::collection::vec(keys(), 1..25),
         cut in 1usize..25,
     ) {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            let (one, many) = (TestDb::new().await, TestDb::new().await);
-            for t in [&one, &many] {
-                let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
-                for k in &before {
-                    find_or_add(&mut conn, k).await.unwrap();
-                }
-            }
-            let mut conn = one.store.pool().unwrap().acquire().await.unwrap();
-            let mut ids_one = Vec::new();
-            for k in &payments {
-                ids_one.push(find_or_add(&mut conn, k).await.unwrap());
-            }
-            let mut conn = many.store.pool().unwrap().acquire().await.unwrap();
-            let mut ids_many = Vec::new();
-            // As an import does: the accounts remembered are carried from chunk to chunk.
-            let mut accounts = std::collections::HashSet::new();
-            for chunk in payments.chunks(cut) {
-                ids_many.extend(find_or_add_many_in(&mut conn, chunk, &mut accounts).await.unwrap());
-            }
-            prop_assert_eq!(outcome(&one, &ids_one).await, outcome(&many, &ids_many).await);
-            Ok(())
-        })?;
+        tokio::runtime::Runtime::new().unwrap().block_on(chunked_is_one_by_one(false, &before, &payments, cut))?;
     }
 }
 
-#[tokio::test]
-async fn the_rules_on_hand_picked_payments() {
-    let t = TestDb::new().await;
-    let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
-    let k = |name: &str, inn: Option<&str>, email: Option<&str>, phone: Option<&str>| DonorKeys {
-        name: name.into(),
-        inn: inn.map(Into::into),
-        email: email.map(Into::into),
-        phone: phone.map(Into::into),
-        ..Default::default()
-    };
-    let anna = find_or_add(&mut conn, &k("Анна", None, Some("Anna@X.org"), None)).await.unwrap();
-    // The same e-mail in another case and spelling of the name: the same donor, who now has a phone.
-    assert_eq!(
-        find_or_add(&mut conn, &k("АННА И.", None, Some("anna@x.org"), Some("8 (916) 111-22-33"))).await.unwrap(),
-        anna
-    );
-    // Found by that phone, written another way.
-    assert_eq!(find_or_add(&mut conn, &k("А.", None, None, Some("+7 916 111 22 33"))).await.unwrap(), anna);
-    // The same name alone is not enough when the first has contacts.
-    assert_ne!(find_or_add(&mut conn, &k("Анна", None, None, None)).await.unwrap(), anna);
-    // An INN names an organisation for good.
-    let org = find_or_add(&mut conn, &k("ООО Ромашка", Some("7701000001"), None, None)).await.unwrap();
-    assert_ne!(org, anna);
-    assert_eq!(find_or_add(&mut conn, &k("Ромашка", Some("7701000001"), None, None)).await.unwrap(), org);
-}
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
-#[tokio::test]
-async fn the_same_name_from_the_same_account_is_the_same_donor() {
-    let t = TestDb::new().await;
-    let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
-    let k = |name: &str, inn: Option<&str>, account: Option<&str>| DonorKeys {
-        name: name.into(),
-        inn: inn.map(Into::into),
-        account: account.map(Into::into),
-        ..Default::default()
-    };
-    // A person who gave her INN once; later payments from her account without it.
-    let olga =
-        find_or_add(&mut conn, &k("Лебедева Ольга Ивановна", Some("500100732259"), Some("40817810099910004312")))
-            .await
-            .unwrap();
-    let again =
-        find_or_add(&mut conn, &k("ЛЕБЕДЕВА ОЛЬГА ИВАНОВНА", None, Some("4081 7810 0999 1000 4312"))).await.unwrap();
-    assert_eq!(again, olga, "same name, same account");
-    // Near misses: the same account with another name (a family account), the same name from another account.
-    let husband =
-        find_or_add(&mut conn, &k("Лебедев Игорь Петрович", None, Some("40817810099910004312"))).await.unwrap();
-    assert_ne!(husband, olga);
-    let namesake =
-        find_or_add(&mut conn, &k("Лебедева Ольга Ивановна", None, Some("40817810000000000099"))).await.unwrap();
-    assert_ne!(namesake, olga, "a namesake paying from another account is not matched by the account");
-    // A chunk at a time, the same answer.
-    let ids =
-        find_or_add_many(&mut conn, &[k("ольга ивановна лебедева", None, Some("40817810099910004312"))]).await.unwrap();
-    assert_eq!(ids[0], olga);
-}
-
-#[tokio::test]
-async fn a_name_alone_matches_written_any_way() {
-    let t = TestDb::new().await;
-    let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
-    let k = |name: &str| DonorKeys { name: name.into(), ..Default::default() };
-    let petr = find_or_add(&mut conn, &k("Иванов Пётр")).await.unwrap();
-    for same in ["иванов  петр", "ПЁТР ИВАНОВ", " Иванов Петр "] {
-        assert_eq!(find_or_add(&mut conn, &k(same)).await.unwrap(), petr, "{same}");
+    #[test]
+    fn matching_a_chunk_at_a_time_is_matching_one_by_one_on_postgres(
+        before in proptest::collection::vec(keys(), 0..6),
+        payments in proptest::collection::vec(keys(), 1..25),
+        cut in 1usize..25,
+    ) {
+        tokio::runtime::Runtime::new().unwrap().block_on(chunked_is_one_by_one(true, &before, &payments, cut))?;
     }
-    assert_ne!(find_or_add(&mut conn, &k("Иванов Павел")).await.unwrap(), petr);
-    // A chunk at a time, the same.
-    let ids = find_or_add_many(&mut conn, &[k("пётр иванов"), k("Иванов Павел"), k("Сидоров Пётр")]).await.unwrap();
-    assert_eq!(ids[0], petr);
-    assert_ne!(ids[2], petr);
 }
 
-#[tokio::test]
-async fn duplicate_donors_merge_and_unmerge_with_their_money_and_later_payments_follow() {
-    use almoner::domain::{Channel, Designation};
-    use almoner::store::NewDonation;
-    let t = TestDb::new().await;
-    let case = fundraising_case(&t, rub("10000")).await;
-    let gift = |payer: &str, email: &str, amount: &str| NewDonation {
-        amount: rub(amount),
-        currency: almoner::domain::Currency::RUB,
-        received_on: date("2026-03-01"),
-        channel: Channel::Website,
-        payer: payer.into(),
-        donor_kind: almoner::domain::DonorKind::Person,
-        inn: None,
-        email: Some(email.into()),
-        purpose: String::new(),
-        designation: Designation::Unrestricted,
-        external_key: None,
-    };
-    let (d1, _) = t.store.new_donation(&gift("Анна", "anna@x.org", "300")).await.unwrap();
-    let (d2, _) = t.store.new_donation(&gift("Анна Иванова", "anna.ivanova@y.org", "500")).await.unwrap();
-    t.store.allocate(d2, &almoner::store::Plan::Lines(vec![(case, rub("200"))]), None, None).await.unwrap();
-    let donor_of = |d: i64| {
-        let pool = t.store.pool().unwrap().clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT donor_id FROM donations WHERE id = ?")
-                .bind(d)
-                .fetch_one(&pool)
+on_both_engines! {
+    async fn the_rules_on_hand_picked_payments(t: TestDb) {
+        let mut conn = t.store.connection().await.unwrap();
+        let k = |name: &str, inn: Option<&str>, email: Option<&str>, phone: Option<&str>| DonorKeys {
+            name: name.into(),
+            inn: inn.map(Into::into),
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+            ..Default::default()
+        };
+        let anna = find_or_add(&mut conn, &k("Анна", None, Some("Anna@X.org"), None)).await.unwrap();
+        // The same e-mail in another case and spelling of the name: the same donor, who now has a phone.
+        assert_eq!(
+            find_or_add(&mut conn, &k("АННА И.", None, Some("anna@x.org"), Some("8 (916) 111-22-33"))).await.unwrap(),
+            anna
+        );
+        // Found by that phone, written another way.
+        assert_eq!(find_or_add(&mut conn, &k("А.", None, None, Some("+7 916 111 22 33"))).await.unwrap(), anna);
+        // The same name alone is not enough when the first has contacts.
+        assert_ne!(find_or_add(&mut conn, &k("Анна", None, None, None)).await.unwrap(), anna);
+        // An INN names an organisation for good.
+        let org = find_or_add(&mut conn, &k("ООО Ромашка", Some("7701000001"), None, None)).await.unwrap();
+        assert_ne!(org, anna);
+        assert_eq!(find_or_add(&mut conn, &k("Ромашка", Some("7701000001"), None, None)).await.unwrap(), org);
+    }
+}
+
+on_both_engines! {
+    async fn the_same_name_from_the_same_account_is_the_same_donor(t: TestDb) {
+        let mut conn = t.store.connection().await.unwrap();
+        let k = |name: &str, inn: Option<&str>, account: Option<&str>| DonorKeys {
+            name: name.into(),
+            inn: inn.map(Into::into),
+            account: account.map(Into::into),
+            ..Default::default()
+        };
+        // A person who gave her INN once; later payments from her account without it.
+        let olga =
+            find_or_add(&mut conn, &k("Лебедева Ольга Ивановна", Some("500100732259"), Some("40817810099910004312")))
                 .await
-                .unwrap()
+                .unwrap();
+        let again =
+            find_or_add(&mut conn, &k("ЛЕБЕДЕВА ОЛЬГА ИВАНОВНА", None, Some("4081 7810 0999 1000 4312"))).await.unwrap();
+        assert_eq!(again, olga, "same name, same account");
+        // Near misses: the same account with another name (a family account), the same name from another account.
+        let husband =
+            find_or_add(&mut conn, &k("Лебедев Игорь Петрович", None, Some("40817810099910004312"))).await.unwrap();
+        assert_ne!(husband, olga);
+        let namesake =
+            find_or_add(&mut conn, &k("Лебедева Ольга Ивановна", None, Some("40817810000000000099"))).await.unwrap();
+        assert_ne!(namesake, olga, "a namesake paying from another account is not matched by the account");
+        // A chunk at a time, the same answer.
+        let ids =
+            find_or_add_many(&mut conn, &[k("ольга ивановна лебедева", None, Some("40817810099910004312"))]).await.unwrap();
+        assert_eq!(ids[0], olga);
+    }
+}
+
+on_both_engines! {
+    async fn a_name_alone_matches_written_any_way(t: TestDb) {
+        let mut conn = t.store.connection().await.unwrap();
+        let k = |name: &str| DonorKeys { name: name.into(), ..Default::default() };
+        let petr = find_or_add(&mut conn, &k("Иванов Пётр")).await.unwrap();
+        for same in ["иванов  петр", "ПЁТР ИВАНОВ", " Иванов Петр "] {
+            assert_eq!(find_or_add(&mut conn, &k(same)).await.unwrap(), petr, "{same}");
         }
-    };
-    let (a, b) = (donor_of(d1).await, donor_of(d2).await);
-    assert_ne!(a, b);
-    let before = fingerprint(&t.store).await;
-    assert!(t.store.merge_donors(a, a).await.is_err());
-    assert!(t.store.merge_donors(a, 999).await.is_err());
-    assert_eq!(before, fingerprint(&t.store).await, "refused merges change nothing");
-    let merge = t.store.merge_donors(b, a).await.unwrap();
-    assert_eq!(donor_of(d2).await, a, "the donation, with its allocation, follows the donor");
-    // A later payment with the merged donor's e-mail finds the donor it was merged into.
-    let (d3, _) = t.store.new_donation(&gift("А. Иванова", "anna.ivanova@y.org", "100")).await.unwrap();
-    assert_eq!(donor_of(d3).await, a);
-    let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
-    let k = DonorKeys { name: "x".into(), email: Some("ANNA.IVANOVA@y.org".into()), ..Default::default() };
-    assert_eq!(find_or_add_many(&mut conn, &[k]).await.unwrap(), vec![a], "a chunk at a time, the same");
-    drop(conn);
-    assert!(t.store.merge_donors(a, b).await.is_err(), "b stands for a now");
-    let (from, moved) = t.store.unmerge_donors(merge).await.unwrap();
-    assert_eq!((from, moved), (b, 1));
-    assert_eq!(donor_of(d2).await, b, "un-merged, the donation is back");
-    assert!(t.store.unmerge_donors(merge).await.unwrap_err().to_string().contains("undone already"));
-    assert_invariants(&t.store).await;
+        assert_ne!(find_or_add(&mut conn, &k("Иванов Павел")).await.unwrap(), petr);
+        // A chunk at a time, the same.
+        let ids = find_or_add_many(&mut conn, &[k("пётр иванов"), k("Иванов Павел"), k("Сидоров Пётр")]).await.unwrap();
+        assert_eq!(ids[0], petr);
+        assert_ne!(ids[2], petr);
+    }
+}
+
+on_both_engines! {
+    async fn duplicate_donors_merge_and_unmerge_with_their_money_and_later_payments_follow(t: TestDb) {
+        use almoner::domain::{Channel, Designation};
+        use almoner::store::NewDonation;
+        let case = fundraising_case(&t, rub("10000")).await;
+        let gift = |payer: &str, email: &str, amount: &str| NewDonation {
+            amount: rub(amount),
+            currency: almoner::domain::Currency::RUB,
+            received_on: date("2026-03-01"),
+            channel: Channel::Website,
+            payer: payer.into(),
+            donor_kind: almoner::domain::DonorKind::Person,
+            inn: None,
+            email: Some(email.into()),
+            purpose: String::new(),
+            designation: Designation::Unrestricted,
+            external_key: None,
+        };
+        let (d1, _) = t.store.new_donation(&gift("Анна", "anna@x.org", "300")).await.unwrap();
+        let (d2, _) = t.store.new_donation(&gift("Анна Иванова", "anna.ivanova@y.org", "500")).await.unwrap();
+        t.store.allocate(d2, &almoner::store::Plan::Lines(vec![(case, rub("200"))]), None, None).await.unwrap();
+        let donor_of = |d: i64| {
+            let store = &t.store;
+            async move { one::<i64>(store, &format!("SELECT donor_id FROM donations WHERE id = {d}")).await }
+        };
+        let (a, b) = (donor_of(d1).await, donor_of(d2).await);
+        assert_ne!(a, b);
+        let before = fingerprint(&t.store).await;
+        assert!(t.store.merge_donors(a, a).await.is_err());
+        assert!(t.store.merge_donors(a, 999).await.is_err());
+        assert_eq!(before, fingerprint(&t.store).await, "refused merges change nothing");
+        let merge = t.store.merge_donors(b, a).await.unwrap();
+        assert_eq!(donor_of(d2).await, a, "the donation, with its allocation, follows the donor");
+        // A later payment with the merged donor's e-mail finds the donor it was merged into.
+        let (d3, _) = t.store.new_donation(&gift("А. Иванова", "anna.ivanova@y.org", "100")).await.unwrap();
+        assert_eq!(donor_of(d3).await, a);
+        let mut conn = t.store.connection().await.unwrap();
+        let k = DonorKeys { name: "x".into(), email: Some("ANNA.IVANOVA@y.org".into()), ..Default::default() };
+        assert_eq!(find_or_add_many(&mut conn, &[k]).await.unwrap(), vec![a], "a chunk at a time, the same");
+        drop(conn);
+        assert!(t.store.merge_donors(a, b).await.is_err(), "b stands for a now");
+        let (from, moved) = t.store.unmerge_donors(merge).await.unwrap();
+        assert_eq!((from, moved), (b, 1));
+        assert_eq!(donor_of(d2).await, b, "un-merged, the donation is back");
+        assert!(t.store.unmerge_donors(merge).await.unwrap_err().to_string().contains("undone already"));
+        assert_invariants(&t.store).await;
+    }
 }
 
 // ---- Finding duplicate donors, and deciding on them from the console ----
 
 mod duplicates {
     use super::common::*;
+    use crate::on_both_engines;
     use almoner::app::i18n::Lang;
     use almoner::app::keymap::Keymap;
     use almoner::app::keys::parse_keys;
@@ -235,7 +245,7 @@ mod duplicates {
 
     /// A payment through the real donor matching, with `gifts` donations of 1 000,00 each; its donor.
     async fn pays(t: &TestDb, name: &str, email: Option<&str>, phone: Option<&str>, gifts: usize) -> i64 {
-        let mut conn = t.store.pool().unwrap().acquire().await.unwrap();
+        let mut conn = t.store.connection().await.unwrap();
         let keys = DonorKeys {
             name: name.into(),
             email: email.map(Into::into),
@@ -244,15 +254,15 @@ mod duplicates {
         };
         let donor = find_or_add(&mut conn, &keys).await.unwrap();
         for _ in 0..gifts {
-            sqlx::query(
-                "INSERT INTO donations (amount, designation_kind, received_on, channel, payer, donor_id, created_at)
-                 VALUES (100000, 'unrestricted', '2026-03-01', 'bank', ?, ?, '2026-03-01T00:00:00Z')",
+            raw(
+                &t.store,
+                &format!(
+                    "INSERT INTO donations (amount, designation_kind, received_on, channel, payer, donor_id, created_at)
+                     VALUES (100000, 'unrestricted', '2026-03-01', 'bank', '{}', {donor}, '2026-03-01T00:00:00Z')",
+                    name.replace('\'', "''")
+                ),
             )
-            .bind(name)
-            .bind(donor)
-            .execute(&mut *conn)
-            .await
-            .unwrap();
+            .await;
         }
         donor
     }
@@ -300,83 +310,80 @@ mod duplicates {
         list.iter().map(|p| (p.a.id, p.b.id)).collect()
     }
 
-    #[tokio::test]
-    async fn likely_duplicates_are_found_and_near_misses_left_alone() {
-        let t = TestDb::new().await;
-        let d = donors(&t).await;
-        let list = t.store.donor_duplicates(None).await.unwrap();
-        let found = pairs_of(&list);
-        assert_eq!(
-            found,
-            vec![(d.maria, d.maria_latin), (d.anna, d.anna_other), (d.olga, d.olga_bank), (d.evil, d.evil + 1)],
-            "{list:#?}"
-        );
-        assert!(!found.contains(&(d.igor, d.igor_other)), "namesakes with two phones are two people");
-        let why: Vec<&str> = list.iter().map(|p| p.reason.as_str()).collect();
-        assert_eq!(why[0], "nearly the same name (a typo, or another alphabet) and the same phone");
-        assert_eq!(why[1], "the same name and nearly the same e-mail");
-        assert_eq!(why[2], "the same name, and no e-mail or phone that differs");
-        // Both sides, with their gifts.
-        let olga = &list[2];
-        assert_eq!((olga.a.gifts, olga.a.total, olga.b.gifts), (3, rub("3000"), 1));
-        assert_eq!(olga.direction(), (d.olga_bank, d.olga), "fewer gifts into the other");
-        assert_eq!(list[1].direction(), (d.anna, d.anna_other));
-        assert_eq!(t.store.donor_duplicates(Some(1)).await.unwrap().len(), 1, "--limit");
+    on_both_engines! {
+        async fn likely_duplicates_are_found_and_near_misses_left_alone(t: TestDb) {
+            let d = donors(&t).await;
+            let list = t.store.donor_duplicates(None).await.unwrap();
+            let found = pairs_of(&list);
+            assert_eq!(
+                found,
+                vec![(d.maria, d.maria_latin), (d.anna, d.anna_other), (d.olga, d.olga_bank), (d.evil, d.evil + 1)],
+                "{list:#?}"
+            );
+            assert!(!found.contains(&(d.igor, d.igor_other)), "namesakes with two phones are two people");
+            let why: Vec<&str> = list.iter().map(|p| p.reason.as_str()).collect();
+            assert_eq!(why[0], "nearly the same name (a typo, or another alphabet) and the same phone");
+            assert_eq!(why[1], "the same name and nearly the same e-mail");
+            assert_eq!(why[2], "the same name, and no e-mail or phone that differs");
+            // Both sides, with their gifts.
+            let olga = &list[2];
+            assert_eq!((olga.a.gifts, olga.a.total, olga.b.gifts), (3, rub("3000"), 1));
+            assert_eq!(olga.direction(), (d.olga_bank, d.olga), "fewer gifts into the other");
+            assert_eq!(list[1].direction(), (d.anna, d.anna_other));
+            assert_eq!(t.store.donor_duplicates(Some(1)).await.unwrap().len(), 1, "--limit");
 
-        // Kept apart: no longer offered; twice is refused; a merged-away donor is not offered either.
-        let kept = t.store.keep_donors_apart(d.anna_other, d.anna, Some("сёстры")).await.unwrap();
-        assert!(
-            t.store.keep_donors_apart(d.anna, d.anna_other, None).await.unwrap_err().to_string().contains("already")
-        );
-        assert!(t.store.keep_donors_apart(d.anna, d.anna, None).await.is_err());
-        let merge = t.store.merge_donors(d.maria_latin, d.maria).await.unwrap();
-        let e = t.store.keep_donors_apart(d.maria, d.maria_latin, None).await.unwrap_err().to_string();
-        assert!(e.contains("was merged into donor"), "{e}");
-        let left = pairs_of(&t.store.donor_duplicates(None).await.unwrap());
-        assert_eq!(left, vec![(d.olga, d.olga_bank), (d.evil, d.evil + 1)]);
-        t.store.unmerge_donors(merge).await.unwrap();
-        t.store.undo_keep_donors_apart(kept).await.unwrap();
-        assert_eq!(t.store.donor_duplicates(None).await.unwrap().len(), 4, "both back");
-        let audit: Vec<(String, i64)> =
-            sqlx::query_as("SELECT action, entity_id FROM audit_log WHERE action LIKE 'donor.%' ORDER BY id")
-                .fetch_all(t.store.pool().unwrap())
-                .await
-                .unwrap();
-        let (a, b, m) = (d.anna.min(d.anna_other), d.anna.max(d.anna_other), d.maria_latin);
-        let kept = "donor.keep_apart".to_string();
-        let back = "donor.keep_apart_undo".to_string();
-        assert_eq!(
-            audit,
-            [
-                (kept.clone(), a),
-                (kept, b),
-                ("donor.merge".into(), m),
-                ("donor.unmerge".into(), m),
-                (back.clone(), a),
-                (back, b)
-            ],
-            "a keep-apart decision is in both donors' history"
-        );
-        assert_invariants(&t.store).await;
+            // Kept apart: no longer offered; twice is refused; a merged-away donor is not offered either.
+            let kept = t.store.keep_donors_apart(d.anna_other, d.anna, Some("сёстры")).await.unwrap();
+            assert!(
+                t.store.keep_donors_apart(d.anna, d.anna_other, None).await.unwrap_err().to_string().contains("already")
+            );
+            assert!(t.store.keep_donors_apart(d.anna, d.anna, None).await.is_err());
+            let merge = t.store.merge_donors(d.maria_latin, d.maria).await.unwrap();
+            let e = t.store.keep_donors_apart(d.maria, d.maria_latin, None).await.unwrap_err().to_string();
+            assert!(e.contains("was merged into donor"), "{e}");
+            let left = pairs_of(&t.store.donor_duplicates(None).await.unwrap());
+            assert_eq!(left, vec![(d.olga, d.olga_bank), (d.evil, d.evil + 1)]);
+            t.store.unmerge_donors(merge).await.unwrap();
+            t.store.undo_keep_donors_apart(kept).await.unwrap();
+            assert_eq!(t.store.donor_duplicates(None).await.unwrap().len(), 4, "both back");
+            let audit: Vec<(String, i64)> =
+                rows(&t.store, "SELECT action, entity_id FROM audit_log WHERE action LIKE 'donor.%' ORDER BY id").await;
+            let (a, b, m) = (d.anna.min(d.anna_other), d.anna.max(d.anna_other), d.maria_latin);
+            let kept = "donor.keep_apart".to_string();
+            let back = "donor.keep_apart_undo".to_string();
+            assert_eq!(
+                audit,
+                [
+                    (kept.clone(), a),
+                    (kept, b),
+                    ("donor.merge".into(), m),
+                    ("donor.unmerge".into(), m),
+                    (back.clone(), a),
+                    (back, b)
+                ],
+                "a keep-apart decision is in both donors' history"
+            );
+            assert_invariants(&t.store).await;
+        }
     }
 
-    #[tokio::test]
-    async fn only_those_who_may_merge_donors_keep_them_apart() {
-        let t = TestDb::new().await;
-        let d = donors(&t).await;
-        t.store.set_user("anna", Role::Admin, true).await.unwrap();
-        let anna = Store::open(&t.path(), "anna").await.unwrap();
-        anna.set_user("vera", Role::Viewer, true).await.unwrap();
-        anna.set_user("mila", Role::Medical, true).await.unwrap();
-        anna.set_user("bella", Role::Bookkeeper, true).await.unwrap();
-        for who in ["vera", "mila"] {
-            let s = Store::open(&t.path(), who).await.unwrap();
-            assert_eq!(s.donor_duplicates(None).await.unwrap().len(), 4, "anyone who reads sees them");
-            let e = s.keep_donors_apart(d.olga, d.olga_bank, None).await.unwrap_err().to_string();
-            assert!(e.contains("not allowed for your role") && e.contains("bookkeeper"), "{e}");
+    on_both_engines! {
+        async fn only_those_who_may_merge_donors_keep_them_apart(t: TestDb) {
+            let d = donors(&t).await;
+            t.store.set_user("anna", Role::Admin, true).await.unwrap();
+            let anna = Store::open(&t.path(), "anna").await.unwrap();
+            anna.set_user("vera", Role::Viewer, true).await.unwrap();
+            anna.set_user("mila", Role::Medical, true).await.unwrap();
+            anna.set_user("bella", Role::Bookkeeper, true).await.unwrap();
+            for who in ["vera", "mila"] {
+                let s = Store::open(&t.path(), who).await.unwrap();
+                assert_eq!(s.donor_duplicates(None).await.unwrap().len(), 4, "anyone who reads sees them");
+                let e = s.keep_donors_apart(d.olga, d.olga_bank, None).await.unwrap_err().to_string();
+                assert!(e.contains("not allowed for your role") && e.contains("bookkeeper"), "{e}");
+            }
+            let bella = Store::open(&t.path(), "bella").await.unwrap();
+            bella.keep_donors_apart(d.olga, d.olga_bank, None).await.unwrap();
         }
-        let bella = Store::open(&t.path(), "bella").await.unwrap();
-        bella.keep_donors_apart(d.olga, d.olga_bank, None).await.unwrap();
     }
 
     struct Console {
@@ -423,87 +430,76 @@ mod duplicates {
     }
 
     async fn gifts_of(store: &Store, donor: i64) -> Vec<i64> {
-        sqlx::query_scalar("SELECT id FROM donations WHERE donor_id = ? ORDER BY id")
-            .bind(donor)
-            .fetch_all(store.pool().unwrap())
-            .await
-            .unwrap()
+        column(store, &format!("SELECT id FROM donations WHERE donor_id = {donor} ORDER BY id")).await
     }
 
-    #[tokio::test]
-    async fn the_console_merges_undoes_and_keeps_apart_by_keys() {
-        let t = TestDb::new().await;
-        let d = donors(&t).await;
-        let (mut app, _jobs) = App::new(t.store.clone(), Keymap::preset("default"), &[], Lang::En).await;
-        app.frozen_now = Some(Utc.with_ymd_and_hms(2026, 6, 30, 12, 0, 0).unwrap());
-        app.rows = 24;
-        app.refresh().await.unwrap();
-        let mut c = Console { _t: t, app };
-        let store = c.app.store.clone();
+    on_both_engines! {
+        async fn the_console_merges_undoes_and_keeps_apart_by_keys(t: TestDb) {
+            let d = donors(&t).await;
+            let (mut app, _jobs) = App::new(t.store.clone(), Keymap::preset("default"), &[], Lang::En).await;
+            app.frozen_now = Some(Utc.with_ymd_and_hms(2026, 6, 30, 12, 0, 0).unwrap());
+            app.rows = 24;
+            app.refresh().await.unwrap();
+            let mut c = Console { _t: t, app };
+            let store = c.app.store.clone();
 
-        c.keys("g u").await;
-        assert_eq!(c.app.screen, ScreenId::Donors, "{}", c.status());
-        assert_eq!(c.pairs().len(), 4);
-        let screen = c.screen(80, 24);
-        insta::assert_snapshot!("donor_duplicates_80x24", screen);
-        assert!(screen.contains("Ivanova Mariya") && screen.contains("Иванова Мария"), "{screen}");
-        assert!(!screen.chars().any(|ch| ch.is_control() && ch != '\n'), "a control character reached the screen");
-        c.select(d.evil, d.evil + 1).await;
-        let screen = c.screen(160, 48);
-        assert!(screen.contains("Zlo^[]0;pwned^G Hacker"), "{screen}");
+            c.keys("g u").await;
+            assert_eq!(c.app.screen, ScreenId::Donors, "{}", c.status());
+            assert_eq!(c.pairs().len(), 4);
+            let screen = c.screen(80, 24);
+            insta::assert_snapshot!("donor_duplicates_80x24", screen);
+            assert!(screen.contains("Ivanova Mariya") && screen.contains("Иванова Мария"), "{screen}");
+            assert!(!screen.chars().any(|ch| ch.is_control() && ch != '\n'), "a control character reached the screen");
+            c.select(d.evil, d.evil + 1).await;
+            let screen = c.screen(160, 48);
+            assert!(screen.contains("Zlo^[]0;pwned^G Hacker"), "{screen}");
 
-        // m: the donor with fewer gifts goes into the other, with its donations.
-        let bank_gifts = gifts_of(&store, d.olga_bank).await;
-        c.select(d.olga, d.olga_bank).await;
-        c.keys("m").await;
-        assert!(c.status().contains(&format!("donor {} merged into donor {}", d.olga_bank, d.olga)), "{}", c.status());
-        let now_olgas = gifts_of(&store, d.olga).await;
-        assert!(bank_gifts.iter().all(|g| now_olgas.contains(g)) && now_olgas.len() == 4, "the gifts followed");
-        assert!(!c.pairs().contains(&(d.olga, d.olga_bank)), "merged: off the list");
-        // u: the merge is taken back.
-        c.keys("u").await;
-        assert!(c.status().contains("undone"), "{}", c.status());
-        assert_eq!(gifts_of(&store, d.olga_bank).await, bank_gifts);
-        assert!(c.pairs().contains(&(d.olga, d.olga_bank)), "back on the list");
+            // m: the donor with fewer gifts goes into the other, with its donations.
+            let bank_gifts = gifts_of(&store, d.olga_bank).await;
+            c.select(d.olga, d.olga_bank).await;
+            c.keys("m").await;
+            assert!(c.status().contains(&format!("donor {} merged into donor {}", d.olga_bank, d.olga)), "{}", c.status());
+            let now_olgas = gifts_of(&store, d.olga).await;
+            assert!(bank_gifts.iter().all(|g| now_olgas.contains(g)) && now_olgas.len() == 4, "the gifts followed");
+            assert!(!c.pairs().contains(&(d.olga, d.olga_bank)), "merged: off the list");
+            // u: the merge is taken back.
+            c.keys("u").await;
+            assert!(c.status().contains("undone"), "{}", c.status());
+            assert_eq!(gifts_of(&store, d.olga_bank).await, bank_gifts);
+            assert!(c.pairs().contains(&(d.olga, d.olga_bank)), "back on the list");
 
-        // x: kept apart, with a reason typed at the prompt; u takes that back too; x again with none.
-        c.select(d.anna, d.anna_other).await;
-        c.keys("x").await;
-        c.type_text("две разные Анны").await;
-        c.keys("<Enter>").await;
-        assert!(c.status().contains("kept apart"), "{}", c.status());
-        assert!(!c.pairs().contains(&(d.anna, d.anna_other)));
-        let reason: Option<String> =
-            sqlx::query_scalar("SELECT reason FROM donors_kept_apart WHERE donor_a = ? AND undone_at IS NULL")
-                .bind(d.anna)
-                .fetch_one(store.pool().unwrap())
-                .await
-                .unwrap();
-        assert_eq!(reason.as_deref(), Some("две разные Анны"));
-        c.keys("u").await;
-        assert!(c.pairs().contains(&(d.anna, d.anna_other)), "{}", c.status());
-        c.select(d.anna, d.anna_other).await;
-        c.keys("x <Enter>").await;
-        assert!(!c.pairs().contains(&(d.anna, d.anna_other)), "{}", c.status());
-        c.keys("u u").await;
-        assert!(c.status().contains("no decision made here"), "{}", c.status());
+            // x: kept apart, with a reason typed at the prompt; u takes that back too; x again with none.
+            c.select(d.anna, d.anna_other).await;
+            c.keys("x").await;
+            c.type_text("две разные Анны").await;
+            c.keys("<Enter>").await;
+            assert!(c.status().contains("kept apart"), "{}", c.status());
+            assert!(!c.pairs().contains(&(d.anna, d.anna_other)));
+            let reason: Option<String> =
+                one(&store, &format!("SELECT reason FROM donors_kept_apart WHERE donor_a = {} AND undone_at IS NULL", d.anna)).await;
+            assert_eq!(reason.as_deref(), Some("две разные Анны"));
+            c.keys("u").await;
+            assert!(c.pairs().contains(&(d.anna, d.anna_other)), "{}", c.status());
+            c.select(d.anna, d.anna_other).await;
+            c.keys("x <Enter>").await;
+            assert!(!c.pairs().contains(&(d.anna, d.anna_other)), "{}", c.status());
+            c.keys("u u").await;
+            assert!(c.status().contains("no decision made here"), "{}", c.status());
 
-        // The same commands with the pair named work anywhere (the `:` prompt, `exec` scripts).
-        c.keys("g b").await;
-        let e = c.app.run_line("merge-donors").await.unwrap_err();
-        assert!(e.contains("g u"), "{e}");
-        c.app.run_line(&format!("merge-donors {} {}", d.maria_latin, d.maria)).await.unwrap();
-        assert_eq!(gifts_of(&store, d.maria_latin).await, Vec::<i64>::new());
-        c.app.run_line(&format!("keep-donors-apart {} {} разные люди", d.igor, d.igor_other)).await.unwrap();
-        let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'donor.%'")
-            .fetch_one(store.pool().unwrap())
-            .await
-            .unwrap();
-        assert_eq!(
-            audit, 13,
-            "every decision and every undo is audited (keeping apart, and its undo, under both donors)"
-        );
-        assert_invariants(&store).await;
+            // The same commands with the pair named work anywhere (the `:` prompt, `exec` scripts).
+            c.keys("g b").await;
+            let e = c.app.run_line("merge-donors").await.unwrap_err();
+            assert!(e.contains("g u"), "{e}");
+            c.app.run_line(&format!("merge-donors {} {}", d.maria_latin, d.maria)).await.unwrap();
+            assert_eq!(gifts_of(&store, d.maria_latin).await, Vec::<i64>::new());
+            c.app.run_line(&format!("keep-donors-apart {} {} разные люди", d.igor, d.igor_other)).await.unwrap();
+            let audit: i64 = one(&store, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'donor.%'").await;
+            assert_eq!(
+                audit, 13,
+                "every decision and every undo is audited (keeping apart, and its undo, under both donors)"
+            );
+            assert_invariants(&store).await;
+        }
     }
 
     #[test]

@@ -28,11 +28,10 @@ fn corpus_files() -> Vec<PathBuf> {
     files
 }
 
-async fn corpus_dir_imports_as_expected(dir: &str, expectations: &str) {
+async fn corpus_dir_imports_as_expected(t: TestDb, dir: &str, expectations: &str) {
     let expected: toml::Table = toml::from_str(expectations).unwrap();
     let files: Vec<PathBuf> = std::fs::read_dir(corpus(dir)).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), expected.len(), "every corpus file has an expectation, and no more");
-    let t = TestDb::new().await;
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let want =
@@ -73,24 +72,22 @@ async fn corpus_dir_imports_as_expected(dir: &str, expectations: &str) {
     }
 }
 
-#[tokio::test]
-async fn every_1c_corpus_file_imports_as_expected_or_is_rejected_with_its_reason() {
-    corpus_dir_imports_as_expected("1c", include_str!("corpus_1c.toml")).await;
-}
+on_both_engines! {
+    async fn every_1c_corpus_file_imports_as_expected_or_is_rejected_with_its_reason(t: TestDb) {
+        corpus_dir_imports_as_expected(t, "1c", include_str!("corpus_1c.toml")).await;
+    }
 
-#[tokio::test]
-async fn every_mt940_corpus_file_imports_as_expected_or_is_rejected_with_its_reason() {
-    corpus_dir_imports_as_expected("mt940", include_str!("corpus_mt940.toml")).await;
-}
+    async fn every_mt940_corpus_file_imports_as_expected_or_is_rejected_with_its_reason(t: TestDb) {
+        corpus_dir_imports_as_expected(t, "mt940", include_str!("corpus_mt940.toml")).await;
+    }
 
-#[tokio::test]
-async fn every_camt_corpus_file_imports_as_expected_or_is_rejected_with_its_reason() {
-    corpus_dir_imports_as_expected("camt053", include_str!("corpus_camt.toml")).await;
-}
+    async fn every_camt_corpus_file_imports_as_expected_or_is_rejected_with_its_reason(t: TestDb) {
+        corpus_dir_imports_as_expected(t, "camt053", include_str!("corpus_camt.toml")).await;
+    }
 
-#[tokio::test]
-async fn every_other_corpus_file_imports_through_its_profile_or_is_rejected_with_its_reason() {
-    corpus_dir_imports_as_expected("other", include_str!("corpus_other.toml")).await;
+    async fn every_other_corpus_file_imports_through_its_profile_or_is_rejected_with_its_reason(t: TestDb) {
+        corpus_dir_imports_as_expected(t, "other", include_str!("corpus_other.toml")).await;
+    }
 }
 
 /// Truncations, flipped bytes, doubled sections, huge lines: parsers answer, never panic.
@@ -146,49 +143,49 @@ async fn register(name: &str) -> almoner::import::Register {
     parse(&std::fs::read(corpus("1c").join(name)).unwrap(), None).unwrap()
 }
 
-#[tokio::test]
-async fn importing_twice_adds_nothing_twice_and_preview_writes_nothing() {
-    let t = TestDb::new().await;
-    let r = register("parser1c__kl_to_1c.txt").await;
-    let before = fingerprint(&t.store).await;
-    let preview = t.store.preview_import(&r, "a.txt").await.unwrap();
-    assert_eq!(before, fingerprint(&t.store).await, "a preview wrote something");
-    let first = t.store.import(&r, "a.txt", "sha").await.unwrap();
-    assert_eq!((first.new, first.duplicate), (preview.new, 0));
-    assert!(first.new > 0);
-    let second = t.store.import(&r, "a.txt", "sha").await.unwrap();
-    assert_eq!((second.new, second.duplicate), (0, first.new));
-    let (n, total, _) = t.store.donation_totals().await.unwrap();
-    assert_eq!(n as usize, first.new);
-    assert_eq!(total, first.incoming_total, "what came in is what the register says, to the kopeck");
-    // The same statement in another encoding is the same payments.
-    let a = register("kilylabs__one_day.txt").await;
-    let b = register("kilylabs__one_day_utf8.txt").await;
-    let one = t.store.import(&a, "cp1251", "x").await.unwrap();
-    let other = t.store.import(&b, "utf8", "y").await.unwrap();
-    assert_eq!((other.new, other.duplicate), (0, one.new));
-    assert_invariants(&t.store).await;
+on_both_engines! {
+    async fn importing_twice_adds_nothing_twice_and_preview_writes_nothing(t: TestDb) {
+        let r = register("parser1c__kl_to_1c.txt").await;
+        let before = fingerprint(&t.store).await;
+        let preview = t.store.preview_import(&r, "a.txt").await.unwrap();
+        assert_eq!(before, fingerprint(&t.store).await, "a preview wrote something");
+        let first = t.store.import(&r, "a.txt", "sha").await.unwrap();
+        assert_eq!((first.new, first.duplicate), (preview.new, 0));
+        assert!(first.new > 0);
+        let second = t.store.import(&r, "a.txt", "sha").await.unwrap();
+        assert_eq!((second.new, second.duplicate), (0, first.new));
+        let (n, total, _) = t.store.donation_totals().await.unwrap();
+        assert_eq!(n as usize, first.new);
+        assert_eq!(total, first.incoming_total, "what came in is what the register says, to the kopeck");
+        // The same statement in another encoding is the same payments.
+        let a = register("kilylabs__one_day.txt").await;
+        let b = register("kilylabs__one_day_utf8.txt").await;
+        let one = t.store.import(&a, "cp1251", "x").await.unwrap();
+        let other = t.store.import(&b, "utf8", "y").await.unwrap();
+        assert_eq!((other.new, other.duplicate), (0, one.new));
+        assert_invariants(&t.store).await;
+    }
 }
 
-#[tokio::test]
-async fn a_batch_is_undone_only_while_none_of_it_is_allocated() {
-    let t = TestDb::new().await;
-    let r = register("parser1c__kl_to_1c.txt").await;
-    let batch = t.store.import(&r, "a.txt", "sha").await.unwrap().batch.unwrap();
-    let removed = t.store.undo_import(batch).await.unwrap();
-    assert!(removed > 0);
-    assert_eq!(t.store.donation_totals().await.unwrap().0, 0);
-    assert!(t.store.undo_import(batch).await.unwrap_err().to_string().contains("already undone"));
-    // Imported again after the undo, it is new again.
-    let again = t.store.import(&r, "a.txt", "sha").await.unwrap();
-    assert_eq!(again.new, removed);
-    let case = fundraising_case(&t, rub("1")).await;
-    let d = t.store.list_donations(&Default::default()).await.unwrap()[0].id;
-    t.store.allocate(d, &Plan::Lines(vec![(case, rub("1"))]), None, None).await.unwrap();
-    let before = fingerprint(&t.store).await;
-    let e = t.store.undo_import(again.batch.unwrap()).await.unwrap_err().to_string();
-    assert!(e.contains("cannot be undone: 1 allocation(s)"), "{e}");
-    assert_eq!(before, fingerprint(&t.store).await);
+on_both_engines! {
+    async fn a_batch_is_undone_only_while_none_of_it_is_allocated(t: TestDb) {
+        let r = register("parser1c__kl_to_1c.txt").await;
+        let batch = t.store.import(&r, "a.txt", "sha").await.unwrap().batch.unwrap();
+        let removed = t.store.undo_import(batch).await.unwrap();
+        assert!(removed > 0);
+        assert_eq!(t.store.donation_totals().await.unwrap().0, 0);
+        assert!(t.store.undo_import(batch).await.unwrap_err().to_string().contains("already undone"));
+        // Imported again after the undo, it is new again.
+        let again = t.store.import(&r, "a.txt", "sha").await.unwrap();
+        assert_eq!(again.new, removed);
+        let case = fundraising_case(&t, rub("1")).await;
+        let d = t.store.list_donations(&Default::default()).await.unwrap()[0].id;
+        t.store.allocate(d, &Plan::Lines(vec![(case, rub("1"))]), None, None).await.unwrap();
+        let before = fingerprint(&t.store).await;
+        let e = t.store.undo_import(again.batch.unwrap()).await.unwrap_err().to_string();
+        assert!(e.contains("cannot be undone: 1 allocation(s)"), "{e}");
+        assert_eq!(before, fingerprint(&t.store).await);
+    }
 }
 
 #[test]
@@ -236,86 +233,86 @@ async fn case_in_payment(t: &TestDb, invoice: &str) -> i64 {
     id
 }
 
-#[tokio::test]
-async fn an_outgoing_payment_of_an_invoice_marks_its_case_paid_once() {
-    let t = TestDb::new().await;
-    let case = case_in_payment(&t, "СЧ-77").await;
-    let other = case_in_payment(&t, "СЧ-78").await;
-    let r = parse(&statement_paying("1000.00", "Оплата по счету СЧ-77 от 01.03.2026 за лечение"), None).unwrap();
-    let preview = t.store.preview_import(&r, "out.txt").await.unwrap();
-    assert_eq!((preview.outgoing, preview.pays, preview.rows[0].pays_case), (1, 1, Some(case)));
-    let done = t.store.import(&r, "out.txt", "sha").await.unwrap();
-    assert_eq!(done.pays, 1);
-    let file = t.store.case_file(case).await.unwrap();
-    assert_eq!(file.case.stage, almoner::domain::Stage::Paid);
-    assert_eq!(file.payment_order.as_ref().unwrap().number, "771");
-    assert!(
-        file.documents
-            .iter()
-            .any(|d| d.kind == almoner::domain::DocKind::PaymentOrder && d.file_name == "out.txt, line 5")
-    );
-    assert_eq!(t.store.case(other).await.unwrap().stage, almoner::domain::Stage::Payment);
-    // Imported again, it pays nothing twice.
-    assert_eq!(t.store.import(&r, "out.txt", "sha").await.unwrap().pays, 0);
-    assert_invariants(&t.store).await;
-}
-
-#[tokio::test]
-async fn an_ambiguous_or_wrong_outgoing_payment_waits_for_a_person() {
-    let t = TestDb::new().await;
-    let a = case_in_payment(&t, "5").await;
-    let b = case_in_payment(&t, "5").await;
-    let r = parse(&statement_paying("1000.00", "Оплата счета 5"), None).unwrap();
-    let done = t.store.import(&r, "out.txt", "sha").await.unwrap();
-    assert_eq!(done.pays, 0);
-    let note = done.rows[0].payment_note.clone().unwrap();
-    assert!(note.contains(&format!("cases {a}, {b}")), "{note}");
-    // The right number but the wrong amount pays nothing.
-    let r = parse(&statement_paying("999.00", "Оплата счета 5"), None).unwrap();
-    assert_eq!(t.store.preview_import(&r, "x").await.unwrap().pays, 0);
-    // The right number and amount to another payee (the statement pays INN 7701234567) waits too.
-    let c = case_in_payment(&t, "СЧ-9").await;
-    t.store.set_invoice_bank(c, "7709999999", "40603810000000000009", "044525225").await.unwrap();
-    let r = parse(&statement_paying("1000.00", "Оплата по счету СЧ-9"), None).unwrap();
-    let p = t.store.preview_import(&r, "x").await.unwrap();
-    assert_eq!(p.pays, 0);
-    let note = p.rows[0].payment_note.clone().unwrap();
-    assert!(note.contains(&format!("case {c}")) && note.contains("7709999999"), "{note}");
-    t.store.set_invoice_bank(c, "7701234567", "40603810000000000009", "044525225").await.unwrap();
-    assert_eq!(t.store.preview_import(&r, "x").await.unwrap().rows[0].pays_case, Some(c), "the right payee pays");
-    for c in [a, b] {
-        assert_eq!(t.store.case(c).await.unwrap().stage, almoner::domain::Stage::Payment);
+on_both_engines! {
+    async fn an_outgoing_payment_of_an_invoice_marks_its_case_paid_once(t: TestDb) {
+        let case = case_in_payment(&t, "СЧ-77").await;
+        let other = case_in_payment(&t, "СЧ-78").await;
+        let r = parse(&statement_paying("1000.00", "Оплата по счету СЧ-77 от 01.03.2026 за лечение"), None).unwrap();
+        let preview = t.store.preview_import(&r, "out.txt").await.unwrap();
+        assert_eq!((preview.outgoing, preview.pays, preview.rows[0].pays_case), (1, 1, Some(case)));
+        let done = t.store.import(&r, "out.txt", "sha").await.unwrap();
+        assert_eq!(done.pays, 1);
+        let file = t.store.case_file(case).await.unwrap();
+        assert_eq!(file.case.stage, almoner::domain::Stage::Paid);
+        assert_eq!(file.payment_order.as_ref().unwrap().number, "771");
+        assert!(
+            file.documents
+                .iter()
+                .any(|d| d.kind == almoner::domain::DocKind::PaymentOrder && d.file_name == "out.txt, line 5")
+        );
+        assert_eq!(t.store.case(other).await.unwrap().stage, almoner::domain::Stage::Payment);
+        // Imported again, it pays nothing twice.
+        assert_eq!(t.store.import(&r, "out.txt", "sha").await.unwrap().pays, 0);
+        assert_invariants(&t.store).await;
     }
 }
 
-#[tokio::test]
-async fn payment_orders_export_for_the_bank_and_read_back() {
-    let t = TestDb::new().await;
-    let case = case_in_payment(&t, "СЧ-77").await;
-    let e = t.store.payment_orders_due().await.unwrap_err().to_string();
-    assert!(e.contains("foundation's own details are not set"), "{e}");
-    t.store.set_setting("foundation_name", "БФ «Помощь»").await.unwrap();
-    t.store.set_setting("foundation_inn", "7701000001").await.unwrap();
-    assert!(t.store.set_setting("foundation_account", "4070381").await.unwrap_err().to_string().contains("20 digits"));
-    t.store.set_setting("foundation_account", "40703810000000000001").await.unwrap();
-    let e = t.store.payment_orders_due().await.unwrap_err().to_string();
-    assert!(e.contains(&format!("case {case} lack the payee's INN")), "{e}");
-    assert!(t.store.set_invoice_bank(case, "77012", "40603810000000000009", "044525225").await.is_err());
-    t.store.set_invoice_bank(case, "7701234567", "40603810000000000009", "044525225").await.unwrap();
-    let (payer, orders) = t.store.payment_orders_due().await.unwrap();
-    let bytes = almoner::import::export::payment_orders_1c(&payer, &orders, date("2026-04-02"), chrono::NaiveTime::MIN);
-    assert!(std::str::from_utf8(&bytes).is_err(), "CP1251, not UTF-8");
-    assert!(bytes.windows(2).filter(|w| w == b"\r\n").count() > 20, "CRLF line ends");
-    let r = parse(&bytes, None).unwrap();
-    assert_eq!(r.encoding, "windows-1251");
-    assert_eq!(r.payments.len(), 1);
-    let p = &r.payments[0];
-    assert_eq!(
-        (p.direction, p.amount, p.payee.inn.as_deref()),
-        (almoner::import::Direction::Outgoing, rub("1000"), Some("7701234567"))
-    );
-    // The bank pays it; the statement comes back; the case is paid.
-    let done = t.store.import(&r, "orders.txt", "sha").await.unwrap();
-    assert_eq!(done.pays, 1);
-    assert_eq!(t.store.case(case).await.unwrap().stage, almoner::domain::Stage::Paid);
+on_both_engines! {
+    async fn an_ambiguous_or_wrong_outgoing_payment_waits_for_a_person(t: TestDb) {
+        let a = case_in_payment(&t, "5").await;
+        let b = case_in_payment(&t, "5").await;
+        let r = parse(&statement_paying("1000.00", "Оплата счета 5"), None).unwrap();
+        let done = t.store.import(&r, "out.txt", "sha").await.unwrap();
+        assert_eq!(done.pays, 0);
+        let note = done.rows[0].payment_note.clone().unwrap();
+        assert!(note.contains(&format!("cases {a}, {b}")), "{note}");
+        // The right number but the wrong amount pays nothing.
+        let r = parse(&statement_paying("999.00", "Оплата счета 5"), None).unwrap();
+        assert_eq!(t.store.preview_import(&r, "x").await.unwrap().pays, 0);
+        // The right number and amount to another payee (the statement pays INN 7701234567) waits too.
+        let c = case_in_payment(&t, "СЧ-9").await;
+        t.store.set_invoice_bank(c, "7709999999", "40603810000000000009", "044525225").await.unwrap();
+        let r = parse(&statement_paying("1000.00", "Оплата по счету СЧ-9"), None).unwrap();
+        let p = t.store.preview_import(&r, "x").await.unwrap();
+        assert_eq!(p.pays, 0);
+        let note = p.rows[0].payment_note.clone().unwrap();
+        assert!(note.contains(&format!("case {c}")) && note.contains("7709999999"), "{note}");
+        t.store.set_invoice_bank(c, "7701234567", "40603810000000000009", "044525225").await.unwrap();
+        assert_eq!(t.store.preview_import(&r, "x").await.unwrap().rows[0].pays_case, Some(c), "the right payee pays");
+        for c in [a, b] {
+            assert_eq!(t.store.case(c).await.unwrap().stage, almoner::domain::Stage::Payment);
+        }
+    }
+}
+
+on_both_engines! {
+    async fn payment_orders_export_for_the_bank_and_read_back(t: TestDb) {
+        let case = case_in_payment(&t, "СЧ-77").await;
+        let e = t.store.payment_orders_due().await.unwrap_err().to_string();
+        assert!(e.contains("foundation's own details are not set"), "{e}");
+        t.store.set_setting("foundation_name", "БФ «Помощь»").await.unwrap();
+        t.store.set_setting("foundation_inn", "7701000001").await.unwrap();
+        assert!(t.store.set_setting("foundation_account", "4070381").await.unwrap_err().to_string().contains("20 digits"));
+        t.store.set_setting("foundation_account", "40703810000000000001").await.unwrap();
+        let e = t.store.payment_orders_due().await.unwrap_err().to_string();
+        assert!(e.contains(&format!("case {case} lack the payee's INN")), "{e}");
+        assert!(t.store.set_invoice_bank(case, "77012", "40603810000000000009", "044525225").await.is_err());
+        t.store.set_invoice_bank(case, "7701234567", "40603810000000000009", "044525225").await.unwrap();
+        let (payer, orders) = t.store.payment_orders_due().await.unwrap();
+        let bytes = almoner::import::export::payment_orders_1c(&payer, &orders, date("2026-04-02"), chrono::NaiveTime::MIN);
+        assert!(std::str::from_utf8(&bytes).is_err(), "CP1251, not UTF-8");
+        assert!(bytes.windows(2).filter(|w| w == b"\r\n").count() > 20, "CRLF line ends");
+        let r = parse(&bytes, None).unwrap();
+        assert_eq!(r.encoding, "windows-1251");
+        assert_eq!(r.payments.len(), 1);
+        let p = &r.payments[0];
+        assert_eq!(
+            (p.direction, p.amount, p.payee.inn.as_deref()),
+            (almoner::import::Direction::Outgoing, rub("1000"), Some("7701234567"))
+        );
+        // The bank pays it; the statement comes back; the case is paid.
+        let done = t.store.import(&r, "orders.txt", "sha").await.unwrap();
+        assert_eq!(done.pays, 1);
+        assert_eq!(t.store.case(case).await.unwrap().stage, almoner::domain::Stage::Paid);
+    }
 }

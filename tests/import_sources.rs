@@ -18,74 +18,74 @@ const CLOUDPAYMENTS: &str = "TransactionId,Amount,Currency,CreatedDateIso,Confir
     5005,1.00,RUB,2026-03-03T09:00:00,2026-03-03T09:00:00,test@example.org,TEST,,,Completed,0,true,\n";
 
 async fn count(t: &TestDb, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(t.store.pool().unwrap()).await.unwrap()
+    one(&t.store, sql).await
 }
 
-#[tokio::test]
-async fn a_cloudpayments_export_imports_completed_payments_once_and_keeps_refunded_ones_out() {
-    let t = TestDb::new().await;
-    let reg = parse(CLOUDPAYMENTS.as_bytes(), None).unwrap();
-    assert_eq!(reg.format, Format::CloudPayments);
-    let p = t.store.import(&reg, "cp.csv", "sha-cp").await.unwrap();
-    assert_eq!((p.new, p.refunds, p.invalid), (1, 2, 0), "{:?}", p.rows);
-    let refunded = p.rows.iter().find(|r| r.status == RowStatus::Refunded).unwrap();
-    assert_eq!(refunded.amount, rub("700"));
-    let refund = p.rows.iter().find(|r| r.status == RowStatus::Refund).unwrap();
-    assert!(refund.payment_note.as_deref().unwrap().contains("refunds line 4"), "{refund:?}");
-    assert_eq!(
-        count(&t, "SELECT COUNT(*) FROM donations WHERE channel = 'website' AND subscription = 'sc_77'").await,
-        1
-    );
-    assert_eq!(count(&t, "SELECT COALESCE(SUM(amount), 0) FROM donations").await, 1000_00);
+on_both_engines! {
+    async fn a_cloudpayments_export_imports_completed_payments_once_and_keeps_refunded_ones_out(t: TestDb) {
+        let reg = parse(CLOUDPAYMENTS.as_bytes(), None).unwrap();
+        assert_eq!(reg.format, Format::CloudPayments);
+        let p = t.store.import(&reg, "cp.csv", "sha-cp").await.unwrap();
+        assert_eq!((p.new, p.refunds, p.invalid), (1, 2, 0), "{:?}", p.rows);
+        let refunded = p.rows.iter().find(|r| r.status == RowStatus::Refunded).unwrap();
+        assert_eq!(refunded.amount, rub("700"));
+        let refund = p.rows.iter().find(|r| r.status == RowStatus::Refund).unwrap();
+        assert!(refund.payment_note.as_deref().unwrap().contains("refunds line 4"), "{refund:?}");
+        assert_eq!(
+            count(&t, "SELECT COUNT(*) FROM donations WHERE channel = 'website' AND subscription = 'sc_77'").await,
+            1
+        );
+        assert_eq!(count(&t, "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM donations").await, 1000_00);
 
-    // The next month's export repeats a payment and brings Anna's next monthly gift under another e-mail.
-    let next = "TransactionId,Amount,CreatedDateIso,Email,Name,SubscriptionId,Status\n\
-        5001,1000.00,2026-03-01T10:00:00,anna@example.org,ANNA IVANOVA,sc_77,Completed\n\
-        6001,1000.00,2026-04-01T10:00:00,anna.new@example.org,ANNA IVANOVA,sc_77,Completed\n";
-    let p = t.store.import(&parse(next.as_bytes(), None).unwrap(), "cp2.csv", "sha-cp2").await.unwrap();
-    assert_eq!((p.new, p.duplicate), (1, 1));
-    assert_eq!(p.rows.iter().find(|r| r.status == RowStatus::New).unwrap().donor, "subscription");
-    assert_eq!(count(&t, "SELECT COUNT(DISTINCT donor_id) FROM donations").await, 1, "one recurring donor");
-    assert_invariants(&t.store).await;
+        // The next month's export repeats a payment and brings Anna's next monthly gift under another e-mail.
+        let next = "TransactionId,Amount,CreatedDateIso,Email,Name,SubscriptionId,Status\n\
+            5001,1000.00,2026-03-01T10:00:00,anna@example.org,ANNA IVANOVA,sc_77,Completed\n\
+            6001,1000.00,2026-04-01T10:00:00,anna.new@example.org,ANNA IVANOVA,sc_77,Completed\n";
+        let p = t.store.import(&parse(next.as_bytes(), None).unwrap(), "cp2.csv", "sha-cp2").await.unwrap();
+        assert_eq!((p.new, p.duplicate), (1, 1));
+        assert_eq!(p.rows.iter().find(|r| r.status == RowStatus::New).unwrap().donor, "subscription");
+        assert_eq!(count(&t, "SELECT COUNT(DISTINCT donor_id) FROM donations").await, 1, "one recurring donor");
+        assert_invariants(&t.store).await;
+    }
 }
 
-#[tokio::test]
-async fn a_refund_of_a_donation_imported_earlier_is_left_for_a_person() {
-    let t = TestDb::new().await;
-    let first =
-        "TransactionId,Amount,CreatedDateIso,Email,Status\n9001,300.00,2026-03-01T10:00:00,a@example.org,Completed\n";
-    t.store.import(&parse(first.as_bytes(), None).unwrap(), "a.csv", "a").await.unwrap();
-    let later = "TransactionId,Amount,CreatedDateIso,Email,Status,Type,OriginalTransactionId\n9002,300.00,2026-03-05T10:00:00,a@example.org,Completed,Refund,9001\n";
-    let p = t.store.preview_import(&parse(later.as_bytes(), None).unwrap(), "b.csv").await.unwrap();
-    assert_eq!((p.new, p.refunds), (0, 1));
-    assert!(p.rows[0].payment_note.as_deref().unwrap().contains("record the return by hand"), "{:?}", p.rows[0]);
+on_both_engines! {
+    async fn a_refund_of_a_donation_imported_earlier_is_left_for_a_person(t: TestDb) {
+        let first =
+            "TransactionId,Amount,CreatedDateIso,Email,Status\n9001,300.00,2026-03-01T10:00:00,a@example.org,Completed\n";
+        t.store.import(&parse(first.as_bytes(), None).unwrap(), "a.csv", "a").await.unwrap();
+        let later = "TransactionId,Amount,CreatedDateIso,Email,Status,Type,OriginalTransactionId\n9002,300.00,2026-03-05T10:00:00,a@example.org,Completed,Refund,9001\n";
+        let p = t.store.preview_import(&parse(later.as_bytes(), None).unwrap(), "b.csv").await.unwrap();
+        assert_eq!((p.new, p.refunds), (0, 1));
+        assert!(p.rows[0].payment_note.as_deref().unwrap().contains("record the return by hand"), "{:?}", p.rows[0]);
+    }
 }
 
-#[tokio::test]
-async fn donors_are_recognised_by_email_and_phone_across_formats() {
-    let t = TestDb::new().await;
-    let profile = Profile::parse(
-        "name = \"site\"\n[columns]\ndate = \"Дата\"\namount = \"Сумма\"\npayer = \"Имя\"\nemail = \"Почта\"\nphone = \"Телефон\"\nid = \"Номер\"\n",
-        "site.toml",
-    )
-    .unwrap();
-    let csv = "Номер;Дата;Сумма;Имя;Почта;Телефон\n1;01.03.2026;500;Анна;ANNA@example.org;8 (916) 123-45-67\n2;02.03.2026;700;Анна И.;;+7 916 123 45 67\n3;03.03.2026;900;Анна;;\n";
-    let reg = parse_with(csv.as_bytes(), None, Some(&profile)).unwrap();
-    let p = t.store.import(&reg, "site.csv", "s").await.unwrap();
-    assert_eq!(p.new, 3);
-    // Rows 1 and 2 share a phone; row 3 has only a name, so it is another donor.
-    assert_eq!(count(&t, "SELECT COUNT(*) FROM donors").await, 2);
-    assert_eq!(
-        count(&t, "SELECT COUNT(*) FROM donors WHERE phone = '+79161234567' AND email = 'anna@example.org'").await,
-        1
-    );
-    let card =
-        "TransactionId,Amount,CreatedDateIso,Email,Status\n77,100.00,2026-03-09T10:00:00,anna@EXAMPLE.org,Completed\n";
-    let p = t.store.preview_import(&parse(card.as_bytes(), None).unwrap(), "cp.csv").await.unwrap();
-    assert_eq!(p.rows[0].donor, "email");
-    // A second import of the same table adds nothing: the profile's id column is the key.
-    let again = t.store.import(&reg, "site.csv", "s").await.unwrap();
-    assert_eq!((again.new, again.duplicate), (0, 3));
+on_both_engines! {
+    async fn donors_are_recognised_by_email_and_phone_across_formats(t: TestDb) {
+        let profile = Profile::parse(
+            "name = \"site\"\n[columns]\ndate = \"Дата\"\namount = \"Сумма\"\npayer = \"Имя\"\nemail = \"Почта\"\nphone = \"Телефон\"\nid = \"Номер\"\n",
+            "site.toml",
+        )
+        .unwrap();
+        let csv = "Номер;Дата;Сумма;Имя;Почта;Телефон\n1;01.03.2026;500;Анна;ANNA@example.org;8 (916) 123-45-67\n2;02.03.2026;700;Анна И.;;+7 916 123 45 67\n3;03.03.2026;900;Анна;;\n";
+        let reg = parse_with(csv.as_bytes(), None, Some(&profile)).unwrap();
+        let p = t.store.import(&reg, "site.csv", "s").await.unwrap();
+        assert_eq!(p.new, 3);
+        // Rows 1 and 2 share a phone; row 3 has only a name, so it is another donor.
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM donors").await, 2);
+        assert_eq!(
+            count(&t, "SELECT COUNT(*) FROM donors WHERE phone = '+79161234567' AND email = 'anna@example.org'").await,
+            1
+        );
+        let card =
+            "TransactionId,Amount,CreatedDateIso,Email,Status\n77,100.00,2026-03-09T10:00:00,anna@EXAMPLE.org,Completed\n";
+        let p = t.store.preview_import(&parse(card.as_bytes(), None).unwrap(), "cp.csv").await.unwrap();
+        assert_eq!(p.rows[0].donor, "email");
+        // A second import of the same table adds nothing: the profile's id column is the key.
+        let again = t.store.import(&reg, "site.csv", "s").await.unwrap();
+        assert_eq!((again.new, again.duplicate), (0, 3));
+    }
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -113,60 +113,57 @@ fn spreadsheets_read_as_cloudpayments_or_through_a_profile() {
     assert_eq!(reg.payments[0].payer.name, "Анна");
 }
 
-#[tokio::test]
-async fn a_childs_name_in_any_case_suggests_the_case_and_accepted_suggestions_designate() {
-    use almoner::domain::Program;
-    use almoner::store::{BeneficiaryRef, Choices};
-    let t = TestDb::new().await;
-    let anna = fundraising_case(&t, rub("10000")).await; // Иванова Анна Сергеевна
-    let gleb = new_case_for(
-        &t.store,
-        BeneficiaryRef::New { full_name: "Петров Глеб Ильич".into(), birth_date: None, city: None },
-        Program::Treatment,
-        rub("0"),
-    )
-    .await;
-    open_fundraising(&t, gleb, rub("5000")).await;
-    let profile =
-        Profile::parse("name = \"site\"\n[columns]\ndate = 1\namount = 2\npurpose = 3\npayer = 4\n", "p.toml").unwrap();
-    let csv = format!(
-        "Дата;Сумма;Назначение;Кто\n01.03.2026;100;На лечение Ивановой Анне;Ольга\n01.03.2026;200;для Глеба Петрова;Олег\n\
-         02.03.2026;300;по заявке №{gleb};Ирина\n02.03.2026;400;на уставную деятельность;Пётр\n"
-    );
-    let reg = parse_with(csv.as_bytes(), None, Some(&profile)).unwrap();
-    let p = t.store.preview_import(&reg, "site.csv").await.unwrap();
-    let suggested: Vec<Option<i64>> = p.rows.iter().map(|r| r.suggested_case).collect();
-    assert_eq!(suggested, vec![Some(anna), Some(gleb), Some(gleb), None]);
-    assert!(p.rows[0].suggestion_reason.as_deref().unwrap().contains("Ивановой Анне"), "{:?}", p.rows[0]);
+on_both_engines! {
+    async fn a_childs_name_in_any_case_suggests_the_case_and_accepted_suggestions_designate(t: TestDb) {
+        use almoner::domain::Program;
+        use almoner::store::{BeneficiaryRef, Choices};
+        let anna = fundraising_case(&t, rub("10000")).await; // Иванова Анна Сергеевна
+        let gleb = new_case_for(
+            &t.store,
+            BeneficiaryRef::New { full_name: "Петров Глеб Ильич".into(), birth_date: None, city: None },
+            Program::Treatment,
+            rub("0"),
+        )
+        .await;
+        open_fundraising(&t, gleb, rub("5000")).await;
+        let profile =
+            Profile::parse("name = \"site\"\n[columns]\ndate = 1\namount = 2\npurpose = 3\npayer = 4\n", "p.toml").unwrap();
+        let csv = format!(
+            "Дата;Сумма;Назначение;Кто\n01.03.2026;100;На лечение Ивановой Анне;Ольга\n01.03.2026;200;для Глеба Петрова;Олег\n\
+             02.03.2026;300;по заявке №{gleb};Ирина\n02.03.2026;400;на уставную деятельность;Пётр\n"
+        );
+        let reg = parse_with(csv.as_bytes(), None, Some(&profile)).unwrap();
+        let p = t.store.preview_import(&reg, "site.csv").await.unwrap();
+        let suggested: Vec<Option<i64>> = p.rows.iter().map(|r| r.suggested_case).collect();
+        assert_eq!(suggested, vec![Some(anna), Some(gleb), Some(gleb), None]);
+        assert!(p.rows[0].suggestion_reason.as_deref().unwrap().contains("Ивановой Анне"), "{:?}", p.rows[0]);
 
-    // Accept the first suggestion, and give the unrestricted gift to Gleb by hand.
-    let mut choices = Choices::new();
-    choices.insert(p.rows[0].external_key.clone(), anna);
-    choices.insert(p.rows[3].external_key.clone(), gleb);
-    let done = t.store.import_with(&reg, "site.csv", "sha", &choices).await.unwrap();
-    assert_eq!(done.rows[0].designated, Some(anna));
-    let on = |case: i64| {
-        let pool = t.store.pool().unwrap().clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT COALESCE(SUM(amount), 0) FROM allocations WHERE case_id = ?")
-                .bind(case)
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!((on(anna).await, on(gleb).await), (100_00, 400_00), "designated gifts are placed at once");
-    assert_eq!(count(&t, "SELECT COUNT(*) FROM donations WHERE designation_kind = 'unrestricted'").await, 2);
-    assert_invariants(&t.store).await;
+        // Accept the first suggestion, and give the unrestricted gift to Gleb by hand.
+        let mut choices = Choices::new();
+        choices.insert(p.rows[0].external_key.clone(), anna);
+        choices.insert(p.rows[3].external_key.clone(), gleb);
+        let done = t.store.import_with(&reg, "site.csv", "sha", &choices).await.unwrap();
+        assert_eq!(done.rows[0].designated, Some(anna));
+        let on = |case: i64| {
+            let store = &t.store;
+            async move {
+                let sql = format!("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM allocations WHERE case_id = {case}");
+                one::<i64>(store, &sql).await
+            }
+        };
+        assert_eq!((on(anna).await, on(gleb).await), (100_00, 400_00), "designated gifts are placed at once");
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM donations WHERE designation_kind = 'unrestricted'").await, 2);
+        assert_invariants(&t.store).await;
 
-    // A designation to a case that does not exist refuses the whole import.
-    let t2 = TestDb::new().await;
-    let mut wrong = Choices::new();
-    wrong.insert(p.rows[1].external_key.clone(), 999);
-    let before = fingerprint(&t2.store).await;
-    let err = t2.store.import_with(&reg, "site.csv", "sha", &wrong).await.unwrap_err().to_string();
-    assert!(err.contains("line 3") && err.contains("999"), "{err}");
-    assert_eq!(before, fingerprint(&t2.store).await);
+        // A designation to a case that does not exist refuses the whole import.
+        let t2 = t.another().await;
+        let mut wrong = Choices::new();
+        wrong.insert(p.rows[1].external_key.clone(), 999);
+        let before = fingerprint(&t2.store).await;
+        let err = t2.store.import_with(&reg, "site.csv", "sha", &wrong).await.unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("999"), "{err}");
+        assert_eq!(before, fingerprint(&t2.store).await);
+    }
 }
 
 #[test]
@@ -201,15 +198,15 @@ fn cli_accepts_suggestions_and_designates_by_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("LINE=CASE"));
 }
 
-#[tokio::test]
-async fn totals_are_also_given_per_currency() {
-    let t = TestDb::new().await;
-    let export = "TransactionId,Amount,Currency,CreatedDateIso,Email,Status\n\
-        1,500.00,RUB,2026-03-01T10:00:00,a@x.org,Completed\n\
-        2,10.00,USD,2026-03-01T11:00:00,b@x.org,Completed\n\
-        3,250.00,RUB,2026-03-02T10:00:00,c@x.org,Completed\n";
-    let p = t.store.preview_import(&parse(export.as_bytes(), None).unwrap(), "cp.csv").await.unwrap();
-    assert_eq!(p.by_currency["RUB"].incoming, rub("750"));
-    assert_eq!(p.by_currency["USD"].incoming, rub("10"));
-    assert_eq!(p.incoming_total, rub("760"), "the plain total adds every currency up");
+on_both_engines! {
+    async fn totals_are_also_given_per_currency(t: TestDb) {
+        let export = "TransactionId,Amount,Currency,CreatedDateIso,Email,Status\n\
+            1,500.00,RUB,2026-03-01T10:00:00,a@x.org,Completed\n\
+            2,10.00,USD,2026-03-01T11:00:00,b@x.org,Completed\n\
+            3,250.00,RUB,2026-03-02T10:00:00,c@x.org,Completed\n";
+        let p = t.store.preview_import(&parse(export.as_bytes(), None).unwrap(), "cp.csv").await.unwrap();
+        assert_eq!(p.by_currency["RUB"].incoming, rub("750"));
+        assert_eq!(p.by_currency["USD"].incoming, rub("10"));
+        assert_eq!(p.incoming_total, rub("760"), "the plain total adds every currency up");
+    }
 }

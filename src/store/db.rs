@@ -120,6 +120,53 @@ impl Tx {
 /// plain connection of either engine.
 pub trait Exec: Send {
     fn ex(&mut self) -> Ex<'_>;
+
+    /// Whether statements here run on PostgreSQL (for the little SQL the engines spell differently).
+    fn is_pg(&mut self) -> bool {
+        matches!(self.ex(), Ex::Pg(_))
+    }
+}
+
+/// `n` copies of `row` (SQL with `?` for each value), comma-separated, as the
+/// engine takes them: SQLite keeps the `?`s (it looks each `$N` up among the
+/// names seen so far, which for thousands of values takes seconds);
+/// PostgreSQL gets them numbered `$1, $2…`.
+pub(crate) fn repeat_marks(pg: bool, row: &str, n: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity((row.len() + 2) * n);
+    let mut k = 0;
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        if !pg {
+            sql.push_str(row);
+            continue;
+        }
+        for (j, part) in row.split('?').enumerate() {
+            if j > 0 {
+                k += 1;
+                let _ = write!(sql, "${k}");
+            }
+            sql.push_str(part);
+        }
+    }
+    sql
+}
+
+/// A subquery of the values of the JSON array bound as `$n` (bind it as
+/// JSON), each read as `ty` (`BIGINT`, `DATE`…): a list of any length as one value.
+pub(crate) fn json_values(pg: bool, n: usize, ty: &str) -> String {
+    if pg {
+        format!("SELECT jsonb_array_elements_text(${n})::{ty}")
+    } else {
+        format!("SELECT value FROM json_each(${n})")
+    }
+}
+
+/// An aggregate of `expr` over the rows into one JSON array (as text; `[]` for none).
+pub(crate) fn json_list(pg: bool, expr: &str) -> String {
+    if pg { format!("COALESCE(json_agg({expr}), '[]')::text") } else { format!("json_group_array({expr})") }
 }
 
 impl Exec for Tx {

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::{Store, audit, now};
+use super::{Store, audit, now, q};
 use crate::error::{Error, Result};
 
 impl Store {
@@ -17,10 +17,8 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         for id in [from, into] {
-            let merged: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM donors WHERE id = ?")
-                .bind(id)
-                .fetch_optional(tx.lite()?)
-                .await?;
+            let merged: Option<Option<i64>> =
+                q("SELECT merged_into FROM donors WHERE id = $1").bind(id).scalar_optional(&mut tx).await?;
             match merged {
                 None => return Err(Error::NotFound { what: "donor", id, list: "donor list" }),
                 Some(Some(to)) => {
@@ -29,45 +27,36 @@ impl Store {
                 Some(None) => {}
             }
         }
-        let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM donors WHERE merged_into = ?")
-            .bind(from)
-            .fetch_one(tx.lite()?)
-            .await?;
+        let others: i64 = q("SELECT COUNT(*) FROM donors WHERE merged_into = $1").bind(from).scalar(&mut tx).await?;
         if others > 0 {
             return Err(Error::invalid(format!(
                 "{others} donor(s) were merged into donor {from}: merge into donor {into} directly, or undo those merges first"
             )));
         }
-        let donations: Vec<i64> = sqlx::query_scalar("SELECT id FROM donations WHERE donor_id = ? ORDER BY id")
-            .bind(from)
-            .fetch_all(tx.lite()?)
-            .await?;
+        let donations: Vec<i64> =
+            q("SELECT id FROM donations WHERE donor_id = $1 ORDER BY id").bind(from).scalars(&mut tx).await?;
         let subscriptions: Vec<String> =
-            sqlx::query_scalar("SELECT subscription FROM donor_subscriptions WHERE donor_id = ? ORDER BY subscription")
+            q("SELECT subscription FROM donor_subscriptions WHERE donor_id = $1 ORDER BY subscription")
                 .bind(from)
-                .fetch_all(tx.lite()?)
+                .scalars(&mut tx)
                 .await?;
-        sqlx::query("UPDATE donations SET donor_id = ? WHERE donor_id = ?")
+        q("UPDATE donations SET donor_id = $1 WHERE donor_id = $2").bind(into).bind(from).execute(&mut tx).await?;
+        q("UPDATE donor_subscriptions SET donor_id = $1 WHERE donor_id = $2")
             .bind(into)
             .bind(from)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
-        sqlx::query("UPDATE donor_subscriptions SET donor_id = ? WHERE donor_id = ?")
-            .bind(into)
-            .bind(from)
-            .execute(tx.lite()?)
-            .await?;
-        sqlx::query("UPDATE donors SET merged_into = ? WHERE id = ?").bind(into).bind(from).execute(tx.lite()?).await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO donor_merges (from_id, into_id, donations, subscriptions, by_user, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        q("UPDATE donors SET merged_into = $1 WHERE id = $2").bind(into).bind(from).execute(&mut tx).await?;
+        let id: i64 = q(
+            "INSERT INTO donor_merges (from_id, into_id, donations, subscriptions, by_user, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(from)
         .bind(into)
-        .bind(json!(donations).to_string())
-        .bind(json!(subscriptions).to_string())
+        .bind(json!(donations))
+        .bind(json!(subscriptions))
         .bind(self.actor())
         .bind(now())
-        .fetch_one(tx.lite()?)
+        .scalar(&mut tx)
         .await?;
         audit::record(
             &mut tx,
@@ -89,11 +78,11 @@ impl Store {
     pub async fn unmerge_donors(&self, id: i64) -> Result<(i64, usize)> {
         self.require(super::Act::Bookkeeping).await?;
         let mut tx = self.begin_write().await?;
-        let row: Option<(i64, i64, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT from_id, into_id, donations, subscriptions, undone_by FROM donor_merges WHERE id = ?",
+        let row: Option<(i64, i64, String, String, Option<String>)> = q(
+            "SELECT from_id, into_id, CAST(donations AS TEXT), CAST(subscriptions AS TEXT), undone_by FROM donor_merges WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(tx.lite()?)
+        .fetch_optional(&mut tx)
         .await?;
         let (from, into, donations, subscriptions, undone) =
             row.ok_or(Error::NotFound { what: "donor merge", id, list: "audit log" })?;
@@ -103,26 +92,26 @@ impl Store {
         let donations: Vec<i64> = serde_json::from_str(&donations).unwrap_or_default();
         let subscriptions: Vec<String> = serde_json::from_str(&subscriptions).unwrap_or_default();
         for d in &donations {
-            sqlx::query("UPDATE donations SET donor_id = ? WHERE id = ? AND donor_id = ?")
+            q("UPDATE donations SET donor_id = $1 WHERE id = $2 AND donor_id = $3")
                 .bind(from)
                 .bind(d)
                 .bind(into)
-                .execute(tx.lite()?)
+                .execute(&mut tx)
                 .await?;
         }
         for sub in &subscriptions {
-            sqlx::query("UPDATE donor_subscriptions SET donor_id = ? WHERE subscription = ?")
+            q("UPDATE donor_subscriptions SET donor_id = $1 WHERE subscription = $2")
                 .bind(from)
                 .bind(sub)
-                .execute(tx.lite()?)
+                .execute(&mut tx)
                 .await?;
         }
-        sqlx::query("UPDATE donors SET merged_into = NULL WHERE id = ?").bind(from).execute(tx.lite()?).await?;
-        sqlx::query("UPDATE donor_merges SET undone_at = ?, undone_by = ? WHERE id = ?")
+        q("UPDATE donors SET merged_into = NULL WHERE id = $1").bind(from).execute(&mut tx).await?;
+        q("UPDATE donor_merges SET undone_at = $1, undone_by = $2 WHERE id = $3")
             .bind(now())
             .bind(self.actor())
             .bind(id)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
         audit::record(
             &mut tx,

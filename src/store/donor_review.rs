@@ -10,7 +10,8 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Store, audit, now};
+use super::db::{Exec, json_values};
+use super::{Store, audit, now, q};
 use crate::domain::Money;
 use crate::domain::donor_match::{DonorFacts, Likely, likely_pairs};
 use crate::error::{Error, Result};
@@ -65,32 +66,29 @@ impl Store {
     /// Likely duplicate donors, strongest first, at most `limit` pairs: not
     /// merged-away or anonymized donors, nor pairs a person kept apart.
     pub async fn donor_duplicates(&self, limit: Option<usize>) -> Result<Vec<DonorPair>> {
-        let rows: Vec<FactsRow> = sqlx::query_as(
-            "SELECT id, kind, name_key, inn, email, phone FROM donors
-                 WHERE merged_into IS NULL AND anonymized_at IS NULL ORDER BY id",
-        )
-        .fetch_all(self.pool()?)
+        let rows: Vec<FactsRow> = q("SELECT id, kind, name_key, inn, email, phone FROM donors
+                 WHERE merged_into IS NULL AND anonymized_at IS NULL ORDER BY id")
+        .fetch_all(&mut self.conn().await?)
         .await?;
         let mut donors: Vec<DonorFacts> = rows
             .into_iter()
             .map(|(id, kind, name_key, inn, email, phone)| DonorFacts::new(id, kind, name_key, inn, email, phone))
             .collect();
         // Only accounts more than one live donor paid from can join a pair.
-        let shared: Vec<(String, i64)> = sqlx::query_as(
+        let shared: Vec<(String, i64)> = q(
             "SELECT a.account, COALESCE(d.merged_into, d.id) AS donor FROM donor_accounts a JOIN donors d ON d.id = a.donor_id
              WHERE a.account IN (SELECT account FROM donor_accounts GROUP BY account HAVING COUNT(*) > 1)",
         )
-        .fetch_all(self.pool()?)
+        .fetch_all(&mut self.conn().await?)
         .await?;
         for (account, donor) in shared {
             if let Ok(i) = donors.binary_search_by_key(&donor, |d| d.id) {
                 donors[i].accounts.push(account);
             }
         }
-        let kept: Vec<(i64, i64)> =
-            sqlx::query_as("SELECT donor_a, donor_b FROM donors_kept_apart WHERE undone_at IS NULL")
-                .fetch_all(self.pool()?)
-                .await?;
+        let kept: Vec<(i64, i64)> = q("SELECT donor_a, donor_b FROM donors_kept_apart WHERE undone_at IS NULL")
+            .fetch_all(&mut self.conn().await?)
+            .await?;
         let kept: std::collections::HashSet<(i64, i64)> = kept.into_iter().collect();
         let found: Vec<Likely> = likely_pairs(&donors)
             .into_iter()
@@ -106,18 +104,19 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         let mut sides = std::collections::HashMap::new();
+        let mut conn = self.conn().await?;
+        let list = json_values(conn.is_pg(), 1, "BIGINT");
         for chunk in ids.chunks(500) {
-            let rows: Vec<SideRow> =
-                sqlx::query_as(
-                    "SELECT o.id, o.kind, o.name, o.inn, o.email, o.phone,
-                        (SELECT COUNT(*) FROM donations g WHERE g.donor_id = o.id),
-                        (SELECT COALESCE(SUM(g.amount), 0) FROM donations g WHERE g.donor_id = o.id AND g.currency = 'RUB'),
-                        (SELECT COUNT(*) FROM donors m WHERE m.merged_into = o.id)
-                     FROM donors o WHERE o.id IN (SELECT value FROM json_each(?))",
-                )
-                .bind(json!(chunk).to_string())
-                .fetch_all(self.pool()?)
-                .await?;
+            let rows: Vec<SideRow> = q(format!(
+                "SELECT o.id, o.kind, o.name, o.inn, o.email, o.phone,
+                    (SELECT COUNT(*) FROM donations g WHERE g.donor_id = o.id),
+                    (SELECT CAST(COALESCE(SUM(g.amount), 0) AS BIGINT) FROM donations g WHERE g.donor_id = o.id AND g.currency = 'RUB'),
+                    (SELECT COUNT(*) FROM donors m WHERE m.merged_into = o.id)
+                 FROM donors o WHERE o.id IN ({list})"
+            ))
+            .bind(json!(chunk))
+            .fetch_all(&mut conn)
+            .await?;
             for (id, kind, name, inn, email, phone, gifts, total, merged_in) in rows {
                 let total = Money::from_minor(total);
                 sides.insert(id, DonorSide { id, kind, name, inn, email, phone, gifts, total, merged_in });
@@ -143,9 +142,9 @@ impl Store {
         let mut facts = Vec::new();
         for id in [a, b] {
             let row: Option<KeepRow> =
-                sqlx::query_as("SELECT merged_into, name_key, inn, email, phone, kind FROM donors WHERE id = ?")
+                q("SELECT merged_into, name_key, inn, email, phone, kind FROM donors WHERE id = $1")
                     .bind(id)
-                    .fetch_optional(tx.lite()?)
+                    .fetch_optional(&mut tx)
                     .await?;
             let (merged, name_key, inn, email, phone, kind) =
                 row.ok_or(Error::NotFound { what: "donor", id, list: "donor duplicates" })?;
@@ -156,20 +155,19 @@ impl Store {
             }
             facts.push(DonorFacts::new(id, kind, name_key, inn, email, phone));
         }
-        let already: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM donors_kept_apart WHERE donor_a = ? AND donor_b = ? AND undone_at IS NULL",
-        )
-        .bind(a)
-        .bind(b)
-        .fetch_optional(tx.lite()?)
-        .await?;
+        let already: Option<i64> =
+            q("SELECT id FROM donors_kept_apart WHERE donor_a = $1 AND donor_b = $2 AND undone_at IS NULL")
+                .bind(a)
+                .bind(b)
+                .scalar_optional(&mut tx)
+                .await?;
         if let Some(id) = already {
             return Err(Error::invalid(format!("donors {a} and {b} are kept apart already (decision {id})")));
         }
         let found = crate::domain::donor_match::judge(&facts[0], &facts[1], 0).map(|(why, _)| why);
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO donors_kept_apart (donor_a, donor_b, reason, found, by_user, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        let id: i64 = q(
+            "INSERT INTO donors_kept_apart (donor_a, donor_b, reason, found, by_user, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(a)
         .bind(b)
@@ -177,7 +175,7 @@ impl Store {
         .bind(&found)
         .bind(self.actor())
         .bind(now())
-        .fetch_one(tx.lite()?)
+        .scalar(&mut tx)
         .await?;
         // Under both donors: either one's history shows the decision.
         for (one, other) in [(a, b), (b, a)] {
@@ -201,19 +199,19 @@ impl Store {
         self.require(super::Act::Bookkeeping).await?;
         let mut tx = self.begin_write().await?;
         let row: Option<(i64, i64, Option<String>)> =
-            sqlx::query_as("SELECT donor_a, donor_b, undone_by FROM donors_kept_apart WHERE id = ?")
+            q("SELECT donor_a, donor_b, undone_by FROM donors_kept_apart WHERE id = $1")
                 .bind(id)
-                .fetch_optional(tx.lite()?)
+                .fetch_optional(&mut tx)
                 .await?;
         let (a, b, undone) = row.ok_or(Error::NotFound { what: "keep-apart decision", id, list: "audit log" })?;
         if let Some(by) = undone {
             return Err(Error::invalid(format!("keep-apart decision {id} was taken back already by {by}")));
         }
-        sqlx::query("UPDATE donors_kept_apart SET undone_at = ?, undone_by = ? WHERE id = ?")
+        q("UPDATE donors_kept_apart SET undone_at = $1, undone_by = $2 WHERE id = $3")
             .bind(now())
             .bind(self.actor())
             .bind(id)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
         for (one, other) in [(a, b), (b, a)] {
             audit::record(

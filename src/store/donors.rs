@@ -5,9 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::SqliteConnection;
-
-use super::db::Exec;
+use super::db::{Exec, json_list, repeat_marks};
 use super::q;
 
 use crate::domain::DonorKind;
@@ -204,20 +202,21 @@ async fn keep_subscription(conn: &mut impl Exec, sub: &str, donor: i64) -> Resul
 }
 
 /// Values of `column` in `table` for these keys, asked 500 at a time: key → first id.
-async fn ids_by(conn: &mut SqliteConnection, sql_head: &str, keys: &[&str]) -> Result<HashMap<String, Vec<i64>>> {
+async fn ids_by(conn: &mut impl Exec, sql_head: &str, keys: &[&str]) -> Result<HashMap<String, Vec<i64>>> {
     // key → (the row's own id, the donor it stands for now: itself, or whom it was merged into)
     let mut rows: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+    let pg = conn.is_pg();
+    let head = if pg { sql_head.replace("char(31)", "chr(31)") } else { sql_head.to_string() };
     for chunk in keys.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(",");
+        let marks = repeat_marks(pg, "?", chunk.len());
         // The answer comes back as one JSON array, not a row at a time: a chunk of a long
         // statement finds most of its payers, and rows cross from SQLite's thread one by one.
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
-            "WITH r (k, t, o) AS ({sql_head} ({marks})) SELECT json_group_array(json_array(k, t, o)) FROM r"
-        )));
+        let list = json_list(pg, if pg { "json_build_array(k, t, o)" } else { "json_array(k, t, o)" });
+        let mut ask = q(format!("WITH r (k, t, o) AS ({head} ({marks})) SELECT {list} FROM r"));
         for k in chunk {
-            q = q.bind(*k);
+            ask = ask.bind(*k);
         }
-        let json = q.fetch_one(&mut *conn).await?;
+        let json: String = ask.scalar(conn).await?;
         let found: Vec<(String, i64, i64)> = serde_json::from_str(&json)
             .map_err(|e| crate::error::Error::invalid(format!("donor lookup answered badly: {e}")))?;
         for (k, target, own) in found {
@@ -260,7 +259,7 @@ fn values(k: &DonorKeys) -> [Option<String>; 6] {
 /// Each payment's six keys, worked out once (normalising a name is the costly part).
 type Values = [Option<String>; 6];
 
-async fn lookup(conn: &mut SqliteConnection, vals: &[Values]) -> Result<Found> {
+async fn lookup(conn: &mut impl Exec, vals: &[Values]) -> Result<Found> {
     const SQL: [&str; 6] = [
         "SELECT inn, COALESCE(merged_into, id), id FROM donors WHERE inn IN",
         "SELECT subscription, donor_id, donor_id FROM donor_subscriptions WHERE subscription IN",
@@ -311,10 +310,7 @@ fn learn(made: &mut HashMap<(usize, String), i64>, t: usize, v: String, id: i64)
 
 /// Donors found for many payments at once (a handful of queries, not one per
 /// payment): for each, the donor and by which key, as [`recognise`] would say.
-pub async fn recognise_many(
-    conn: &mut SqliteConnection,
-    keys: &[DonorKeys],
-) -> Result<Vec<Option<(i64, &'static str)>>> {
+pub async fn recognise_many(conn: &mut impl Exec, keys: &[DonorKeys]) -> Result<Vec<Option<(i64, &'static str)>>> {
     let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
     let vals: Vec<Values> = clean.iter().map(values).collect();
     let found = lookup(conn, &vals).await?;
@@ -323,7 +319,7 @@ pub async fn recognise_many(
 
 /// The donors of many payments, created where new: the same result as
 /// [`find_or_add`] called for each in turn, in a few statements.
-pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -> Result<Vec<i64>> {
+pub async fn find_or_add_many(conn: &mut impl Exec, keys: &[DonorKeys]) -> Result<Vec<i64>> {
     find_or_add_many_in(conn, keys, &mut HashSet::new()).await
 }
 
@@ -331,14 +327,15 @@ pub async fn find_or_add_many(conn: &mut SqliteConnection, keys: &[DonorKeys]) -
 /// (account, name) pairs earlier chunks already remembered, as 128-bit hashes,
 /// so a statement of many payments from the same accounts asks about each once.
 pub async fn find_or_add_many_in(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     keys: &[DonorKeys],
     accounts_done: &mut HashSet<u128>,
 ) -> Result<Vec<i64>> {
     let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
     let vals: Vec<Values> = clean.iter().map(values).collect();
     let mut found = lookup(conn, &vals).await?;
-    let mut next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM donors").fetch_one(&mut *conn).await?;
+    let pg = conn.is_pg();
+    let mut next: i64 = q("SELECT CAST(COALESCE(MAX(id), 0) + 1 AS BIGINT) FROM donors").scalar(conn).await?;
     // What this call learned: donors it made, and keys it added to known donors.
     let mut made: HashMap<(usize, String), i64> = HashMap::new();
     let mut new_rows: Vec<(i64, DonorKeys)> = Vec::new();
@@ -360,16 +357,16 @@ pub async fn find_or_add_many_in(
                         Some((row.inn.clone(), row.email.clone(), row.phone.clone()))
                     }
                     Some(_) => None,
-                    None if adds => sqlx::query_as(
-                        "UPDATE donors SET email = COALESCE(email, ?), phone = COALESCE(phone, ?), inn = COALESCE(inn, ?)
-                         WHERE id = ? RETURNING inn, email, phone",
-                    )
-                    .bind(&k.email)
-                    .bind(&k.phone)
-                    .bind(&k.inn)
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await?,
+                    None if adds => {
+                        q("UPDATE donors SET email = COALESCE(email, $1), phone = COALESCE(phone, $2), inn = COALESCE(inn, $3)
+                         WHERE id = $4 RETURNING inn, email, phone")
+                        .bind(&k.email)
+                        .bind(&k.phone)
+                        .bind(&k.inn)
+                        .bind(id)
+                        .fetch_optional(conn)
+                        .await?
+                    }
                     None => None,
                 };
                 if let Some((inn, email, phone)) = now {
@@ -408,13 +405,12 @@ pub async fn find_or_add_many_in(
         }
         ids.push(id);
     }
+    let insert = if pg { "INSERT" } else { "INSERT OR FAIL" };
     for group in new_rows.chunks(500) {
-        let marks = vec!["(?, ?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT OR FAIL INTO donors (id, kind, name, name_key, inn, email, phone) VALUES {marks}"
-        )));
+        let marks = repeat_marks(pg, "(?, ?, ?, ?, ?, ?, ?)", group.len());
+        let mut add = q(format!("{insert} INTO donors (id, kind, name, name_key, inn, email, phone) VALUES {marks}"));
         for (id, k) in group {
-            q = q
+            add = add
                 .bind(*id)
                 .bind(k.kind().as_str())
                 .bind(&k.name)
@@ -423,7 +419,11 @@ pub async fn find_or_add_many_in(
                 .bind(&k.email)
                 .bind(&k.phone);
         }
-        q.execute(&mut *conn).await?;
+        add.execute(conn).await?;
+    }
+    if pg && !new_rows.is_empty() {
+        // Donors made one at a time later take their ids from the sequence, past these.
+        q("SELECT setval(pg_get_serial_sequence('donors', 'id'), (SELECT MAX(id) FROM donors))").execute(conn).await?;
     }
     let mut accounts: Vec<(&str, String, i64)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -446,14 +446,14 @@ pub async fn find_or_add_many_in(
     }
     // In payment order, many to a statement: the first donor to use an account keeps it.
     for group in accounts.chunks(300) {
-        let marks = vec!["(?, ?, ?)"; group.len()].join(", ");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT OR IGNORE INTO donor_accounts (account, name_key, donor_id) VALUES {marks}"
-        )));
+        let marks = repeat_marks(pg, "(?, ?, ?)", group.len());
+        let mut add = q(format!(
+            "INSERT INTO donor_accounts (account, name_key, donor_id) VALUES {marks} ON CONFLICT DO NOTHING"
+        ));
         for (account, key, id) in group {
-            q = q.bind(*account).bind(key).bind(*id);
+            add = add.bind(*account).bind(key).bind(*id);
         }
-        q.execute(&mut *conn).await?;
+        add.execute(conn).await?;
     }
     Ok(ids)
 }

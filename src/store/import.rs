@@ -9,7 +9,7 @@ use serde_json::json;
 use super::donations::Touched;
 use super::ingest::{Decisions, Run};
 use super::invariants;
-use super::{Store, audit, now};
+use super::{Store, audit, now, q};
 use crate::domain::{Channel, Money};
 use crate::error::{Error, Result};
 use crate::import::feed::Feed;
@@ -164,26 +164,29 @@ impl Store {
         if !dry_run {
             self.require(super::Act::Bookkeeping).await?;
         }
-        let mut tx = if dry_run { super::Tx::Lite(self.pool()?.begin().await?) } else { self.begin_write().await? };
-        // A long register touches many index pages: a larger page cache. Foreign keys are checked
-        // at the commit (a violation still refuses the whole batch), so a multi-row INSERT OR FAIL
-        // can no longer abort half-way and SQLite keeps no statement journal of the pages it touches.
-        sqlx::query("PRAGMA cache_size = -65536").execute(tx.lite()?).await?;
-        // Pages read through the memory map count as this process's memory: an import reads
-        // through the page cache alone, so its footprint stays flat however long the table.
-        sqlx::query("PRAGMA mmap_size = 0").execute(tx.lite()?).await?;
-        sqlx::query("PRAGMA defer_foreign_keys = ON").execute(tx.lite()?).await?;
+        let mut tx = if dry_run { self.pool.begin_read().await? } else { self.begin_write().await? };
+        let lite = matches!(tx, super::Tx::Lite(_));
+        if lite {
+            // A long register touches many index pages: a larger page cache. Foreign keys are checked
+            // at the commit (a violation still refuses the whole batch), so a multi-row INSERT OR FAIL
+            // can no longer abort half-way and SQLite keeps no statement journal of the pages it touches.
+            // Pages read through the memory map count as this process's memory: an import reads
+            // through the page cache alone, so its footprint stays flat however long the table.
+            for sql in ["PRAGMA cache_size = -65536", "PRAGMA mmap_size = 0", "PRAGMA defer_foreign_keys = ON"] {
+                q(sql).execute(&mut tx).await?;
+            }
+        }
         let result = self.import_in(&mut tx, feed, file, sha256, decisions, dry_run, progress).await;
         // The long import's settings are not left on the pooled connection, whether it worked or not
-        // (a failed one is rolled back when `tx` is dropped).
-        // (nor the bulk load's sorting settings, should rebuilding an index have failed).
+        // (a failed one is rolled back when `tx` is dropped),
+        // nor the bulk load's sorting settings, should rebuilding an index have failed.
         let restored = async {
-            let conn = tx.lite()?;
-            for sql in ["PRAGMA cache_size = -2000", "PRAGMA temp_store = MEMORY", "PRAGMA threads = 0"] {
-                sqlx::query(sql).execute(&mut *conn).await?;
+            if lite {
+                let mmap = format!("PRAGMA mmap_size = {}", super::MMAP_SIZE);
+                for sql in ["PRAGMA cache_size = -2000", "PRAGMA temp_store = MEMORY", "PRAGMA threads = 0", &mmap] {
+                    q(sql).execute(&mut tx).await?;
+                }
             }
-            let mmap = format!("PRAGMA mmap_size = {}", super::MMAP_SIZE);
-            sqlx::query(sqlx::AssertSqlSafe(mmap)).execute(&mut *conn).await?;
             Ok::<(), Error>(())
         }
         .await;
@@ -206,7 +209,7 @@ impl Store {
     ) -> Result<Preview> {
         use std::sync::atomic::Ordering;
         let refunded = std::mem::take(&mut feed.refunded);
-        let mut run = Run::new(tx.lite()?, feed.format, file, refunded, decisions).await?;
+        let mut run = Run::new(tx, feed.format, file, refunded, decisions).await?;
         let batch = if dry_run { 0 } else { new_batch(tx, self.actor(), file, sha256, feed.format).await? };
         let channel = channel_of(feed.format);
         let mut touched = Touched::default();
@@ -214,7 +217,7 @@ impl Store {
         let label = if dry_run { CHECKING } else { IMPORTING };
         while let Some(chunk) = feed.chunks.recv().await {
             progress(label, done, feed.total.load(Ordering::Relaxed).max(done));
-            let rows = run.classify(tx.lite()?, &chunk).await?;
+            let rows = run.classify(tx, &chunk).await?;
             if !dry_run {
                 run.write(tx, self.actor(), &chunk, &rows, batch, file, channel, &mut touched).await?;
             }
@@ -244,9 +247,7 @@ impl Store {
         touched: &Touched,
     ) -> Result<()> {
         invariants::ensure(tx, &touched.scope()).await?;
-        sqlx::query(
-            "UPDATE import_batches SET new = ?, duplicate = ?, invalid = ?, outgoing = ?, unmatched = ?, incoming_total = ?, outgoing_total = ? WHERE id = ?",
-        )
+        q("UPDATE import_batches SET new = $1, duplicate = $2, invalid = $3, outgoing = $4, unmatched = $5, incoming_total = $6, outgoing_total = $7 WHERE id = $8")
         .bind(preview.new as i64)
         .bind(preview.duplicate as i64)
         .bind(preview.invalid as i64)
@@ -255,7 +256,7 @@ impl Store {
         .bind(preview.incoming_total.minor())
         .bind(preview.outgoing_total.minor())
         .bind(batch)
-        .execute(tx.lite()?)
+        .execute(tx)
         .await?;
         audit::record(
             tx,
@@ -283,7 +284,7 @@ impl Store {
             }
         );
         super::notices::notify(
-            tx.lite()?,
+            tx,
             super::notices::Audience::Role(crate::domain::Role::Bookkeeper),
             self.actor(),
             "import",
@@ -300,37 +301,31 @@ impl Store {
     pub async fn undo_import(&self, batch: i64) -> Result<usize> {
         self.require(super::Act::Bookkeeping).await?;
         let mut tx = self.begin_write().await?;
-        let row: Option<(Option<String>, String)> =
-            sqlx::query_as("SELECT undone_by, file_name FROM import_batches WHERE id = ?")
-                .bind(batch)
-                .fetch_optional(tx.lite()?)
-                .await?;
+        let row: Option<(Option<String>, String)> = q("SELECT undone_by, file_name FROM import_batches WHERE id = $1")
+            .bind(batch)
+            .fetch_optional(&mut tx)
+            .await?;
         let (undone_by, file) =
             row.ok_or(Error::NotFound { what: "import batch", id: batch, list: "import batches" })?;
         if let Some(by) = undone_by {
             return Err(Error::invalid(format!("batch {batch} ({file}) was already undone by {by}")));
         }
-        let touched: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM allocations a JOIN donations d ON d.id = a.donation_id WHERE d.batch_id = ?",
-        )
-        .bind(batch)
-        .fetch_one(tx.lite()?)
-        .await?;
+        let touched: i64 =
+            q("SELECT COUNT(*) FROM allocations a JOIN donations d ON d.id = a.donation_id WHERE d.batch_id = $1")
+                .bind(batch)
+                .scalar(&mut tx)
+                .await?;
         if touched > 0 {
             return Err(Error::invalid(format!(
                 "batch {batch} ({file}) cannot be undone: {touched} allocation(s) were made from its donations, and a batch is undone only before any of its money is placed"
             )));
         }
-        let removed = sqlx::query("DELETE FROM donations WHERE batch_id = ?")
-            .bind(batch)
-            .execute(tx.lite()?)
-            .await?
-            .rows_affected();
-        sqlx::query("UPDATE import_batches SET undone_at = ?, undone_by = ? WHERE id = ?")
+        let removed = q("DELETE FROM donations WHERE batch_id = $1").bind(batch).execute(&mut tx).await?;
+        q("UPDATE import_batches SET undone_at = $1, undone_by = $2 WHERE id = $3")
             .bind(now())
             .bind(self.actor())
             .bind(batch)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
         audit::record(
             &mut tx,
@@ -348,11 +343,9 @@ impl Store {
 
     pub async fn import_batches(&self) -> Result<Vec<Batch>> {
         let rows: Vec<BatchRow> =
-            sqlx::query_as(
-                "SELECT id, file_name, format, by_user, at, new, duplicate, invalid, incoming_total, undone_at FROM import_batches ORDER BY id",
-            )
-            .fetch_all(self.pool()?)
-            .await?;
+            q("SELECT id, file_name, format, by_user, at, new, duplicate, invalid, incoming_total, undone_at FROM import_batches ORDER BY id")
+                .fetch_all(&mut self.conn().await?)
+                .await?;
         Ok(rows
             .into_iter()
             .map(|(id, file_name, format, by, at, new, duplicate, invalid, total, undone_at)| Batch {
@@ -376,15 +369,13 @@ fn channel_of(format: Format) -> Channel {
 }
 
 async fn new_batch(tx: &mut super::Tx, actor: &str, file: &str, sha256: &str, format: Format) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO import_batches (file_name, file_sha256, format, by_user, at, new, duplicate, invalid, outgoing, incoming_total, outgoing_total)
-         VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0) RETURNING id",
-    )
+    q("INSERT INTO import_batches (file_name, file_sha256, format, by_user, at, new, duplicate, invalid, outgoing, incoming_total, outgoing_total)
+         VALUES ($1, $2, $3, $4, $5, 0, 0, 0, 0, 0, 0) RETURNING id")
     .bind(file)
     .bind(sha256)
     .bind(format.name())
     .bind(actor)
     .bind(now())
-    .fetch_one(tx.lite()?)
-    .await?)
+    .scalar(tx)
+    .await
 }

@@ -8,14 +8,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::SqliteConnection;
-
 use super::bulk::{BULK_MIN, Bulk};
 use super::cases::{set_stage, stage_of};
+use super::db::{Arg, Exec, json_list, repeat_marks};
 use super::donations::{Reach, Touched, place_designated};
 use super::donors::{self, DonorKeys};
 use super::import::{Choices, Preview, PreviewRow, RowStatus};
-use super::{Tx, now};
+use super::{Tx, now, q};
 use crate::domain::names::{NameIndex, Named};
 use crate::domain::purpose::{case_number_in, mentions};
 use crate::domain::{Channel, Money, Stage};
@@ -91,7 +90,7 @@ pub(crate) struct Run {
 
 impl Run {
     pub async fn new(
-        conn: &mut SqliteConnection,
+        conn: &mut Tx,
         format: Format,
         file: &str,
         refunded: HashMap<String, usize>,
@@ -105,7 +104,7 @@ impl Run {
             lines_used: HashMap::new(),
             designated: 0,
             format,
-            start_rows: sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM donations").fetch_one(&mut *conn).await?,
+            start_rows: q("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM donations").scalar(conn).await?,
             written: 0,
             bulk: None,
             accounts: HashSet::new(),
@@ -137,7 +136,7 @@ impl Run {
     }
 
     /// Classifies one chunk against the database as it is now.
-    pub async fn classify(&mut self, conn: &mut SqliteConnection, chunk: &[Payment]) -> Result<Vec<Decided>> {
+    pub async fn classify(&mut self, conn: &mut Tx, chunk: &[Payment]) -> Result<Vec<Decided>> {
         let incoming: Vec<&str> =
             chunk.iter().filter(|p| p.direction == Direction::Incoming).map(|p| p.external_key.as_str()).collect();
         let known = match &self.bulk {
@@ -213,10 +212,8 @@ impl Run {
                 }
                 if let Some(case) = designated {
                     // Checked here, so a dry run says what the import would.
-                    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = ?")
-                        .bind(case)
-                        .fetch_optional(&mut *conn)
-                        .await?;
+                    let exists: Option<i64> =
+                        q("SELECT id FROM cases WHERE id = $1").bind(case).scalar_optional(conn).await?;
                     if exists.is_none() {
                         return Err(Error::invalid(format!(
                             "line {}: case {case} does not exist (see the case list)",
@@ -278,12 +275,18 @@ impl Run {
         channel: Channel,
         touched: &mut Touched,
     ) -> Result<()> {
-        // One timestamp for the batch, formatted once.
-        let created = now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+        // One timestamp for the batch (for SQLite formatted once, as it would be for each row).
+        let pg = tx.is_pg();
+        let at = now();
+        let created = if pg {
+            Arg::Moment(Some(at))
+        } else {
+            Arg::Text(Some(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)))
+        };
         // Every new row's donor, found or made in a few statements, exactly as one by one would.
         let keys: Vec<DonorKeys> =
             chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::New).map(|(p, _)| donor_keys(p)).collect();
-        let mut donor_ids = donors::find_or_add_many_in(tx.lite()?, &keys, &mut self.accounts).await?.into_iter();
+        let mut donor_ids = donors::find_or_add_many_in(tx, &keys, &mut self.accounts).await?.into_iter();
         let mut plain: Vec<(&Payment, i64)> = Vec::new();
         for (p, row) in chunk.iter().zip(rows) {
             if row.status != RowStatus::New {
@@ -295,9 +298,9 @@ impl Run {
                 continue;
             };
             stage_of(tx, case).await.map_err(|e| Error::invalid(format!("line {}: {e}", p.line)))?;
-            let id: i64 = sqlx::query_scalar(
+            let id: i64 = q(
                 "INSERT INTO donations (amount, currency, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription)
-                 VALUES (?, ?, 'case', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, 'case', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             )
             .bind(p.amount.minor())
             .bind(p.currency.as_str())
@@ -311,21 +314,21 @@ impl Run {
             .bind(&created)
             .bind(batch)
             .bind(&p.subscription)
-            .fetch_one(tx.lite()?)
+            .scalar(tx)
             .await?;
             touched.donations.push(id);
             place_designated(tx, actor, id, Reach::Named, touched).await?;
         }
         // OR FAIL: a failing row fails the statement without undoing its earlier rows, so
         // SQLite keeps no statement journal; any error drops the whole transaction anyway.
+        let insert = if pg { "INSERT" } else { "INSERT OR FAIL" };
         for group in plain.chunks(INSERT_ROWS) {
-            let values = vec!["(?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
-            let sql = format!(
-                "INSERT OR FAIL INTO donations (amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription) VALUES {values}"
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let values = repeat_marks(pg, "(?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)", group.len());
+            let mut add = q(format!(
+                "{insert} INTO donations (amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription) VALUES {values}"
+            ));
             for (p, donor) in group {
-                q = q
+                add = add
                     .bind(p.amount.minor())
                     .bind(p.currency.as_str())
                     .bind(p.booked.unwrap_or(p.date))
@@ -338,33 +341,31 @@ impl Run {
                     .bind(batch)
                     .bind(&p.subscription);
             }
-            q.execute(tx.lite()?).await?;
+            add.execute(tx).await?;
         }
         self.written += plain.len() as i64;
-        if self.bulk.is_none() && self.written >= BULK_MIN && self.written > self.start_rows {
+        if !pg && self.bulk.is_none() && self.written >= BULK_MIN && self.written > self.start_rows {
             self.bulk = Some(Bulk::begin(tx).await?);
         }
         for (p, row) in chunk.iter().zip(rows) {
             let Some(case) = row.pays_case else { continue };
             let date = p.booked.unwrap_or(p.date);
-            sqlx::query(
-                "INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-            )
+            q("INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(case)
             .bind(&p.number)
             .bind(date)
             .bind(p.amount.minor())
             .bind(actor)
             .bind(&created)
-            .execute(tx.lite()?)
+            .execute(tx)
             .await?;
-            sqlx::query("INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES (?, 'payment_order', ?, ?, ?, ?)")
+            q("INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES ($1, 'payment_order', $2, $3, $4, $5)")
                 .bind(case)
                 .bind(format!("{file}, line {}", p.line))
                 .bind(&p.external_key)
                 .bind(&created)
                 .bind(actor)
-                .execute(tx.lite()?)
+                .execute(tx)
                 .await?;
             let reason = format!("payment order {} of {date} in {file}", p.number);
             set_stage(tx, actor, case, Stage::Payment, Stage::Paid, &reason).await?;
@@ -417,12 +418,12 @@ fn payer_name(p: &Payment) -> String {
 /// The case in `payment` whose invoice this outgoing payment pays: the
 /// invoice's amount, and its number in the purpose. More than one such case
 /// is ambiguous and waits for a person.
-async fn invoice_paid_by(conn: &mut SqliteConnection, p: &Payment) -> Result<(Option<i64>, Option<String>)> {
-    let candidates: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT c.id, i.number, i.payee_inn FROM cases c JOIN invoices i ON i.case_id = c.id WHERE c.stage = 'payment' AND i.amount = ?",
+async fn invoice_paid_by(conn: &mut Tx, p: &Payment) -> Result<(Option<i64>, Option<String>)> {
+    let candidates: Vec<(i64, String, Option<String>)> = q(
+        "SELECT c.id, i.number, i.payee_inn FROM cases c JOIN invoices i ON i.case_id = c.id WHERE c.stage = 'payment' AND i.amount = $1",
     )
     .bind(p.amount.minor())
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
     let named: Vec<(i64, Option<String>)> = candidates
         .into_iter()
@@ -453,17 +454,18 @@ async fn invoice_paid_by(conn: &mut SqliteConnection, p: &Payment) -> Result<(Op
 }
 
 /// Keys of `keys` already in the database, asked in chunks.
-async fn known_keys(conn: &mut SqliteConnection, keys: &[&str]) -> Result<HashSet<String>> {
+async fn known_keys(conn: &mut Tx, keys: &[&str]) -> Result<HashSet<String>> {
     let mut found = HashSet::new();
+    let pg = conn.is_pg();
     for chunk in keys.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(",");
+        let marks = repeat_marks(pg, "?", chunk.len());
         // One JSON array back rather than a row each (a register imported again finds them all).
-        let sql = format!("SELECT json_group_array(external_key) FROM donations WHERE external_key IN ({marks})");
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        let list = json_list(pg, "external_key");
+        let mut ask = q(format!("SELECT {list} FROM donations WHERE external_key IN ({marks})"));
         for k in chunk {
-            q = q.bind(*k);
+            ask = ask.bind(*k);
         }
-        let json = q.fetch_one(&mut *conn).await?;
+        let json: String = ask.scalar(conn).await?;
         let keys: Vec<String> = serde_json::from_str(&json)
             .map_err(|e| Error::invalid(format!("the known-keys lookup answered badly: {e}")))?;
         found.extend(keys);
@@ -484,12 +486,9 @@ fn donor_keys(p: &Payment) -> DonorKeys {
 }
 
 /// What a refund returns: a payment of this file, a donation imported before, or something unknown.
-async fn refund_note(conn: &mut SqliteConnection, in_file: Option<usize>, original: &str, ask: bool) -> Result<String> {
+async fn refund_note(conn: &mut Tx, in_file: Option<usize>, original: &str, ask: bool) -> Result<String> {
     let earlier: Option<(i64, i64)> = if ask {
-        sqlx::query_as("SELECT id, allocated FROM donations WHERE external_key = ?")
-            .bind(original)
-            .fetch_optional(&mut *conn)
-            .await?
+        q("SELECT id, allocated FROM donations WHERE external_key = $1").bind(original).fetch_optional(conn).await?
     } else {
         None
     };
@@ -507,29 +506,24 @@ async fn refund_note(conn: &mut SqliteConnection, in_file: Option<usize>, origin
 }
 
 /// The children whose fundraising is open, to find their names in purposes.
-async fn open_names(conn: &mut SqliteConnection) -> Result<NameIndex> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
+async fn open_names(conn: &mut Tx) -> Result<NameIndex> {
+    let rows: Vec<(i64, String)> = q(
         "SELECT c.id, b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.stage = 'fundraising'",
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
     Ok(NameIndex::new(rows))
 }
 
 /// The case a purpose points to: its number ("заявка 123"), else a fundraising child's name.
-async fn suggest(
-    conn: &mut SqliteConnection,
-    names: &NameIndex,
-    purpose: &str,
-) -> Result<(Option<i64>, Option<String>)> {
+async fn suggest(conn: &mut Tx, names: &NameIndex, purpose: &str) -> Result<(Option<i64>, Option<String>)> {
     if let Some(n) = case_number_in(purpose) {
         // Only a case still raising money (or about to) is suggested; a paid or closed one is not.
-        let exists: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM cases WHERE id = ? AND stage IN ('qualification', 'documents', 'fundraising')",
-        )
-        .bind(n)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let exists: Option<i64> =
+            q("SELECT id FROM cases WHERE id = $1 AND stage IN ('qualification', 'documents', 'fundraising')")
+                .bind(n)
+                .scalar_optional(conn)
+                .await?;
         if exists.is_some() {
             return Ok((Some(n), Some(format!("the purpose names case {n}"))));
         }

@@ -46,6 +46,7 @@ use crate::domain::DesignatedPolicy;
 use crate::error::{Error, Result};
 
 pub use cases::{BeneficiaryRef, NewCase};
+pub use db::{Ex, Exec};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
 pub use donor_report::{CaseShare, ChildPage, DonorReport, Order, Paper};
 pub use donor_review::{DonorPair, DonorSide};
@@ -110,7 +111,6 @@ pub struct Store {
     standing: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, roles::Standing)>>>,
 }
 
-pub use db::Exec;
 pub(crate) use db::{Tx, q};
 
 impl Store {
@@ -222,6 +222,11 @@ impl Store {
     /// A connection of the pool's, on either engine.
     pub(crate) async fn conn(&self) -> Result<db::Conn> {
         self.pool.acquire().await
+    }
+
+    /// A connection of the pool's, for the functions that take one (say, [`donors::find_or_add`]).
+    pub async fn connection(&self) -> Result<impl Exec + use<>> {
+        self.conn().await
     }
 
     pub async fn close(&self) {

@@ -12,6 +12,32 @@ use sqlx::Row;
 #[path = "../pg/mod.rs"]
 pub mod pg;
 
+/// Store tests that run twice, on a new SQLite file and on a new PostgreSQL
+/// database: each `async fn name(t: TestDb) { … }` becomes the tests
+/// `name::sqlite` and `name::postgres`, the same body on each engine.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($(#[doc = $doc:expr])* async fn $name:ident($t:ident: TestDb) $body:block)*) => {$(
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($t: $crate::common::TestDb) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                run($crate::common::TestDb::new().await).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                run($crate::common::TestDb::postgres().await).await
+            }
+        }
+    )*};
+}
+
 pub struct TestDb {
     pub dir: tempfile::TempDir,
     pub store: Store,
@@ -35,8 +61,14 @@ impl TestDb {
         TestDb { dir, store }
     }
 
+    /// Another new database, on the same engine as this one.
+    pub async fn another(&self) -> TestDb {
+        if self.store.is_postgres() { TestDb::postgres().await } else { TestDb::new().await }
+    }
+
+    /// The database: the SQLite file, or the PostgreSQL address.
     pub fn path(&self) -> PathBuf {
-        self.dir.path().join("test.db")
+        self.store.path().to_path_buf()
     }
 
     pub fn file(&self, name: &str, content: &str) -> PathBuf {
@@ -119,6 +151,77 @@ pub fn donation(amount: Money, designation: Designation) -> NewDonation {
 
 pub async fn give(store: &Store, amount: &str) -> i64 {
     store.new_donation(&donation(rub(amount), Designation::Unrestricted)).await.expect("donation").0
+}
+
+/// A value both drivers read.
+pub trait Value:
+    Send
+    + Unpin
+    + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+    + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+{
+}
+impl<T> Value for T where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+{
+}
+
+/// A row both drivers read.
+pub trait Both:
+    Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+{
+}
+impl<T> Both for T where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+{
+}
+
+/// Every row of raw SQL, on whichever engine the store is (SQL both read:
+/// `$1` placeholders, `CAST(SUM(…) AS BIGINT)`; no binds).
+pub async fn rows<T: Both>(store: &Store, sql: &str) -> Vec<T> {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    if store.is_postgres() {
+        let mut conn = sqlx::PgConnection::connect(&store.path().display().to_string()).await.expect("connect");
+        let rows = sqlx::query_as(sql).fetch_all(&mut conn).await.expect("query");
+        conn.close().await.expect("close");
+        rows
+    } else {
+        sqlx::query_as(sql).fetch_all(store.pool().unwrap()).await.expect("query")
+    }
+}
+
+/// The first column of every row of raw SQL, on either engine.
+pub async fn column<T: Value>(store: &Store, sql: &str) -> Vec<T> {
+    rows::<(T,)>(store, sql).await.into_iter().map(|(v,)| v).collect()
+}
+
+/// The one value raw SQL answers, on either engine.
+pub async fn one<T: Value>(store: &Store, sql: &str) -> T {
+    column(store, sql).await.into_iter().next().expect("one row")
+}
+
+/// Runs raw SQL (several statements, as a test tampering with the database must), on either engine.
+pub async fn raw(store: &Store, sql: &str) {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    if store.is_postgres() {
+        let mut conn = sqlx::PgConnection::connect(&store.path().display().to_string()).await.expect("connect");
+        sqlx::raw_sql(sql).execute(&mut conn).await.expect("raw sql");
+        conn.close().await.expect("close");
+    } else {
+        sqlx::raw_sql(sql).execute(store.pool().unwrap()).await.expect("raw sql");
+    }
 }
 
 /// Every row of every table, in order: equal fingerprints mean nothing was written.
