@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::db::{Arg, Exec, json_values};
 use super::{Store, Tx, now, q};
 use crate::domain::AuditEntry;
 use crate::error::Result;
@@ -77,12 +78,18 @@ pub(crate) async fn redact_entries(
     extra: impl Fn(&str, &mut Value) -> bool,
 ) -> Result<usize> {
     let mut changed = 0;
+    let pg = tx.is_pg();
+    let list = json_values(pg, 1, "BIGINT");
+    // SQLite keeps the details as text; PostgreSQL as JSONB.
+    let detail = |t: Option<String>| -> Arg {
+        if pg { Arg::Json(t.and_then(|t| serde_json::from_str(&t).ok())) } else { Arg::Text(t) }
+    };
     for chunk in ids.chunks(500) {
-        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT id, action, before, after FROM audit_log WHERE id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(serde_json::json!(chunk).to_string())
-        .fetch_all(tx.lite()?)
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = q(format!(
+            "SELECT id, action, CAST(before AS TEXT), CAST(after AS TEXT) FROM audit_log WHERE id IN ({list})"
+        ))
+        .bind(serde_json::json!(chunk))
+        .fetch_all(tx)
         .await?;
         for (id, action, before, after) in rows {
             let mut touched = false;
@@ -95,11 +102,11 @@ pub(crate) async fn redact_entries(
             };
             let (before, after) = (clean(before), clean(after));
             if touched {
-                sqlx::query("UPDATE audit_log SET before = ?, after = ?, redacted = 1 WHERE id = ?")
-                    .bind(before)
-                    .bind(after)
+                q("UPDATE audit_log SET before = $1, after = $2, redacted = 1 WHERE id = $3")
+                    .bind(detail(before))
+                    .bind(detail(after))
                     .bind(id)
-                    .execute(tx.lite()?)
+                    .execute(tx)
                     .await?;
                 changed += 1;
             }

@@ -14,7 +14,8 @@ use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Store, Tx, audit, now};
+use super::db::{Exec, json_values};
+use super::{Store, Tx, audit, now, q};
 use crate::error::{Error, Result};
 
 /// The rules in force (settings `gdpr.*`, or these defaults).
@@ -109,7 +110,7 @@ impl Store {
     }
 
     /// What the rules call for as of `day`, exclusions applied.
-    async fn gdpr_due(&self, conn: &mut sqlx::SqliteConnection, day: NaiveDate) -> Result<Vec<Due>> {
+    async fn gdpr_due(&self, conn: &mut Tx, day: NaiveDate) -> Result<Vec<Due>> {
         let r = self.gdpr_rules().await?;
         let recent = day.checked_sub_months(chrono::Months::new(r.recent_months as u32)).unwrap_or(day);
         let active_since = day - Duration::days(RECURRING_ACTIVE_DAYS);
@@ -117,32 +118,25 @@ impl Store {
         // of their subscriptions lately), a recent gift, money on an open case.
         let held = "EXISTS (SELECT 1 FROM gdpr_overrides x WHERE x.entity = 'donor' AND x.entity_id = o.id AND x.kind = 'exclude')
             OR EXISTS (SELECT 1 FROM donor_subscriptions s JOIN donations d ON d.subscription = s.subscription
-                       WHERE s.donor_id = o.id AND d.received_on >= ?2)
-            OR g.last >= ?3
+                       WHERE s.donor_id = o.id AND d.received_on >= $2)
+            OR g.last >= $3
             OR EXISTS (SELECT 1 FROM donations d JOIN allocations a ON a.donation_id = d.id JOIN cases c ON c.id = a.case_id
                        WHERE d.donor_id = o.id AND c.stage NOT IN ('paid', 'closed', 'rejected'))
             OR EXISTS (SELECT 1 FROM donations d JOIN cases c ON c.id = d.designated_id
                        WHERE d.donor_id = o.id AND d.designation_kind = 'case' AND c.stage NOT IN ('paid', 'closed', 'rejected'))";
+        let asked = "EXISTS (SELECT 1 FROM gdpr_overrides x WHERE x.entity = 'donor' AND x.entity_id = o.id AND x.kind = 'include')";
         let sql = format!(
-            "SELECT o.id, g.last, o.do_not_contact,
-                    EXISTS (SELECT 1 FROM gdpr_overrides x WHERE x.entity = 'donor' AND x.entity_id = o.id AND x.kind = 'include') AS asked,
-                    ({held}) AS held
+            "SELECT o.id, g.last, o.do_not_contact = 1, {asked}, ({held})
              FROM donors o JOIN (SELECT donor_id, MAX(received_on) AS last FROM donations WHERE donor_id IS NOT NULL GROUP BY donor_id) g
                   ON g.donor_id = o.id
-             WHERE o.anonymized_at IS NULL AND o.merged_into IS NULL AND (g.last < ?1 OR asked)"
+             WHERE o.anonymized_at IS NULL AND o.merged_into IS NULL AND (g.last < $1 OR {asked})"
         );
         let oldest = years_ago(day, r.contact_years.min(r.erase_years));
-        let rows: Vec<(i64, NaiveDate, bool, bool, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(oldest)
-            .bind(active_since)
-            .bind(recent)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows: Vec<(i64, NaiveDate, bool, bool, bool)> =
+            q(sql).bind(oldest).bind(active_since).bind(recent).fetch_all(conn).await?;
         let mut due = Vec::new();
         let excluded: Vec<i64> =
-            sqlx::query_scalar("SELECT entity_id FROM gdpr_overrides WHERE entity = 'donor' AND kind = 'exclude'")
-                .fetch_all(&mut *conn)
-                .await?;
+            q("SELECT entity_id FROM gdpr_overrides WHERE entity = 'donor' AND kind = 'exclude'").scalars(conn).await?;
         for (id, last, dnc, asked, held) in rows {
             if asked && !excluded.contains(&id) {
                 due.push(("donor", id, "anonymize", "asked to have their personal data removed".to_string()));
@@ -158,23 +152,28 @@ impl Store {
             }
         }
         // A record merged into a donor already anonymized is the same person: it follows.
-        let merged: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT w.id, w.merged_into FROM donors w JOIN donors x ON x.id = w.merged_into
-             WHERE w.anonymized_at IS NULL AND x.anonymized_at IS NOT NULL",
-        )
-        .fetch_all(&mut *conn)
-        .await?;
+        let merged: Vec<(i64, i64)> =
+            q("SELECT w.id, w.merged_into FROM donors w JOIN donors x ON x.id = w.merged_into
+             WHERE w.anonymized_at IS NULL AND x.anonymized_at IS NOT NULL")
+            .fetch_all(conn)
+            .await?;
         for (id, into) in merged {
             due.push(("donor", id, "anonymize", format!("merged into donor {into}, whose personal data was removed")));
         }
         // Closed cases' medical data, unless the child is held back by a person's decision.
-        let cases: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT c.id, c.stage, substr(c.stage_since, 1, 10) FROM cases c
-             WHERE c.stage IN ('closed', 'rejected') AND c.medical_removed_at IS NULL AND substr(c.stage_since, 1, 10) < ?
+        // The day a case's stage began: SQLite keeps the moment as text, PostgreSQL as a timestamp.
+        let since = if conn.is_pg() {
+            "CAST(CAST(c.stage_since AT TIME ZONE 'UTC' AS DATE) AS TEXT)"
+        } else {
+            "substr(c.stage_since, 1, 10)"
+        };
+        let cases: Vec<(i64, String, String)> = q(format!(
+            "SELECT c.id, c.stage, {since} FROM cases c
+             WHERE c.stage IN ('closed', 'rejected') AND c.medical_removed_at IS NULL AND {since} < $1
                AND NOT EXISTS (SELECT 1 FROM gdpr_overrides x WHERE x.entity = 'beneficiary' AND x.entity_id = c.beneficiary_id AND x.kind = 'exclude')",
-        )
+        ))
         .bind(years_ago(day, r.medical_years).to_string())
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
         .await?;
         for (id, stage, since) in cases {
             due.push(("case", id, "remove_medical", format!("{stage} since {since} ({} years)", r.medical_years)));
@@ -188,23 +187,19 @@ impl Store {
         self.require(super::Act::Admin).await?;
         let mut tx = self.begin_write().await?;
         self.replan(&mut tx, day).await?;
-        let plan = open_plan(tx.lite()?).await?;
+        let plan = open_plan(&mut tx).await?;
         tx.commit().await?;
         Ok(plan)
     }
 
     async fn replan(&self, tx: &mut Tx, day: NaiveDate) -> Result<usize> {
-        let due = self.gdpr_due(tx.lite()?, day).await?;
-        let open = open_plan(tx.lite()?).await?;
+        let due = self.gdpr_due(tx, day).await?;
+        let open = open_plan(tx).await?;
         let mut dropped = 0;
         for p in &open {
             let still = due.iter().any(|(e, id, a, _)| *e == p.entity && *id == p.entity_id && *a == p.action);
             if !still {
-                sqlx::query("UPDATE gdpr_plan SET dropped_at = ? WHERE id = ?")
-                    .bind(now())
-                    .bind(p.id)
-                    .execute(tx.lite()?)
-                    .await?;
+                q("UPDATE gdpr_plan SET dropped_at = $1 WHERE id = $2").bind(now()).bind(p.id).execute(tx).await?;
                 audit::record(
                     tx,
                     self.actor(),
@@ -223,14 +218,14 @@ impl Store {
                 continue;
             }
             let due_on = day + Duration::days(NOTICE_DAYS);
-            sqlx::query("INSERT INTO gdpr_plan (entity, entity_id, action, reason, due_on, planned_at) VALUES (?, ?, ?, ?, ?, ?)")
+            q("INSERT INTO gdpr_plan (entity, entity_id, action, reason, due_on, planned_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(entity)
                 .bind(id)
                 .bind(action)
                 .bind(reason)
                 .bind(due_on)
                 .bind(now())
-                .execute(tx.lite()?)
+                .execute(tx)
                 .await?;
             audit::record(
                 tx,
@@ -251,7 +246,7 @@ impl Store {
         self.require(super::Act::Admin).await?;
         let mut tx = self.begin_write().await?;
         let dropped = self.replan(&mut tx, day).await?;
-        let plan = open_plan(tx.lite()?).await?;
+        let plan = open_plan(&mut tx).await?;
         let mut out = RunOutcome { dropped, ..RunOutcome::default() };
         for p in plan {
             if p.due_on > day {
@@ -261,10 +256,7 @@ impl Store {
             let mut done = json!({"reason": p.reason});
             match p.action.as_str() {
                 "do_not_contact" => {
-                    sqlx::query("UPDATE donors SET do_not_contact = 1 WHERE id = ?")
-                        .bind(p.entity_id)
-                        .execute(tx.lite()?)
-                        .await?;
+                    q("UPDATE donors SET do_not_contact = 1 WHERE id = $1").bind(p.entity_id).execute(&mut tx).await?;
                 }
                 "anonymize" => {
                     let (merged, redacted) = anonymize_donor(&mut tx, p.entity_id).await?;
@@ -275,11 +267,7 @@ impl Store {
                 }
                 _ => done["redacted_entries"] = json!(self.remove_medical(&mut tx, p.entity_id).await?),
             }
-            sqlx::query("UPDATE gdpr_plan SET done_at = ? WHERE id = ?")
-                .bind(now())
-                .bind(p.id)
-                .execute(tx.lite()?)
-                .await?;
+            q("UPDATE gdpr_plan SET done_at = $1 WHERE id = $2").bind(now()).bind(p.id).execute(&mut tx).await?;
             // The log says what was done, never the data removed.
             audit::record(
                 &mut tx,
@@ -312,18 +300,15 @@ impl Store {
         let table = if entity == "donor" { "donors" } else { "beneficiaries" };
         let mut tx = self.begin_write().await?;
         let exists: Option<i64> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} WHERE id = ?")))
-                .bind(id)
-                .fetch_optional(tx.lite()?)
-                .await?;
+            q(format!("SELECT id FROM {table} WHERE id = $1")).bind(id).scalar_optional(&mut tx).await?;
         exists.ok_or(Error::NotFound {
             what: if entity == "donor" { "donor" } else { "beneficiary" },
             id,
             list: "gdpr plan",
         })?;
         let kind = if include { "include" } else { "exclude" };
-        sqlx::query(
-            "INSERT INTO gdpr_overrides (entity, entity_id, kind, reason, by_user, at) VALUES (?, ?, ?, ?, ?, ?)
+        q(
+            "INSERT INTO gdpr_overrides (entity, entity_id, kind, reason, by_user, at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (entity, entity_id) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, by_user = excluded.by_user, at = excluded.at",
         )
         .bind(entity)
@@ -332,7 +317,7 @@ impl Store {
         .bind(reason.trim())
         .bind(self.actor())
         .bind(now())
-        .execute(tx.lite()?)
+        .execute(&mut tx)
         .await?;
         audit::record(
             &mut tx,
@@ -350,44 +335,31 @@ impl Store {
 
     /// Removes a case's medical data, from its audit entries too; how many entries were redacted.
     async fn remove_medical(&self, tx: &mut Tx, case: i64) -> Result<usize> {
-        sqlx::query(
-            "UPDATE cases SET diagnosis = '', lay_diagnosis = NULL, notes = '', medical_removed_at = ? WHERE id = ?",
-        )
-        .bind(now())
-        .bind(case)
-        .execute(tx.lite()?)
-        .await?;
-        sqlx::query("UPDATE qualifications SET diagnosis = '', treatment = '' WHERE case_id = ?")
+        q("UPDATE cases SET diagnosis = '', lay_diagnosis = NULL, notes = '', medical_removed_at = $1 WHERE id = $2")
+            .bind(now())
             .bind(case)
-            .execute(tx.lite()?)
+            .execute(tx)
             .await?;
-        let papers: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, sha256 FROM documents WHERE case_id = ? AND kind = 'medical_report' AND sha256 <> ''",
-        )
-        .bind(case)
-        .fetch_all(tx.lite()?)
-        .await?;
-        for (doc, sha) in papers {
-            sqlx::query(
-                "UPDATE documents SET file_name = '(removed under the retention rules)', sha256 = '' WHERE id = ?",
-            )
-            .bind(doc)
-            .execute(tx.lite()?)
-            .await?;
-            let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE sha256 = ?")
-                .bind(&sha)
-                .fetch_one(tx.lite()?)
+        q("UPDATE qualifications SET diagnosis = '', treatment = '' WHERE case_id = $1").bind(case).execute(tx).await?;
+        let papers: Vec<(i64, String)> =
+            q("SELECT id, sha256 FROM documents WHERE case_id = $1 AND kind = 'medical_report' AND sha256 <> ''")
+                .bind(case)
+                .fetch_all(tx)
                 .await?;
+        for (doc, sha) in papers {
+            q("UPDATE documents SET file_name = '(removed under the retention rules)', sha256 = '' WHERE id = $1")
+                .bind(doc)
+                .execute(tx)
+                .await?;
+            let others: i64 = q("SELECT COUNT(*) FROM documents WHERE sha256 = $1").bind(&sha).scalar(tx).await?;
             if others == 0 {
                 let path = self.documents_dir().join(&sha[..2.min(sha.len())]).join(&sha);
                 // The file goes with the transaction's commit at the latest; a crash in between leaves only an unreferenced file.
                 let _ = std::fs::remove_file(path);
             }
         }
-        let entries: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log WHERE entity = 'case' AND entity_id = ?")
-            .bind(case)
-            .fetch_all(tx.lite()?)
-            .await?;
+        let entries: Vec<i64> =
+            q("SELECT id FROM audit_log WHERE entity = 'case' AND entity_id = $1").bind(case).scalars(tx).await?;
         // A medical report's file name goes with the paper (its name often says whose and what).
         audit::redact_entries(tx, &entries, MEDICAL_FIELDS, &[], |action, v| {
             let medical = action == "case.attach" && v.get("kind").and_then(|k| k.as_str()) == Some("medical_report");
@@ -397,15 +369,15 @@ impl Store {
     }
 }
 
-async fn open_plan(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Planned>> {
-    let rows: Vec<(i64, String, i64, String, String, String, NaiveDate)> = sqlx::query_as(
+async fn open_plan(conn: &mut Tx) -> Result<Vec<Planned>> {
+    let rows: Vec<(i64, String, i64, String, String, String, NaiveDate)> = q(
         "SELECT p.id, p.entity, p.entity_id,
                 COALESCE(CASE p.entity WHEN 'donor' THEN (SELECT name FROM donors WHERE id = p.entity_id)
                     ELSE (SELECT b.full_name FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = p.entity_id) END, ''),
                 p.action, p.reason, p.due_on
          FROM gdpr_plan p WHERE p.done_at IS NULL AND p.dropped_at IS NULL ORDER BY p.due_on, p.id",
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
@@ -425,43 +397,49 @@ async fn open_plan(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Planned>> {
 /// them (the same person), from the audit log too; amounts, dates and
 /// allocations stay. The merged records and how many entries were redacted.
 async fn anonymize_donor(tx: &mut Tx, id: i64) -> Result<(Vec<i64>, usize)> {
-    let people: Vec<i64> = sqlx::query_scalar(
-        "WITH RECURSIVE one(id) AS (SELECT ? UNION SELECT d.id FROM donors d JOIN one ON d.merged_into = one.id)
+    let people: Vec<i64> = q(
+        "WITH RECURSIVE one(id) AS (SELECT CAST($1 AS BIGINT) UNION SELECT d.id FROM donors d JOIN one ON d.merged_into = one.id)
          SELECT id FROM one ORDER BY id",
     )
     .bind(id)
-    .fetch_all(tx.lite()?)
+    .scalars(tx)
     .await?;
-    let list = json!(people).to_string();
-    sqlx::query(
+    let pg = tx.is_pg();
+    let list = json!(people);
+    let them = json_values(pg, 1, "BIGINT");
+    q(format!(
         "UPDATE donors SET name = 'anonymized donor ' || id, inn = NULL, email = NULL, phone = NULL, name_key = NULL,
-            consent = 0, do_not_contact = 1, anonymized_at = COALESCE(anonymized_at, ?)
-         WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(now())
+            consent = 0, do_not_contact = 1, anonymized_at = COALESCE(anonymized_at, $2)
+         WHERE id IN ({them})"
+    ))
     .bind(&list)
-    .execute(tx.lite()?)
+    .bind(now())
+    .execute(tx)
     .await?;
     for sql in [
-        "UPDATE donations SET payer = 'anonymized', purpose = '', subscription = NULL WHERE donor_id IN (SELECT value FROM json_each(?1))",
-        "DELETE FROM donor_accounts WHERE donor_id IN (SELECT value FROM json_each(?1))",
-        "DELETE FROM donor_subscriptions WHERE donor_id IN (SELECT value FROM json_each(?1))",
+        "UPDATE donations SET payer = 'anonymized', purpose = '', subscription = NULL WHERE donor_id IN ({them})",
+        "DELETE FROM donor_accounts WHERE donor_id IN ({them})",
+        "DELETE FROM donor_subscriptions WHERE donor_id IN ({them})",
         // What a merge moved keeps ids only: the subscriptions' are gone with them.
-        "UPDATE donor_merges SET subscriptions = '[]'
-         WHERE from_id IN (SELECT value FROM json_each(?1)) OR into_id IN (SELECT value FROM json_each(?1))",
+        "UPDATE donor_merges SET subscriptions = '[]' WHERE from_id IN ({them}) OR into_id IN ({them})",
     ] {
-        sqlx::query(sql).bind(&list).execute(tx.lite()?).await?;
+        q(sql.replace("{them}", &them)).bind(&list).execute(tx).await?;
     }
     // Every entry about them, their donations, and merges into them.
-    let entries: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM audit_log WHERE entity = 'donor' AND entity_id IN (SELECT value FROM json_each(?1))
+    let into = if pg {
+        "CAST(COALESCE(after->>'into', before->>'into') AS BIGINT)"
+    } else {
+        "COALESCE(json_extract(after, '$.into'), json_extract(before, '$.into'))"
+    };
+    let entries: Vec<i64> = q(format!(
+        "SELECT id FROM audit_log WHERE entity = 'donor' AND entity_id IN ({them})
          UNION SELECT a.id FROM audit_log a JOIN donations d ON a.entity = 'donation' AND a.entity_id = d.id
-               WHERE d.donor_id IN (SELECT value FROM json_each(?1))
+               WHERE d.donor_id IN ({them})
          UNION SELECT id FROM audit_log WHERE entity = 'donor' AND action IN ('donor.merge', 'donor.unmerge')
-               AND COALESCE(json_extract(after, '$.into'), json_extract(before, '$.into')) IN (SELECT value FROM json_each(?1))",
-    )
+               AND {into} IN ({them})"
+    ))
     .bind(&list)
-    .fetch_all(tx.lite()?)
+    .scalars(tx)
     .await?;
     let redacted = audit::redact_entries(tx, &entries, DONOR_FIELDS, DONOR_NUMBERS, |_, _| false).await?;
     Ok((people.into_iter().filter(|p| *p != id).collect(), redacted))

@@ -94,6 +94,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
     (2, "live", include_str!("../../migrations/postgres/0002_live.sql")),
+    (3, "has_any", include_str!("../../migrations/postgres/0003_has_any.sql")),
 ];
 
 /// Bytes of the database file read through a memory map (see [`Store::open`]).

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Store, audit};
+use super::{Store, audit, q};
 use crate::domain::Money;
 use crate::error::{Error, Result};
 
@@ -81,23 +81,21 @@ impl Store {
         self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
         let before: Option<(i64, Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT published, publish_fields, lay_diagnosis FROM cases WHERE id = ?")
+            q("SELECT published, publish_fields, lay_diagnosis FROM cases WHERE id = $1")
                 .bind(case)
-                .fetch_optional(tx.lite()?)
+                .fetch_optional(&mut tx)
                 .await?;
         let before = before.ok_or_else(|| Error::case_not_found(case))?;
         let fields = fields.map(|f| f.join(","));
         if withdraw {
-            sqlx::query("UPDATE cases SET published = 0 WHERE id = ?").bind(case).execute(tx.lite()?).await?;
+            q("UPDATE cases SET published = 0 WHERE id = $1").bind(case).execute(&mut tx).await?;
         } else {
-            sqlx::query(
-                "UPDATE cases SET published = 1, publish_fields = COALESCE(?, publish_fields),
-                    lay_diagnosis = COALESCE(?, lay_diagnosis) WHERE id = ?",
-            )
+            q("UPDATE cases SET published = 1, publish_fields = COALESCE($1, publish_fields),
+                    lay_diagnosis = COALESCE($2, lay_diagnosis) WHERE id = $3")
             .bind(&fields)
             .bind(lay.map(str::trim))
             .bind(case)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
         }
         audit::record(
@@ -118,14 +116,14 @@ impl Store {
     /// meant to be published, its publication consent among its papers.
     pub async fn public_fundraisers(&self, day: NaiveDate) -> Result<Vec<Public>> {
         type Row = (i64, String, Option<NaiveDate>, Option<String>, Option<String>, Option<String>, String, i64, i64);
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = q(
             "SELECT c.id, b.full_name, b.birth_date, b.city, c.publish_fields, c.lay_diagnosis, c.currency, c.target, c.collected
              FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
              WHERE c.stage = 'fundraising' AND c.published = 1
                AND EXISTS (SELECT 1 FROM documents d WHERE d.case_id = c.id AND d.kind = 'publication_consent')
              ORDER BY c.fundraising_since, c.id",
         )
-        .fetch_all(self.pool()?)
+        .fetch_all(&mut self.conn().await?)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, name, born, city, fields, lay, currency, target, collected) in rows {
@@ -135,13 +133,13 @@ impl Store {
             };
             let may = |f: &str| allowed.iter().any(|a| a == f);
             let photo = if may("photo") {
-                sqlx::query_as::<_, (String, String)>(
-                    "SELECT sha256, file_name FROM documents WHERE case_id = ? AND kind = 'photo' ORDER BY id DESC LIMIT 1",
+                q(
+                    "SELECT sha256, file_name FROM documents WHERE case_id = $1 AND kind = 'photo' ORDER BY id DESC LIMIT 1",
                 )
                 .bind(id)
-                .fetch_optional(self.pool()?)
+                .fetch_optional(&mut self.conn().await?)
                 .await?
-                .map(|(sha, name)| {
+                .map(|(sha, name): (String, String)| {
                     let ext = std::path::Path::new(&name)
                         .extension()
                         .and_then(|e| e.to_str())

@@ -10,7 +10,8 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{Store, audit, now};
+use super::db::{Exec, Q};
+use super::{Store, audit, now, q};
 use crate::domain::{Channel, Money, Program};
 use crate::error::{Error, Result};
 
@@ -159,7 +160,7 @@ pub const EXPORT_FIELDS: [&str; 4] = ["phone", "total", "gifts", "last_gift"];
 
 impl Segment {
     /// The members query: one pass over donations grouped by donor, the filters as bound parameters.
-    fn sql(&self, select: &str) -> String {
+    fn sql(&self, pg: bool, select: &str) -> String {
         // The last gift of all is read only when asked for.
         let need_last = select.contains("l.last") || self.last_before.is_some() || self.last_after.is_some();
         let (last_cte, last_join) = if need_last {
@@ -171,33 +172,32 @@ impl Segment {
             ("", "")
         };
         let last_filter = if need_last {
-            "AND (?9 IS NULL OR l.last < ?9) AND (?10 IS NULL OR l.last > ?10)"
+            "AND ($9 IS NULL OR l.last < $9) AND ($10 IS NULL OR l.last > $10)"
         } else {
-            "AND ?9 IS NULL AND ?10 IS NULL"
+            "AND $9 IS NULL AND $10 IS NULL"
         };
+        // SQLite is told which index serves the grouping; PostgreSQL's planner finds it.
+        let indexed = if pg { "" } else { "INDEXED BY donations_donor" };
         format!(
             "WITH
              g AS (
-                SELECT d.donor_id, COUNT(*) AS n, SUM(d.amount) AS total
-                FROM donations d INDEXED BY donations_donor WHERE d.donor_id IS NOT NULL AND {gift} GROUP BY d.donor_id){last_cte}
+                SELECT d.donor_id, COUNT(*) AS n, CAST(SUM(d.amount) AS BIGINT) AS total
+                FROM donations d {indexed} WHERE d.donor_id IS NOT NULL AND {gift} GROUP BY d.donor_id){last_cte}
              SELECT {select} FROM donors o JOIN g ON g.donor_id = o.id {last_join}
              WHERE o.merged_into IS NULL AND o.anonymized_at IS NULL
-               AND g.n >= MAX(1, COALESCE(?7, 1)) AND (?8 IS NULL OR g.total >= ?8)
+               AND g.n >= COALESCE($7, 1) AND ($8 IS NULL OR g.total >= $8)
                {last_filter}
-               AND (?11 IS NULL OR (o.email IS NOT NULL) = ?11)
-               AND (?12 IS NULL OR EXISTS (SELECT 1 FROM donor_subscriptions s WHERE s.donor_id = o.id) = ?12)",
-            gift = "(?1 IS NULL OR d.received_on >= ?1) AND (?2 IS NULL OR d.received_on <= ?2)
-                AND (?3 IS NULL OR d.amount >= ?3) AND (?4 IS NULL OR d.amount <= ?4)
-                AND (?5 IS NULL OR d.channel = ?5)
-                AND (?13 IS NULL OR has_any(d.purpose, ?13, ?14, ?15, ?16))
-                AND (?6 IS NULL OR (d.programs & ?6) <> 0)",
+               AND ($11 IS NULL OR (o.email IS NOT NULL) = $11)
+               AND ($12 IS NULL OR EXISTS (SELECT 1 FROM donor_subscriptions s WHERE s.donor_id = o.id) = $12)",
+            gift = "($1 IS NULL OR d.received_on >= $1) AND ($2 IS NULL OR d.received_on <= $2)
+                AND ($3 IS NULL OR d.amount >= $3) AND ($4 IS NULL OR d.amount <= $4)
+                AND ($5 IS NULL OR d.channel = $5)
+                AND ($13 IS NULL OR has_any(d.purpose, $13, $14, $15, $16))
+                AND ($6 IS NULL OR (d.programs & $6) <> 0)",
         )
     }
 
-    fn bind<'q, O>(
-        &self,
-        q: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments>,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments> {
+    fn bind(&self, q: Q) -> Q {
         // Each spelling its own parameter: a per-gift list would be read again for every gift.
         // A spelling met before is left out (NULL), not searched for twice.
         let mut ways: [Option<String>; 4] = Default::default();
@@ -230,23 +230,28 @@ impl Segment {
 impl Store {
     /// How many donors the segment holds, and how many a mailing may reach.
     pub async fn segment_size(&self, s: &Segment) -> Result<Size> {
+        let mut conn = self.conn().await?;
         let sql = s.sql(
+            conn.is_pg(),
             "COUNT(*),
-             COALESCE(SUM(o.email IS NOT NULL AND o.consent = 1 AND o.do_not_contact = 0), 0),
-             COALESCE(SUM(o.do_not_contact = 1), 0),
-             COALESCE(SUM(o.do_not_contact = 0 AND o.consent = 0), 0),
-             COALESCE(SUM(o.do_not_contact = 0 AND o.consent = 1 AND o.email IS NULL), 0)",
+             COUNT(CASE WHEN o.email IS NOT NULL AND o.consent = 1 AND o.do_not_contact = 0 THEN 1 END),
+             COUNT(CASE WHEN o.do_not_contact = 1 THEN 1 END),
+             COUNT(CASE WHEN o.do_not_contact = 0 AND o.consent = 0 THEN 1 END),
+             COUNT(CASE WHEN o.do_not_contact = 0 AND o.consent = 1 AND o.email IS NULL THEN 1 END)",
         );
         let (donors, reachable, do_not_contact, no_consent, no_email): (i64, i64, i64, i64, i64) =
-            s.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_one(self.pool()?).await?;
+            s.bind(q(sql)).fetch_one(&mut conn).await?;
         Ok(Size { donors, reachable, do_not_contact, no_consent, no_email })
     }
 
     pub async fn segment_members(&self, s: &Segment) -> Result<Vec<Member>> {
         type Row = (i64, String, Option<String>, Option<String>, i64, i64, String, bool, bool);
-        let sql = s.sql("o.id, o.name, o.email, o.phone, g.n, g.total, l.last, o.consent, o.do_not_contact")
-            + " ORDER BY g.total DESC, o.id";
-        let rows: Vec<Row> = s.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_all(self.pool()?).await?;
+        let mut conn = self.conn().await?;
+        let sql = s.sql(
+            conn.is_pg(),
+            "o.id, o.name, o.email, o.phone, g.n, g.total, CAST(l.last AS TEXT), o.consent = 1, o.do_not_contact = 1",
+        ) + " ORDER BY g.total DESC, o.id";
+        let rows: Vec<Row> = s.bind(q(sql)).fetch_all(&mut conn).await?;
         Ok(rows
             .into_iter()
             .map(|(id, name, email, phone, gifts, total, last_gift, consent, do_not_contact)| Member {
@@ -315,15 +320,13 @@ impl Store {
             return Err(Error::invalid("give the segment a name"));
         }
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO segments (name, filters, saved_by, saved_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (name) DO UPDATE SET filters = excluded.filters, saved_by = excluded.saved_by, saved_at = excluded.saved_at",
-        )
+        q("INSERT INTO segments (name, filters, saved_by, saved_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET filters = excluded.filters, saved_by = excluded.saved_by, saved_at = excluded.saved_at")
         .bind(name)
         .bind(s.to_string())
         .bind(self.actor())
         .bind(now())
-        .execute(tx.lite()?)
+        .execute(&mut tx)
         .await?;
         audit::record(
             &mut tx,
@@ -342,14 +345,14 @@ impl Store {
     /// Saved segments: name and filters.
     pub async fn segments(&self) -> Result<Vec<(String, Segment)>> {
         let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT name, filters FROM segments ORDER BY name").fetch_all(self.pool()?).await?;
+            q("SELECT name, filters FROM segments ORDER BY name").fetch_all(&mut self.conn().await?).await?;
         rows.into_iter().map(|(n, f)| Ok((n, f.parse()?))).collect()
     }
 
     pub async fn segment(&self, name: &str) -> Result<Segment> {
-        let f: Option<String> = sqlx::query_scalar("SELECT filters FROM segments WHERE name = ?")
+        let f: Option<String> = q("SELECT filters FROM segments WHERE name = $1")
             .bind(name)
-            .fetch_optional(self.pool()?)
+            .scalar_optional(&mut self.conn().await?)
             .await?;
         f.ok_or_else(|| Error::invalid(format!("no segment called {name:?} (almoner segment list)")))?.parse()
     }
@@ -358,16 +361,14 @@ impl Store {
     pub async fn set_contact(&self, donor: i64, consent: Option<bool>, do_not_contact: Option<bool>) -> Result<()> {
         self.require(super::Act::Fundraising).await?;
         let mut tx = self.begin_write().await?;
-        let before: Option<(i64, i64)> = sqlx::query_as("SELECT consent, do_not_contact FROM donors WHERE id = ?")
-            .bind(donor)
-            .fetch_optional(tx.lite()?)
-            .await?;
+        let before: Option<(i64, i64)> =
+            q("SELECT consent, do_not_contact FROM donors WHERE id = $1").bind(donor).fetch_optional(&mut tx).await?;
         let before = before.ok_or(Error::NotFound { what: "donor", id: donor, list: "donation list --json" })?;
-        sqlx::query("UPDATE donors SET consent = COALESCE(?, consent), do_not_contact = COALESCE(?, do_not_contact) WHERE id = ?")
-            .bind(consent)
-            .bind(do_not_contact)
+        q("UPDATE donors SET consent = COALESCE($1, consent), do_not_contact = COALESCE($2, do_not_contact) WHERE id = $3")
+            .bind(consent.map(i64::from))
+            .bind(do_not_contact.map(i64::from))
             .bind(donor)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
         audit::record(
             &mut tx,

@@ -201,6 +201,11 @@ pub async fn rows<T: Both>(store: &Store, sql: &str) -> Vec<T> {
     }
 }
 
+/// The one row raw SQL answers, on either engine.
+pub async fn row<T: Both>(store: &Store, sql: &str) -> T {
+    rows(store, sql).await.into_iter().next().expect("one row")
+}
+
 /// The first column of every row of raw SQL, on either engine.
 pub async fn column<T: Value>(store: &Store, sql: &str) -> Vec<T> {
     rows::<(T,)>(store, sql).await.into_iter().map(|(v,)| v).collect()
