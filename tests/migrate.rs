@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use almoner::legacy::{self, Mapping};
 use almoner::store::Store;
-use common::{TestDb, assert_invariants, fingerprint};
+use common::{assert_invariants, fingerprint, one};
 
 fn example() -> (PathBuf, Mapping) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/legacy");
@@ -36,136 +36,133 @@ fn broken(dir: &Path, edits: &[(&str, &str, &str)]) -> PathBuf {
 }
 
 async fn scalar(store: &Store, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(store.pool().unwrap()).await.unwrap()
+    one(store, sql).await
 }
 
-#[tokio::test]
-async fn the_example_export_round_trips_with_zero_differences() {
-    let t = TestDb::new().await;
-    let (dir, mapping) = example();
-    let export = legacy::read(&dir, &mapping).unwrap();
-    assert!(export.rejected.is_empty(), "{:?}", export.rejected);
+on_both_engines! {
+    async fn the_example_export_round_trips_with_zero_differences(t: TestDb) {
+        let (dir, mapping) = example();
+        let export = legacy::read(&dir, &mapping).unwrap();
+        assert!(export.rejected.is_empty(), "{:?}", export.rejected);
 
-    // A dry run, as often as wanted, changes nothing.
-    let before = fingerprint(&t.store).await;
-    for _ in 0..2 {
-        let dry = t.store.migrate_legacy(&export, false, false).await.unwrap();
-        assert!(dry.clean() && dry.dry_run && !dry.committed, "{}", dry.markdown());
+        // A dry run, as often as wanted, changes nothing.
+        let before = fingerprint(&t.store).await;
+        for _ in 0..2 {
+            let dry = t.store.migrate_legacy(&export, false, false).await.unwrap();
+            assert!(dry.clean() && dry.dry_run && !dry.committed, "{}", dry.markdown());
+        }
+        assert_eq!(fingerprint(&t.store).await, before);
+
+        let report = t.store.migrate_legacy(&export, true, false).await.unwrap();
+        assert!(report.committed && report.clean(), "{}", report.markdown());
+        assert_eq!(report.differences, 0);
+        let count = |e: &str| report.counts.iter().find(|c| c.entity == e).unwrap().clone();
+        // The old CRM's duplicated card of Maria (104) joins her record; donor D4 shares D1's e-mail.
+        assert_eq!((count("beneficiary").new, count("beneficiary").joined), (4, 1));
+        assert_eq!((count("donor").new, count("donor").joined), (3, 1));
+        assert_eq!(count("allocation").new, 5);
+        assert_eq!(scalar(&t.store, "SELECT COUNT(*) FROM beneficiaries").await, 4);
+        assert_eq!(scalar(&t.store, "SELECT COUNT(*) FROM cases WHERE beneficiary_id = 1").await, 2);
+        // Every figure, read from the database by hand, is the export's.
+        assert_eq!(scalar(&t.store, "SELECT CAST(SUM(amount) AS BIGINT) FROM donations").await, 270_500_50);
+        assert_eq!(scalar(&t.store, "SELECT collected FROM cases WHERE id = 2").await, 85_500_50);
+        assert_eq!(scalar(&t.store, "SELECT CAST(SUM(amount) AS BIGINT) FROM donations WHERE donor_id = 1").await, 31_500_50);
+        assert_eq!(
+            scalar(&t.store, "SELECT CAST(SUM(amount) AS BIGINT) FROM donations WHERE CAST(received_on AS TEXT) LIKE '2024-03%'").await,
+            114_000_00
+        );
+        // Stages and their dates came across as history.
+        let paid = t.store.case(1).await.unwrap();
+        assert_eq!(paid.stage, almoner::domain::Stage::Paid);
+        assert_eq!(scalar(&t.store, "SELECT COUNT(*) FROM stage_changes WHERE case_id = 1").await, 5);
+        let funded_on: String = one(&t.store, "SELECT CAST(fundraising_since AS TEXT) FROM cases WHERE id = 1").await;
+        assert!(funded_on.starts_with("2024-02-01"), "{funded_on}");
+        assert_invariants(&t.store).await;
+
+        // The same export again adds nothing and still reconciles.
+        let after = common::fingerprint_except(&t.store, "audit_log").await;
+        let again = t.store.migrate_legacy(&export, true, false).await.unwrap();
+        assert!(again.clean(), "{}", again.markdown());
+        assert_eq!(count("donation").rows, again.counts.iter().find(|c| c.entity == "donation").unwrap().already);
+        let audit = scalar(&t.store, "SELECT COUNT(*) FROM audit_log WHERE action = 'legacy.migrate'").await;
+        assert_eq!(audit, 2);
+        assert_eq!(common::fingerprint_except(&t.store, "audit_log").await, after);
     }
-    assert_eq!(fingerprint(&t.store).await, before);
-
-    let report = t.store.migrate_legacy(&export, true, false).await.unwrap();
-    assert!(report.committed && report.clean(), "{}", report.markdown());
-    assert_eq!(report.differences, 0);
-    let count = |e: &str| report.counts.iter().find(|c| c.entity == e).unwrap().clone();
-    // The old CRM's duplicated card of Maria (104) joins her record; donor D4 shares D1's e-mail.
-    assert_eq!((count("beneficiary").new, count("beneficiary").joined), (4, 1));
-    assert_eq!((count("donor").new, count("donor").joined), (3, 1));
-    assert_eq!(count("allocation").new, 5);
-    assert_eq!(scalar(&t.store, "SELECT COUNT(*) FROM beneficiaries").await, 4);
-    assert_eq!(scalar(&t.store, "SELECT COUNT(*) FROM cases WHERE beneficiary_id = 1").await, 2);
-    // Every figure, read from the database by hand, is the export's.
-    assert_eq!(scalar(&t.store, "SELECT SUM(amount) FROM donations").await, 270_500_50);
-    assert_eq!(scalar(&t.store, "SELECT collected FROM cases WHERE id = 2").await, 85_500_50);
-    assert_eq!(scalar(&t.store, "SELECT SUM(amount) FROM donations WHERE donor_id = 1").await, 31_500_50);
-    assert_eq!(
-        scalar(&t.store, "SELECT SUM(amount) FROM donations WHERE received_on LIKE '2024-03%'").await,
-        114_000_00
-    );
-    // Stages and their dates came across as history.
-    let paid = t.store.case(1).await.unwrap();
-    assert_eq!(paid.stage, almoner::domain::Stage::Paid);
-    assert_eq!(scalar(&t.store, "SELECT COUNT(*) FROM stage_changes WHERE case_id = 1").await, 5);
-    let funded_on: String = sqlx::query_scalar("SELECT fundraising_since FROM cases WHERE id = 1")
-        .fetch_one(t.store.pool().unwrap())
-        .await
-        .unwrap();
-    assert!(funded_on.starts_with("2024-02-01"), "{funded_on}");
-    assert_invariants(&t.store).await;
-
-    // The same export again adds nothing and still reconciles.
-    let after = common::fingerprint_except(&t.store, "audit_log").await;
-    let again = t.store.migrate_legacy(&export, true, false).await.unwrap();
-    assert!(again.clean(), "{}", again.markdown());
-    assert_eq!(count("donation").rows, again.counts.iter().find(|c| c.entity == "donation").unwrap().already);
-    let audit = scalar(&t.store, "SELECT COUNT(*) FROM audit_log WHERE action = 'legacy.migrate'").await;
-    assert_eq!(audit, 2);
-    assert_eq!(common::fingerprint_except(&t.store, "audit_log").await, after);
 }
 
-#[tokio::test]
-async fn a_broken_export_is_caught_by_the_report_and_not_committed() {
-    let t = TestDb::new().await;
-    let (_, mapping) = example();
-    let dir = broken(
-        t.dir.path(),
-        &[
-            // A mistyped amount (letter O for zero): the donation cannot come across, nor its allocation.
-            ("donations.csv", "84 000,00;D3", "84 000,0O;D3"),
-            // A stage the mapping does not know: the case is rejected, and the money placed on it.
-            ("cases.csv", "Рецидив ОЛЛ;Сбор средств", "Рецидив ОЛЛ;Сбор"),
-            // The old CRM's own figure disagrees with its allocation rows by one kopeck.
-            ("cases.csv", "150 000,00;150 000,00", "150 000,00;150 000,01"),
-            // An allocation to a case that is not in the export.
-            ("allocations.csv", "3;C-2;1 500,50", "3;C-9;1 500,50"),
-        ],
-    );
-    let export = legacy::read(&dir, &mapping).unwrap();
-    let before = fingerprint(&t.store).await;
-    let report = t.store.migrate_legacy(&export, false, false).await.unwrap();
-    assert!(!report.clean());
-    let reasons: Vec<String> =
-        report.rejected.iter().map(|r| format!("{} {} {}: {}", r.file, r.line, r.old_id, r.reason)).collect();
-    let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
-    assert!(has("donations.csv 5 4: amount \"84 000,0O\" is not a number"), "{reasons:#?}");
-    assert!(has("cases.csv 5 C-4: stage \"Сбор\" is not in [cases.stages]"), "{reasons:#?}");
-    assert!(has("allocations.csv 5"), "the allocation of the rejected donation: {reasons:#?}");
-    assert!(has("allocations.csv 6"), "the allocation to the rejected case: {reasons:#?}");
-    assert!(has("allocations.csv 4"), "the allocation to a case not in the export: {reasons:#?}");
-    let line = |lines: &[almoner::legacy::report::Line], key: &str| {
-        lines.iter().find(|l| l.key == key).unwrap_or_else(|| panic!("no line {key}")).clone()
-    };
-    // C-1: the stated figure is off by a kopeck; C-2 and C-4 lost money the export placed on them.
-    assert!(line(&report.cases, "C-1").differs());
-    let c2 = line(&report.cases, "C-2");
-    assert_eq!((c2.old, c2.stated, c2.new), (84_000_00, Some(85_500_50), 0));
-    assert_eq!(line(&report.cases, "C-4").new_id, None);
-    assert!(line(&report.cases, "C-9").differs());
-    assert!(report.differences >= 4, "{}", report.markdown());
-    assert_eq!(fingerprint(&t.store).await, before, "a dry run writes nothing");
+on_both_engines! {
+    async fn a_broken_export_is_caught_by_the_report_and_not_committed(t: TestDb) {
+        let (_, mapping) = example();
+        let dir = broken(
+            t.dir.path(),
+            &[
+                // A mistyped amount (letter O for zero): the donation cannot come across, nor its allocation.
+                ("donations.csv", "84 000,00;D3", "84 000,0O;D3"),
+                // A stage the mapping does not know: the case is rejected, and the money placed on it.
+                ("cases.csv", "Рецидив ОЛЛ;Сбор средств", "Рецидив ОЛЛ;Сбор"),
+                // The old CRM's own figure disagrees with its allocation rows by one kopeck.
+                ("cases.csv", "150 000,00;150 000,00", "150 000,00;150 000,01"),
+                // An allocation to a case that is not in the export.
+                ("allocations.csv", "3;C-2;1 500,50", "3;C-9;1 500,50"),
+            ],
+        );
+        let export = legacy::read(&dir, &mapping).unwrap();
+        let before = fingerprint(&t.store).await;
+        let report = t.store.migrate_legacy(&export, false, false).await.unwrap();
+        assert!(!report.clean());
+        let reasons: Vec<String> =
+            report.rejected.iter().map(|r| format!("{} {} {}: {}", r.file, r.line, r.old_id, r.reason)).collect();
+        let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
+        assert!(has("donations.csv 5 4: amount \"84 000,0O\" is not a number"), "{reasons:#?}");
+        assert!(has("cases.csv 5 C-4: stage \"Сбор\" is not in [cases.stages]"), "{reasons:#?}");
+        assert!(has("allocations.csv 5"), "the allocation of the rejected donation: {reasons:#?}");
+        assert!(has("allocations.csv 6"), "the allocation to the rejected case: {reasons:#?}");
+        assert!(has("allocations.csv 4"), "the allocation to a case not in the export: {reasons:#?}");
+        let line = |lines: &[almoner::legacy::report::Line], key: &str| {
+            lines.iter().find(|l| l.key == key).unwrap_or_else(|| panic!("no line {key}")).clone()
+        };
+        // C-1: the stated figure is off by a kopeck; C-2 and C-4 lost money the export placed on them.
+        assert!(line(&report.cases, "C-1").differs());
+        let c2 = line(&report.cases, "C-2");
+        assert_eq!((c2.old, c2.stated, c2.new), (84_000_00, Some(85_500_50), 0));
+        assert_eq!(line(&report.cases, "C-4").new_id, None);
+        assert!(line(&report.cases, "C-9").differs());
+        assert!(report.differences >= 4, "{}", report.markdown());
+        assert_eq!(fingerprint(&t.store).await, before, "a dry run writes nothing");
 
-    // The real run refuses: nothing written.
-    let refused = t.store.migrate_legacy(&export, true, false).await.unwrap();
-    assert!(!refused.committed);
-    assert_eq!(fingerprint(&t.store).await, before);
+        // The real run refuses: nothing written.
+        let refused = t.store.migrate_legacy(&export, true, false).await.unwrap();
+        assert!(!refused.committed);
+        assert_eq!(fingerprint(&t.store).await, before);
 
-    // Told to, it migrates what reconciles, and the money rules still hold.
-    let accepted = t.store.migrate_legacy(&export, true, true).await.unwrap();
-    assert!(accepted.committed);
-    assert_eq!(scalar(&t.store, "SELECT COUNT(*) FROM donations").await, 5);
-    assert_invariants(&t.store).await;
+        // Told to, it migrates what reconciles, and the money rules still hold.
+        let accepted = t.store.migrate_legacy(&export, true, true).await.unwrap();
+        assert!(accepted.committed);
+        assert_eq!(scalar(&t.store, "SELECT COUNT(*) FROM donations").await, 5);
+        assert_invariants(&t.store).await;
+    }
 }
 
-#[tokio::test]
-async fn stages_the_money_does_not_fit_are_not_kept() {
-    let t = TestDb::new().await;
-    let (_, mapping) = example();
-    let dir = broken(
-        t.dir.path(),
-        &[
-            // Paid in the old CRM, but one allocation row is missing: on hold, with a note.
-            ("allocations.csv", "1;C-1;50 000,00;20.02.2024\n", ""),
-            // A fundraiser that is in fact fully funded moves on to payment.
-            ("cases.csv", "Рецидив ОЛЛ;Сбор средств;50 000,00", "Рецидив ОЛЛ;Сбор средств;20 000,00"),
-        ],
-    );
-    let export = legacy::read(&dir, &mapping).unwrap();
-    let report = t.store.migrate_legacy(&export, true, true).await.unwrap();
-    assert!(report.notes.iter().any(|n| n.contains("case 1: migrated as paid") && n.contains("put in on_hold")));
-    assert!(report.notes.iter().any(|n| n.contains("case 4: migrated as fundraising") && n.contains("put in payment")));
-    assert_eq!(common::stage(&t.store, 1).await, almoner::domain::Stage::OnHold);
-    assert_eq!(common::stage(&t.store, 4).await, almoner::domain::Stage::Payment);
-    assert_invariants(&t.store).await;
+on_both_engines! {
+    async fn stages_the_money_does_not_fit_are_not_kept(t: TestDb) {
+        let (_, mapping) = example();
+        let dir = broken(
+            t.dir.path(),
+            &[
+                // Paid in the old CRM, but one allocation row is missing: on hold, with a note.
+                ("allocations.csv", "1;C-1;50 000,00;20.02.2024\n", ""),
+                // A fundraiser that is in fact fully funded moves on to payment.
+                ("cases.csv", "Рецидив ОЛЛ;Сбор средств;50 000,00", "Рецидив ОЛЛ;Сбор средств;20 000,00"),
+            ],
+        );
+        let export = legacy::read(&dir, &mapping).unwrap();
+        let report = t.store.migrate_legacy(&export, true, true).await.unwrap();
+        assert!(report.notes.iter().any(|n| n.contains("case 1: migrated as paid") && n.contains("put in on_hold")));
+        assert!(report.notes.iter().any(|n| n.contains("case 4: migrated as fundraising") && n.contains("put in payment")));
+        assert_eq!(common::stage(&t.store, 1).await, almoner::domain::Stage::OnHold);
+        assert_eq!(common::stage(&t.store, 4).await, almoner::domain::Stage::Payment);
+        assert_invariants(&t.store).await;
+    }
 }
 
 #[test]

@@ -164,6 +164,16 @@ pub(crate) fn json_values(pg: bool, n: usize, ty: &str) -> String {
     }
 }
 
+/// The day (`YYYY-MM-DD`, as text) of a moment column: SQLite keeps moments
+/// as RFC 3339 text, PostgreSQL as timestamps (read in UTC, as SQLite's are written).
+pub(crate) fn day_of(pg: bool, column: &str) -> String {
+    if pg {
+        format!("CAST(CAST({column} AT TIME ZONE 'UTC' AS DATE) AS TEXT)")
+    } else {
+        format!("substr({column}, 1, 10)")
+    }
+}
+
 /// An aggregate of `expr` over the rows into one JSON array (as text; `[]` for none).
 pub(crate) fn json_list(pg: bool, expr: &str) -> String {
     if pg { format!("COALESCE(json_agg({expr}), '[]')::text") } else { format!("json_group_array({expr})") }

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::Store;
+use super::db::{Exec, day_of, json_values};
+use super::{Store, q};
 use crate::domain::Money;
 use crate::error::{Error, Result};
 
@@ -69,56 +70,60 @@ impl Store {
         if to < from {
             return Err(Error::invalid(format!("the period ends ({to}) before it starts ({from})")));
         }
+        let mut conn = self.conn().await?;
+        let pg = conn.is_pg();
         let name: Option<String> =
-            sqlx::query_scalar("SELECT name FROM donors WHERE id = ?").bind(donor).fetch_optional(self.pool()?).await?;
+            q("SELECT name FROM donors WHERE id = $1").bind(donor).scalar_optional(&mut conn).await?;
         let name = name.ok_or(Error::NotFound { what: "donor", id: donor, list: "donation list --json" })?;
-        let given: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(amount), 0) FROM donations WHERE donor_id = ? AND received_on BETWEEN ? AND ?",
+        let given: i64 = q(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM donations WHERE donor_id = $1 AND received_on BETWEEN $2 AND $3",
         )
         .bind(donor)
         .bind(from)
         .bind(to)
-        .fetch_one(self.pool()?)
+        .scalar(&mut conn)
         .await?;
         type Row =
             (i64, i64, String, Option<String>, Option<String>, String, String, String, String, i64, i64, i64, i64);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT c.id, b.id, b.full_name, c.lay_diagnosis, NULL, c.diagnosis, c.program, c.stage, c.clinic,
-                    c.target, c.collected, c.published, SUM(a.amount)
+        let rows: Vec<Row> = q(
+            "SELECT c.id, b.id, b.full_name, c.lay_diagnosis, CAST(NULL AS TEXT), c.diagnosis, c.program, c.stage, c.clinic,
+                    c.target, c.collected, c.published, CAST(SUM(a.amount) AS BIGINT)
              FROM allocations a JOIN donations d ON d.id = a.donation_id JOIN cases c ON c.id = a.case_id
              JOIN beneficiaries b ON b.id = c.beneficiary_id
-             WHERE d.donor_id = ? AND d.received_on BETWEEN ? AND ?
+             WHERE d.donor_id = $1 AND d.received_on BETWEEN $2 AND $3
                AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)
-             GROUP BY c.id ORDER BY b.full_name, b.id, c.id",
+             GROUP BY c.id, b.id ORDER BY b.full_name, b.id, c.id",
         )
         .bind(donor)
         .bind(from)
         .bind(to)
-        .fetch_all(self.pool()?)
+        .fetch_all(&mut conn)
         .await?;
         // Papers, payment orders and photos for every case at once, not a query per child.
-        let case_ids = serde_json::to_string(&rows.iter().map(|r| r.0).collect::<Vec<_>>()).unwrap_or_default();
-        let child_ids = serde_json::to_string(&rows.iter().map(|r| r.1).collect::<Vec<_>>()).unwrap_or_default();
-        let all_papers: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT case_id, kind, file_name, substr(added_at, 1, 10) FROM documents
-             WHERE case_id IN (SELECT value FROM json_each(?)) AND kind IN ('invoice', 'payment_order', 'act') ORDER BY id",
-        )
+        let case_ids = serde_json::json!(rows.iter().map(|r| r.0).collect::<Vec<_>>());
+        let child_ids = serde_json::json!(rows.iter().map(|r| r.1).collect::<Vec<_>>());
+        let list = json_values(pg, 1, "BIGINT");
+        let all_papers: Vec<(i64, String, String, String)> = q(format!(
+            "SELECT case_id, kind, file_name, {} FROM documents
+             WHERE case_id IN ({list}) AND kind IN ('invoice', 'payment_order', 'act') ORDER BY id",
+            day_of(pg, "added_at")
+        ))
         .bind(&case_ids)
-        .fetch_all(self.pool()?)
+        .fetch_all(&mut conn)
         .await?;
-        let all_orders: Vec<(i64, String, NaiveDate, i64)> = sqlx::query_as(
-            "SELECT case_id, number, date, amount FROM payment_orders WHERE case_id IN (SELECT value FROM json_each(?)) ORDER BY id",
-        )
+        let all_orders: Vec<(i64, String, NaiveDate, i64)> = q(format!(
+            "SELECT case_id, number, date, amount FROM payment_orders WHERE case_id IN ({list}) ORDER BY id"
+        ))
         .bind(&case_ids)
-        .fetch_all(self.pool()?)
+        .fetch_all(&mut conn)
         .await?;
-        let photos: Vec<(i64, String, String)> = sqlx::query_as(
+        let photos: Vec<(i64, String, String)> = q(format!(
             "SELECT c.beneficiary_id, d.sha256, d.file_name FROM documents d JOIN cases c ON c.id = d.case_id
-             WHERE c.beneficiary_id IN (SELECT value FROM json_each(?)) AND c.published = 1 AND d.kind = 'photo' AND d.sha256 <> ''
-             ORDER BY d.id",
-        )
+             WHERE c.beneficiary_id IN ({list}) AND c.published = 1 AND d.kind = 'photo' AND d.sha256 <> ''
+             ORDER BY d.id"
+        ))
         .bind(&child_ids)
-        .fetch_all(self.pool()?)
+        .fetch_all(&mut conn)
         .await?;
         let mut papers_of: HashMap<i64, Vec<Paper>> = HashMap::new();
         for (case, kind, file_name, added_on) in all_papers {

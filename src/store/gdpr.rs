@@ -14,7 +14,7 @@ use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
 
-use super::db::{Exec, json_values};
+use super::db::{Exec, day_of, json_values};
 use super::{Store, Tx, audit, now, q};
 use crate::error::{Error, Result};
 
@@ -162,11 +162,7 @@ impl Store {
         }
         // Closed cases' medical data, unless the child is held back by a person's decision.
         // The day a case's stage began: SQLite keeps the moment as text, PostgreSQL as a timestamp.
-        let since = if conn.is_pg() {
-            "CAST(CAST(c.stage_since AT TIME ZONE 'UTC' AS DATE) AS TEXT)"
-        } else {
-            "substr(c.stage_since, 1, 10)"
-        };
+        let since = day_of(conn.is_pg(), "c.stage_since");
         let cases: Vec<(i64, String, String)> = q(format!(
             "SELECT c.id, c.stage, {since} FROM cases c
              WHERE c.stage IN ('closed', 'rejected') AND c.medical_removed_at IS NULL AND {since} < $1

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::cases::{BeneficiaryRef, NewCase, insert_case, insert_document};
-use super::{Store, Tx, audit};
+use super::{Store, Tx, audit, q};
 use crate::domain::names::name_key;
 use crate::domain::{DocKind, Money, Program};
 use crate::error::{Error, Result};
@@ -141,11 +141,11 @@ impl Store {
             // Without a birth date nobody is matched automatically.
             None => None,
             Some(born) => {
-                let same_day: Vec<(i64, String)> = sqlx::query_as(
-                    "SELECT id, full_name FROM beneficiaries WHERE birth_date = ? AND merged_into IS NULL ORDER BY id",
+                let same_day: Vec<(i64, String)> = q(
+                    "SELECT id, full_name FROM beneficiaries WHERE birth_date = $1 AND merged_into IS NULL ORDER BY id",
                 )
                 .bind(born)
-                .fetch_all(tx.lite()?)
+                .fetch_all(&mut tx)
                 .await?;
                 let key = name_key(&app.child.full_name);
                 same_day.into_iter().find(|(_, name)| name_key(name) == key).map(|(id, _)| id)
@@ -173,20 +173,17 @@ impl Store {
             published: app.publish,
         };
         let case = insert_case(&mut tx, self.actor(), &new).await?;
-        sqlx::query("UPDATE cases SET notes = ? WHERE id = ?").bind(app.notes()).bind(case).execute(tx.lite()?).await?;
+        q("UPDATE cases SET notes = $1 WHERE id = $2").bind(app.notes()).bind(case).execute(&mut tx).await?;
         for (kind, name, sha) in &papers {
             insert_document(&mut tx, self.actor(), case, *kind, name, sha).await?;
         }
-        let beneficiary: i64 = sqlx::query_scalar("SELECT beneficiary_id FROM cases WHERE id = ?")
-            .bind(case)
-            .fetch_one(tx.lite()?)
-            .await?;
+        let beneficiary: i64 = q("SELECT beneficiary_id FROM cases WHERE id = $1").bind(case).scalar(&mut tx).await?;
         // A new record that looks like an earlier child waits for a person, never merged by guess.
         let to_review = match returning {
             Some(_) => 0,
             None => {
                 let born = app.child.birth_date.map(|d| d.to_string());
-                super::review::queue_likely(tx.lite()?, beneficiary, &app.child.full_name, born.as_deref()).await?
+                super::review::queue_likely(&mut tx, beneficiary, &app.child.full_name, born.as_deref()).await?
             }
         };
         audit::record(
@@ -205,7 +202,7 @@ impl Store {
             if returning.is_some() { ", a child who applied before" } else { "" }
         );
         super::notices::notify(
-            tx.lite()?,
+            &mut tx,
             super::notices::Audience::Role(crate::domain::Role::Medical),
             self.actor(),
             "application",
@@ -225,12 +222,11 @@ async fn refresh_returning(tx: &mut Tx, actor: &str, id: i64, child: &Child) -> 
     let Some(city) = child.city.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
         return Ok(Vec::new());
     };
-    let old: Option<String> =
-        sqlx::query_scalar("SELECT city FROM beneficiaries WHERE id = ?").bind(id).fetch_one(tx.lite()?).await?;
+    let old: Option<String> = q("SELECT city FROM beneficiaries WHERE id = $1").bind(id).scalar(tx).await?;
     if old.as_deref().is_some_and(|o| o.trim().to_lowercase() == city.to_lowercase()) {
         return Ok(Vec::new());
     }
-    sqlx::query("UPDATE beneficiaries SET city = ? WHERE id = ?").bind(city).bind(id).execute(tx.lite()?).await?;
+    q("UPDATE beneficiaries SET city = $1 WHERE id = $2").bind(city).bind(id).execute(tx).await?;
     audit::record(
         tx,
         actor,

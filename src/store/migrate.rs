@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use super::donors::{DonorKeys, find_or_add, recognise};
-use super::{Store, Tx, audit, invariants, now, review};
+use super::{Store, Tx, audit, invariants, now, q, review};
 use crate::domain::Stage;
 use crate::domain::names::name_key;
 use crate::error::Result;
@@ -55,13 +55,13 @@ fn raised(s: Stage) -> bool {
 
 impl Run<'_> {
     async fn remember(&mut self, entity: &'static str, old: &str, new: i64) -> Result<()> {
-        sqlx::query("INSERT INTO legacy_ids (source, entity, old_id, new_id, migrated_at) VALUES (?, ?, ?, ?, ?)")
+        q("INSERT INTO legacy_ids (source, entity, old_id, new_id, migrated_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(self.source)
             .bind(entity)
             .bind(old)
             .bind(new)
             .bind(now())
-            .execute(self.tx.lite()?)
+            .execute(&mut self.tx)
             .await?;
         self.ids.0.insert((entity, old.to_string()), new);
         Ok(())
@@ -99,11 +99,11 @@ impl Run<'_> {
             let same: Option<i64> = match c.born {
                 None => None,
                 Some(born) => {
-                    let same_day: Vec<(i64, String)> = sqlx::query_as(
-                        "SELECT id, full_name FROM beneficiaries WHERE birth_date = ? AND merged_into IS NULL ORDER BY id",
+                    let same_day: Vec<(i64, String)> = q(
+                        "SELECT id, full_name FROM beneficiaries WHERE birth_date = $1 AND merged_into IS NULL ORDER BY id",
                     )
                     .bind(born)
-                    .fetch_all(self.tx.lite()?)
+                    .fetch_all(&mut self.tx)
                     .await?;
                     let key = name_key(&c.name);
                     same_day.into_iter().find(|(_, n)| name_key(n) == key).map(|(id, _)| id)
@@ -119,18 +119,18 @@ impl Run<'_> {
                     id
                 }
                 None => {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO beneficiaries (full_name, birth_date, city, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+                    let id: i64 = q(
+                        "INSERT INTO beneficiaries (full_name, birth_date, city, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
                     )
                     .bind(c.name.trim())
                     .bind(c.born)
                     .bind(&c.city)
                     .bind(now())
-                    .fetch_one(self.tx.lite()?)
+                    .scalar(&mut self.tx)
                     .await?;
                     self.count("beneficiary").new += 1;
                     let born = c.born.map(|d| d.to_string());
-                    let queued = review::queue_likely(self.tx.lite()?, id, &c.name, born.as_deref()).await?;
+                    let queued = review::queue_likely(&mut self.tx, id, &c.name, born.as_deref()).await?;
                     if queued > 0 {
                         self.notes.push(format!(
                             "{file} line {}: child {} looks like {queued} other record(s): see `almoner review list`",
@@ -166,10 +166,10 @@ impl Run<'_> {
             }
             let since = history.last().map(|(_, d)| *d).unwrap_or(opened);
             let fundraising = history.iter().find(|(s, _)| *s == Stage::Fundraising).map(|(_, d)| midnight(*d));
-            let id: i64 = sqlx::query_scalar(
+            let id: i64 = q(
                 "INSERT INTO cases (beneficiary_id, program, clinic, diagnosis, stage, currency, target, responsible,
                     stage_since, fundraising_since, created_at, notes)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             )
             .bind(child)
             .bind(c.program.as_str())
@@ -183,12 +183,12 @@ impl Run<'_> {
             .bind(fundraising)
             .bind(midnight(opened))
             .bind(format!("Migrated from {}, case {}.", self.source, c.old))
-            .fetch_one(self.tx.lite()?)
+            .scalar(&mut self.tx)
             .await?;
             let mut from: Option<Stage> = None;
             for (stage, at) in &history {
-                sqlx::query(
-                    "INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                q(
+                    "INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(id)
                 .bind(from.map(Stage::as_str))
@@ -196,7 +196,7 @@ impl Run<'_> {
                 .bind(midnight(*at))
                 .bind(&self.actor)
                 .bind(format!("migrated from {}", self.source))
-                .execute(self.tx.lite()?)
+                .execute(&mut self.tx)
                 .await?;
                 from = Some(*stage);
             }
@@ -221,8 +221,8 @@ impl Run<'_> {
                 subscription: None,
                 account: None,
             };
-            let known = recognise(self.tx.lite()?, &keys).await?;
-            let id = find_or_add(self.tx.lite()?, &keys).await?;
+            let known = recognise(&mut self.tx, &keys).await?;
+            let id = find_or_add(&mut self.tx, &keys).await?;
             match known {
                 Some((_, how)) => {
                     self.count("donor").joined += 1;
@@ -264,10 +264,10 @@ impl Run<'_> {
                 },
             };
             let payer = d.donor.as_deref().and_then(|o| names.get(o)).copied().unwrap_or("");
-            let id: i64 = sqlx::query_scalar(
+            let id: i64 = q(
                 "INSERT INTO donations (amount, currency, designation_kind, designated_id, received_on, channel, payer,
                     donor_id, purpose, external_key, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
             )
             .bind(d.amount)
             .bind(&d.currency)
@@ -280,7 +280,7 @@ impl Run<'_> {
             .bind(&d.purpose)
             .bind(format!("{}:{}", self.source, d.old))
             .bind(now())
-            .fetch_one(self.tx.lite()?)
+            .scalar(&mut self.tx)
             .await?;
             self.count("donation").new += 1;
             self.touched_donations.push(id);
@@ -301,14 +301,14 @@ impl Run<'_> {
                 continue;
             };
             let (amount, allocated, d_cur): (i64, i64, String) =
-                sqlx::query_as("SELECT amount, allocated, currency FROM donations WHERE id = ?")
+                q("SELECT amount, allocated, currency FROM donations WHERE id = $1")
                     .bind(donation)
-                    .fetch_one(self.tx.lite()?)
+                    .fetch_one(&mut self.tx)
                     .await?;
             let (target, collected, c_cur, stage): (i64, i64, String, String) =
-                sqlx::query_as("SELECT target, collected, currency, stage FROM cases WHERE id = ?")
+                q("SELECT target, collected, currency, stage FROM cases WHERE id = $1")
                     .bind(case)
-                    .fetch_one(self.tx.lite()?)
+                    .fetch_one(&mut self.tx)
                     .await?;
             let why = if stage != Stage::Fundraising.as_str() {
                 Some(format!("case {} is {stage}: money goes only to cases that raise it", a.case))
@@ -336,8 +336,8 @@ impl Run<'_> {
                 continue;
             }
             let at = a.date.map(midnight).unwrap_or_else(now);
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO allocations (donation_id, case_id, amount, at, by_user, reason) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            let id: i64 = q(
+                "INSERT INTO allocations (donation_id, case_id, amount, at, by_user, reason) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(donation)
             .bind(case)
@@ -345,17 +345,17 @@ impl Run<'_> {
             .bind(at)
             .bind(&self.actor)
             .bind(format!("migrated from {}", self.source))
-            .fetch_one(self.tx.lite()?)
+            .scalar(&mut self.tx)
             .await?;
-            sqlx::query("UPDATE donations SET allocated = allocated + ? WHERE id = ?")
+            q("UPDATE donations SET allocated = allocated + $1 WHERE id = $2")
                 .bind(a.amount)
                 .bind(donation)
-                .execute(self.tx.lite()?)
+                .execute(&mut self.tx)
                 .await?;
-            sqlx::query("UPDATE cases SET collected = collected + ? WHERE id = ?")
+            q("UPDATE cases SET collected = collected + $1 WHERE id = $2")
                 .bind(a.amount)
                 .bind(case)
-                .execute(self.tx.lite()?)
+                .execute(&mut self.tx)
                 .await?;
             self.count("allocation").new += 1;
             self.touched_donations.push(donation);
@@ -368,15 +368,13 @@ impl Run<'_> {
     /// moves on to payment; anything else waits on hold, with a note.
     async fn fit_stages(&mut self) -> Result<()> {
         for (id, stage) in self.new_cases.clone() {
-            let (target, collected): (i64, i64) = sqlx::query_as("SELECT target, collected FROM cases WHERE id = ?")
-                .bind(id)
-                .fetch_one(self.tx.lite()?)
-                .await?;
+            let (target, collected): (i64, i64) =
+                q("SELECT target, collected FROM cases WHERE id = $1").bind(id).fetch_one(&mut self.tx).await?;
             if raised(stage) {
-                sqlx::query("UPDATE cases SET stage = ? WHERE id = ?")
+                q("UPDATE cases SET stage = $1 WHERE id = $2")
                     .bind(stage.as_str())
                     .bind(id)
-                    .execute(self.tx.lite()?)
+                    .execute(&mut self.tx)
                     .await?;
             }
             let to = match stage {
@@ -392,14 +390,14 @@ impl Run<'_> {
                 crate::legacy::money(collected),
                 crate::legacy::money(target)
             );
-            sqlx::query("UPDATE cases SET stage = ?, stage_since = ? WHERE id = ?")
+            q("UPDATE cases SET stage = $1, stage_since = $2 WHERE id = $3")
                 .bind(to.as_str())
                 .bind(now())
                 .bind(id)
-                .execute(self.tx.lite()?)
+                .execute(&mut self.tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            q(
+                "INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(id)
             .bind(stage.as_str())
@@ -407,7 +405,7 @@ impl Run<'_> {
             .bind(now())
             .bind(&self.actor)
             .bind(&why)
-            .execute(self.tx.lite()?)
+            .execute(&mut self.tx)
             .await?;
             self.notes.push(format!("case {id}: {why}; put in {to}"));
         }
@@ -423,11 +421,10 @@ impl Store {
             self.require(super::Act::Admin).await?;
         }
         let mut tx = self.begin_write().await?;
-        let known: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT entity, old_id, new_id FROM legacy_ids WHERE source = ?")
-                .bind(&ex.source)
-                .fetch_all(tx.lite()?)
-                .await?;
+        let known: Vec<(String, String, i64)> = q("SELECT entity, old_id, new_id FROM legacy_ids WHERE source = $1")
+            .bind(&ex.source)
+            .fetch_all(&mut tx)
+            .await?;
         let mut ids = Ids::default();
         for (entity, old, new) in known {
             if let Some(e) = ENTITIES.iter().find(|e| **e == entity) {

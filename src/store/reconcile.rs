@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::Tx;
+use super::db::Exec;
+use super::{Tx, q};
 use crate::error::Result;
 use crate::legacy::Export;
 use crate::legacy::report::{Count, Line, Report};
@@ -13,11 +14,10 @@ pub(crate) const ENTITIES: [&str; 5] = ["beneficiary", "case", "donor", "donatio
 /// Reads the database's side of every figure, inside the migration's transaction.
 pub(crate) async fn reconcile(tx: &mut Tx, ex: &Export, report: &mut Report) -> Result<()> {
     let source = &ex.source;
-    let in_db: Vec<(String, i64)> =
-        sqlx::query_as("SELECT entity, COUNT(*) FROM legacy_ids WHERE source = ? GROUP BY entity")
-            .bind(source)
-            .fetch_all(tx.lite()?)
-            .await?;
+    let in_db: Vec<(String, i64)> = q("SELECT entity, COUNT(*) FROM legacy_ids WHERE source = $1 GROUP BY entity")
+        .bind(source)
+        .fetch_all(tx)
+        .await?;
     report.counts = in_db
         .into_iter()
         .filter_map(|(e, n)| {
@@ -28,16 +28,15 @@ pub(crate) async fn reconcile(tx: &mut Tx, ex: &Export, report: &mut Report) -> 
             })
         })
         .collect();
-    const LIVE: &str = "a.id IN (SELECT new_id FROM legacy_ids WHERE source = ?1 AND entity = 'allocation')
+    const LIVE: &str = "a.id IN (SELECT new_id FROM legacy_ids WHERE source = $1 AND entity = 'allocation')
         AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id)";
-    const DONATIONS: &str = "d.id IN (SELECT new_id FROM legacy_ids WHERE source = ?1 AND entity = 'donation')";
+    const DONATIONS: &str = "d.id IN (SELECT new_id FROM legacy_ids WHERE source = $1 AND entity = 'donation')";
     // Per case: the export's allocation rows (and the old CRM's stated figure) against live allocations.
     let sql = format!(
-        "SELECT l.old_id, l.new_id, (SELECT COALESCE(SUM(a.amount), 0) FROM allocations a WHERE a.case_id = l.new_id AND {LIVE})
-         FROM legacy_ids l WHERE l.source = ?1 AND l.entity = 'case'"
+        "SELECT l.old_id, l.new_id, (SELECT CAST(COALESCE(SUM(a.amount), 0) AS BIGINT) FROM allocations a WHERE a.case_id = l.new_id AND {LIVE})
+         FROM legacy_ids l WHERE l.source = $1 AND l.entity = 'case'"
     );
-    let db: Vec<(String, i64, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(source).fetch_all(tx.lite()?).await?;
+    let db: Vec<(String, i64, i64)> = q(sql).bind(source).fetch_all(tx).await?;
     let db: HashMap<String, (i64, i64)> = db.into_iter().map(|(o, id, v)| (o, (id, v))).collect();
     let mut keys: Vec<&String> = ex.old.allocated_per_case.keys().chain(ex.old.stated_per_case.keys()).collect();
     keys.extend(ex.cases.iter().map(|c| &c.old));
@@ -55,13 +54,13 @@ pub(crate) async fn reconcile(tx: &mut Tx, ex: &Export, report: &mut Report) -> 
         .collect();
     // Per donor, by the record the money ended up on (two old donors may be one person).
     let sql = format!(
-        "SELECT d.donor_id, SUM(d.amount) FROM donations d WHERE {DONATIONS} AND d.donor_id IS NOT NULL GROUP BY d.donor_id"
+        "SELECT d.donor_id, CAST(SUM(d.amount) AS BIGINT) FROM donations d WHERE {DONATIONS} AND d.donor_id IS NOT NULL GROUP BY d.donor_id"
     );
-    let db: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(source).fetch_all(tx.lite()?).await?;
+    let db: Vec<(i64, i64)> = q(sql).bind(source).fetch_all(tx).await?;
     let donor_ids: Vec<(String, i64)> =
-        sqlx::query_as("SELECT old_id, new_id FROM legacy_ids WHERE source = ? AND entity = 'donor'")
+        q("SELECT old_id, new_id FROM legacy_ids WHERE source = $1 AND entity = 'donor'")
             .bind(source)
-            .fetch_all(tx.lite()?)
+            .fetch_all(tx)
             .await?;
     let donor_ids: HashMap<String, i64> = donor_ids.into_iter().collect();
     let mut by_new: BTreeMap<Option<i64>, (Vec<String>, i64)> = BTreeMap::new();
@@ -90,10 +89,10 @@ pub(crate) async fn reconcile(tx: &mut Tx, ex: &Export, report: &mut Report) -> 
         })
         .collect();
     // Per month.
+    let month = if tx.is_pg() { "to_char(d.received_on, 'YYYY-MM')" } else { "substr(d.received_on, 1, 7)" };
     let sql =
-        format!("SELECT substr(d.received_on, 1, 7), SUM(d.amount) FROM donations d WHERE {DONATIONS} GROUP BY 1");
-    let db: BTreeMap<String, i64> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(source).fetch_all(tx.lite()?).await?.into_iter().collect();
+        format!("SELECT {month}, CAST(SUM(d.amount) AS BIGINT) FROM donations d WHERE {DONATIONS} GROUP BY {month}");
+    let db: BTreeMap<String, i64> = q(sql).bind(source).fetch_all(tx).await?.into_iter().collect();
     let mut months: Vec<&String> = ex.old.per_month.keys().chain(db.keys()).collect();
     months.sort();
     months.dedup();
@@ -107,10 +106,10 @@ pub(crate) async fn reconcile(tx: &mut Tx, ex: &Export, report: &mut Report) -> 
             new: db.get(m).copied().unwrap_or(0),
         })
         .collect();
-    let sql = format!("SELECT COALESCE(SUM(d.amount), 0) FROM donations d WHERE {DONATIONS}");
-    let donated: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(source).fetch_one(tx.lite()?).await?;
-    let sql = format!("SELECT COALESCE(SUM(a.amount), 0) FROM allocations a WHERE {LIVE}");
-    let allocated: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(source).fetch_one(tx.lite()?).await?;
+    let sql = format!("SELECT CAST(COALESCE(SUM(d.amount), 0) AS BIGINT) FROM donations d WHERE {DONATIONS}");
+    let donated: i64 = q(sql).bind(source).scalar(tx).await?;
+    let sql = format!("SELECT CAST(COALESCE(SUM(a.amount), 0) AS BIGINT) FROM allocations a WHERE {LIVE}");
+    let allocated: i64 = q(sql).bind(source).scalar(tx).await?;
     let stated: i64 = ex.old.stated_per_case.values().sum();
     report.totals = vec![
         Line { key: "donations".into(), new_id: None, old: ex.old.donations_total, stated: None, new: donated },

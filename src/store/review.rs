@@ -9,9 +9,9 @@
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::SqliteConnection;
 
-use super::{Store, audit, now};
+use super::db::{Exec, json_values};
+use super::{Store, Tx, audit, now, q};
 use crate::domain::names::likely_same;
 use crate::error::{Error, Result};
 
@@ -47,6 +47,14 @@ impl Field {
             Field::Name => "name",
             Field::BirthDate => "birth date",
             Field::City => "city",
+        }
+    }
+
+    /// The column set to `$1` (a birth date read as a day on PostgreSQL).
+    fn set(self, pg: bool) -> String {
+        match (self, pg) {
+            (Field::BirthDate, true) => "birth_date = CAST($1 AS DATE)".into(),
+            _ => format!("{} = $1", self.column()),
         }
     }
 
@@ -93,48 +101,40 @@ pub struct RecordCase {
 }
 
 /// Queues every earlier child the new record `id` is likely to be; their number.
-pub(crate) async fn queue_likely(
-    conn: &mut SqliteConnection,
-    id: i64,
-    name: &str,
-    born: Option<&str>,
-) -> Result<usize> {
+pub(crate) async fn queue_likely(conn: &mut Tx, id: i64, name: &str, born: Option<&str>) -> Result<usize> {
     // Only children who could be likely: born the same day or a digit off, or with no birth date
     // on record; a new record without one is compared with everyone.
     let others: Vec<(i64, String, Option<String>)> = match born {
         Some(b) => {
-            let days = serde_json::to_string(&one_digit_off(b)).unwrap_or_default();
-            sqlx::query_as(
-                "SELECT id, full_name, birth_date FROM beneficiaries
-                 WHERE id <> ? AND merged_into IS NULL AND (birth_date IS NULL OR birth_date IN (SELECT value FROM json_each(?)))
-                 ORDER BY id",
-            )
+            // As text: a digit off is not always a day (2015-04-92).
+            let days = json_values(conn.is_pg(), 2, "TEXT");
+            q(format!(
+                "SELECT id, full_name, CAST(birth_date AS TEXT) FROM beneficiaries
+                 WHERE id <> $1 AND merged_into IS NULL AND (birth_date IS NULL OR CAST(birth_date AS TEXT) IN ({days}))
+                 ORDER BY id"
+            ))
             .bind(id)
-            .bind(days)
-            .fetch_all(&mut *conn)
+            .bind(json!(one_digit_off(b)))
+            .fetch_all(conn)
             .await?
         }
         None => {
-            sqlx::query_as(
-                "SELECT id, full_name, birth_date FROM beneficiaries WHERE id <> ? AND merged_into IS NULL ORDER BY id",
-            )
+            q("SELECT id, full_name, CAST(birth_date AS TEXT) FROM beneficiaries WHERE id <> $1 AND merged_into IS NULL ORDER BY id")
             .bind(id)
-            .fetch_all(&mut *conn)
+            .fetch_all(conn)
             .await?
         }
     };
     let mut queued = 0;
     for (other, other_name, other_born) in others {
         if let Some(reason) = likely_same(name, born, &other_name, other_born.as_deref()) {
-            sqlx::query(
-                "INSERT INTO match_reviews (beneficiary_id, candidate_id, reason, created_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(other)
-            .bind(reason)
-            .bind(now())
-            .execute(&mut *conn)
-            .await?;
+            q("INSERT INTO match_reviews (beneficiary_id, candidate_id, reason, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(other)
+                .bind(reason)
+                .bind(now())
+                .execute(conn)
+                .await?;
             queued += 1;
         }
     }
@@ -190,26 +190,23 @@ fn review(
 }
 
 const LIST: &str =
-    "SELECT r.id, r.beneficiary_id, b.full_name AS name, b.birth_date AS born, b.city AS city, r.candidate_id,
-        c.full_name AS candidate_name, c.birth_date AS candidate_born, c.city AS candidate_city, r.reason, r.status
+    "SELECT r.id, r.beneficiary_id, b.full_name AS name, CAST(b.birth_date AS TEXT) AS born, b.city AS city, r.candidate_id,
+        c.full_name AS candidate_name, CAST(c.birth_date AS TEXT) AS candidate_born, c.city AS candidate_city, r.reason, r.status
     FROM match_reviews r JOIN beneficiaries b ON b.id = r.beneficiary_id JOIN beneficiaries c ON c.id = r.candidate_id";
 
 /// Refuses a review one of whose records was merged into another child since
 /// it was queued: deciding it would move cases off a record that has none, or
 /// onto one that no longer stands for a child.
-async fn require_live(conn: &mut SqliteConnection, r: &Review) -> Result<()> {
+async fn require_live(conn: &mut Tx, r: &Review) -> Result<()> {
     for record in [r.beneficiary_id, r.candidate_id] {
-        let into: Option<i64> = sqlx::query_scalar("SELECT merged_into FROM beneficiaries WHERE id = ?")
-            .bind(record)
-            .fetch_one(&mut *conn)
-            .await?;
+        let into: Option<i64> =
+            q("SELECT merged_into FROM beneficiaries WHERE id = $1").bind(record).scalar(conn).await?;
         let Some(into) = into else { continue };
-        let by: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM match_reviews WHERE beneficiary_id = ? AND status = 'merged' ORDER BY id DESC LIMIT 1",
-        )
-        .bind(record)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let by: Option<i64> =
+            q("SELECT id FROM match_reviews WHERE beneficiary_id = $1 AND status = 'merged' ORDER BY id DESC LIMIT 1")
+                .bind(record)
+                .scalar_optional(conn)
+                .await?;
         let (by, undo) = match by {
             Some(by) => (format!(" by review {by}"), format!("undo review {by} first to decide this one")),
             None => (String::new(), "nothing is left to decide".to_string()),
@@ -228,13 +225,13 @@ impl Store {
     pub async fn reviews(&self) -> Result<Vec<Review>> {
         let sql =
             format!("{LIST} WHERE r.status = 'open' AND b.merged_into IS NULL AND c.merged_into IS NULL ORDER BY r.id");
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(self.pool()?).await?;
+        let rows: Vec<Row> = q(sql).fetch_all(&mut self.conn().await?).await?;
         Ok(rows.into_iter().map(review).collect())
     }
 
-    async fn review_in(&self, conn: &mut SqliteConnection, id: i64) -> Result<Review> {
-        let sql = format!("{LIST} WHERE r.id = ?");
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?;
+    async fn review_in(&self, conn: &mut Tx, id: i64) -> Result<Review> {
+        let sql = format!("{LIST} WHERE r.id = $1");
+        let row: Option<Row> = q(sql).bind(id).fetch_optional(conn).await?;
         row.map(review).ok_or(Error::NotFound { what: "review", id, list: "review list" })
     }
 
@@ -242,12 +239,11 @@ impl Store {
     pub async fn record_cases(&self, beneficiaries: &[i64]) -> Result<Vec<RecordCase>> {
         let mut out = Vec::new();
         for b in beneficiaries {
-            let rows: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
-                "SELECT id, beneficiary_id, program, stage, clinic FROM cases WHERE beneficiary_id = ? ORDER BY id",
-            )
-            .bind(b)
-            .fetch_all(self.pool()?)
-            .await?;
+            let rows: Vec<(i64, i64, String, String, String)> =
+                q("SELECT id, beneficiary_id, program, stage, clinic FROM cases WHERE beneficiary_id = $1 ORDER BY id")
+                    .bind(b)
+                    .fetch_all(&mut self.conn().await?)
+                    .await?;
             out.extend(rows.into_iter().map(|(id, beneficiary_id, program, stage, clinic)| RecordCase {
                 id,
                 beneficiary_id,
@@ -264,25 +260,25 @@ impl Store {
     pub async fn decide_review(&self, id: i64, merge: bool, take: &[Field]) -> Result<Review> {
         self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
-        let r = self.review_in(tx.lite()?, id).await?;
+        let r = self.review_in(&mut tx, id).await?;
         if r.status != "open" {
             return Err(Error::invalid(format!("review {id} is already decided ({}): undo it first", r.status)));
         }
-        require_live(tx.lite()?, &r).await?;
+        require_live(&mut tx, &r).await?;
         let moved: Vec<i64> = if merge {
-            let moved: Vec<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE beneficiary_id = ? ORDER BY id")
+            let moved: Vec<i64> = q("SELECT id FROM cases WHERE beneficiary_id = $1 ORDER BY id")
                 .bind(r.beneficiary_id)
-                .fetch_all(tx.lite()?)
+                .scalars(&mut tx)
                 .await?;
-            sqlx::query("UPDATE cases SET beneficiary_id = ? WHERE beneficiary_id = ?")
+            q("UPDATE cases SET beneficiary_id = $1 WHERE beneficiary_id = $2")
                 .bind(r.candidate_id)
                 .bind(r.beneficiary_id)
-                .execute(tx.lite()?)
+                .execute(&mut tx)
                 .await?;
-            sqlx::query("UPDATE beneficiaries SET merged_into = ? WHERE id = ?")
+            q("UPDATE beneficiaries SET merged_into = $1 WHERE id = $2")
                 .bind(r.candidate_id)
                 .bind(r.beneficiary_id)
-                .execute(tx.lite()?)
+                .execute(&mut tx)
                 .await?;
             moved
         } else {
@@ -299,24 +295,24 @@ impl Store {
                 return Err(Error::invalid(format!("the new record has no {} to take", f.word())));
             }
             replaced.insert(f.column().to_string(), json!(old));
-            sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE beneficiaries SET {} = ? WHERE id = ?", f.column())))
+            q(format!("UPDATE beneficiaries SET {} WHERE id = $2", f.set(tx.is_pg())))
                 .bind(new)
                 .bind(r.candidate_id)
-                .execute(tx.lite()?)
+                .execute(&mut tx)
                 .await?;
         }
         let replaced = (!replaced.is_empty()).then_some(serde_json::Value::Object(replaced));
         let status = if merge { "merged" } else { "kept" };
-        sqlx::query(
-            "UPDATE match_reviews SET status = ?, decided_by = ?, decided_at = ?, moved_cases = ?, replaced = ? WHERE id = ?",
+        q(
+            "UPDATE match_reviews SET status = $1, decided_by = $2, decided_at = $3, moved_cases = $4, replaced = $5 WHERE id = $6",
         )
         .bind(status)
         .bind(self.actor())
         .bind(now())
-        .bind(json!(moved).to_string())
-        .bind(replaced.as_ref().map(|v| v.to_string()))
+        .bind(json!(moved))
+        .bind(replaced.clone())
         .bind(id)
-        .execute(tx.lite()?)
+        .execute(&mut tx)
         .await?;
         audit::record(
             &mut tx,
@@ -328,7 +324,7 @@ impl Store {
             Some(json!({"cases": moved, "taken_from_new": take, "replaced": replaced})),
         )
         .await?;
-        let r = self.review_in(tx.lite()?, id).await?;
+        let r = self.review_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(r)
     }
@@ -338,55 +334,50 @@ impl Store {
     pub async fn undo_review(&self, id: i64) -> Result<Review> {
         self.require(super::Act::Medical).await?;
         let mut tx = self.begin_write().await?;
-        let r = self.review_in(tx.lite()?, id).await?;
+        let r = self.review_in(&mut tx, id).await?;
         if r.status == "open" {
             return Err(Error::invalid(format!("review {id} is not decided yet")));
         }
         if r.status == "merged" {
-            let moved: Option<String> = sqlx::query_scalar("SELECT moved_cases FROM match_reviews WHERE id = ?")
-                .bind(id)
-                .fetch_one(tx.lite()?)
-                .await?;
+            let moved: Option<String> =
+                q("SELECT CAST(moved_cases AS TEXT) FROM match_reviews WHERE id = $1").bind(id).scalar(&mut tx).await?;
             // Only the moved cases still with the earlier child (or with whoever it was merged into
             // since) come back: one an undo of another merge already gave back stays where it is.
-            sqlx::query(
+            let moved: serde_json::Value = serde_json::from_str(moved.as_deref().unwrap_or("[]")).unwrap_or(json!([]));
+            q(format!(
                 "WITH RECURSIVE chain(id) AS (
-                     SELECT ?1 UNION SELECT b.merged_into FROM beneficiaries b JOIN chain ON b.id = chain.id
+                     SELECT CAST($1 AS BIGINT) UNION SELECT b.merged_into FROM beneficiaries b JOIN chain ON b.id = chain.id
                      WHERE b.merged_into IS NOT NULL)
-                 UPDATE cases SET beneficiary_id = ?2
-                 WHERE id IN (SELECT value FROM json_each(?3)) AND beneficiary_id IN (SELECT id FROM chain)",
-            )
+                 UPDATE cases SET beneficiary_id = $2
+                 WHERE id IN ({}) AND beneficiary_id IN (SELECT id FROM chain)",
+                json_values(tx.is_pg(), 3, "BIGINT")
+            ))
             .bind(r.candidate_id)
             .bind(r.beneficiary_id)
-            .bind(moved.as_deref().unwrap_or("[]"))
-            .execute(tx.lite()?)
+            .bind(moved)
+            .execute(&mut tx)
             .await?;
-            sqlx::query("UPDATE beneficiaries SET merged_into = NULL WHERE id = ?")
+            q("UPDATE beneficiaries SET merged_into = NULL WHERE id = $1")
                 .bind(r.beneficiary_id)
-                .execute(tx.lite()?)
+                .execute(&mut tx)
                 .await?;
-            let replaced: Option<String> = sqlx::query_scalar("SELECT replaced FROM match_reviews WHERE id = ?")
-                .bind(id)
-                .fetch_one(tx.lite()?)
-                .await?;
+            let replaced: Option<String> =
+                q("SELECT CAST(replaced AS TEXT) FROM match_reviews WHERE id = $1").bind(id).scalar(&mut tx).await?;
             let replaced: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(replaced.as_deref().unwrap_or("{}")).unwrap_or_default();
             for f in Field::ALL {
                 if let Some(old) = replaced.get(f.column()) {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE beneficiaries SET {} = ? WHERE id = ?",
-                        f.column()
-                    )))
-                    .bind(old.as_str())
-                    .bind(r.candidate_id)
-                    .execute(tx.lite()?)
-                    .await?;
+                    q(format!("UPDATE beneficiaries SET {} WHERE id = $2", f.set(tx.is_pg())))
+                        .bind(old.as_str())
+                        .bind(r.candidate_id)
+                        .execute(&mut tx)
+                        .await?;
                 }
             }
         }
-        sqlx::query("UPDATE match_reviews SET status = 'open', decided_by = NULL, decided_at = NULL, moved_cases = NULL, replaced = NULL WHERE id = ?")
+        q("UPDATE match_reviews SET status = 'open', decided_by = NULL, decided_at = NULL, moved_cases = NULL, replaced = NULL WHERE id = $1")
             .bind(id)
-            .execute(tx.lite()?)
+            .execute(&mut tx)
             .await?;
         audit::record(
             &mut tx,
@@ -398,7 +389,7 @@ impl Store {
             None,
         )
         .await?;
-        let r = self.review_in(tx.lite()?, id).await?;
+        let r = self.review_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(r)
     }

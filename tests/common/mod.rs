@@ -61,9 +61,21 @@ impl TestDb {
         TestDb { dir, store }
     }
 
+    /// A new database on PostgreSQL, or else on SQLite.
+    pub async fn on(postgres: bool) -> TestDb {
+        if postgres { TestDb::postgres().await } else { TestDb::new().await }
+    }
+
+    /// The real binary on this database (on PostgreSQL, with this test's papers folder).
+    pub fn almoner(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_almoner"));
+        cmd.arg("--db").arg(self.path()).env("ALMONER_DOCUMENTS", self.store.documents_dir());
+        cmd
+    }
+
     /// Another new database, on the same engine as this one.
     pub async fn another(&self) -> TestDb {
-        if self.store.is_postgres() { TestDb::postgres().await } else { TestDb::new().await }
+        TestDb::on(self.store.is_postgres()).await
     }
 
     /// The database: the SQLite file, or the PostgreSQL address.
@@ -216,16 +228,25 @@ pub async fn one<T: Value>(store: &Store, sql: &str) -> T {
     column(store, sql).await.into_iter().next().expect("one row")
 }
 
-/// Runs raw SQL (several statements, as a test tampering with the database must), on either engine.
-pub async fn raw(store: &Store, sql: &str) {
+/// Runs raw SQL (several statements, as a test tampering with the database must), on either
+/// engine: the database's answer.
+pub async fn try_raw(store: &Store, sql: &str) -> Result<(), String> {
     use sqlx::Connection;
     let sql = sqlx::AssertSqlSafe(sql.to_string());
     if store.is_postgres() {
         let mut conn = sqlx::PgConnection::connect(&store.path().display().to_string()).await.expect("connect");
-        sqlx::raw_sql(sql).execute(&mut conn).await.expect("raw sql");
+        let done = sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ()).map_err(|e| e.to_string());
         conn.close().await.expect("close");
+        done
     } else {
-        sqlx::raw_sql(sql).execute(store.pool().unwrap()).await.expect("raw sql");
+        sqlx::raw_sql(sql).execute(store.pool().unwrap()).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// Runs raw SQL that must work, on either engine.
+pub async fn raw(store: &Store, sql: &str) {
+    if let Err(e) = try_raw(store, sql).await {
+        panic!("{sql}: {e}");
     }
 }
 
