@@ -4,9 +4,11 @@
 //! Code that runs on both writes its SQL once, with `$1, $2…` placeholders
 //! (SQLite reads them too) and the SQL both engines share, and goes through
 //! [`q`]: values are bound as [`Arg`]s and rows read into any type both
-//! drivers can read. Code still written for SQLite alone reaches its
-//! connection through [`Tx::lite`] or [`Store::pool`](super::Store::pool),
-//! which on PostgreSQL answer "not yet on PostgreSQL" instead of running.
+//! drivers can read. The little that works on a SQLite file itself (the
+//! bulk load's dropped indexes, `VACUUM INTO` backups, the report benchmark)
+//! reaches its connection through [`Tx::lite`] or
+//! [`Store::pool`](super::Store::pool), which on PostgreSQL say so instead
+//! of running.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgRow;
@@ -42,11 +44,11 @@ pub(crate) enum Conn {
     Pg(sqlx::pool::PoolConnection<Postgres>),
 }
 
-/// What work not yet carried over to PostgreSQL answers there.
+/// What work on a SQLite file itself answers on PostgreSQL.
 pub(crate) fn not_on_postgres() -> Error {
     Error::invalid(
-        "this is not yet available on PostgreSQL: so far a PostgreSQL database takes users and roles, settings, \
-         the audit log and the money check (`verify`); use a SQLite database (--db FILE) for the rest",
+        "this works on a SQLite database file only: a PostgreSQL database is backed up, restored and \
+         inspected with PostgreSQL's own tools (pg_dump, pg_restore, psql)",
     )
 }
 
@@ -91,7 +93,7 @@ impl Pool {
 }
 
 impl Tx {
-    /// The SQLite connection, for work not yet carried over to PostgreSQL.
+    /// The SQLite connection, for work on the file itself.
     pub(crate) fn lite(&mut self) -> Result<&mut SqliteConnection> {
         match self {
             Tx::Lite(tx) => Ok(&mut *tx),

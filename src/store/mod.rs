@@ -211,8 +211,8 @@ impl Store {
         self.documents.clone()
     }
 
-    /// The SQLite database's pool, for work not yet carried over to PostgreSQL
-    /// (which answers that it is not yet available there).
+    /// The SQLite database's pool, for work on the file itself (PostgreSQL
+    /// answers that this works on a SQLite file only).
     pub fn pool(&self) -> Result<&SqlitePool> {
         match &self.pool {
             db::Pool::Lite(p) => Ok(p),
