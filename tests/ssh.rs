@@ -3,8 +3,10 @@
 //! group whose sessions are forced into the console, each connected with
 //! `ssh -tt` inside tmux. One places money while the other watches it
 //! appear; the audit log names who did it; a connection killed in the middle
-//! of an edit leaves nothing half-written. Needs root (it adds the accounts)
-//! and `sshd` (`.ci/run` installs openssh-server).
+//! of an edit leaves nothing half-written. On a SQLite file in a shared
+//! folder, and on a PostgreSQL database the accounts reach over loopback.
+//! Needs root (it adds the accounts) and `sshd` (`.ci/run` installs
+//! openssh-server).
 
 mod common;
 
@@ -26,9 +28,13 @@ fn ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The two runs share the accounts and the group: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Everything the test set up, taken down again however it ends.
 struct Site {
     dir: tempfile::TempDir,
+    /// The SQLite file, or the PostgreSQL address.
     db: PathBuf,
     sshd: Option<Child>,
     port: u16,
@@ -51,7 +57,8 @@ impl Drop for Site {
 }
 
 impl Site {
-    fn up() -> Site {
+    /// `postgres`: the database's address there, else a SQLite file in the shared folder.
+    fn up(postgres: Option<String>) -> Site {
         assert_eq!(
             unsafe { libc::geteuid() },
             0,
@@ -75,8 +82,21 @@ impl Site {
         std::fs::create_dir(&data).unwrap();
         ok(Command::new("chgrp").arg(GROUP).arg(&data));
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o2775)).unwrap();
-        site.db = data.join("fund.db");
-        ok(Command::new(BIN).env("USER", "root").arg("--db").arg(&site.db).args(["init", "--demo"]));
+        // A PostgreSQL database's papers go to a folder the group shares (ALMONER_DOCUMENTS).
+        let papers = data.join("papers");
+        std::fs::create_dir(&papers).unwrap();
+        ok(Command::new("chgrp").arg(GROUP).arg(&papers));
+        std::fs::set_permissions(&papers, std::fs::Permissions::from_mode(0o2775)).unwrap();
+        site.db = match &postgres {
+            Some(url) => PathBuf::from(url),
+            None => data.join("fund.db"),
+        };
+        ok(Command::new(BIN)
+            .env("USER", "root")
+            .env("ALMONER_DOCUMENTS", &papers)
+            .arg("--db")
+            .arg(&site.db)
+            .args(["init", "--demo"]));
         let admin =
             |args: &[&str]| ok(Command::new(BIN).env("USER", "root").arg("--db").arg(&site.db).arg("user").args(args));
         admin(&["add", "root", "--role", "admin"]);
@@ -102,9 +122,10 @@ impl Site {
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
              AuthorizedKeysFile {d}/keys/%u\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nAllowGroups {GROUP}\n\
-             Match Group {GROUP}\n    SetEnv LANG=C.UTF-8\n    ForceCommand umask 002; exec {BIN} --db {db}\n",
+             Match Group {GROUP}\n    SetEnv LANG=C.UTF-8 ALMONER_DOCUMENTS={papers}\n    ForceCommand umask 002; exec {BIN} --db {db}\n",
             d = d.display(),
-            db = site.db.display()
+            db = site.db.display(),
+            papers = papers.display()
         );
         std::fs::write(d.join("sshd_config"), config).unwrap();
         ok(Command::new("/usr/sbin/sshd").args(["-t", "-f"]).arg(d.join("sshd_config")));
@@ -184,7 +205,18 @@ async fn open(db: &Path) -> Store {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_staff_over_ssh_see_each_others_work_and_a_dropped_connection_writes_nothing() {
-    let site = Site::up();
+    two_staff_over_ssh(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_staff_over_ssh_on_postgres() {
+    let url = common::pg::server().database("ssh_two_staff").await;
+    two_staff_over_ssh(Some(url)).await;
+}
+
+async fn two_staff_over_ssh(postgres: Option<String>) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let site = Site::up(postgres);
     let (fundraiser, viewer) = (USERS[0], USERS[1]);
     let store = open(&site.db).await;
     let q = DonationQuery { unallocated_only: true, designated: Some(false), limit: Some(1), ..Default::default() };
@@ -218,13 +250,14 @@ async fn two_staff_over_ssh_see_each_others_work_and_a_dropped_connection_writes
     let (_, allocations) = store.donation(donation.id).await.unwrap();
     let by: Vec<&str> = allocations.iter().map(|a| a.by.as_str()).collect();
     assert_eq!(by.iter().filter(|b| **b == fundraiser).count(), 1, "{by:?}");
-    let actor: String = sqlx::query_scalar(
-        "SELECT actor FROM audit_log WHERE action = 'allocate' AND entity_id = ? ORDER BY id DESC LIMIT 1",
+    let actor: String = common::one(
+        &store,
+        &format!(
+            "SELECT actor FROM audit_log WHERE action = 'allocate' AND entity_id = {} ORDER BY id DESC LIMIT 1",
+            donation.id
+        ),
     )
-    .bind(donation.id)
-    .fetch_one(store.pool().unwrap())
-    .await
-    .unwrap();
+    .await;
     assert_eq!(actor, fundraiser, "the audit log names the person at the other end of the connection");
     // The viewer may look, not place.
     site.keys(viewer, &[":"]);
