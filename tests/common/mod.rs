@@ -73,6 +73,11 @@ impl TestDb {
         cmd
     }
 
+    /// The same database, as another person (their papers where this store keeps them).
+    pub async fn as_actor(&self, actor: &str) -> Store {
+        Store::open(&self.path(), actor).await.expect("open store").with_documents(self.store.documents_dir())
+    }
+
     /// Another new database, on the same engine as this one.
     pub async fn another(&self) -> TestDb {
         TestDb::on(self.store.is_postgres()).await
