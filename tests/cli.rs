@@ -29,8 +29,20 @@ impl Cli {
         Cli { _dir: dir, db }
     }
 
+    /// A file in the test's own folder.
+    fn file(&self, name: &str) -> PathBuf {
+        self._dir.path().join(name)
+    }
+
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN).arg("--db").arg(&self.db).args(args).env("USER", "kassir").output().unwrap()
+        Command::new(BIN)
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .env("USER", "kassir")
+            .env("ALMONER_DOCUMENTS", self._dir.path().join("papers"))
+            .output()
+            .unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -104,139 +116,142 @@ fn every_command_has_help() {
     }
 }
 
-#[tokio::test]
-async fn a_case_from_application_to_closing_by_cli() {
-    let cli = Cli::new();
-    cli.ok(&["init"]);
-    let case = cli.json(&[
-        "case",
-        "new",
-        "--beneficiary",
-        "Смирнова Вера Олеговна",
-        "--birth-date",
-        "2015-04-02",
-        "--program",
-        "treatment",
-        "--clinic",
-        "НМИЦ ДГОИ",
-        "--publish",
-        "--json",
-    ]);
-    let id = case["id"].as_i64().unwrap().to_string();
-    assert_eq!(case["stage"], "qualification");
-    cli.fails(&["case", "advance", &id, "--to", "documents"], "qualification checklist").await;
-    cli.ok(&["case", "qualify", &id, "--diagnosis", "ОЛЛ", "--treatment", "химиотерапия", "--clinic-fits"]);
-    cli.ok(&["case", "advance", &id, "--to", "documents"]);
-    cli.fails(&["case", "advance", &id, "--to", "fundraising"], "missing documents for treatment").await;
-    cli.ok(&[
-        "case",
-        "invoice",
-        &id,
-        "--number",
-        "СЧ-5",
-        "--date",
-        "01.03.2026",
-        "--amount",
-        "1 500,50",
-        "--payee",
-        "НМИЦ ДГОИ",
-    ]);
-    let paper = cli.db.with_extension("pdf");
-    std::fs::write(&paper, "paper").unwrap();
-    for kind in ["invoice", "medical_report", "publication_consent"] {
-        cli.ok(&["case", "attach", &id, "--kind", kind, paper.to_str().unwrap()]);
+on_both_engines! {
+    async fn a_case_from_application_to_closing_by_cli(t: TestDb) {
+        let cli = Cli::over(t).await;
+        cli.ok(&["init"]);
+        let case = cli.json(&[
+            "case",
+            "new",
+            "--beneficiary",
+            "Смирнова Вера Олеговна",
+            "--birth-date",
+            "2015-04-02",
+            "--program",
+            "treatment",
+            "--clinic",
+            "НМИЦ ДГОИ",
+            "--publish",
+            "--json",
+        ]);
+        let id = case["id"].as_i64().unwrap().to_string();
+        assert_eq!(case["stage"], "qualification");
+        cli.fails(&["case", "advance", &id, "--to", "documents"], "qualification checklist").await;
+        cli.ok(&["case", "qualify", &id, "--diagnosis", "ОЛЛ", "--treatment", "химиотерапия", "--clinic-fits"]);
+        cli.ok(&["case", "advance", &id, "--to", "documents"]);
+        cli.fails(&["case", "advance", &id, "--to", "fundraising"], "missing documents for treatment").await;
+        cli.ok(&[
+            "case",
+            "invoice",
+            &id,
+            "--number",
+            "СЧ-5",
+            "--date",
+            "01.03.2026",
+            "--amount",
+            "1 500,50",
+            "--payee",
+            "НМИЦ ДГОИ",
+        ]);
+        let paper = cli.file("cli.pdf");
+        std::fs::write(&paper, "paper").unwrap();
+        for kind in ["invoice", "medical_report", "publication_consent"] {
+            cli.ok(&["case", "attach", &id, "--kind", kind, paper.to_str().unwrap()]);
+        }
+        cli.ok(&["case", "advance", &id, "--to", "fundraising"]);
+        let d =
+            cli.json(&["donation", "new", "--amount", "1000", "--channel", "bank", "--payer", "ООО «Ромашка»", "--json"]);
+        let did = d["donation"]["id"].as_i64().unwrap().to_string();
+        cli.fails(&["allocate", &did, &format!("--to={id}=1000.01")], "has 1000.00 unallocated").await;
+        cli.fails(&["allocate", &did, &format!("--to={id}=1.005")], "more than 2 decimal places").await;
+        cli.fails(&["allocate", "999", &format!("--to={id}=1")], "donation 999 does not exist").await;
+        cli.fails(
+            &["allocate", &did, &format!("--to={id}=10"), "--expect-unallocated", "999"],
+            "changed the figures meanwhile",
+        )
+        .await;
+        let out = cli.json(&["allocate", &did, &format!("--to={id}=1000"), "--json"]);
+        assert_eq!(out["unallocated_after"], "0.00");
+        let d2 = cli.json(&[
+            "donation",
+            "new",
+            "--amount",
+            "700",
+            "--channel",
+            "website",
+            "--payer",
+            "Анна",
+            "--designation",
+            &format!("case:{id}"),
+            "--json",
+        ]);
+        assert_eq!(d2["completed"][0].as_i64().unwrap().to_string(), id, "designated gift completes the case");
+        assert_eq!(d2["donation"]["allocated"], "500.50");
+        assert_eq!(d2["donation"]["unallocated"], "199.50");
+        cli.fails(
+            &["case", "pay", &id, "--order", "77", "--date", "2026-04-01", "--amount", "1500"],
+            "invoice to pay is 1500.50",
+        )
+        .await;
+        cli.ok(&["case", "pay", &id, "--order", "77", "--date", "2026-04-01", "--amount", "1500.50"]);
+        cli.fails(&["case", "advance", &id, "--to", "closed"], "act").await;
+        cli.ok(&["case", "attach", &id, "--kind", "act", paper.to_str().unwrap()]);
+        cli.ok(&["case", "advance", &id, "--to", "closed", "--reason", "акт получен"]);
+        let shown = cli.json(&["case", "show", &id, "--json"]);
+        assert_eq!(shown["stage"], "closed");
+        let stages: Vec<&str> = shown["history"].as_array().unwrap().iter().map(|h| h["to"].as_str().unwrap()).collect();
+        assert_eq!(stages, ["qualification", "documents", "fundraising", "payment", "paid", "closed"]);
+        assert_eq!(shown["documents"].as_array().unwrap().len(), 4);
+        let audit = cli.json(&["audit", "--json", "--limit", "100"]);
+        assert!(audit.as_array().unwrap().iter().all(|e| e["actor"] == "kassir"), "audit names the OS user");
+        assert!(cli.ok(&["verify"]).contains("all money invariants hold"));
     }
-    cli.ok(&["case", "advance", &id, "--to", "fundraising"]);
-    let d =
-        cli.json(&["donation", "new", "--amount", "1000", "--channel", "bank", "--payer", "ООО «Ромашка»", "--json"]);
-    let did = d["donation"]["id"].as_i64().unwrap().to_string();
-    cli.fails(&["allocate", &did, &format!("--to={id}=1000.01")], "has 1000.00 unallocated").await;
-    cli.fails(&["allocate", &did, &format!("--to={id}=1.005")], "more than 2 decimal places").await;
-    cli.fails(&["allocate", "999", &format!("--to={id}=1")], "donation 999 does not exist").await;
-    cli.fails(
-        &["allocate", &did, &format!("--to={id}=10"), "--expect-unallocated", "999"],
-        "changed the figures meanwhile",
-    )
-    .await;
-    let out = cli.json(&["allocate", &did, &format!("--to={id}=1000"), "--json"]);
-    assert_eq!(out["unallocated_after"], "0.00");
-    let d2 = cli.json(&[
-        "donation",
-        "new",
-        "--amount",
-        "700",
-        "--channel",
-        "website",
-        "--payer",
-        "Анна",
-        "--designation",
-        &format!("case:{id}"),
-        "--json",
-    ]);
-    assert_eq!(d2["completed"][0].as_i64().unwrap().to_string(), id, "designated gift completes the case");
-    assert_eq!(d2["donation"]["allocated"], "500.50");
-    assert_eq!(d2["donation"]["unallocated"], "199.50");
-    cli.fails(
-        &["case", "pay", &id, "--order", "77", "--date", "2026-04-01", "--amount", "1500"],
-        "invoice to pay is 1500.50",
-    )
-    .await;
-    cli.ok(&["case", "pay", &id, "--order", "77", "--date", "2026-04-01", "--amount", "1500.50"]);
-    cli.fails(&["case", "advance", &id, "--to", "closed"], "act").await;
-    cli.ok(&["case", "attach", &id, "--kind", "act", paper.to_str().unwrap()]);
-    cli.ok(&["case", "advance", &id, "--to", "closed", "--reason", "акт получен"]);
-    let shown = cli.json(&["case", "show", &id, "--json"]);
-    assert_eq!(shown["stage"], "closed");
-    let stages: Vec<&str> = shown["history"].as_array().unwrap().iter().map(|h| h["to"].as_str().unwrap()).collect();
-    assert_eq!(stages, ["qualification", "documents", "fundraising", "payment", "paid", "closed"]);
-    assert_eq!(shown["documents"].as_array().unwrap().len(), 4);
-    let audit = cli.json(&["audit", "--json", "--limit", "100"]);
-    assert!(audit.as_array().unwrap().iter().all(|e| e["actor"] == "kassir"), "audit names the OS user");
-    assert!(cli.ok(&["verify"]).contains("all money invariants hold"));
 }
 
-#[tokio::test]
-async fn json_listings_have_the_promised_fields() {
-    let cli = Cli::new();
-    cli.ok(&["init", "--demo"]);
-    let cases = cli.json(&["case", "list", "--stage", "fundraising", "--limit", "3", "--json"]);
-    for c in cases.as_array().unwrap() {
-        for field in ["id", "beneficiary", "program", "stage", "target", "collected", "still_needed"] {
-            assert!(!c[field].is_null(), "case JSON lacks {field}: {c}");
+on_both_engines! {
+    async fn json_listings_have_the_promised_fields(t: TestDb) {
+        let cli = Cli::over(t).await;
+        cli.ok(&["init", "--demo"]);
+        let cases = cli.json(&["case", "list", "--stage", "fundraising", "--limit", "3", "--json"]);
+        for c in cases.as_array().unwrap() {
+            for field in ["id", "beneficiary", "program", "stage", "target", "collected", "still_needed"] {
+                assert!(!c[field].is_null(), "case JSON lacks {field}: {c}");
+            }
+            let target = c["target"].as_str().unwrap();
+            assert!(target.split_once('.').is_some_and(|(_, k)| k.len() == 2), "amount not a 2-place string: {target}");
         }
-        let target = c["target"].as_str().unwrap();
-        assert!(target.split_once('.').is_some_and(|(_, k)| k.len() == 2), "amount not a 2-place string: {target}");
-    }
-    let donations = cli.json(&["donation", "list", "--unallocated", "--limit", "3", "--json"]);
-    assert_eq!(donations.as_array().unwrap().len(), 3);
-    for d in donations.as_array().unwrap() {
-        for field in ["id", "amount", "allocated", "unallocated", "designation", "received_on", "channel", "payer"] {
-            assert!(!d[field].is_null(), "donation JSON lacks {field}: {d}");
+        let donations = cli.json(&["donation", "list", "--unallocated", "--limit", "3", "--json"]);
+        assert_eq!(donations.as_array().unwrap().len(), 3);
+        for d in donations.as_array().unwrap() {
+            for field in ["id", "amount", "allocated", "unallocated", "designation", "received_on", "channel", "payer"] {
+                assert!(!d[field].is_null(), "donation JSON lacks {field}: {d}");
+            }
+            assert_ne!(d["unallocated"], "0.00");
         }
-        assert_ne!(d["unallocated"], "0.00");
+        assert!(cli.ok(&["summary"]).contains("fundraising"));
+        cli.fails(&["init", "--demo"], "already holds 200 cases").await;
     }
-    assert!(cli.ok(&["summary"]).contains("fundraising"));
-    cli.fails(&["init", "--demo"], "already holds 200 cases").await;
 }
 
-#[tokio::test]
-async fn bad_arguments_are_named_and_change_nothing() {
-    let cli = Cli::new();
-    cli.ok(&["init", "--demo"]);
-    cli.fails(&["case", "list", "--stage", "funding"], "expected one of qualification").await;
-    cli.fails(&["case", "advance", "99999", "--to", "documents"], "case 99999 does not exist").await;
-    cli.fails(&["donation", "new", "--amount=-5", "--channel", "bank", "--payer", "x"], "negative").await;
-    cli.fails(&["donation", "new", "--amount", "5", "--channel", "pigeon", "--payer", "x"], "unknown channel").await;
-    cli.fails(
-        &["donation", "new", "--amount", "5", "--channel", "bank", "--payer", "x", "--designation", "case:99999"],
-        "case 99999 does not exist",
-    )
-    .await;
-    cli.fails(&["allocate", "1", "--to", "nonsense"], "CASE_ID=AMOUNT").await;
-    cli.fails(&["allocate", "1"], "required").await;
-    cli.fails(&["reverse", "99999", "--reason", "x"], "allocation 99999 does not exist").await;
-    cli.fails(&["case", "attach", "1", "--kind", "invoice", "/no/such/file.pdf"], "/no/such/file.pdf").await;
-    cli.fails(&["config", "set", "designated_policy", "give-away"], "expected one of hold, redistribute").await;
+on_both_engines! {
+    async fn bad_arguments_are_named_and_change_nothing(t: TestDb) {
+        let cli = Cli::over(t).await;
+        cli.ok(&["init", "--demo"]);
+        cli.fails(&["case", "list", "--stage", "funding"], "expected one of qualification").await;
+        cli.fails(&["case", "advance", "99999", "--to", "documents"], "case 99999 does not exist").await;
+        cli.fails(&["donation", "new", "--amount=-5", "--channel", "bank", "--payer", "x"], "negative").await;
+        cli.fails(&["donation", "new", "--amount", "5", "--channel", "pigeon", "--payer", "x"], "unknown channel").await;
+        cli.fails(
+            &["donation", "new", "--amount", "5", "--channel", "bank", "--payer", "x", "--designation", "case:99999"],
+            "case 99999 does not exist",
+        )
+        .await;
+        cli.fails(&["allocate", "1", "--to", "nonsense"], "CASE_ID=AMOUNT").await;
+        cli.fails(&["allocate", "1"], "required").await;
+        cli.fails(&["reverse", "99999", "--reason", "x"], "allocation 99999 does not exist").await;
+        cli.fails(&["case", "attach", "1", "--kind", "invoice", "/no/such/file.pdf"], "/no/such/file.pdf").await;
+        cli.fails(&["config", "set", "designated_policy", "give-away"], "expected one of hold, redistribute").await;
+    }
 }
 
 #[test]
@@ -258,7 +273,7 @@ fn exec_runs_commands_and_stops_at_the_first_error_with_its_line() {
     let did = d["id"].as_i64().unwrap();
     let case = cli.json(&["case", "list", "--stage", "fundraising", "--limit", "1", "--json"]);
     let cid = case[0]["id"].as_i64().unwrap();
-    let script = cli.db.with_extension("almoner");
+    let script = cli.file("cli.almoner");
     std::fs::write(
         &script,
         format!("# month end\ngoto donations\n\nallocate {did} {cid}=1,25\nsplit nonsense\nallocate {did} {cid}=1\n"),
@@ -279,10 +294,10 @@ fn exec_runs_commands_and_stops_at_the_first_error_with_its_line() {
 #[test]
 fn keymap_check_names_file_and_line() {
     let cli = Cli::new();
-    let good = cli.db.with_extension("good.toml");
+    let good = cli.file("cli.good.toml");
     std::fs::write(&good, "preset = \"vim\"\n[[board]]\non = \"F\"\nrun = \"prompt filter program=\"\n").unwrap();
     assert!(cli.ok(&["keymap", "check", good.to_str().unwrap()]).contains("1 binding(s), no problems"));
-    let bad = cli.db.with_extension("bad.toml");
+    let bad = cli.file("cli.bad.toml");
     std::fs::write(&bad, "[[global]]\non = \"g\"\nrun = \"top\"\n\n[[split]]\non = \"<Hyper-x>\"\nrun = \"fill\"\n")
         .unwrap();
     let out = cli.run(&["keymap", "check", bad.to_str().unwrap()]);
@@ -463,7 +478,7 @@ async fn the_work_queue_and_the_website_feed_from_the_command_line() {
     assert!(items.iter().all(|i| i["since"].is_string() && i["why"].is_string()), "{queue}");
     assert_eq!(cli.json(&["queue", "--role", "bookkeeper", "--json"]), json!([]), "nothing is fully funded");
 
-    let site = cli.db.with_file_name("site");
+    let site = cli.file("site");
     let out = cli.ok(&["publish", "--out", site.to_str().unwrap()]);
     assert!(out.contains("2 open fundraiser(s)"), "{out}");
     let feed: serde_json::Value = serde_json::from_slice(&std::fs::read(site.join("feed.json")).unwrap()).unwrap();
@@ -479,97 +494,98 @@ async fn the_work_queue_and_the_website_feed_from_the_command_line() {
     assert_eq!((&again["cases"], &again["written"]), (&json!(2), &json!([])), "nothing changed, nothing rewritten");
 }
 
-/// A fundraiser's mailing from the command line: count, save, list, record consent, export.
-#[tokio::test]
-async fn a_segment_is_counted_saved_and_exported_by_cli() {
-    let cli = Cli::new();
-    cli.ok(&["init"]);
-    let give = |payer: &str, email: Option<&str>, day: &str, amount: &str| {
-        let mut args =
-            vec!["donation", "new", "--amount", amount, "--channel", "bank", "--payer", payer, "--date", day];
-        if let Some(e) = email {
-            args.extend(["--email", e]);
+on_both_engines! {
+    /// A fundraiser's mailing from the command line: count, save, list, record consent, export.
+    async fn a_segment_is_counted_saved_and_exported_by_cli(t: TestDb) {
+        let cli = Cli::over(t).await;
+        cli.ok(&["init"]);
+        let give = |payer: &str, email: Option<&str>, day: &str, amount: &str| {
+            let mut args =
+                vec!["donation", "new", "--amount", amount, "--channel", "bank", "--payer", payer, "--date", day];
+            if let Some(e) = email {
+                args.extend(["--email", e]);
+            }
+            args.push("--json");
+            cli.json(&args)["donation"]["donor_id"].as_i64().unwrap().to_string()
+        };
+        let anna = give("Анна", Some("a@x.org"), "2026-03-01", "1000");
+        assert_eq!(give("Анна", Some("a@x.org"), "2026-04-01", "5000"), anna, "her second gift is hers");
+        let boris = give("Борис", Some("b@x.org"), "2026-05-01", "10000");
+        let vera = give("Вера", None, "2026-02-01", "300");
+        give("Глеб", Some("g@x.org"), "2018-01-10", "700");
+
+        // Nobody has agreed to be written to yet.
+        let count = |filters: &[&str]| cli.ok(&[&["segment", "count"][..], filters].concat());
+        assert_eq!(
+            count(&["paid_from=2026-01-01"]),
+            "3 donor(s); 0 reachable by e-mail (left out: 0 do not contact, 3 no consent, 0 no e-mail)\n"
+        );
+        assert!(count(&[]).starts_with("4 donor(s);"));
+        for (id, flag, value) in [
+            (&anna, "--consent", "yes"),
+            (&boris, "--consent", "yes"),
+            (&boris, "--do-not-contact", "yes"),
+            (&vera, "--consent", "yes"),
+        ] {
+            assert_eq!(cli.ok(&["donor", "contact", id.as_str(), flag, value]), format!("donor {id}: recorded\n"));
         }
-        args.push("--json");
-        cli.json(&args)["donation"]["donor_id"].as_i64().unwrap().to_string()
-    };
-    let anna = give("Анна", Some("a@x.org"), "2026-03-01", "1000");
-    assert_eq!(give("Анна", Some("a@x.org"), "2026-04-01", "5000"), anna, "her second gift is hers");
-    let boris = give("Борис", Some("b@x.org"), "2026-05-01", "10000");
-    let vera = give("Вера", None, "2026-02-01", "300");
-    give("Глеб", Some("g@x.org"), "2018-01-10", "700");
+        assert_eq!(
+            count(&["paid_from=2026-01-01"]),
+            "3 donor(s); 1 reachable by e-mail (left out: 1 do not contact, 0 no consent, 1 no e-mail)\n"
+        );
+        let json = cli.json(&["segment", "count", "min_total=5000", "--json"]);
+        assert_eq!(
+            json,
+            serde_json::json!({"donors": 2, "reachable": 1, "do_not_contact": 1, "no_consent": 0, "no_email": 0})
+        );
 
-    // Nobody has agreed to be written to yet.
-    let count = |filters: &[&str]| cli.ok(&[&["segment", "count"][..], filters].concat());
-    assert_eq!(
-        count(&["paid_from=2026-01-01"]),
-        "3 donor(s); 0 reachable by e-mail (left out: 0 do not contact, 3 no consent, 0 no e-mail)\n"
-    );
-    assert!(count(&[]).starts_with("4 donor(s);"));
-    for (id, flag, value) in [
-        (&anna, "--consent", "yes"),
-        (&boris, "--consent", "yes"),
-        (&boris, "--do-not-contact", "yes"),
-        (&vera, "--consent", "yes"),
-    ] {
-        assert_eq!(cli.ok(&["donor", "contact", id.as_str(), flag, value]), format!("donor {id}: recorded\n"));
-    }
-    assert_eq!(
-        count(&["paid_from=2026-01-01"]),
-        "3 donor(s); 1 reachable by e-mail (left out: 1 do not contact, 0 no consent, 1 no e-mail)\n"
-    );
-    let json = cli.json(&["segment", "count", "min_total=5000", "--json"]);
-    assert_eq!(
-        json,
-        serde_json::json!({"donors": 2, "reachable": 1, "do_not_contact": 1, "no_consent": 0, "no_email": 0})
-    );
+        let said = cli.ok(&["segment", "save", "крупные 2026", "paid_from=01.01.2026", "min_total=5000"]);
+        assert_eq!(said, "segment \"крупные 2026\" saved: paid_from=2026-01-01 min_total=5000.00\n");
+        cli.ok(&["segment", "save", "этот год", "paid_from=2026-01-01"]);
+        let list = cli.ok(&["segment", "list"]);
+        let lines: Vec<&str> = list.lines().collect();
+        assert_eq!(lines.len(), 2, "{list}");
+        assert!(lines[0].starts_with("крупные 2026") && lines[0].contains("paid_from=2026-01-01 min_total=5000.00"));
+        assert!(
+            lines[0].ends_with("2 donor(s); 1 reachable by e-mail (left out: 1 do not contact, 0 no consent, 0 no e-mail)")
+        );
+        assert!(lines[1].starts_with("этот год") && lines[1].contains("3 donor(s); 1 reachable"), "{list}");
 
-    let said = cli.ok(&["segment", "save", "крупные 2026", "paid_from=01.01.2026", "min_total=5000"]);
-    assert_eq!(said, "segment \"крупные 2026\" saved: paid_from=2026-01-01 min_total=5000.00\n");
-    cli.ok(&["segment", "save", "этот год", "paid_from=2026-01-01"]);
-    let list = cli.ok(&["segment", "list"]);
-    let lines: Vec<&str> = list.lines().collect();
-    assert_eq!(lines.len(), 2, "{list}");
-    assert!(lines[0].starts_with("крупные 2026") && lines[0].contains("paid_from=2026-01-01 min_total=5000.00"));
-    assert!(
-        lines[0].ends_with("2 donor(s); 1 reachable by e-mail (left out: 1 do not contact, 0 no consent, 0 no e-mail)")
-    );
-    assert!(lines[1].starts_with("этот год") && lines[1].contains("3 donor(s); 1 reachable"), "{list}");
+        let csv = cli.file("unisender.csv");
+        let path = csv.to_str().unwrap();
+        let said = cli.ok(&["segment", "export", "крупные 2026", "--out", path, "--fields", "total,last_gift"]);
+        assert_eq!(
+            said,
+            format!(
+                "{path}: 1 donor(s) written; left out 1 who asked not to be contacted, 0 without consent, 0 without an e-mail\n"
+            )
+        );
+        assert_eq!(std::fs::read_to_string(&csv).unwrap(), "email,Name,total,last_gift\na@x.org,Анна,6000.00,2026-04-01\n");
+        let said = cli.ok(&["segment", "export", "этот год", "--out", path, "--fields", "gifts"]);
+        assert!(
+            said.ends_with("left out 1 who asked not to be contacted, 0 without consent, 1 without an e-mail\n"),
+            "{said}"
+        );
+        assert_eq!(std::fs::read_to_string(&csv).unwrap(), "email,Name,gifts\na@x.org,Анна,2\n");
+        // Борис changes his mind: he is written to again.
+        cli.ok(&["donor", "contact", &boris, "--do-not-contact", "no"]);
+        cli.ok(&["segment", "export", "крупные 2026", "--out", path]);
+        assert_eq!(std::fs::read_to_string(&csv).unwrap(), "email,Name\nb@x.org,Борис\na@x.org,Анна\n");
 
-    let csv = cli.db.with_file_name("unisender.csv");
-    let path = csv.to_str().unwrap();
-    let said = cli.ok(&["segment", "export", "крупные 2026", "--out", path, "--fields", "total,last_gift"]);
-    assert_eq!(
-        said,
-        format!(
-            "{path}: 1 donor(s) written; left out 1 who asked not to be contacted, 0 without consent, 0 without an e-mail\n"
+        let other = cli.file("other.csv");
+        let other_path = other.to_str().unwrap();
+        cli.fails(&["segment", "count", "colour=red"], "unknown filter \"colour\"").await;
+        cli.fails(&["segment", "save", "плохой", "min_total=lots"], "min_total=lots").await;
+        cli.fails(&["segment", "export", "нет такого", "--out", other_path], "no segment called \"нет такого\"").await;
+        cli.fails(
+            &["segment", "export", "этот год", "--out", other_path, "--fields", "address"],
+            "\"address\" is not a field",
         )
-    );
-    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "email,Name,total,last_gift\na@x.org,Анна,6000.00,2026-04-01\n");
-    let said = cli.ok(&["segment", "export", "этот год", "--out", path, "--fields", "gifts"]);
-    assert!(
-        said.ends_with("left out 1 who asked not to be contacted, 0 without consent, 1 without an e-mail\n"),
-        "{said}"
-    );
-    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "email,Name,gifts\na@x.org,Анна,2\n");
-    // Борис changes his mind: he is written to again.
-    cli.ok(&["donor", "contact", &boris, "--do-not-contact", "no"]);
-    cli.ok(&["segment", "export", "крупные 2026", "--out", path]);
-    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "email,Name\nb@x.org,Борис\na@x.org,Анна\n");
-
-    let other = cli.db.with_file_name("other.csv");
-    let other_path = other.to_str().unwrap();
-    cli.fails(&["segment", "count", "colour=red"], "unknown filter \"colour\"").await;
-    cli.fails(&["segment", "save", "плохой", "min_total=lots"], "min_total=lots").await;
-    cli.fails(&["segment", "export", "нет такого", "--out", other_path], "no segment called \"нет такого\"").await;
-    cli.fails(
-        &["segment", "export", "этот год", "--out", other_path, "--fields", "address"],
-        "\"address\" is not a field",
-    )
-    .await;
-    cli.fails(&["donor", "contact", "99999", "--consent", "yes"], "donor 99999 does not exist").await;
-    cli.fails(&["donor", "contact", &anna], "give --consent yes|no").await;
-    cli.fails(&["donor", "contact", &anna, "--consent", "maybe"], "maybe").await;
-    assert!(!other.exists(), "a refused export wrote a file");
-    assert!(cli.ok(&["verify"]).contains("all money invariants hold"));
+        .await;
+        cli.fails(&["donor", "contact", "99999", "--consent", "yes"], "donor 99999 does not exist").await;
+        cli.fails(&["donor", "contact", &anna], "give --consent yes|no").await;
+        cli.fails(&["donor", "contact", &anna, "--consent", "maybe"], "maybe").await;
+        assert!(!other.exists(), "a refused export wrote a file");
+        assert!(cli.ok(&["verify"]).contains("all money invariants hold"));
+    }
 }
