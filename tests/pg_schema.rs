@@ -130,6 +130,19 @@ async fn sums_stay_within_amounts_and_targets_and_money_goes_only_to_fundraising
         "only to cases in fundraising",
     )
     .await;
+    // Checked per statement: one row of many to a closed case refuses them all.
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM allocations").fetch_one(&mut c).await.unwrap();
+    must_refuse(
+        &mut c,
+        &format!(
+            "INSERT INTO allocations (donation_id, case_id, amount, at, by_user)
+             VALUES ({d}, {open}, 100, now(), 'anna'), ({d}, {closed}, 100, now(), 'anna'), ({d}, {open}, 100, now(), 'anna')"
+        ),
+        "only to cases in fundraising",
+    )
+    .await;
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM allocations").fetch_one(&mut c).await.unwrap();
+    assert_eq!(before, after, "a refused statement left rows");
     must_refuse(
         &mut c,
         &format!(
@@ -179,6 +192,13 @@ async fn programs_stays_and_case_search_are_filled_as_rows_are_written() {
     let programs: Vec<i64> =
         sqlx::query_scalar("SELECT programs FROM donations ORDER BY id").fetch_all(&mut c).await.unwrap();
     assert_eq!(programs, vec![2 | 1, 1]);
+    // Many rows in one statement, several to one donation: every program they reach.
+    let equip = case(&mut c, "fundraising", "equipment", "Ким Вера").await;
+    let split = donation(&mut c, 1000, None).await;
+    must_take(&mut c, &format!("INSERT INTO allocations (donation_id, case_id, amount, at, by_user) VALUES ({split}, {treat}, 100, now(), 'anna'), ({split}, {equip}, 100, now(), 'anna'), ({plain}, {equip}, 100, now(), 'anna')")).await;
+    let programs: Vec<i64> =
+        sqlx::query_scalar("SELECT programs FROM donations ORDER BY id").fetch_all(&mut c).await.unwrap();
+    assert_eq!(programs, vec![2 | 1, 1 | 4, 1 | 4]);
 
     for (at, from, to) in [
         ("2026-01-01 10:00+03", None, "qualification"),
@@ -220,11 +240,11 @@ async fn programs_stays_and_case_search_are_filled_as_rows_are_written() {
         .bind(word)
     };
     assert_eq!(found("семенова").fetch_all(&mut c).await.unwrap(), vec![rehab]);
-    assert_eq!(found("лейкоз").fetch_all(&mut c).await.unwrap(), vec![rehab, treat]);
+    assert_eq!(found("лейкоз").fetch_all(&mut c).await.unwrap(), vec![rehab, treat, equip]);
     must_take(&mut c, &format!("UPDATE beneficiaries SET full_name = 'Ковалёва Алёна' WHERE id = (SELECT beneficiary_id FROM cases WHERE id = {rehab})")).await;
     assert_eq!(found("ковалева").fetch_all(&mut c).await.unwrap(), vec![rehab]);
     assert!(found("семенова").fetch_all(&mut c).await.unwrap().is_empty());
-    must_take(&mut c, &format!("UPDATE cases SET diagnosis = '' WHERE id = {treat}")).await;
+    must_take(&mut c, &format!("UPDATE cases SET diagnosis = '' WHERE id IN ({treat}, {equip})")).await;
     assert_eq!(found("лейкоз").fetch_all(&mut c).await.unwrap(), vec![rehab]);
 }
 

@@ -95,6 +95,7 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
     (2, "live", include_str!("../../migrations/postgres/0002_live.sql")),
     (3, "has_any", include_str!("../../migrations/postgres/0003_has_any.sql")),
+    (4, "statement_triggers", include_str!("../../migrations/postgres/0004_statement_triggers.sql")),
 ];
 
 /// Bytes of the database file read through a memory map (see [`Store::open`]).
