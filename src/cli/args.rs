@@ -531,7 +531,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 100)]
     pub commands: usize,
     /// With --clients: run the same clients on this PostgreSQL database too (an empty
-    /// one gets the same demo foundation), in the same run, for a second column.
+    /// one gets the same demo foundation), in the same run, for a second column. With
+    /// --import: commit the CSV into this (new, empty) PostgreSQL database too.
     #[arg(long, value_name = "URL")]
     pub postgres: Option<String>,
     /// Measure register import instead: a generated register as 1C and CSV, beside hledger,

@@ -114,6 +114,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let mut c = almoner(&db);
     c.arg("import").arg(&csv).arg("--profile").arg(&profile);
     results.push(measure("almoner import CSV (commit)", rows, &mut c)?);
+    if let Some(url) = &args.postgres {
+        // The same register into a PostgreSQL database (give a new, empty one): the client's
+        // memory is measured, not the server's.
+        let mut c = almoner(Path::new(url));
+        c.arg("import").arg(&csv).arg("--profile").arg(&profile);
+        results.push(measure("almoner import CSV, PostgreSQL", rows, &mut c)?);
+    }
     let db = fresh("raw.db");
     let mut c = Command::new(&me);
     c.arg("bench").arg("--raw-insert").arg(&csv).arg("--dir").arg(&db);
