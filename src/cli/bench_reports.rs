@@ -38,11 +38,11 @@ pub async fn run(store: &Store) -> Result<()> {
     })
     .await?;
     time("stage report, 30 days", &mut rows, || store.stage_report(month_ago, today, None)).await?;
-    let donor: i64 = sqlx::query_scalar(
+    let donor: i64 = crate::store::q(
         "SELECT d.donor_id FROM donations d JOIN donors o ON o.id = d.donor_id WHERE o.kind = 'organisation'
          GROUP BY d.donor_id ORDER BY SUM(d.amount) DESC LIMIT 1",
     )
-    .fetch_one(store.pool()?)
+    .scalar(&mut store.connection().await?)
     .await?;
     let report =
         time("donor report (largest company), data", &mut rows, || store.donor_report(donor, year_ago, today)).await?;
