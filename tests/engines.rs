@@ -230,3 +230,39 @@ async fn the_stage_report_is_the_same_on_both_engines() {
         assert_eq!(lite, pg, "the engines differ for {} – {} ({:?})", lite.from, lite.to, lite.program);
     }
 }
+
+/// Whether the watcher hears of a commit within 3 s.
+async fn heard(w: &mut almoner::store::Watcher) -> bool {
+    let asked = std::time::Instant::now();
+    while !w.changed().await.unwrap() {
+        if asked.elapsed() > std::time::Duration::from_secs(3) {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    true
+}
+
+/// A console's live refresh on PostgreSQL outlives its listening connection: dropped (a server
+/// restarting, a proxy's timeout), it is made again, and the next commit is heard.
+#[tokio::test]
+async fn the_live_refresh_hears_commits_again_after_its_connection_drops() {
+    let t = common::TestDb::postgres().await;
+    let mut watcher = t.store.watcher().await.unwrap();
+    common::give(&t.store, "10").await;
+    assert!(heard(&mut watcher).await, "the first commit is heard");
+    let cut = common::one::<i64>(
+        &t.store,
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .await;
+    assert_eq!(cut, 1, "the listener's connection was found and cut");
+    // Whatever was said while it was gone is lost: the screen is told to look again.
+    assert!(heard(&mut watcher).await, "the lost connection is reported as a change");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    while watcher.changed().await.unwrap() {}
+    let other = t.as_actor("colleague").await;
+    common::give(&other, "20").await;
+    assert!(heard(&mut watcher).await, "a commit after the drop is heard on the new connection");
+}

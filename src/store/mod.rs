@@ -368,10 +368,16 @@ impl Store {
                 listener.listen("almoner_changed").await?;
                 let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
                 let flag = seen.clone();
-                // The listener waits in a task of its own; `changed` only reads the flag.
+                // The listener waits in a task of its own; `changed` only reads the flag. A lost
+                // connection is made again on the next call (a server restarting: once a second);
+                // whatever was notified meanwhile is lost, so the screen looks again either way.
                 let task = tokio::spawn(async move {
-                    while listener.recv().await.is_ok() {
+                    loop {
+                        let heard = listener.try_recv().await;
                         flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                        if heard.is_err() {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
                     }
                 });
                 Ok(Watcher::Pg { seen, task })
