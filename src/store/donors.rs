@@ -206,13 +206,12 @@ async fn ids_by(conn: &mut impl Exec, sql_head: &str, keys: &[&str]) -> Result<H
     // key → (the row's own id, the donor it stands for now: itself, or whom it was merged into)
     let mut rows: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
     let pg = conn.is_pg();
-    let head = if pg { sql_head.replace("char(31)", "chr(31)") } else { sql_head.to_string() };
     for chunk in keys.chunks(500) {
         let marks = repeat_marks(pg, "?", chunk.len());
         // The answer comes back as one JSON array, not a row at a time: a chunk of a long
         // statement finds most of its payers, and rows cross from SQLite's thread one by one.
         let list = json_list(pg, if pg { "json_build_array(k, t, o)" } else { "json_array(k, t, o)" });
-        let mut ask = q(format!("WITH r (k, t, o) AS ({head} ({marks})) SELECT {list} FROM r"));
+        let mut ask = q(format!("WITH r (k, t, o) AS ({sql_head} ({marks})) SELECT {list} FROM r"));
         for k in chunk {
             ask = ask.bind(*k);
         }
@@ -265,9 +264,9 @@ async fn lookup(conn: &mut impl Exec, vals: &[Values]) -> Result<Found> {
         "SELECT subscription, donor_id, donor_id FROM donor_subscriptions WHERE subscription IN",
         "SELECT email, COALESCE(merged_into, id), id FROM donors WHERE email IN",
         "SELECT phone, COALESCE(merged_into, id), id FROM donors WHERE phone IN",
-        "SELECT a.account || char(31) || a.name_key, COALESCE(d.merged_into, d.id), d.id
+        "SELECT a.account || '\u{1f}' || a.name_key, COALESCE(d.merged_into, d.id), d.id
          FROM donor_accounts a JOIN donors d ON d.id = a.donor_id WHERE a.account IN",
-        "SELECT kind || char(31) || name_key, COALESCE(merged_into, id), id FROM donors WHERE inn IS NULL AND email IS NULL AND phone IS NULL AND name_key IN",
+        "SELECT kind || '\u{1f}' || name_key, COALESCE(merged_into, id), id FROM donors WHERE inn IS NULL AND email IS NULL AND phone IS NULL AND name_key IN",
     ];
     let mut found = Found::default();
     for (t, sql) in SQL.iter().enumerate() {

@@ -10,7 +10,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::db::{Exec, json_values};
+use super::db::{Arg, Exec, json_values};
 use super::{Store, Tx, audit, now, q};
 use crate::domain::names::likely_same;
 use crate::error::{Error, Result};
@@ -50,11 +50,12 @@ impl Field {
         }
     }
 
-    /// The column set to `$1` (a birth date read as a day on PostgreSQL).
-    fn set(self, pg: bool) -> String {
-        match (self, pg) {
-            (Field::BirthDate, true) => "birth_date = CAST($1 AS DATE)".into(),
-            _ => format!("{} = $1", self.column()),
+    /// A value of this field as the column takes it: a birth date as a day (a DATE on PostgreSQL).
+    fn arg(self, value: Option<&str>) -> Arg {
+        match (self, value.map(|v| v.parse::<chrono::NaiveDate>())) {
+            (Field::BirthDate, Some(Ok(day))) => Arg::Day(Some(day)),
+            (Field::BirthDate, None) => Arg::Day(None),
+            _ => Arg::Text(value.map(str::to_string)),
         }
     }
 
@@ -295,8 +296,8 @@ impl Store {
                 return Err(Error::invalid(format!("the new record has no {} to take", f.word())));
             }
             replaced.insert(f.column().to_string(), json!(old));
-            q(format!("UPDATE beneficiaries SET {} WHERE id = $2", f.set(tx.is_pg())))
-                .bind(new)
+            q(format!("UPDATE beneficiaries SET {} = $1 WHERE id = $2", f.column()))
+                .bind(f.arg(new))
                 .bind(r.candidate_id)
                 .execute(&mut tx)
                 .await?;
@@ -367,8 +368,8 @@ impl Store {
                 serde_json::from_str(replaced.as_deref().unwrap_or("{}")).unwrap_or_default();
             for f in Field::ALL {
                 if let Some(old) = replaced.get(f.column()) {
-                    q(format!("UPDATE beneficiaries SET {} WHERE id = $2", f.set(tx.is_pg())))
-                        .bind(old.as_str())
+                    q(format!("UPDATE beneficiaries SET {} = $1 WHERE id = $2", f.column()))
+                        .bind(f.arg(old.as_str()))
                         .bind(r.candidate_id)
                         .execute(&mut tx)
                         .await?;
