@@ -35,14 +35,7 @@ impl Cli {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .env("USER", "kassir")
-            .env("ALMONER_DOCUMENTS", self._dir.path().join("papers"))
-            .output()
-            .unwrap()
+        common::almoner_on(&self.db, &self.file("papers")).args(args).env("USER", "kassir").output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {

@@ -68,9 +68,7 @@ impl TestDb {
 
     /// The real binary on this database (on PostgreSQL, with this test's papers folder).
     pub fn almoner(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_almoner"));
-        cmd.arg("--db").arg(self.path()).env("ALMONER_DOCUMENTS", self.store.documents_dir());
-        cmd
+        almoner_on(&self.path(), &self.store.documents_dir())
     }
 
     /// The same database, as another person (their papers where this store keeps them).
@@ -168,6 +166,14 @@ pub fn donation(amount: Money, designation: Designation) -> NewDonation {
 
 pub async fn give(store: &Store, amount: &str) -> i64 {
     store.new_donation(&donation(rub(amount), Designation::Unrestricted)).await.expect("donation").0
+}
+
+/// The real binary on database `db`, a PostgreSQL database's papers in `papers`
+/// (a SQLite file keeps its own beside it).
+pub fn almoner_on(db: &std::path::Path, papers: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_almoner"));
+    cmd.arg("--db").arg(db).env("ALMONER_DOCUMENTS", papers);
+    cmd
 }
 
 /// A value both drivers read.
