@@ -4,8 +4,25 @@ use clap::Parser;
 
 use almoner::cli::{self, args::Cli};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Two malloc arenas at most. A long import's SQLite pages are allocated on one thread
+    // and freed on another; with an arena per thread each kept its own high-water mark, and a
+    // million-payment import held 40 MB more than it used.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: sets an allocator tunable before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(command) => {

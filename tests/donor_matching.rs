@@ -5,7 +5,7 @@
 
 mod common;
 
-use almoner::store::donors::{DonorKeys, find_or_add, find_or_add_many, find_or_add_many_in};
+use almoner::store::donors::{DonorKeys, Memo, find_or_add, find_or_add_many, find_or_add_many_in};
 use common::*;
 use proptest::prelude::*;
 
@@ -53,6 +53,7 @@ async fn chunked_is_one_by_one(
     before: &[DonorKeys],
     payments: &[DonorKeys],
     cut: usize,
+    limit: usize,
 ) -> Result<(), TestCaseError> {
     let db = || async { if postgres { TestDb::postgres().await } else { TestDb::new().await } };
     let (one, many) = (db().await, db().await);
@@ -69,10 +70,11 @@ async fn chunked_is_one_by_one(
     }
     let mut conn = many.store.connection().await.unwrap();
     let mut ids_many = Vec::new();
-    // As an import does: the accounts remembered are carried from chunk to chunk.
-    let mut accounts = std::collections::HashSet::new();
+    // As an import does: what earlier chunks learned is carried to the next, and forgotten
+    // past a limit (0: never; small ones here, so that it is forgotten part way).
+    let mut memo = Memo::new(limit);
     for chunk in payments.chunks(cut) {
-        ids_many.extend(find_or_add_many_in(&mut conn, chunk, &mut accounts).await.unwrap());
+        ids_many.extend(find_or_add_many_in(&mut conn, chunk, &mut memo).await.unwrap());
     }
     prop_assert_eq!(outcome(&one, &ids_one).await, outcome(&many, &ids_many).await);
     Ok(())
@@ -86,8 +88,9 @@ proptest! {
         before in proptest::collection::vec(keys(), 0..6),
         payments in proptest::collection::vec(keys(), 1..25),
         cut in 1usize..25,
+        limit in 0usize..40,
     ) {
-        tokio::runtime::Runtime::new().unwrap().block_on(chunked_is_one_by_one(false, &before, &payments, cut))?;
+        tokio::runtime::Runtime::new().unwrap().block_on(chunked_is_one_by_one(false, &before, &payments, cut, limit))?;
     }
 }
 
@@ -99,8 +102,9 @@ proptest! {
         before in proptest::collection::vec(keys(), 0..6),
         payments in proptest::collection::vec(keys(), 1..25),
         cut in 1usize..25,
+        limit in 0usize..40,
     ) {
-        tokio::runtime::Runtime::new().unwrap().block_on(chunked_is_one_by_one(true, &before, &payments, cut))?;
+        tokio::runtime::Runtime::new().unwrap().block_on(chunked_is_one_by_one(true, &before, &payments, cut, limit))?;
     }
 }
 

@@ -308,6 +308,15 @@ pub fn refunded_in(payments: &[Payment]) -> std::collections::HashMap<String, us
 }
 
 /// A stable key from the fields that identify a payment.
+/// A day as `YYYY-MM-DD`, as chrono writes it, without going through a format string.
+pub fn iso_day(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    match d.year() {
+        0..=9999 => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        _ => d.to_string(),
+    }
+}
+
 pub fn key(format: Format, parts: &[&str]) -> String {
     let mut h = Sha256::new();
     h.update(format.name().as_bytes());

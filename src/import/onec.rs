@@ -10,7 +10,7 @@ use std::io::{BufRead, Read, Seek, SeekFrom};
 use chrono::NaiveDate;
 use encoding_rs::{IBM866, WINDOWS_1251};
 
-use super::text::{declares_dos, for_each_line};
+use super::text::{declares_dos, for_each_line, for_each_raw_line, replaced_bytes};
 use super::{ControlCheck, Direction, Format, LineError, Party, Payment, Register, Rejected, Summary, key};
 use crate::domain::{Currency, Money};
 
@@ -19,7 +19,9 @@ struct Section {
     line: usize,
     kind: String,
     /// In file order; a key that repeats (`РасчСчет` in the header) is there each time.
+    /// Only the first `used` are this section's: a document's strings are reused by the next.
     fields: Vec<(String, String)>,
+    used: usize,
 }
 
 /// Lower case for the letters 1C keys are made of (Cyrillic and Latin), without tables.
@@ -34,25 +36,53 @@ fn fold(c: char) -> char {
 
 /// Are two keys the same, case aside?
 fn same_key(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.chars().zip(b.chars()).all(|(x, y)| x == y || fold(x) == fold(y))
+    a.len() == b.len() && (a == b || a.chars().zip(b.chars()).all(|(x, y)| x == y || fold(x) == fold(y)))
+}
+
+/// Does a section start with this key (`СекцияДокумент`, `СекцияРасчСчет`)?
+fn starts_section(key: &str) -> bool {
+    let key = key.trim();
+    same_key("секциядокумент", key) || same_key("секциярасчсчет", key)
 }
 
 impl Section {
     fn new(line: usize, kind: &str) -> Section {
-        Section { line, kind: kind.to_string(), fields: Vec::with_capacity(16) }
+        Section { line, kind: kind.to_string(), fields: Vec::with_capacity(16), used: 0 }
+    }
+
+    /// This section made over for another, keeping its strings' memory.
+    fn reuse(mut self, line: usize, kind: &str) -> Section {
+        self.line = line;
+        self.kind.clear();
+        self.kind.push_str(kind);
+        self.used = 0;
+        self
+    }
+
+    fn fields(&self) -> &[(String, String)] {
+        &self.fields[..self.used]
     }
 
     /// The last value of `key`, if not empty.
     fn get(&self, key: &str) -> Option<&str> {
-        self.fields.iter().rev().find(|(k, _)| same_key(k, key)).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        self.fields().iter().rev().find(|(k, _)| same_key(k, key)).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
     fn set(&mut self, key: &str, value: &str) {
-        self.fields.push((key.trim().to_string(), value.trim().to_string()));
+        match self.fields.get_mut(self.used) {
+            Some((k, v)) => {
+                k.clear();
+                k.push_str(key.trim());
+                v.clear();
+                v.push_str(value.trim());
+            }
+            None => self.fields.push((key.trim().to_string(), value.trim().to_string())),
+        }
+        self.used += 1;
     }
 
     fn all(&self, key: &str) -> Vec<&str> {
-        self.fields.iter().filter(|(k, v)| same_key(k, key) && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
+        self.fields().iter().filter(|(k, v)| same_key(k, key) && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
     }
 }
 
@@ -81,6 +111,8 @@ struct Splitter {
     warnings: Vec<LineError>,
     keep_documents: bool,
     last_line: usize,
+    /// A closed document handed back, to hold the next one.
+    spare: Option<Section>,
 }
 
 impl Splitter {
@@ -93,7 +125,19 @@ impl Splitter {
             warnings: Vec::new(),
             keep_documents,
             last_line: 0,
+            spare: None,
         }
+    }
+
+    /// Is a document open whose fields this pass does not keep? Then only a line that
+    /// ends it or starts another section matters.
+    fn skips_fields(&self) -> bool {
+        !self.keep_documents && self.open.as_ref().is_some_and(|s| s.kind != "account")
+    }
+
+    /// A closed document, done with: its memory holds the next.
+    fn recycle(&mut self, doc: Section) {
+        self.spare = Some(doc);
     }
 
     fn line(&mut self, n: usize, raw: &str) -> Result<Option<Closed>, Rejected> {
@@ -123,7 +167,10 @@ impl Splitter {
                 } else {
                     value.map(str::trim).filter(|v| !v.is_empty()).unwrap_or("document")
                 };
-                self.open = Some(Section::new(n, kind));
+                self.open = Some(match self.spare.take() {
+                    Some(s) if kind != "account" => s.reuse(n, kind),
+                    _ => Section::new(n, kind),
+                });
                 self.last_closed_document = false;
             }
             ("конецрасчсчет", None) => match self.open.take() {
@@ -187,7 +234,20 @@ impl Splitter {
 }
 
 fn date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%d.%m.%Y").ok()
+    let s = s.trim();
+    let b = s.as_bytes();
+    // The usual `ДД.ММ.ГГГГ` read directly; anything else as the format string reads it.
+    let digits = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    if b.len() == 10
+        && b[2] == b'.'
+        && b[5] == b'.'
+        && let (Some(d), Some(m), Some(y)) = (digits(0..2), digits(3..5), digits(6..10))
+    {
+        return NaiveDate::from_ymd_opt(y as i32, m, d);
+    }
+    NaiveDate::parse_from_str(s, "%d.%m.%Y").ok()
 }
 
 /// `Сумма` uses `.` and 0–2 decimals; some banks write `,`.
@@ -195,13 +255,17 @@ fn amount(s: &str) -> Result<Money, String> {
     Money::parse(&s.replace(',', ".")).map_err(|e| e.to_string())
 }
 
+/// A side's keys: as printed, the clean name, INN, account, settlement account.
+const PAYER: [&str; 5] = ["Плательщик", "Плательщик1", "ПлательщикИНН", "ПлательщикСчет", "ПлательщикРасчСчет"];
+const PAYEE: [&str; 5] = ["Получатель", "Получатель1", "ПолучательИНН", "ПолучательСчет", "ПолучательРасчСчет"];
+
 /// The payer as printed often carries the INN in front: `ИНН 7718123456\771801001 ООО "…"`
 /// or `7777777777, ООО "…"`. The clean name is in `Плательщик1` when the bank filled it.
-fn party(doc: &Section, side: &str) -> Party {
+fn party(doc: &Section, [side, clean, inn, account, settlement]: [&str; 5]) -> Party {
     let printed = doc.get(side).unwrap_or("");
-    let name = doc.get(&format!("{side}1")).map(str::to_string).unwrap_or_else(|| strip_inn_prefix(printed));
-    let inn = doc.get(&format!("{side}ИНН")).filter(|v| v.len() >= 10 && v.chars().all(|c| c.is_ascii_digit()));
-    let account = doc.get(&format!("{side}Счет")).or_else(|| doc.get(&format!("{side}РасчСчет")));
+    let name = doc.get(clean).map(str::to_string).unwrap_or_else(|| strip_inn_prefix(printed));
+    let inn = doc.get(inn).filter(|v| v.len() >= 10 && v.chars().all(|c| c.is_ascii_digit()));
+    let account = doc.get(account).or_else(|| doc.get(settlement));
     Party { name, inn: inn.map(str::to_string), account: account.map(str::to_string), ..Party::default() }
 }
 
@@ -249,16 +313,33 @@ pub fn stream<R: BufRead + Seek>(
     let mut splitter = Splitter::new(false);
     let mut accounts = Vec::new();
     let mut documents = 0usize;
-    let encoding = for_each_line(&mut *src, legacy, |n, line| {
-        if line.contains('\u{fffd}') {
+    let replaced = replaced_bytes(legacy);
+    let mut text = String::new();
+    let encoding = for_each_raw_line(&mut *src, legacy, |n, line| {
+        let damaged = match line.utf8 {
+            Some(s) => s.contains('\u{fffd}'),
+            None => line.bytes.iter().any(|b| replaced[usize::from(*b)]),
+        };
+        if damaged {
             return Err(Rejected::EncodingDamaged);
         }
         if n == 1 {
             return Ok(());
         }
-        match splitter.line(n, line)? {
+        // In a document this pass needs only where it ends: a field's value is not even decoded.
+        if splitter.skips_fields()
+            && let Some(eq) = memchr::memchr(b'=', line.bytes)
+            && !starts_section(line.text(eq, &mut text))
+        {
+            splitter.last_line = n;
+            return Ok(());
+        }
+        match splitter.line(n, line.text(line.bytes.len(), &mut text))? {
             Some(Closed::Account(s)) => accounts.push(s),
-            Some(Closed::Document(_)) => documents += 1,
+            Some(Closed::Document(doc)) => {
+                documents += 1;
+                splitter.recycle(doc);
+            }
             None => {}
         }
         Ok(())
@@ -297,6 +378,7 @@ pub fn stream<R: BufRead + Seek>(
                 }
                 Err(message) => errors.push(LineError { line: doc.line, message }),
             }
+            splitter.recycle(doc);
         }
         Ok(())
     })?;
@@ -337,8 +419,8 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
     if !sum.is_positive() {
         return Err("Сумма is zero".into());
     }
-    let payer = party(doc, "Плательщик");
-    let payee = party(doc, "Получатель");
+    let payer = party(doc, PAYER);
+    let payee = party(doc, PAYEE);
     let is_own = |p: &Party| p.account.as_ref().is_some_and(|a| own.iter().any(|o| o == a));
     let (debited, credited) = (doc.get("ДатаСписано").and_then(date), doc.get("ДатаПоступило").and_then(date));
     let by_accounts = match (is_own(&payer), is_own(&payee)) {
@@ -372,12 +454,12 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
             &[
                 own_account.as_deref().unwrap_or(""),
                 &format!("{direction:?}"),
-                &doc_date.to_string(),
+                &super::iso_day(doc_date),
                 &number,
                 &sum.plain(),
                 counterparty.account.as_deref().unwrap_or(""),
                 counterparty.inn.as_deref().unwrap_or(""),
-                &booked.map(|d| d.to_string()).unwrap_or_default(),
+                &booked.map(super::iso_day).unwrap_or_default(),
                 &purpose_hash,
             ],
         );

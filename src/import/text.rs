@@ -41,17 +41,39 @@ fn split(text: &str) -> Vec<String> {
     lines
 }
 
+/// One line as read, without its line end: its bytes, and its text where they are UTF-8.
+pub struct RawLine<'a> {
+    pub bytes: &'a [u8],
+    pub utf8: Option<&'a str>,
+    legacy: &'static Encoding,
+}
+
+impl<'a> RawLine<'a> {
+    /// The text of the line's first `end` bytes (`end` at an ASCII byte, or the line's end),
+    /// decoded as the whole line is: a single-byte legacy encoding maps byte for byte.
+    pub fn text<'b>(&'b self, end: usize, buf: &'b mut String) -> &'b str {
+        match self.utf8 {
+            Some(s) => s.get(..end).unwrap_or(s),
+            None => {
+                let bytes = self.bytes.get(..end).unwrap_or(self.bytes);
+                buf.clear();
+                buf.reserve(bytes.len() * 2 + 4);
+                let mut decoder = self.legacy.new_decoder_without_bom_handling();
+                let _ = decoder.decode_to_string(bytes, buf, true);
+                buf
+            }
+        }
+    }
+}
+
 /// Calls `f` with each line of `reader` (numbered from 1, without its line
-/// end), decoded as [`decode_lines_with`] would, without holding the file:
-/// UTF-8 where the line is, `legacy` otherwise. Returns the encoding name.
-pub fn for_each_line<R: std::io::BufRead>(
+/// end), undecoded; see [`for_each_line`]. Returns the encoding name.
+pub fn for_each_raw_line<R: std::io::BufRead>(
     mut reader: R,
     legacy: &'static Encoding,
-    mut f: impl FnMut(usize, &str) -> Result<(), crate::import::Rejected>,
+    mut f: impl FnMut(usize, &RawLine) -> Result<(), crate::import::Rejected>,
 ) -> Result<&'static str, crate::import::Rejected> {
     let mut buf = Vec::new();
-    // Legacy lines are decoded into one reused buffer, not a new string each.
-    let mut text = String::new();
     let (mut n, mut any_legacy, mut all_ascii) = (0usize, false, true);
     loop {
         buf.clear();
@@ -69,17 +91,9 @@ pub fn for_each_line<R: std::io::BufRead>(
             line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         }
         all_ascii &= line.is_ascii();
-        match std::str::from_utf8(line) {
-            Ok(s) => f(n, s)?,
-            Err(_) => {
-                any_legacy = true;
-                text.clear();
-                text.reserve(line.len() * 2 + 4);
-                let mut decoder = legacy.new_decoder_without_bom_handling();
-                let _ = decoder.decode_to_string(line, &mut text, true);
-                f(n, &text)?;
-            }
-        }
+        let utf8 = std::str::from_utf8(line).ok();
+        any_legacy |= utf8.is_none();
+        f(n, &RawLine { bytes: line, utf8, legacy })?;
     }
     Ok(if any_legacy {
         legacy.name()
@@ -88,6 +102,30 @@ pub fn for_each_line<R: std::io::BufRead>(
     } else {
         "utf-8"
     })
+}
+
+/// Calls `f` with each line of `reader` (numbered from 1, without its line
+/// end), decoded as [`decode_lines_with`] would, without holding the file:
+/// UTF-8 where the line is, `legacy` otherwise. Returns the encoding name.
+pub fn for_each_line<R: std::io::BufRead>(
+    reader: R,
+    legacy: &'static Encoding,
+    mut f: impl FnMut(usize, &str) -> Result<(), crate::import::Rejected>,
+) -> Result<&'static str, crate::import::Rejected> {
+    // Legacy lines are decoded into one reused buffer, not a new string each.
+    let mut text = String::new();
+    for_each_raw_line(reader, legacy, |n, line| f(n, line.text(line.bytes.len(), &mut text)))
+}
+
+/// Which bytes `legacy` decodes as U+FFFD (none, for the code pages registers use;
+/// asked of the decoder itself rather than assumed).
+pub fn replaced_bytes(legacy: &'static Encoding) -> [bool; 256] {
+    let mut table = [false; 256];
+    for (b, slot) in table.iter_mut().enumerate().skip(0x80) {
+        let byte = [b as u8];
+        *slot = legacy.decode_without_bom_handling(&byte).0.contains('\u{fffd}');
+    }
+    table
 }
 
 /// The first line, decoded as well as can be, for messages.

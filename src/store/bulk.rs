@@ -50,6 +50,9 @@ impl Bulk {
                 .execute(tx.lite()?)
                 .await?;
         }
+        // Without its indexes the table is only appended to: a small page cache serves as well
+        // as a large one, and leaves the memory to the sorts that build them again.
+        sqlx::query("PRAGMA cache_size = -16384").execute(tx.lite()?).await?;
         Ok(Bulk { indexes: indexes.into_iter().map(|(_, sql)| sql).collect(), known })
     }
 

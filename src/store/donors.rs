@@ -51,12 +51,6 @@ pub fn normal_account(raw: &str) -> Option<String> {
     (a.len() >= 5).then_some(a)
 }
 
-/// The key of a payment's account with its payer's name: account, 0x1f, normalised name.
-fn by_account(k: &DonorKeys) -> Option<String> {
-    let account = k.account.as_ref()?;
-    (!k.name.is_empty()).then(|| format!("{account}\u{1f}{}", name_key(&k.name)))
-}
-
 /// `Anna@Example.ORG ` → `anna@example.org`; text without `@` is not an e-mail.
 pub fn normal_email(raw: &str) -> Option<String> {
     let e = raw.trim().to_lowercase();
@@ -236,7 +230,84 @@ async fn ids_by(conn: &mut impl Exec, sql_head: &str, keys: &[&str]) -> Result<H
 #[derive(Default)]
 struct Found {
     by: [HashMap<String, Vec<i64>>; 6],
+    /// The values asked of the database, per kind (names by their key, accounts by the account).
+    asked: [HashSet<String>; 6],
+    /// The name-alone keys each donor in `by` is found by.
+    names_of: HashMap<i64, Vec<String>>,
 }
+
+/// What an import has learned about donors so far, carried from one chunk of
+/// payments to the next, so a payer seen in many chunks is asked about once.
+/// Nobody else writes donors while an import's transaction is open, and
+/// everything the import writes itself is learned here as it is decided: what
+/// the memo answers is what the database would. Past `limit` remembered keys
+/// it starts afresh, as a first chunk does, so memory stays flat.
+pub struct Memo {
+    /// The database's answers for keys already asked.
+    found: Found,
+    /// Donors this import made or gave a key to, by key (see `learn`).
+    made: HashMap<(usize, String), i64>,
+    /// The name-alone keys each donor in `made` is known by.
+    made_names: HashMap<i64, Vec<String>>,
+    /// (account, name) pairs already remembered in `donor_accounts`, as 128-bit hashes.
+    accounts: HashSet<u128>,
+    /// Subscriptions already remembered in `donor_subscriptions`.
+    subscriptions: HashSet<String>,
+    limit: usize,
+}
+
+impl Memo {
+    /// A memo that starts afresh past `limit` remembered keys.
+    pub fn new(limit: usize) -> Memo {
+        Memo {
+            found: Found::default(),
+            made: HashMap::new(),
+            made_names: HashMap::new(),
+            accounts: HashSet::new(),
+            subscriptions: HashSet::new(),
+            limit,
+        }
+    }
+
+    fn size(&self) -> usize {
+        self.found.by.iter().map(HashMap::len).sum::<usize>()
+            + self.found.asked.iter().map(HashSet::len).sum::<usize>()
+            + self.made.len()
+            + self.accounts.len()
+            + self.subscriptions.len()
+    }
+
+    /// Forgets that `id` is found by its name alone: it now has an INN, e-mail or phone.
+    fn has_contacts(&mut self, id: i64) {
+        for key in self.found.names_of.remove(&id).unwrap_or_default() {
+            if let Some(ids) = self.found.by[NAME].get_mut(&key) {
+                ids.retain(|x| *x != id);
+            }
+        }
+        for key in self.made_names.remove(&id).unwrap_or_default() {
+            if let std::collections::hash_map::Entry::Occupied(e) = self.made.entry((NAME, key))
+                && *e.get() == id
+            {
+                e.remove();
+            }
+        }
+    }
+
+    /// Remembers that `id` has value `v` of kind `t`: the oldest donor wins, except
+    /// a subscription or account, which stays with whoever had it first.
+    fn learn(&mut self, t: usize, v: String, id: i64) {
+        if t == NAME {
+            self.made_names.entry(id).or_default().push(v.clone());
+        }
+        let e = self.made.entry((t, v)).or_insert(id);
+        if !FIRST_OWNER.contains(&t) {
+            *e = (*e).min(id);
+        }
+    }
+}
+
+/// Keys a long import's memo holds before it starts afresh (a few tens of MB).
+pub const MEMO_LIMIT: usize = 200_000;
 
 /// Key kinds, strongest first, as [`recognise`] tries them.
 const HOW: [&str; 6] = ["inn", "subscription", "email", "phone", "account", "name"];
@@ -245,20 +316,28 @@ const FIRST_OWNER: [usize; 2] = [1, 4];
 /// Where the name-alone key sits in [`HOW`].
 const NAME: usize = 5;
 
-/// The name key of a donor with no INN, e-mail or phone: `kind`, 0x1f, normalised name.
-fn by_name(k: &DonorKeys) -> Option<String> {
-    (k.inn.is_none() && k.email.is_none() && k.phone.is_none() && !k.name.is_empty())
-        .then(|| format!("{}\u{1f}{}", k.kind().as_str(), name_key(&k.name)))
+/// A payment's keys, one per kind in [`HOW`]. The account's is the account, 0x1f, the
+/// normalised name; the name-alone key (a donor with no INN, e-mail or phone) is the kind,
+/// 0x1f, the normalised name.
+fn values(k: &DonorKeys) -> [Option<String>; 6] {
+    // The name normalised once for both.
+    let name = (!k.name.is_empty() && (k.account.is_some() || by_name_only(k))).then(|| name_key(&k.name));
+    let account = k.account.as_ref().zip(name.as_ref()).map(|(a, n)| format!("{a}\u{1f}{n}"));
+    let alone = name.as_ref().filter(|_| by_name_only(k)).map(|n| format!("{}\u{1f}{n}", k.kind().as_str()));
+    [k.inn.clone(), k.subscription.clone(), k.email.clone(), k.phone.clone(), account, alone]
 }
 
-fn values(k: &DonorKeys) -> [Option<String>; 6] {
-    [k.inn.clone(), k.subscription.clone(), k.email.clone(), k.phone.clone(), by_account(k), by_name(k)]
+/// Is a donor with these keys found by name alone (no INN, e-mail or phone)?
+fn by_name_only(k: &DonorKeys) -> bool {
+    k.inn.is_none() && k.email.is_none() && k.phone.is_none()
 }
 
 /// Each payment's six keys, worked out once (normalising a name is the costly part).
 type Values = [Option<String>; 6];
 
-async fn lookup(conn: &mut impl Exec, vals: &[Values]) -> Result<Found> {
+/// Asks the database for the payments' keys `asked` does not yet hold the answer to,
+/// and adds the answers to `found`.
+async fn lookup(conn: &mut impl Exec, vals: &[Values], found: &mut Found) -> Result<()> {
     const SQL: [&str; 6] = [
         "SELECT inn, COALESCE(merged_into, id), id FROM donors WHERE inn IN",
         "SELECT subscription, donor_id, donor_id FROM donor_subscriptions WHERE subscription IN",
@@ -268,21 +347,34 @@ async fn lookup(conn: &mut impl Exec, vals: &[Values]) -> Result<Found> {
          FROM donor_accounts a JOIN donors d ON d.id = a.donor_id WHERE a.account IN",
         "SELECT kind || '\u{1f}' || name_key, COALESCE(merged_into, id), id FROM donors WHERE inn IS NULL AND email IS NULL AND phone IS NULL AND name_key IN",
     ];
-    let mut found = Found::default();
     for (t, sql) in SQL.iter().enumerate() {
         // Names are asked by their key alone (indexed), accounts by the account; the rest comes back with the answer.
-        let ask = |v: String| match t {
-            NAME => v.split_once('\u{1f}').map_or(v.clone(), |(_, n)| n.to_string()),
-            4 => v.split_once('\u{1f}').map_or(v.clone(), |(a, _)| a.to_string()),
-            _ => v,
-        };
-        let mut v: Vec<String> = vals.iter().filter_map(|k| k[t].clone()).map(ask).collect();
+        fn ask(t: usize, v: &str) -> &str {
+            match t {
+                NAME => v.split_once('\u{1f}').map_or(v, |(_, n)| n),
+                4 => v.split_once('\u{1f}').map_or(v, |(a, _)| a),
+                _ => v,
+            }
+        }
+        let mut v: Vec<&str> = vals.iter().filter_map(|k| k[t].as_deref()).map(|v| ask(t, v)).collect();
         v.sort_unstable();
         v.dedup();
-        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
-        found.by[t] = ids_by(conn, sql, &refs).await?;
+        v.retain(|a| !found.asked[t].contains(*a));
+        if v.is_empty() {
+            continue;
+        }
+        let answers = ids_by(conn, sql, &v).await?;
+        found.asked[t].extend(v.iter().map(|a| a.to_string()));
+        for (key, ids) in answers {
+            if t == NAME {
+                for id in &ids {
+                    found.names_of.entry(*id).or_default().push(key.clone());
+                }
+            }
+            found.by[t].entry(key).or_default().extend(ids);
+        }
     }
-    Ok(found)
+    Ok(())
 }
 
 /// The strongest key that finds a donor, in the database or among `made`;
@@ -298,50 +390,39 @@ fn pick(vals: &Values, found: &Found, made: &HashMap<(usize, String), i64>) -> O
     })
 }
 
-/// Remembers that `id` has value `v` of kind `t`: the oldest donor wins, except
-/// a subscription, which stays with whoever had it first.
-fn learn(made: &mut HashMap<(usize, String), i64>, t: usize, v: String, id: i64) {
-    let e = made.entry((t, v)).or_insert(id);
-    if !FIRST_OWNER.contains(&t) {
-        *e = (*e).min(id);
-    }
-}
-
 /// Donors found for many payments at once (a handful of queries, not one per
 /// payment): for each, the donor and by which key, as [`recognise`] would say.
 pub async fn recognise_many(conn: &mut impl Exec, keys: &[DonorKeys]) -> Result<Vec<Option<(i64, &'static str)>>> {
     let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
     let vals: Vec<Values> = clean.iter().map(values).collect();
-    let found = lookup(conn, &vals).await?;
+    let mut found = Found::default();
+    lookup(conn, &vals, &mut found).await?;
     Ok(vals.iter().map(|v| pick(v, &found, &HashMap::new())).collect())
 }
 
 /// The donors of many payments, created where new: the same result as
 /// [`find_or_add`] called for each in turn, in a few statements.
 pub async fn find_or_add_many(conn: &mut impl Exec, keys: &[DonorKeys]) -> Result<Vec<i64>> {
-    find_or_add_many_in(conn, keys, &mut HashSet::new()).await
+    find_or_add_many_in(conn, keys, &mut Memo::new(0)).await
 }
 
-/// [`find_or_add_many`] for one chunk of a longer import: `accounts` holds the
-/// (account, name) pairs earlier chunks already remembered, as 128-bit hashes,
-/// so a statement of many payments from the same accounts asks about each once.
-pub async fn find_or_add_many_in(
-    conn: &mut impl Exec,
-    keys: &[DonorKeys],
-    accounts_done: &mut HashSet<u128>,
-) -> Result<Vec<i64>> {
+/// [`find_or_add_many`] for one chunk of a longer import: `memo` carries what
+/// earlier chunks learned, so a statement of many payments from the same
+/// payers asks about each once.
+pub async fn find_or_add_many_in(conn: &mut impl Exec, keys: &[DonorKeys], memo: &mut Memo) -> Result<Vec<i64>> {
+    if memo.limit > 0 && memo.size() > memo.limit {
+        *memo = Memo::new(memo.limit);
+    }
     let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
     let vals: Vec<Values> = clean.iter().map(values).collect();
-    let mut found = lookup(conn, &vals).await?;
+    lookup(conn, &vals, &mut memo.found).await?;
     let pg = conn.is_pg();
     let mut next: i64 = q("SELECT CAST(COALESCE(MAX(id), 0) + 1 AS BIGINT) FROM donors").scalar(conn).await?;
-    // What this call learned: donors it made, and keys it added to known donors.
-    let mut made: HashMap<(usize, String), i64> = HashMap::new();
     let mut new_rows: Vec<(i64, DonorKeys)> = Vec::new();
     let mut pending: HashMap<i64, usize> = HashMap::new();
     let mut ids = Vec::with_capacity(clean.len());
     for (k, vals) in clean.iter().zip(&vals) {
-        let id = match pick(vals, &found, &made) {
+        let id = match pick(vals, &memo.found, &memo.made) {
             Some((id, how)) => {
                 let adds = k.email.is_some() || k.phone.is_some() || (k.inn.is_some() && how != "inn");
                 let now = match pending.get(&id) {
@@ -370,13 +451,10 @@ pub async fn find_or_add_many_in(
                 };
                 if let Some((inn, email, phone)) = now {
                     // A donor with contacts is no longer found by name alone.
-                    for ids in found.by[NAME].values_mut() {
-                        ids.retain(|x| *x != id);
-                    }
-                    made.retain(|(t, _), v| *t != NAME || *v != id);
+                    memo.has_contacts(id);
                     for (t, v) in [(0, inn), (2, email), (3, phone)] {
                         if let Some(v) = v {
-                            learn(&mut made, t, v, id);
+                            memo.learn(t, v, id);
                         }
                     }
                 }
@@ -387,7 +465,7 @@ pub async fn find_or_add_many_in(
                 next += 1;
                 for (t, v) in vals.iter().cloned().enumerate() {
                     if let Some(v) = v {
-                        learn(&mut made, t, v, id);
+                        memo.learn(t, v, id);
                     }
                 }
                 pending.insert(id, new_rows.len());
@@ -397,10 +475,10 @@ pub async fn find_or_add_many_in(
             }
         };
         if let Some(sub) = &k.subscription {
-            learn(&mut made, 1, sub.clone(), id);
+            memo.learn(1, sub.clone(), id);
         }
         if let Some(acc) = &vals[4] {
-            learn(&mut made, 4, acc.clone(), id);
+            memo.learn(4, acc.clone(), id);
         }
         ids.push(id);
     }
@@ -427,10 +505,12 @@ pub async fn find_or_add_many_in(
     let mut accounts: Vec<(&str, String, i64)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for ((k, vals), id) in clean.iter().zip(&vals).zip(&ids) {
-        if let Some(sub) = &k.subscription {
+        if let Some(sub) = &k.subscription
+            && memo.subscriptions.insert(sub.clone())
+        {
             keep_subscription(conn, sub, *id).await?;
         }
-        // The account's key is the account, 0x1f, the name's key (see `by_account`).
+        // The account's key is the account, 0x1f, the name's key (see `values`).
         let pair = k
             .account
             .as_deref()
@@ -438,7 +518,7 @@ pub async fn find_or_add_many_in(
             .and_then(|(account, v)| Some((account, v.strip_prefix(account)?.strip_prefix('\u{1f}')?)));
         if let Some((account, key)) = pair
             && seen.insert((account, key))
-            && accounts_done.insert(pair_bits(account, key))
+            && memo.accounts.insert(pair_bits(account, key))
         {
             accounts.push((account, key.to_string(), *id));
         }

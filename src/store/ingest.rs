@@ -82,8 +82,8 @@ pub(crate) struct Run {
     start_rows: i64,
     written: i64,
     bulk: Option<Bulk>,
-    /// Accounts (with the payer's name) this import has already remembered for donor matching.
-    accounts: HashSet<u128>,
+    /// What this import has learned about donors, chunk after chunk.
+    donors: donors::Memo,
     pub preview: Preview,
     pub rows_omitted: usize,
 }
@@ -107,7 +107,7 @@ impl Run {
             start_rows: q("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM donations").scalar(conn).await?,
             written: 0,
             bulk: None,
-            accounts: HashSet::new(),
+            donors: donors::Memo::new(donors::MEMO_LIMIT),
             preview: Preview {
                 format: format.name(),
                 file: file.to_string(),
@@ -286,7 +286,7 @@ impl Run {
         // Every new row's donor, found or made in a few statements, exactly as one by one would.
         let keys: Vec<DonorKeys> =
             chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::New).map(|(p, _)| donor_keys(p)).collect();
-        let mut donor_ids = donors::find_or_add_many_in(tx, &keys, &mut self.accounts).await?.into_iter();
+        let mut donor_ids = donors::find_or_add_many_in(tx, &keys, &mut self.donors).await?.into_iter();
         let mut plain: Vec<(&Payment, i64)> = Vec::new();
         for (p, row) in chunk.iter().zip(rows) {
             if row.status != RowStatus::New {
@@ -319,29 +319,10 @@ impl Run {
             touched.donations.push(id);
             place_designated(tx, actor, id, Reach::Named, touched).await?;
         }
-        // OR FAIL: a failing row fails the statement without undoing its earlier rows, so
-        // SQLite keeps no statement journal; any error drops the whole transaction anyway.
-        let insert = if pg { "INSERT" } else { "INSERT OR FAIL" };
-        for group in plain.chunks(INSERT_ROWS) {
-            let values = repeat_marks(pg, "(?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)", group.len());
-            let mut add = q(format!(
-                "{insert} INTO donations (amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription) VALUES {values}"
-            ));
-            for (p, donor) in group {
-                add = add
-                    .bind(p.amount.minor())
-                    .bind(p.currency.as_str())
-                    .bind(p.booked.unwrap_or(p.date))
-                    .bind(channel.as_str())
-                    .bind(payer_name(p))
-                    .bind(*donor)
-                    .bind(&p.purpose)
-                    .bind(&p.external_key)
-                    .bind(&created)
-                    .bind(batch)
-                    .bind(&p.subscription);
-            }
-            add.execute(tx).await?;
+        if pg {
+            insert_plain_pg(tx, &plain, channel, &created, batch).await?;
+        } else {
+            insert_plain_lite(tx.lite()?, &plain, channel, &created, batch).await?;
         }
         self.written += plain.len() as i64;
         if !pg && self.bulk.is_none() && self.written >= BULK_MIN && self.written > self.start_rows {
@@ -408,6 +389,77 @@ impl Run {
         pv.designated = self.designated;
         Ok(self.preview)
     }
+}
+
+const PLAIN_COLUMNS: &str = "amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription";
+
+/// Unrestricted donations into PostgreSQL, many to a statement.
+async fn insert_plain_pg(
+    tx: &mut Tx,
+    plain: &[(&Payment, i64)],
+    channel: Channel,
+    created: &Arg,
+    batch: i64,
+) -> Result<()> {
+    for group in plain.chunks(INSERT_ROWS) {
+        let values = repeat_marks(true, "(?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)", group.len());
+        let mut add = q(format!("INSERT INTO donations ({PLAIN_COLUMNS}) VALUES {values}"));
+        for (p, donor) in group {
+            add = add
+                .bind(p.amount.minor())
+                .bind(p.currency.as_str())
+                .bind(p.booked.unwrap_or(p.date))
+                .bind(channel.as_str())
+                .bind(payer_name(p))
+                .bind(*donor)
+                .bind(&p.purpose)
+                .bind(&p.external_key)
+                .bind(created)
+                .bind(batch)
+                .bind(&p.subscription);
+        }
+        add.execute(tx).await?;
+    }
+    Ok(())
+}
+
+/// Unrestricted donations into a SQLite file, a row at a time through one prepared statement
+/// (see [`lite_rows`](super::lite_rows)), valued as sqlx would bind them.
+async fn insert_plain_lite(
+    conn: &mut sqlx::SqliteConnection,
+    plain: &[(&Payment, i64)],
+    channel: Channel,
+    created: &Arg,
+    batch: i64,
+) -> Result<()> {
+    use super::lite_rows::{Value, insert_each};
+    let Arg::Text(Some(created)) = created else { return Err(Error::invalid("an import's time is text on SQLite")) };
+    // OR FAIL: a failing row fails the statement without undoing its earlier rows, so SQLite
+    // keeps no statement journal; any error drops the whole transaction anyway.
+    let sql = format!(
+        "INSERT OR FAIL INTO donations ({PLAIN_COLUMNS}) VALUES (?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    );
+    let days: Vec<String> = plain.iter().map(|(p, _)| crate::import::iso_day(p.booked.unwrap_or(p.date))).collect();
+    let names: Vec<String> = plain.iter().map(|(p, _)| payer_name(p)).collect();
+    let rows = plain.iter().zip(&days).zip(&names).map(|(((p, donor), day), name)| {
+        (
+            p.line,
+            [
+                Value::Int(p.amount.minor()),
+                Value::Text(p.currency.as_str()),
+                Value::Text(day),
+                Value::Text(channel.as_str()),
+                Value::Text(name),
+                Value::Int(*donor),
+                Value::Text(&p.purpose),
+                Value::Text(&p.external_key),
+                Value::Text(created),
+                Value::Int(batch),
+                p.subscription.as_deref().into(),
+            ],
+        )
+    });
+    insert_each(conn, &sql, rows).await
 }
 
 fn payer_name(p: &Payment) -> String {

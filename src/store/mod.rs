@@ -21,6 +21,7 @@ mod import;
 mod ingest;
 mod intake;
 mod invariants;
+mod lite_rows;
 mod migrate;
 mod notices;
 mod publish;
@@ -87,7 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "audit_redaction", include_str!("../../migrations/0019_audit_redaction.sql")),
     (20, "donor_reviews", include_str!("../../migrations/0020_donor_reviews.sql")),
     (21, "report_speed", include_str!("../../migrations/0021_report_speed.sql")),
+    (22, "check_lists", include_str!("../../migrations/0022_check_lists.sql")),
 ];
+
+/// SQLite migrations that edit `sqlite_schema` themselves: the schema version moves on after them.
+const SCHEMA_EDITS: &[i64] = &[22];
 
 /// PostgreSQL's migrations (see `migrations/postgres/`): a PostgreSQL
 /// database starts at SQLite's latest state, and moves on with it.
@@ -254,7 +259,17 @@ impl Store {
                 continue;
             }
             match tx.ex() {
-                db::Ex::Lite(c) => sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(c).await.map(drop)?,
+                db::Ex::Lite(c) => {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *c).await?;
+                    if SCHEMA_EDITS.contains(version) {
+                        // As SQLite's guide says after editing the schema's text: every connection
+                        // (this one's cached statements too) then reads the definitions afresh.
+                        let v: i64 = sqlx::query_scalar("PRAGMA schema_version").fetch_one(&mut *c).await?;
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA schema_version = {}", v + 1)))
+                            .execute(&mut *c)
+                            .await?;
+                    }
+                }
                 db::Ex::Pg(c) => sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(c).await.map(drop)?,
             }
             q("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
