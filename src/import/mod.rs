@@ -307,7 +307,6 @@ pub fn refunded_in(payments: &[Payment]) -> std::collections::HashMap<String, us
         .collect()
 }
 
-/// A stable key from the fields that identify a payment.
 /// A day as `YYYY-MM-DD`, as chrono writes it, without going through a format string.
 pub fn iso_day(d: chrono::NaiveDate) -> String {
     use chrono::Datelike;
@@ -317,6 +316,7 @@ pub fn iso_day(d: chrono::NaiveDate) -> String {
     }
 }
 
+/// A stable key from the fields that identify a payment.
 pub fn key(format: Format, parts: &[&str]) -> String {
     let mut h = Sha256::new();
     h.update(format.name().as_bytes());

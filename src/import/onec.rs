@@ -314,11 +314,12 @@ pub fn stream<R: BufRead + Seek>(
     let mut accounts = Vec::new();
     let mut documents = 0usize;
     let replaced = replaced_bytes(legacy);
+    let any_replaced = replaced.contains(&true);
     let mut text = String::new();
     let encoding = for_each_raw_line(&mut *src, legacy, |n, line| {
         let damaged = match line.utf8 {
             Some(s) => s.contains('\u{fffd}'),
-            None => line.bytes.iter().any(|b| replaced[usize::from(*b)]),
+            None => any_replaced && line.bytes.iter().any(|b| replaced[usize::from(*b)]),
         };
         if damaged {
             return Err(Rejected::EncodingDamaged);
@@ -442,7 +443,10 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
         Some(p) => p.to_string(),
         None => (1..=6).filter_map(|i| doc.get(&format!("НазначениеПлатежа{i}"))).collect::<Vec<_>>().join(" "),
     };
-    let make = |direction: Direction, own_account: Option<String>| {
+    let line = doc.line;
+    // The payment's parts are moved into it, not copied (an internal transfer, seen from both
+    // accounts, is the one document made twice).
+    let make = |direction: Direction, own_account: Option<String>, payer: Party, payee: Party, purpose: String| {
         let booked = match direction {
             Direction::Outgoing => debited.or(credited),
             _ => credited.or(debited),
@@ -464,16 +468,16 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
             ],
         );
         Payment {
-            line: doc.line,
+            line,
             direction,
             date: doc_date,
             booked,
             number: number.clone(),
             amount: sum,
             currency: Currency::RUB,
-            payer: payer.clone(),
-            payee: payee.clone(),
-            purpose: purpose.clone(),
+            payer,
+            payee,
+            purpose,
             own_account,
             external_key,
             subscription: None,
@@ -482,11 +486,19 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
     };
     Ok(match direction {
         Direction::Internal => {
-            vec![make(Direction::Internal, payer.account.clone()), make(Direction::Internal, payee.account.clone())]
+            let (from, to) = (payer.account.clone(), payee.account.clone());
+            let first = make(Direction::Internal, from, payer.clone(), payee.clone(), purpose.clone());
+            vec![first, make(Direction::Internal, to, payer, payee, purpose)]
         }
-        Direction::Outgoing => vec![make(direction, sole.or_else(|| payer.account.clone()))],
-        Direction::Incoming => vec![make(direction, sole.or_else(|| payee.account.clone()))],
-        Direction::Unknown => vec![make(direction, None)],
+        Direction::Outgoing => {
+            let own = sole.or_else(|| payer.account.clone());
+            vec![make(direction, own, payer, payee, purpose)]
+        }
+        Direction::Incoming => {
+            let own = sole.or_else(|| payee.account.clone());
+            vec![make(direction, own, payer, payee, purpose)]
+        }
+        Direction::Unknown => vec![make(direction, None, payer, payee, purpose)],
     })
 }
 

@@ -54,8 +54,9 @@ where
     };
     let stmt = Finalize(stmt);
     for (line, values) in rows {
-        // SAFETY: `stmt` is a live statement of `db`, which we hold; texts are copied by SQLite
-        // (SQLITE_TRANSIENT) before the call returns, so they need not outlive it.
+        // SAFETY: `stmt` is a live statement of `db`, which we hold. Texts are bound without a
+        // copy (SQLITE_STATIC): SQLite reads them until they are bound again or the statement
+        // is finalized, both within this call, and they live for `'r`, longer than the call.
         let rc = unsafe {
             let s = stmt.0.as_ptr();
             for (i, v) in values.iter().enumerate() {
@@ -64,7 +65,7 @@ where
                     Value::Int(n) => ffi::sqlite3_bind_int64(s, i, *n),
                     Value::Text(t) => {
                         let len = c_int::try_from(t.len()).unwrap_or(c_int::MAX);
-                        ffi::sqlite3_bind_text(s, i, t.as_ptr().cast(), len, ffi::SQLITE_TRANSIENT())
+                        ffi::sqlite3_bind_text(s, i, t.as_ptr().cast(), len, ffi::SQLITE_STATIC())
                     }
                     Value::Null => ffi::sqlite3_bind_null(s, i),
                 };
