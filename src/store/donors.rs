@@ -337,7 +337,11 @@ type Values = [Option<String>; 6];
 
 /// Asks the database for the payments' keys `asked` does not yet hold the answer to,
 /// and adds the answers to `found`.
-async fn lookup(conn: &mut impl Exec, vals: &[Values], found: &mut Found) -> Result<()> {
+async fn lookup<'v>(
+    conn: &mut impl Exec,
+    vals: impl Iterator<Item = &'v Values> + Clone,
+    found: &mut Found,
+) -> Result<()> {
     const SQL: [&str; 6] = [
         "SELECT inn, COALESCE(merged_into, id), id FROM donors WHERE inn IN",
         "SELECT subscription, donor_id, donor_id FROM donor_subscriptions WHERE subscription IN",
@@ -356,7 +360,7 @@ async fn lookup(conn: &mut impl Exec, vals: &[Values], found: &mut Found) -> Res
                 _ => v,
             }
         }
-        let mut v: Vec<&str> = vals.iter().filter_map(|k| k[t].as_deref()).map(|v| ask(t, v)).collect();
+        let mut v: Vec<&str> = vals.clone().filter_map(|k| k[t].as_deref()).map(|v| ask(t, v)).collect();
         v.sort_unstable();
         v.dedup();
         v.retain(|a| !found.asked[t].contains(*a));
@@ -396,7 +400,7 @@ pub async fn recognise_many(conn: &mut impl Exec, keys: &[DonorKeys]) -> Result<
     let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
     let vals: Vec<Values> = clean.iter().map(values).collect();
     let mut found = Found::default();
-    lookup(conn, &vals, &mut found).await?;
+    lookup(conn, vals.iter(), &mut found).await?;
     Ok(vals.iter().map(|v| pick(v, &found, &HashMap::new())).collect())
 }
 
@@ -410,18 +414,41 @@ pub async fn find_or_add_many(conn: &mut impl Exec, keys: &[DonorKeys]) -> Resul
 /// earlier chunks learned, so a statement of many payments from the same
 /// payers asks about each once.
 pub async fn find_or_add_many_in(conn: &mut impl Exec, keys: &[DonorKeys], memo: &mut Memo) -> Result<Vec<i64>> {
+    let prepared: Vec<Prepared> = keys.iter().map(Prepared::new).collect();
+    find_or_add_prepared(conn, &prepared, memo).await
+}
+
+/// A payment's donor keys made ready for matching (cleaned, and each kind's key worked
+/// out): work that asks nothing of the database, so a long import does it on another thread.
+pub struct Prepared {
+    keys: DonorKeys,
+    vals: Values,
+}
+
+impl Prepared {
+    pub fn new(keys: &DonorKeys) -> Prepared {
+        let keys = keys.clean();
+        let vals = values(&keys);
+        Prepared { keys, vals }
+    }
+}
+
+/// [`find_or_add_many_in`] for keys already prepared.
+pub(crate) async fn find_or_add_prepared(
+    conn: &mut impl Exec,
+    prepared: &[Prepared],
+    memo: &mut Memo,
+) -> Result<Vec<i64>> {
     if memo.limit > 0 && memo.size() > memo.limit {
         *memo = Memo::new(memo.limit);
     }
-    let clean: Vec<DonorKeys> = keys.iter().map(DonorKeys::clean).collect();
-    let vals: Vec<Values> = clean.iter().map(values).collect();
-    lookup(conn, &vals, &mut memo.found).await?;
+    lookup(conn, prepared.iter().map(|p| &p.vals), &mut memo.found).await?;
     let pg = conn.is_pg();
     let mut next: i64 = q("SELECT CAST(COALESCE(MAX(id), 0) + 1 AS BIGINT) FROM donors").scalar(conn).await?;
     let mut new_rows: Vec<(i64, DonorKeys)> = Vec::new();
     let mut pending: HashMap<i64, usize> = HashMap::new();
-    let mut ids = Vec::with_capacity(clean.len());
-    for (k, vals) in clean.iter().zip(&vals) {
+    let mut ids = Vec::with_capacity(prepared.len());
+    for Prepared { keys: k, vals } in prepared {
         let id = match pick(vals, &memo.found, &memo.made) {
             Some((id, how)) => {
                 let adds = k.email.is_some() || k.phone.is_some() || (k.inn.is_some() && how != "inn");
@@ -504,7 +531,7 @@ pub async fn find_or_add_many_in(conn: &mut impl Exec, keys: &[DonorKeys], memo:
     }
     let mut accounts: Vec<(&str, String, i64)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for ((k, vals), id) in clean.iter().zip(&vals).zip(&ids) {
+    for (Prepared { keys: k, vals }, id) in prepared.iter().zip(&ids) {
         if let Some(sub) = &k.subscription
             && memo.subscriptions.insert(sub.clone())
         {

@@ -215,11 +215,24 @@ impl Store {
         let mut touched = Touched::default();
         let mut done = 0;
         let label = if dry_run { CHECKING } else { IMPORTING };
-        while let Some(chunk) = feed.chunks.recv().await {
+        // An import prepares each chunk's donor keys on a thread of its own, while this one
+        // classifies and SQLite writes the chunk before: the work of the two cores overlaps.
+        let (ready_tx, mut ready) = tokio::sync::mpsc::channel(2);
+        let mut chunks = std::mem::replace(&mut feed.chunks, tokio::sync::mpsc::channel(1).1);
+        std::thread::spawn(move || {
+            while let Some(chunk) = chunks.blocking_recv() {
+                let prepared = if dry_run { Vec::new() } else { super::ingest::prepare_donors(&chunk) };
+                // The importer gone (an error on its side): the reading ends too.
+                if ready_tx.blocking_send((chunk, prepared)).is_err() {
+                    break;
+                }
+            }
+        });
+        while let Some((chunk, prepared)) = ready.recv().await {
             progress(label, done, feed.total.load(Ordering::Relaxed).max(done));
             let rows = run.classify(tx, &chunk).await?;
             if !dry_run {
-                run.write(tx, self.actor(), &chunk, &rows, batch, file, channel, &mut touched).await?;
+                run.write(tx, self.actor(), &chunk, prepared, &rows, batch, file, channel, &mut touched).await?;
             }
             done += chunk.len();
         }

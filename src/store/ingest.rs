@@ -262,13 +262,16 @@ impl Run {
         Ok(rows)
     }
 
-    /// Writes one classified chunk: donations, placements, paid invoices.
+    /// Writes one classified chunk: donations, placements, paid invoices. `prepared` holds
+    /// each payment's donor keys where they were made ready on another thread (see
+    /// [`prepare_donors`]); the rest are prepared here.
     #[allow(clippy::too_many_arguments)]
     pub async fn write(
         &mut self,
         tx: &mut Tx,
         actor: &str,
         chunk: &[Payment],
+        mut prepared: Vec<Option<donors::Prepared>>,
         rows: &[Decided],
         batch: i64,
         file: &str,
@@ -284,9 +287,15 @@ impl Run {
             Arg::Text(Some(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)))
         };
         // Every new row's donor, found or made in a few statements, exactly as one by one would.
-        let keys: Vec<DonorKeys> =
-            chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::New).map(|(p, _)| donor_keys(p)).collect();
-        let mut donor_ids = donors::find_or_add_many_in(tx, &keys, &mut self.donors).await?.into_iter();
+        prepared.resize_with(chunk.len(), || None);
+        let keys: Vec<donors::Prepared> = chunk
+            .iter()
+            .zip(rows)
+            .zip(prepared)
+            .filter(|((_, r), _)| r.status == RowStatus::New)
+            .map(|((p, _), ready)| ready.unwrap_or_else(|| donors::Prepared::new(&donor_keys(p))))
+            .collect();
+        let mut donor_ids = donors::find_or_add_prepared(tx, &keys, &mut self.donors).await?.into_iter();
         let mut plain: Vec<(&Payment, i64)> = Vec::new();
         for (p, row) in chunk.iter().zip(rows) {
             if row.status != RowStatus::New {
@@ -523,6 +532,12 @@ async fn known_keys(conn: &mut Tx, keys: &[&str]) -> Result<HashSet<String>> {
         found.extend(keys);
     }
     Ok(found)
+}
+
+/// The donor keys of a chunk's incoming payments, made ready for matching: pure work, which a
+/// long import does on a thread of its own while SQLite writes the chunk before.
+pub(crate) fn prepare_donors(chunk: &[Payment]) -> Vec<Option<donors::Prepared>> {
+    chunk.iter().map(|p| (p.direction == Direction::Incoming).then(|| donors::Prepared::new(&donor_keys(p)))).collect()
 }
 
 fn donor_keys(p: &Payment) -> DonorKeys {
