@@ -14,6 +14,7 @@ use super::db::{Arg, Exec, json_list, repeat_marks};
 use super::donations::{Reach, Touched, place_designated};
 use super::donors::{self, DonorKeys};
 use super::import::{Choices, Preview, PreviewRow, RowStatus};
+use super::plain_rows;
 use super::{Tx, now, q};
 use crate::domain::names::{NameIndex, Named};
 use crate::domain::purpose::{case_number_in, mentions};
@@ -23,9 +24,6 @@ use crate::import::{Direction, Format, Payment, Summary};
 
 /// Rows a preview keeps to show; counts and totals cover every row.
 pub const KEEP_ROWS: usize = 10_000;
-
-/// Donations per INSERT statement (13 values each, well under SQLite's limit).
-const INSERT_ROWS: usize = 500;
 
 /// What a person decided about designations before the import.
 #[derive(Debug, Clone, Default)]
@@ -329,9 +327,9 @@ impl Run {
             place_designated(tx, actor, id, Reach::Named, touched).await?;
         }
         if pg {
-            insert_plain_pg(tx, &plain, channel, &created, batch).await?;
+            plain_rows::insert_pg(tx, &plain, channel, &created, batch).await?;
         } else {
-            insert_plain_lite(tx.lite()?, &plain, channel, &created, batch).await?;
+            plain_rows::insert_lite(tx.lite()?, &plain, channel, &created, batch).await?;
         }
         self.written += plain.len() as i64;
         if !pg && self.bulk.is_none() && self.written >= BULK_MIN && self.written > self.start_rows {
@@ -400,78 +398,7 @@ impl Run {
     }
 }
 
-const PLAIN_COLUMNS: &str = "amount, currency, designation_kind, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription";
-
-/// Unrestricted donations into PostgreSQL, many to a statement.
-async fn insert_plain_pg(
-    tx: &mut Tx,
-    plain: &[(&Payment, i64)],
-    channel: Channel,
-    created: &Arg,
-    batch: i64,
-) -> Result<()> {
-    for group in plain.chunks(INSERT_ROWS) {
-        let values = repeat_marks(true, "(?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)", group.len());
-        let mut add = q(format!("INSERT INTO donations ({PLAIN_COLUMNS}) VALUES {values}"));
-        for (p, donor) in group {
-            add = add
-                .bind(p.amount.minor())
-                .bind(p.currency.as_str())
-                .bind(p.booked.unwrap_or(p.date))
-                .bind(channel.as_str())
-                .bind(payer_name(p))
-                .bind(*donor)
-                .bind(&p.purpose)
-                .bind(&p.external_key)
-                .bind(created)
-                .bind(batch)
-                .bind(&p.subscription);
-        }
-        add.execute(tx).await?;
-    }
-    Ok(())
-}
-
-/// Unrestricted donations into a SQLite file, a row at a time through one prepared statement
-/// (see [`lite_rows`](super::lite_rows)), valued as sqlx would bind them.
-async fn insert_plain_lite(
-    conn: &mut sqlx::SqliteConnection,
-    plain: &[(&Payment, i64)],
-    channel: Channel,
-    created: &Arg,
-    batch: i64,
-) -> Result<()> {
-    use super::lite_rows::{Value, insert_each};
-    let Arg::Text(Some(created)) = created else { return Err(Error::invalid("an import's time is text on SQLite")) };
-    // OR FAIL: a failing row fails the statement without undoing its earlier rows, so SQLite
-    // keeps no statement journal; any error drops the whole transaction anyway.
-    let sql = format!(
-        "INSERT OR FAIL INTO donations ({PLAIN_COLUMNS}) VALUES (?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    );
-    let days: Vec<String> = plain.iter().map(|(p, _)| crate::import::iso_day(p.booked.unwrap_or(p.date))).collect();
-    let names: Vec<String> = plain.iter().map(|(p, _)| payer_name(p)).collect();
-    let rows = plain.iter().zip(&days).zip(&names).map(|(((p, donor), day), name)| {
-        (
-            p.line,
-            [
-                Value::Int(p.amount.minor()),
-                Value::Text(p.currency.as_str()),
-                Value::Text(day),
-                Value::Text(channel.as_str()),
-                Value::Text(name),
-                Value::Int(*donor),
-                Value::Text(&p.purpose),
-                Value::Text(&p.external_key),
-                Value::Text(created),
-                Value::Int(batch),
-                p.subscription.as_deref().into(),
-            ],
-        )
-    });
-    insert_each(conn, &sql, rows).await
-}
-
-fn payer_name(p: &Payment) -> String {
+pub(super) fn payer_name(p: &Payment) -> String {
     let name = p.payer.name.trim();
     if name.is_empty() { "(payer not named in the register)".into() } else { name.to_string() }
 }

@@ -24,6 +24,7 @@ mod invariants;
 mod lite_rows;
 mod migrate;
 mod notices;
+mod plain_rows;
 mod publish;
 mod queue;
 mod read;
