@@ -59,9 +59,8 @@ impl Bulk {
     pub(super) async fn end(self, tx: &mut Tx) -> Result<()> {
         drop(self.known);
         // Sorting for the indexes may use a second thread. Each sorter holds up to the page
-        // cache's size, then spills to temporary files, which must be on disk for memory to
-        // stay flat (the connection otherwise keeps temporary storage in memory).
-        sqlx::query("PRAGMA cache_size = -16384").execute(tx.lite()?).await?;
+        // cache's size (16 MB since `begin`), then spills to temporary files, which must be on
+        // disk for memory to stay flat (the connection otherwise keeps temporary storage in memory).
         sqlx::query("PRAGMA temp_store = FILE").execute(tx.lite()?).await?;
         sqlx::query("PRAGMA threads = 1").execute(tx.lite()?).await?;
         for sql in self.indexes {
