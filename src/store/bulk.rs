@@ -17,17 +17,25 @@ pub(super) const BULK_MIN: i64 = 20_000;
 /// and all; a failed or abandoned import rolls the drop back with the rest.
 /// The keys already in the table are then asked of memory (128 bits each), and
 /// the unique index on them, rebuilt at the end, still refuses a duplicate.
+///
+/// The trigger that records a designated donation's programs is set aside
+/// with the indexes and made again with them. The rows a bulk load writes
+/// are unrestricted and never set it off, yet its mere presence made SQLite
+/// keep a statement journal for every row it inserted (a page copied each
+/// time, a third of an insert's cost); the import's designated donations
+/// record their programs themselves.
 pub(super) struct Bulk {
-    /// The dropped indexes' own `CREATE INDEX` statements, to build them again.
-    indexes: Vec<String>,
+    /// The dropped indexes' and trigger's own `CREATE` statements, to make them again.
+    schema: Vec<String>,
     /// Keys the table held before this import (this import's own are in `Run::seen`).
     pub(super) known: HashSet<u128>,
 }
 
 impl Bulk {
     pub(super) async fn begin(tx: &mut Tx) -> Result<Bulk> {
-        let indexes: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'donations' AND sql IS NOT NULL",
+        let schema: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'donations' AND sql IS NOT NULL
+             AND (type = 'index' OR (type = 'trigger' AND name = 'donations_programs'))",
         )
         .fetch_all(tx.lite()?)
         .await?;
@@ -45,15 +53,16 @@ impl Bulk {
             after = *last;
             known.extend(page.iter().map(|(_, k)| key_bits(k)));
         }
-        for (name, _) in &indexes {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))))
+        for (kind, name, _) in &schema {
+            let kind = if kind == "trigger" { "TRIGGER" } else { "INDEX" };
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP {kind} \"{}\"", name.replace('"', "\"\""))))
                 .execute(tx.lite()?)
                 .await?;
         }
         // Without its indexes the table is only appended to: a small page cache serves as well
         // as a large one, and leaves the memory to the sorts that build them again.
         sqlx::query("PRAGMA cache_size = -16384").execute(tx.lite()?).await?;
-        Ok(Bulk { indexes: indexes.into_iter().map(|(_, sql)| sql).collect(), known })
+        Ok(Bulk { schema: schema.into_iter().map(|(_, _, sql)| sql).collect(), known })
     }
 
     pub(super) async fn end(self, tx: &mut Tx) -> Result<()> {
@@ -63,7 +72,7 @@ impl Bulk {
         // disk for memory to stay flat (the connection otherwise keeps temporary storage in memory).
         sqlx::query("PRAGMA temp_store = FILE").execute(tx.lite()?).await?;
         sqlx::query("PRAGMA threads = 1").execute(tx.lite()?).await?;
-        for sql in self.indexes {
+        for sql in self.schema {
             sqlx::query(sqlx::AssertSqlSafe(sql)).execute(tx.lite()?).await?;
         }
         sqlx::query("PRAGMA threads = 0").execute(tx.lite()?).await?;

@@ -18,7 +18,7 @@ use super::plain_rows;
 use super::{Tx, now, q};
 use crate::domain::names::{NameIndex, Named};
 use crate::domain::purpose::{case_number_in, mentions};
-use crate::domain::{Channel, Money, Stage};
+use crate::domain::{Channel, Money, Program, Stage};
 use crate::error::{Error, Result};
 use crate::import::{Direction, Format, Payment, Summary};
 
@@ -305,9 +305,11 @@ impl Run {
                 continue;
             };
             stage_of(tx, case).await.map_err(|e| Error::invalid(format!("line {}: {e}", p.line)))?;
+            // Its programs recorded here, as the trigger would: a bulk load sets the trigger aside.
+            let program: String = q("SELECT program FROM cases WHERE id = $1").bind(case).scalar(tx).await?;
             let id: i64 = q(
-                "INSERT INTO donations (amount, currency, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription)
-                 VALUES ($1, $2, 'case', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                "INSERT INTO donations (amount, currency, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription, programs)
+                 VALUES ($1, $2, 'case', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
             )
             .bind(p.amount.minor())
             .bind(p.currency.as_str())
@@ -321,6 +323,7 @@ impl Run {
             .bind(&created)
             .bind(batch)
             .bind(&p.subscription)
+            .bind(program.parse::<Program>()?.bit())
             .scalar(tx)
             .await?;
             touched.donations.push(id);
