@@ -249,7 +249,7 @@ fn entry(
         if direction == Direction::Outgoing { (own, Party::default()) } else { (Party::default(), own) };
     let number = tail.get(4..).unwrap_or("").split("//").next().unwrap_or("").to_string();
     let external_key =
-        key(Format::Mt940, &[account, &format!("{direction:?}"), &value.to_string(), &amt.plain(), &tail, reference]);
+        key(Format::Mt940, &[account, direction.key_word(), &value.to_string(), &amt.plain(), &tail, reference]);
     Ok(Payment {
         line: f.line,
         direction,

@@ -41,11 +41,95 @@ fn split(text: &str) -> Vec<String> {
     lines
 }
 
+/// A legacy encoding's bytes as characters, one lookup each, for a single-byte
+/// encoding (the code pages registers use); asked of the decoder once per byte
+/// value, so a line decodes exactly as the decoder would decode it. A register's
+/// lines are short, and the decoder's own set-up for each cost more than the decoding.
+pub struct Legacy {
+    encoding: &'static Encoding,
+    /// Each byte's character, UTF-8 encoded: its bytes and how many there are.
+    chars: Option<Box<[([u8; 4], u8); 256]>>,
+}
+
+impl Legacy {
+    pub fn new(encoding: &'static Encoding) -> Legacy {
+        let chars = encoding.is_single_byte().then(|| {
+            let mut chars = Box::new([([0u8; 4], 0u8); 256]);
+            for (b, slot) in chars.iter_mut().enumerate() {
+                let byte = [b as u8];
+                let text = encoding.decode_without_bom_handling(&byte).0;
+                let mut one = text.chars();
+                // A single-byte encoding gives one character a byte; anything else is U+FFFD.
+                let c = match (one.next(), one.next()) {
+                    (Some(c), None) => c,
+                    _ => '\u{fffd}',
+                };
+                slot.1 = c.encode_utf8(&mut slot.0).len() as u8;
+            }
+            chars
+        });
+        Legacy { encoding, chars }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.encoding.name()
+    }
+
+    pub fn encoding(&self) -> &'static Encoding {
+        self.encoding
+    }
+
+    /// The character one byte stands for, read alone.
+    pub fn char_of(&self, byte: u8) -> char {
+        let one = match &self.chars {
+            Some(chars) => {
+                let (c, n) = &chars[usize::from(byte)];
+                std::str::from_utf8(&c[..usize::from(*n)]).ok().and_then(|s| s.chars().next())
+            }
+            None => self.encoding.decode_without_bom_handling(&[byte]).0.chars().next(),
+        };
+        one.unwrap_or('\u{fffd}')
+    }
+
+    /// `bytes` decoded into `out` (cleared first).
+    pub fn decode_into(&self, bytes: &[u8], out: &mut String) {
+        out.clear();
+        match &self.chars {
+            Some(chars) => {
+                // Each byte's four table bytes are written whole and the end moved on by as many
+                // as its character takes: no call and no branch for each byte.
+                out.reserve(bytes.len() * 4 + 4);
+                // SAFETY: the string only ever ends after whole UTF-8 encodings of characters
+                // (each table entry is one, made by `encode_utf8`): `set_len` below counts
+                // exactly the bytes of those written, all within the capacity reserved above.
+                let v = unsafe { out.as_mut_vec() };
+                let start = v.len();
+                let spare = v.spare_capacity_mut();
+                let mut end = 0;
+                for &byte in bytes {
+                    let (c, n) = &chars[usize::from(byte)];
+                    for (slot, b) in spare[end..end + 4].iter_mut().zip(c) {
+                        slot.write(*b);
+                    }
+                    end += usize::from(*n);
+                }
+                // SAFETY: as above: the first `end` spare bytes were written just now.
+                unsafe { v.set_len(start + end) };
+            }
+            None => {
+                let mut decoder = self.encoding.new_decoder_without_bom_handling();
+                out.reserve(decoder.max_utf8_buffer_length(bytes.len()).unwrap_or(bytes.len() * 3 + 4));
+                let _ = decoder.decode_to_string(bytes, out, true);
+            }
+        }
+    }
+}
+
 /// One line as read, without its line end: its bytes, and its text where they are UTF-8.
 pub struct RawLine<'a> {
     pub bytes: &'a [u8],
     pub utf8: Option<&'a str>,
-    legacy: &'static Encoding,
+    legacy: &'a Legacy,
 }
 
 impl<'a> RawLine<'a> {
@@ -55,11 +139,7 @@ impl<'a> RawLine<'a> {
         match self.utf8 {
             Some(s) => s.get(..end).unwrap_or(s),
             None => {
-                let bytes = self.bytes.get(..end).unwrap_or(self.bytes);
-                buf.clear();
-                buf.reserve(bytes.len() * 2 + 4);
-                let mut decoder = self.legacy.new_decoder_without_bom_handling();
-                let _ = decoder.decode_to_string(bytes, buf, true);
+                self.legacy.decode_into(self.bytes.get(..end).unwrap_or(self.bytes), buf);
                 buf
             }
         }
@@ -67,10 +147,12 @@ impl<'a> RawLine<'a> {
 }
 
 /// Calls `f` with each line of `reader` (numbered from 1, without its line
-/// end), undecoded; see [`for_each_line`]. Returns the encoding name.
+/// end), undecoded, without holding the file: [`RawLine::text`] decodes it as
+/// [`decode_lines_with`] would (UTF-8 where the line is, `legacy` otherwise).
+/// Returns the encoding name.
 pub fn for_each_raw_line<R: std::io::BufRead>(
     mut reader: R,
-    legacy: &'static Encoding,
+    legacy: &Legacy,
     mut f: impl FnMut(usize, &RawLine) -> Result<(), crate::import::Rejected>,
 ) -> Result<&'static str, crate::import::Rejected> {
     let mut buf = Vec::new();
@@ -102,19 +184,6 @@ pub fn for_each_raw_line<R: std::io::BufRead>(
     } else {
         "utf-8"
     })
-}
-
-/// Calls `f` with each line of `reader` (numbered from 1, without its line
-/// end), decoded as [`decode_lines_with`] would, without holding the file:
-/// UTF-8 where the line is, `legacy` otherwise. Returns the encoding name.
-pub fn for_each_line<R: std::io::BufRead>(
-    reader: R,
-    legacy: &'static Encoding,
-    mut f: impl FnMut(usize, &str) -> Result<(), crate::import::Rejected>,
-) -> Result<&'static str, crate::import::Rejected> {
-    // Legacy lines are decoded into one reused buffer, not a new string each.
-    let mut text = String::new();
-    for_each_raw_line(reader, legacy, |n, line| f(n, line.text(line.bytes.len(), &mut text)))
 }
 
 /// Which bytes `legacy` decodes as U+FFFD (none, for the code pages registers use;
@@ -168,5 +237,22 @@ mod tests {
         let dos = IBM866.encode("Кодировка=DOS\r\nСумма=1\r\n").0.into_owned();
         assert!(declares_dos(&dos));
         assert_eq!(decode_lines(&dos, true).0[0], "Кодировка=DOS");
+    }
+
+    #[test]
+    fn the_byte_table_decodes_as_the_decoder_does() {
+        let every: Vec<u8> = (0..=255).collect();
+        // Every byte alone and all of them in a row, with a multi-byte encoding falling back to its decoder.
+        for enc in [WINDOWS_1251, IBM866, encoding_rs::KOI8_R, encoding_rs::SHIFT_JIS] {
+            let legacy = Legacy::new(enc);
+            assert_eq!(legacy.chars.is_some(), enc != encoding_rs::SHIFT_JIS);
+            let mut out = String::from("left over");
+            for b in &every {
+                legacy.decode_into(&[*b], &mut out);
+                assert_eq!(out, enc.decode_without_bom_handling(&[*b]).0, "{} byte {b:#x}", enc.name());
+            }
+            legacy.decode_into(&every, &mut out);
+            assert_eq!(out, enc.decode_without_bom_handling(&every).0, "{}", enc.name());
+        }
     }
 }

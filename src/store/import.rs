@@ -13,7 +13,7 @@ use super::{Store, audit, now, q};
 use crate::domain::{Channel, Money};
 use crate::error::{Error, Result};
 use crate::import::feed::Feed;
-use crate::import::{ControlCheck, Format, LineError, Register};
+use crate::import::{ControlCheck, Format, LineError, Payment, Register};
 
 /// A person's designations for an import: a payment's external key → the case it is for.
 pub type Choices = std::collections::HashMap<String, i64>;
@@ -217,10 +217,13 @@ impl Store {
         let label = if dry_run { CHECKING } else { IMPORTING };
         // An import prepares each chunk's donor keys on a thread of its own, while this one
         // classifies and SQLite writes the chunk before: the work of the two cores overlaps.
+        // Chunks done with go back to that thread to be freed (a payment is a dozen strings).
         let (ready_tx, mut ready) = tokio::sync::mpsc::channel(2);
+        let (spent_tx, spent) = std::sync::mpsc::channel::<Vec<Payment>>();
         let mut chunks = std::mem::replace(&mut feed.chunks, tokio::sync::mpsc::channel(1).1);
         std::thread::spawn(move || {
             while let Some(chunk) = chunks.blocking_recv() {
+                spent.try_iter().for_each(drop);
                 let prepared = if dry_run { Vec::new() } else { super::ingest::prepare_donors(&chunk) };
                 // The importer gone (an error on its side): the reading ends too.
                 if ready_tx.blocking_send((chunk, prepared)).is_err() {
@@ -235,6 +238,8 @@ impl Store {
                 run.write(tx, self.actor(), &chunk, prepared, &rows, batch, file, channel, &mut touched).await?;
             }
             done += chunk.len();
+            // The thread gone (the file read), the chunk comes back and is freed here.
+            let _ = spent_tx.send(chunk);
         }
         if !dry_run {
             run.end_writes(tx).await?;

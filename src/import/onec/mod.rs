@@ -10,12 +10,13 @@ use std::io::{BufRead, Read, Seek, SeekFrom};
 use chrono::NaiveDate;
 use encoding_rs::{IBM866, WINDOWS_1251};
 
-use super::text::{declares_dos, for_each_line, for_each_raw_line, replaced_bytes};
+use super::text::{Legacy, RawLine, declares_dos, for_each_raw_line, replaced_bytes};
 use super::{ControlCheck, Direction, Format, LineError, Party, Payment, Register, Rejected, Summary, key};
 use crate::domain::{Currency, Money};
 use sections::{Closed, Section, Splitter, starts_section, structure};
 
 mod sections;
+mod survey;
 
 fn date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
@@ -71,10 +72,16 @@ pub fn parse(bytes: &[u8]) -> Result<Register, Rejected> {
     Ok(summary.with(payments))
 }
 
-/// The same, without holding the file or its payments: a first pass checks
-/// the structure and finds the foundation's accounts (so a damaged file is
-/// refused before any payment is handed on), a second hands each payment to
-/// `sink` as its document is read. `total` learns the number of documents.
+/// The same, without holding the file or its payments: each payment is handed
+/// to `sink` as its document is read, and `total` learns the number of
+/// documents first (from a quick [`survey`] of the file). A damaged file is
+/// refused whole, however far it was read: an importer writes nothing of it.
+///
+/// The documents are read in the same pass that checks the file, with the
+/// accounts the header and the account sections before them name. Where
+/// something naming an account comes after a document (banks do not write
+/// files so), a first pass gathers the accounts, and the documents are read in
+/// a second.
 pub fn stream<R: BufRead + Seek>(
     src: &mut R,
     sink: &mut dyn FnMut(Payment),
@@ -85,27 +92,73 @@ pub fn stream<R: BufRead + Seek>(
         .take(4096)
         .read_to_end(&mut head)
         .map_err(|e| structure(1, format!("the file cannot be read: {e}")))?;
-    let legacy = if declares_dos(&head) { IBM866 } else { WINDOWS_1251 };
+    let legacy = Legacy::new(if declares_dos(&head) { IBM866 } else { WINDOWS_1251 });
     let first = super::text::first_line(&head);
     if first.trim_start_matches('\u{feff}').trim() != "1CClientBankExchange" {
         return Err(Rejected::UnknownFormat(first));
     }
     let rewind =
         |src: &mut R| src.seek(SeekFrom::Start(0)).map_err(|e| structure(1, format!("the file cannot be read: {e}")));
-    // First pass: structure, mojibake, accounts, the number of documents.
     rewind(src)?;
+    let found = survey::survey(&mut *src, &legacy)?;
+    total(found.documents);
+    rewind(src)?;
+    let own = if found.accounts_after_documents {
+        let own = accounts_pass(&mut *src, &legacy)?;
+        rewind(src)?;
+        Some(own)
+    } else {
+        None
+    };
+    read(&mut *src, &legacy, own, sink)
+}
+
+/// The foundation's own accounts, as the file names them.
+struct Own {
+    accounts: Vec<String>,
+    /// A file of payment orders for the bank (1c_to_kl) lists its document kinds in the
+    /// header and has no statement sections: everything in it is money going out.
+    orders_to_bank: bool,
+}
+
+impl Own {
+    fn of(header: &Section, sections: &[Section]) -> Own {
+        let mut accounts: Vec<String> = header.all("РасчСчет").into_iter().map(str::to_string).collect();
+        for a in sections {
+            if let Some(acc) = a.get("РасчСчет")
+                && !accounts.iter().any(|o| o == acc)
+            {
+                accounts.push(acc.to_string());
+            }
+        }
+        Own { accounts, orders_to_bank: sections.is_empty() && !header.all("Документ").is_empty() }
+    }
+}
+
+/// Is a line damaged: letters replaced by U+FFFD, in the file or by decoding it? `replaced`
+/// holds the bytes the legacy code page decodes so, where there are any.
+fn damaged(line: &RawLine, replaced: Option<&[bool; 256]>) -> bool {
+    match (line.utf8, replaced) {
+        (Some(s), _) => s.contains('\u{fffd}'),
+        (None, Some(replaced)) => line.bytes.iter().any(|b| replaced[usize::from(*b)]),
+        (None, None) => false,
+    }
+}
+
+/// The bytes `legacy` decodes as U+FFFD, if any.
+fn replaced_by(legacy: &Legacy) -> Option<[bool; 256]> {
+    Some(replaced_bytes(legacy.encoding())).filter(|r| r.contains(&true))
+}
+
+/// A first pass, for a file that names an account after its documents: the accounts.
+/// It checks what [`read`] checks, so a damaged file is refused before a payment is made.
+fn accounts_pass<R: BufRead>(src: &mut R, legacy: &Legacy) -> Result<Own, Rejected> {
     let mut splitter = Splitter::new(false);
     let mut accounts = Vec::new();
-    let mut documents = 0usize;
-    let replaced = replaced_bytes(legacy);
-    let any_replaced = replaced.contains(&true);
+    let replaced = replaced_by(legacy);
     let mut text = String::new();
-    let encoding = for_each_raw_line(&mut *src, legacy, |n, line| {
-        let damaged = match line.utf8 {
-            Some(s) => s.contains('\u{fffd}'),
-            None => any_replaced && line.bytes.iter().any(|b| replaced[usize::from(*b)]),
-        };
-        if damaged {
+    for_each_raw_line(&mut *src, legacy, |n, line| {
+        if damaged(line, replaced.as_ref()) {
             return Err(Rejected::EncodingDamaged);
         }
         if n == 1 {
@@ -121,8 +174,55 @@ pub fn stream<R: BufRead + Seek>(
         }
         match splitter.line(n, line.text(line.bytes.len(), &mut text))? {
             Some(Closed::Account(s)) => accounts.push(s),
+            Some(Closed::Document(doc)) => splitter.recycle(doc),
+            None => {}
+        }
+        Ok(())
+    })?;
+    splitter.finish()?;
+    Ok(Own::of(&splitter.header, &accounts))
+}
+
+/// The pass that checks the file (its structure, its encoding) and reads its documents,
+/// with the accounts `own` names, or else those named before the first document.
+fn read<R: BufRead>(
+    src: &mut R,
+    legacy: &Legacy,
+    mut own: Option<Own>,
+    sink: &mut dyn FnMut(Payment),
+) -> Result<Summary, Rejected> {
+    let mut splitter = Splitter::new(true);
+    let (mut accounts, mut errors, mut sums) = (Vec::new(), Vec::new(), Sums::default());
+    let known = own.is_some();
+    let replaced = replaced_by(legacy);
+    let mut text = String::new();
+    let encoding = for_each_raw_line(&mut *src, legacy, |n, line| {
+        if damaged(line, replaced.as_ref()) {
+            return Err(Rejected::EncodingDamaged);
+        }
+        if n == 1 {
+            return Ok(());
+        }
+        match splitter.line(n, line.text(line.bytes.len(), &mut text))? {
+            // The survey found no account after a document; finding one now, the file changed.
+            Some(Closed::Account(s)) if own.is_some() && !known => {
+                return Err(structure(
+                    s.line,
+                    "an account section after the documents: the file changed while it was read",
+                ));
+            }
+            Some(Closed::Account(s)) => accounts.push(s),
             Some(Closed::Document(doc)) => {
-                documents += 1;
+                let own = own.get_or_insert_with(|| Own::of(&splitter.header, &accounts));
+                match payments(&doc, &own.accounts, own.orders_to_bank) {
+                    Ok(list) => {
+                        for p in list {
+                            sums.add(&p);
+                            sink(p);
+                        }
+                    }
+                    Err(message) => errors.push(LineError { line: doc.line, message }),
+                }
                 splitter.recycle(doc);
             }
             None => {}
@@ -130,45 +230,7 @@ pub fn stream<R: BufRead + Seek>(
         Ok(())
     })?;
     splitter.finish()?;
-    total(documents);
-    let header = std::mem::replace(&mut splitter.header, Section::new(1, "header"));
     let warnings = std::mem::take(&mut splitter.warnings);
-    // A file of payment orders for the bank (1c_to_kl) lists its document
-    // kinds in the header and has no statement sections: everything in it is
-    // money going out, from the payer's account.
-    let orders_to_bank = accounts.is_empty() && !header.all("Документ").is_empty();
-    let mut own: Vec<String> = header.all("РасчСчет").into_iter().map(str::to_string).collect();
-    for a in &accounts {
-        if let Some(acc) = a.get("РасчСчет")
-            && !own.iter().any(|o| o == acc)
-        {
-            own.push(acc.to_string());
-        }
-    }
-    // Second pass: the documents.
-    rewind(src)?;
-    let mut splitter = Splitter::new(true);
-    let mut errors = Vec::new();
-    let mut sums = Sums::default();
-    for_each_line(&mut *src, legacy, |n, line| {
-        if n > 1
-            && let Some(Closed::Document(doc)) = splitter.line(n, line)?
-        {
-            match payments(&doc, &own, orders_to_bank) {
-                Ok(list) => {
-                    for p in list {
-                        sums.add(&p);
-                        sink(p);
-                    }
-                }
-                Err(message) => errors.push(LineError { line: doc.line, message }),
-            }
-            splitter.recycle(doc);
-        }
-        Ok(())
-    })?;
-    // The file may have changed between the passes: it must still be whole.
-    splitter.finish()?;
     Ok(Summary { format: Format::OneC, encoding, errors, warnings, checks: control_checks(&accounts, &sums) })
 }
 
@@ -241,7 +303,7 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
             Format::OneC,
             &[
                 own_account.as_deref().unwrap_or(""),
-                &format!("{direction:?}"),
+                direction.key_word(),
                 &super::iso_day(doc_date),
                 &number,
                 &sum.plain(),
@@ -381,6 +443,98 @@ mod tests {
         let no_end = String::from_utf8(file(INCOMING)).unwrap().replace("КонецФайла\r\n", "");
         assert!(matches!(parse(no_end.as_bytes()), Err(Rejected::Structure { .. })));
         assert!(matches!(parse(b"1CClientBankExchange\n\xEF\xBF\xBD\xEF\xBF\xBD=1\n"), Err(Rejected::EncodingDamaged)));
+    }
+
+    /// A document from account `from` to a donor's account, dated as debited: outgoing when
+    /// `from` is the foundation's, otherwise its direction is unknown from the accounts alone.
+    fn paid_from(from: &str, number: u32) -> String {
+        format!(
+            "СекцияДокумент=Платежное поручение\r\nНомер={number}\r\nДата=01.03.2026\r\nСумма=10.00\r\n\
+             ПлательщикСчет={from}\r\nПолучательСчет=40817810000000000055\r\nДатаСписано=01.03.2026\r\n\
+             ДатаПоступило=01.03.2026\r\nКонецДокумента\r\n"
+        )
+    }
+
+    fn account(acc: &str) -> String {
+        format!("СекцияРасчСчет\r\nРасчСчет={acc}\r\nНачальныйОстаток=0\r\nКонецРасчСчет\r\n")
+    }
+
+    #[test]
+    fn an_account_named_after_the_documents_still_decides_their_direction() {
+        let (ours, other) = ("40702810000000000002", "40702810000000000003");
+        let head = "1CClientBankExchange\r\nВерсияФормата=1.03\r\n";
+        let directions = |body: String| -> Vec<Direction> {
+            let text = format!("{head}{body}КонецФайла\r\n");
+            let mut count = 0;
+            let mut payments = Vec::new();
+            stream(&mut std::io::Cursor::new(text.into_bytes()), &mut |p| payments.push(p.direction), &mut |n| {
+                count = n
+            })
+            .unwrap();
+            assert_eq!(count, payments.len());
+            payments
+        };
+        // In the usual order, then with the account section, or a header line naming the account
+        // (padded with blanks of both kinds, in capitals), only after the document it decides.
+        let usual = directions(format!("{}{}", account(ours), paid_from(ours, 1)));
+        assert_eq!(usual, [Direction::Outgoing]);
+        for late in [
+            account(ours),
+            format!(" \u{a0}РАСЧСЧЕТ={ours}\r\n"),
+            format!("\tсекцияРасчСчет\r\nРасчСчет={ours}\r\nКонецРасчСчет\r\n"),
+        ] {
+            let found = directions(format!("{}{}{late}{}", account(other), paid_from(ours, 1), paid_from(other, 2)));
+            assert_eq!(found, [Direction::Outgoing, Direction::Outgoing], "{late:?}");
+        }
+        // Without it, the first document is neither the foundation's nor decided by its dates.
+        let found = directions(format!("{}{}{}", account(other), paid_from(ours, 1), paid_from(other, 2)));
+        assert_eq!(found, [Direction::Unknown, Direction::Outgoing]);
+    }
+
+    /// A file that reads as one thing the first time and another the second.
+    struct Changing {
+        now: std::io::Cursor<Vec<u8>>,
+        then: Option<Vec<u8>>,
+        rewinds: usize,
+    }
+
+    impl Read for Changing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.now.read(buf)
+        }
+    }
+
+    impl BufRead for Changing {
+        fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+            self.now.fill_buf()
+        }
+        fn consume(&mut self, n: usize) {
+            self.now.consume(n)
+        }
+    }
+
+    impl Seek for Changing {
+        fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+            self.rewinds += 1;
+            // Changed after the survey: the documents are read from the new text.
+            if self.rewinds == 2
+                && let Some(then) = self.then.take()
+            {
+                self.now = std::io::Cursor::new(then);
+            }
+            self.now.seek(to)
+        }
+    }
+
+    #[test]
+    fn a_file_changed_after_the_survey_is_refused() {
+        let ours = "40702810000000000002";
+        let before = String::from_utf8(file(&paid_from(ours, 1))).unwrap();
+        let after = before.replace("КонецФайла", &format!("{}КонецФайла", account(ours)));
+        let mut src =
+            Changing { now: std::io::Cursor::new(before.into_bytes()), then: Some(after.into_bytes()), rewinds: 0 };
+        let err = stream(&mut src, &mut |_| {}, &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("the file changed while it was read"), "{err}");
     }
 
     #[test]

@@ -58,15 +58,16 @@ impl Section {
         self.fields().iter().rev().find(|(k, _)| same_key(k, key)).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
+    /// `key` comes trimmed (see [`Splitter::line`]); the value is trimmed here.
     pub(super) fn set(&mut self, key: &str, value: &str) {
         match self.fields.get_mut(self.used) {
             Some((k, v)) => {
                 k.clear();
-                k.push_str(key.trim());
+                k.push_str(key);
                 v.clear();
                 v.push_str(value.trim());
             }
-            None => self.fields.push((key.trim().to_string(), value.trim().to_string())),
+            None => self.fields.push((key.to_string(), value.trim().to_string())),
         }
         self.used += 1;
     }
@@ -144,7 +145,9 @@ impl Splitter {
             Some((k, v)) => (k.trim(), Some(v)),
             None => (line, None),
         };
-        let marker = MARKERS.iter().find(|m| same_key(m, key)).copied().unwrap_or("");
+        // Every marker starts with `с` or `к`; most keys are told apart by their first letter.
+        let may_mark = matches!(key.chars().next().map(fold), Some('с' | 'к'));
+        let marker = if may_mark { MARKERS.iter().find(|m| same_key(m, key)).copied().unwrap_or("") } else { "" };
         match (marker, value) {
             (marker @ ("секциярасчсчет" | "секциядокумент"), _) => {
                 if let Some(s) = &self.open {

@@ -1,0 +1,74 @@
+//! A quick look over a 1C file before its documents are read: how many there
+//! are (for the progress bar), and whether anything that names the
+//! foundation's own accounts comes after the first of them. In the files banks
+//! write it never does (the header and the account sections come first), and
+//! the documents can be read in the same pass that checks the file; where it
+//! does, the accounts are gathered by a pass of their own first.
+//!
+//! The look is cheap because it decodes almost nothing: a line can matter
+//! only if its first letter is one the keys that matter begin with, and only
+//! those few lines are decoded and compared as the splitter compares them.
+
+use std::io::BufRead;
+
+use super::super::Rejected;
+use super::super::text::Legacy;
+use super::sections::{fold, same_key, structure};
+
+/// What the quick look found.
+pub(super) struct Survey {
+    /// Documents in the file (`СекцияДокумент` lines).
+    pub documents: usize,
+    /// A `СекцияРасчСчет`, `РасчСчет=` or `Документ=` line after the first document.
+    pub accounts_after_documents: bool,
+}
+
+/// Could a line whose first non-blank bytes are `bytes` start with one of the letters the
+/// keys that matter begin with (С, Р, Д), in either reading of the line (UTF-8 or the
+/// legacy code page)? A blank character other than ASCII's counts too, as the splitter
+/// trims it: such a line is looked at closely. No line that matters is ever missed.
+fn may_matter(bytes: &[u8], legacy: &Legacy) -> bool {
+    let Some(&first) = bytes.first() else { return false };
+    if first.is_ascii() {
+        return false;
+    }
+    let letter = |c: char| matches!(fold(c), 'с' | 'р' | 'д') || c.is_whitespace();
+    let utf8 = bytes.utf8_chunks().next().and_then(|c| c.valid().chars().next());
+    letter(legacy.char_of(first)) || utf8.is_some_and(letter)
+}
+
+pub(super) fn survey<R: BufRead>(src: &mut R, legacy: &Legacy) -> Result<Survey, Rejected> {
+    let mut found = Survey { documents: 0, accounts_after_documents: false };
+    let (mut buf, mut text, mut n) = (Vec::new(), String::new(), 0usize);
+    loop {
+        buf.clear();
+        let read =
+            src.read_until(b'\n', &mut buf).map_err(|e| structure(n + 1, format!("the file cannot be read: {e}")))?;
+        if read == 0 {
+            return Ok(found);
+        }
+        n += 1;
+        // The first line is the format's name; others only if their first letter may matter.
+        let start = buf.iter().position(|b| !(b.is_ascii() && char::from(*b).is_whitespace())).unwrap_or(buf.len());
+        if n == 1 || !may_matter(&buf[start..], legacy) {
+            continue;
+        }
+        // The key as the splitter reads it: the line decoded as a whole, up to its first `=`.
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let key = match std::str::from_utf8(line) {
+            Ok(s) => s,
+            Err(_) => {
+                legacy.decode_into(line, &mut text);
+                &text
+            }
+        };
+        let key = key.split_once('=').map_or(key, |(k, _)| k).trim();
+        if same_key("секциядокумент", key) {
+            found.documents += 1;
+        } else if found.documents > 0 && ["секциярасчсчет", "расчсчет", "документ"].iter().any(|k| same_key(k, key))
+        {
+            found.accounts_after_documents = true;
+        }
+    }
+}
