@@ -246,7 +246,7 @@ pub struct Memo {
     /// The database's answers for keys already asked.
     found: Found,
     /// Donors this import made or gave a key to, by key (see `learn`).
-    made: HashMap<(usize, String), i64>,
+    made: [HashMap<String, i64>; 6],
     /// The name-alone keys each donor in `made` is known by.
     made_names: HashMap<i64, Vec<String>>,
     /// (account, name) pairs already remembered in `donor_accounts`, as 128-bit hashes.
@@ -261,7 +261,7 @@ impl Memo {
     pub fn new(limit: usize) -> Memo {
         Memo {
             found: Found::default(),
-            made: HashMap::new(),
+            made: Default::default(),
             made_names: HashMap::new(),
             accounts: HashSet::new(),
             subscriptions: HashSet::new(),
@@ -272,7 +272,7 @@ impl Memo {
     fn size(&self) -> usize {
         self.found.by.iter().map(HashMap::len).sum::<usize>()
             + self.found.asked.iter().map(HashSet::len).sum::<usize>()
-            + self.made.len()
+            + self.made.iter().map(HashMap::len).sum::<usize>()
             + self.accounts.len()
             + self.subscriptions.len()
     }
@@ -285,7 +285,7 @@ impl Memo {
             }
         }
         for key in self.made_names.remove(&id).unwrap_or_default() {
-            if let std::collections::hash_map::Entry::Occupied(e) = self.made.entry((NAME, key))
+            if let std::collections::hash_map::Entry::Occupied(e) = self.made[NAME].entry(key)
                 && *e.get() == id
             {
                 e.remove();
@@ -299,7 +299,7 @@ impl Memo {
         if t == NAME {
             self.made_names.entry(id).or_default().push(v.clone());
         }
-        let e = self.made.entry((t, v)).or_insert(id);
+        let e = self.made[t].entry(v).or_insert(id);
         if !FIRST_OWNER.contains(&t) {
             *e = (*e).min(id);
         }
@@ -383,11 +383,11 @@ async fn lookup<'v>(
 
 /// The strongest key that finds a donor, in the database or among `made`;
 /// of several with that key, the oldest (lowest id), as `ORDER BY id` would.
-fn pick(vals: &Values, found: &Found, made: &HashMap<(usize, String), i64>) -> Option<(i64, &'static str)> {
+fn pick(vals: &Values, found: &Found, made: &[HashMap<String, i64>; 6]) -> Option<(i64, &'static str)> {
     vals.iter().enumerate().find_map(|(t, v)| {
         let v = v.as_ref()?;
         let a = found.by[t].get(v).and_then(|ids| ids.first()).copied();
-        let b = made.get(&(t, v.clone())).copied();
+        let b = made[t].get(v).copied();
         // A subscription or account belongs to whoever had it first: the database's owner if any.
         let id = if FIRST_OWNER.contains(&t) { a.or(b) } else { a.into_iter().chain(b).min() };
         id.map(|id| (id, HOW[t]))
@@ -401,7 +401,7 @@ pub async fn recognise_many(conn: &mut impl Exec, keys: &[DonorKeys]) -> Result<
     let vals: Vec<Values> = clean.iter().map(values).collect();
     let mut found = Found::default();
     lookup(conn, vals.iter(), &mut found).await?;
-    Ok(vals.iter().map(|v| pick(v, &found, &HashMap::new())).collect())
+    Ok(vals.iter().map(|v| pick(v, &found, &Default::default())).collect())
 }
 
 /// The donors of many payments, created where new: the same result as
@@ -530,7 +530,6 @@ pub(crate) async fn find_or_add_prepared(
         q("SELECT setval(pg_get_serial_sequence('donors', 'id'), (SELECT MAX(id) FROM donors))").execute(conn).await?;
     }
     let mut accounts: Vec<(&str, String, i64)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
     for (Prepared { keys: k, vals }, id) in prepared.iter().zip(&ids) {
         if let Some(sub) = &k.subscription
             && memo.subscriptions.insert(sub.clone())
@@ -543,8 +542,8 @@ pub(crate) async fn find_or_add_prepared(
             .as_deref()
             .zip(vals[4].as_deref())
             .and_then(|(account, v)| Some((account, v.strip_prefix(account)?.strip_prefix('\u{1f}')?)));
+        // Each pair once: the memo holds those already written, by this call too.
         if let Some((account, key)) = pair
-            && seen.insert((account, key))
             && memo.accounts.insert(pair_bits(account, key))
         {
             accounts.push((account, key.to_string(), *id));
