@@ -39,36 +39,58 @@ fn may_matter(bytes: &[u8], legacy: &Legacy) -> bool {
 
 pub(super) fn survey<R: BufRead>(src: &mut R, legacy: &Legacy) -> Result<Survey, Rejected> {
     let mut found = Survey { documents: 0, accounts_after_documents: false };
-    let (mut buf, mut text, mut n) = (Vec::new(), String::new(), 0usize);
-    loop {
-        buf.clear();
-        let read =
-            src.read_until(b'\n', &mut buf).map_err(|e| structure(n + 1, format!("the file cannot be read: {e}")))?;
-        if read == 0 {
-            return Ok(found);
-        }
-        n += 1;
+    let (mut text, n) = (String::new(), std::cell::Cell::new(0usize));
+    let mut look = |line: &[u8]| {
+        n.set(n.get() + 1);
+        let start = line.iter().position(|b| !(b.is_ascii() && char::from(*b).is_whitespace())).unwrap_or(line.len());
         // The first line is the format's name; others only if their first letter may matter.
-        let start = buf.iter().position(|b| !(b.is_ascii() && char::from(*b).is_whitespace())).unwrap_or(buf.len());
-        if n == 1 || !may_matter(&buf[start..], legacy) {
-            continue;
+        if n.get() == 1 || !may_matter(&line[start..], legacy) {
+            return;
         }
-        // The key as the splitter reads it: the line decoded as a whole, up to its first `=`.
-        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        // The key as the splitter reads it: the line decoded as a whole (UTF-8 if all of it
+        // is), up to its first `=`, which is the same byte in every encoding read here.
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let key = &line[..memchr::memchr(b'=', line).unwrap_or(line.len())];
         let key = match std::str::from_utf8(line) {
-            Ok(s) => s,
+            Ok(s) => &s[..key.len()],
             Err(_) => {
-                legacy.decode_into(line, &mut text);
+                legacy.decode_into(key, &mut text);
                 &text
             }
         };
-        let key = key.split_once('=').map_or(key, |(k, _)| k).trim();
+        let key = key.trim();
         if same_key("секциядокумент", key) {
             found.documents += 1;
         } else if found.documents > 0 && ["секциярасчсчет", "расчсчет", "документ"].iter().any(|k| same_key(k, key))
         {
             found.accounts_after_documents = true;
         }
+    };
+    // Lines are looked at in the reader's own buffer; only one that spans two reads is copied.
+    let mut split: Vec<u8> = Vec::new();
+    loop {
+        let buf = src.fill_buf().map_err(|e| structure(n.get() + 1, format!("the file cannot be read: {e}")))?;
+        if buf.is_empty() {
+            if !split.is_empty() {
+                look(&split);
+            }
+            return Ok(found);
+        }
+        let mut at = 0;
+        while let Some(end) = memchr::memchr(b'\n', &buf[at..]) {
+            let line = &buf[at..at + end + 1];
+            if split.is_empty() {
+                look(line);
+            } else {
+                split.extend_from_slice(line);
+                look(&split);
+                split.clear();
+            }
+            at += end + 1;
+        }
+        split.extend_from_slice(&buf[at..]);
+        let read = buf.len();
+        src.consume(read);
     }
 }
