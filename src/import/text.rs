@@ -47,9 +47,11 @@ fn split(text: &str) -> Vec<String> {
 /// lines are short, and the decoder's own set-up for each cost more than the decoding.
 pub struct Legacy {
     encoding: &'static Encoding,
-    /// Each byte's character, UTF-8 encoded: its bytes and how many there are.
-    chars: Option<Box<[([u8; 4], u8); 256]>>,
+    chars: Option<Box<ByteTable>>,
 }
+
+/// Each byte's character, UTF-8 encoded: its bytes and how many there are.
+type ByteTable = [([u8; 4], u8); 256];
 
 impl Legacy {
     pub fn new(encoding: &'static Encoding) -> Legacy {
