@@ -360,10 +360,16 @@ async fn lookup<'v>(
                 _ => v,
             }
         }
-        let mut v: Vec<&str> = vals.clone().filter_map(|k| k[t].as_deref()).map(|v| ask(t, v)).collect();
+        // Those already asked are left out first: past the first chunks that is nearly all,
+        // and only the few left are sorted.
+        let mut v: Vec<&str> = vals
+            .clone()
+            .filter_map(|k| k[t].as_deref())
+            .map(|v| ask(t, v))
+            .filter(|a| !found.asked[t].contains(*a))
+            .collect();
         v.sort_unstable();
         v.dedup();
-        v.retain(|a| !found.asked[t].contains(*a));
         if v.is_empty() {
             continue;
         }

@@ -13,12 +13,12 @@ use super::cases::{set_stage, stage_of};
 use super::db::{Arg, Exec, json_list, repeat_marks};
 use super::donations::{Reach, Touched, place_designated};
 use super::donors::{self, DonorKeys};
-use super::import::{Choices, Preview, PreviewRow, RowStatus};
+use super::import::{Choices, Flow, Preview, PreviewRow, RowStatus};
 use super::plain_rows;
 use super::{Tx, now, q};
 use crate::domain::names::{NameIndex, Named};
 use crate::domain::purpose::{case_number_in, mentions};
-use crate::domain::{Channel, Money, Program, Stage};
+use crate::domain::{Channel, Currency, Money, Program, Stage};
 use crate::error::{Error, Result};
 use crate::import::{Direction, Format, Payment, Summary};
 
@@ -144,6 +144,8 @@ impl Run {
             None => known_keys(conn, &incoming).await?,
         };
         let mut statuses = Vec::with_capacity(chunk.len());
+        // The chunk's money by currency, added to the preview's once a chunk (not a key made per payment).
+        let mut flows: Vec<(Currency, Flow)> = Vec::new();
         for p in chunk {
             let status = match p.direction {
                 Direction::Incoming
@@ -167,18 +169,26 @@ impl Run {
                 RowStatus::Unknown => pv.unknown += 1,
                 RowStatus::Refund | RowStatus::Refunded => pv.refunds += 1,
             }
-            match p.direction {
-                Direction::Incoming => {
+            if matches!(p.direction, Direction::Incoming | Direction::Outgoing) {
+                let i = flows.iter().position(|(c, _)| *c == p.currency).unwrap_or_else(|| {
+                    flows.push((p.currency, Flow::default()));
+                    flows.len() - 1
+                });
+                let flow = &mut flows[i].1;
+                if p.direction == Direction::Incoming {
                     pv.incoming_total += p.amount;
-                    pv.by_currency.entry(p.currency.as_str().to_string()).or_default().incoming += p.amount;
-                }
-                Direction::Outgoing => {
+                    flow.incoming += p.amount;
+                } else {
                     pv.outgoing_total += p.amount;
-                    pv.by_currency.entry(p.currency.as_str().to_string()).or_default().outgoing += p.amount;
+                    flow.outgoing += p.amount;
                 }
-                _ => {}
             }
             statuses.push(status);
+        }
+        for (currency, flow) in flows {
+            let total = self.preview.by_currency.entry(currency.as_str().to_string()).or_default();
+            total.incoming += flow.incoming;
+            total.outgoing += flow.outgoing;
         }
         // Donors of the new rows the preview keeps, recognised in a few queries for the whole chunk
         // (the writer finds every row's donor itself; beyond the kept rows the answer shows nowhere).
