@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::bulk::{BULK_MIN, Bulk};
-use super::cases::{set_stage, stage_of};
+use super::cases::set_stage;
 use super::db::{Arg, Exec, json_list, repeat_marks};
 use super::donations::{Reach, Touched, place_designated};
 use super::donors::{self, DonorKeys};
@@ -314,9 +314,13 @@ impl Run {
                 plain.push((p, donor));
                 continue;
             };
-            stage_of(tx, case).await.map_err(|e| Error::invalid(format!("line {}: {e}", p.line)))?;
-            // Its programs recorded here, as the trigger would: a bulk load sets the trigger aside.
-            let program: String = q("SELECT program FROM cases WHERE id = $1").bind(case).scalar(tx).await?;
+            // The case must exist, and its program is recorded here, as the trigger would: a bulk
+            // load sets the trigger aside.
+            let program: String = q("SELECT program FROM cases WHERE id = $1")
+                .bind(case)
+                .scalar_optional(tx)
+                .await?
+                .ok_or_else(|| Error::invalid(format!("line {}: {}", p.line, Error::case_not_found(case))))?;
             let id: i64 = q(
                 "INSERT INTO donations (amount, currency, designation_kind, designated_id, received_on, channel, payer, donor_id, purpose, external_key, created_at, batch_id, subscription, programs)
                  VALUES ($1, $2, 'case', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
