@@ -249,8 +249,6 @@ pub struct Memo {
     made: [HashMap<String, i64>; 6],
     /// The name-alone keys each donor in `made` is known by.
     made_names: HashMap<i64, Vec<String>>,
-    /// (account, name) pairs already remembered in `donor_accounts`, as 128-bit hashes.
-    accounts: HashSet<u128>,
     /// Subscriptions already remembered in `donor_subscriptions`.
     subscriptions: HashSet<String>,
     limit: usize,
@@ -263,7 +261,6 @@ impl Memo {
             found: Found::default(),
             made: Default::default(),
             made_names: HashMap::new(),
-            accounts: HashSet::new(),
             subscriptions: HashSet::new(),
             limit,
         }
@@ -273,7 +270,6 @@ impl Memo {
         self.found.by.iter().map(HashMap::len).sum::<usize>()
             + self.found.asked.iter().map(HashSet::len).sum::<usize>()
             + self.made.iter().map(HashMap::len).sum::<usize>()
-            + self.accounts.len()
             + self.subscriptions.len()
     }
 
@@ -454,7 +450,12 @@ pub(crate) async fn find_or_add_prepared(
     let mut new_rows: Vec<(i64, DonorKeys)> = Vec::new();
     let mut pending: HashMap<i64, usize> = HashMap::new();
     let mut ids = Vec::with_capacity(prepared.len());
+    // Which payments bring an (account, name) pair the memo has not seen: only those are
+    // remembered in `donor_accounts`, each once (the memo holds those written before).
+    let mut new_pairs = Vec::with_capacity(prepared.len());
     for Prepared { keys: k, vals } in prepared {
+        let new_pair = vals[4].as_ref().is_some_and(|v| !memo.made[4].contains_key(v));
+        new_pairs.push(new_pair);
         let id = match pick(vals, &memo.found, &memo.made) {
             Some((id, how)) => {
                 let adds = k.email.is_some() || k.phone.is_some() || (k.inn.is_some() && how != "inn");
@@ -507,10 +508,11 @@ pub(crate) async fn find_or_add_prepared(
                 id
             }
         };
-        if let Some(sub) = &k.subscription {
+        // A subscription or account already known stays with its owner: nothing to learn.
+        if let Some(sub) = k.subscription.as_ref().filter(|s| !memo.made[1].contains_key(*s)) {
             memo.learn(1, sub.clone(), id);
         }
-        if let Some(acc) = &vals[4] {
+        if let Some(acc) = vals[4].as_ref().filter(|_| new_pair) {
             memo.learn(4, acc.clone(), id);
         }
         ids.push(id);
@@ -536,7 +538,7 @@ pub(crate) async fn find_or_add_prepared(
         q("SELECT setval(pg_get_serial_sequence('donors', 'id'), (SELECT MAX(id) FROM donors))").execute(conn).await?;
     }
     let mut accounts: Vec<(&str, String, i64)> = Vec::new();
-    for (Prepared { keys: k, vals }, id) in prepared.iter().zip(&ids) {
+    for ((Prepared { keys: k, vals }, id), new_pair) in prepared.iter().zip(&ids).zip(new_pairs) {
         if let Some(sub) = &k.subscription
             && memo.subscriptions.insert(sub.clone())
         {
@@ -548,10 +550,7 @@ pub(crate) async fn find_or_add_prepared(
             .as_deref()
             .zip(vals[4].as_deref())
             .and_then(|(account, v)| Some((account, v.strip_prefix(account)?.strip_prefix('\u{1f}')?)));
-        // Each pair once: the memo holds those already written, by this call too.
-        if let Some((account, key)) = pair
-            && memo.accounts.insert(pair_bits(account, key))
-        {
+        if let Some((account, key)) = pair.filter(|_| new_pair) {
             accounts.push((account, key.to_string(), *id));
         }
     }
@@ -567,19 +566,6 @@ pub(crate) async fn find_or_add_prepared(
         add.execute(conn).await?;
     }
     Ok(ids)
-}
-
-/// An (account, name key) pair as 128 bits: two SipHashes with different keys.
-fn pair_bits(account: &str, key: &str) -> u128 {
-    use std::hash::{Hash, Hasher};
-    let half = |seed: u64| {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        seed.hash(&mut h);
-        account.hash(&mut h);
-        key.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(0x5eed_0001)) << 64) | u128::from(half(0x5eed_0002))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! Many rows into a SQLite file through one prepared statement, run on the
-//! transaction's own connection with SQLite's C API: a long import's plain
-//! donations. Through sqlx every statement and each of its values is copied
+//! Many rows into a SQLite file through prepared statements of many rows each,
+//! run on the transaction's own connection with SQLite's C API: a long
+//! import's plain donations. Through sqlx every statement and each of its values is copied
 //! and handed to the connection's worker thread; for a million rows that
 //! hand-over cost more than SQLite's own work. The connection is locked for
 //! the whole chunk, inside the transaction sqlx began, so the rows commit or
@@ -36,31 +36,66 @@ unsafe fn message(db: *mut ffi::sqlite3) -> String {
     unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db)).to_string_lossy().into_owned() }
 }
 
-/// Runs `sql` once for every row `rows` yields: the register line it comes from (named in an
-/// error) and its values in the order of the statement's `?`s. Stops at the first row SQLite refuses.
-pub(super) async fn insert_each<'r, I, const N: usize>(conn: &mut SqliteConnection, sql: &str, rows: I) -> Result<()>
+/// Rows in one statement. A statement of many rows keeps its cursors open and placed from one
+/// row to the next (the table's at its end, where the next row goes); a statement of one row
+/// opens them again, and seeks from the root, for every row.
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// Inserts every row `rows` yields, [`ROWS_PER_STATEMENT`] to a statement of `head` (`INSERT …
+/// VALUES`) followed by as many `row`s (`(?, …)`, one `?` per value): each row is the register
+/// line it comes from (named in an error) and its values in the order of the `?`s. Stops at the
+/// first row SQLite refuses.
+pub(super) async fn insert_each<'r, I, const N: usize>(
+    conn: &mut SqliteConnection,
+    head: &str,
+    row: &str,
+    rows: I,
+) -> Result<()>
 where
     I: IntoIterator<Item = (usize, [Value<'r>; N])>,
 {
     let mut locked = conn.lock_handle().await?;
     let db = locked.as_raw_handle().as_ptr();
+    let sql = |n: usize| format!("{head} {}", vec![row; n].join(", "));
+    let full = prepare(db, &sql(ROWS_PER_STATEMENT))?;
+    let mut rows = rows.into_iter();
+    let mut group = Vec::with_capacity(ROWS_PER_STATEMENT);
+    loop {
+        group.clear();
+        group.extend(rows.by_ref().take(ROWS_PER_STATEMENT));
+        match group.len() {
+            0 => return Ok(()),
+            ROWS_PER_STATEMENT => run(db, &full, &group)?,
+            n => return run(db, &prepare(db, &sql(n))?, &group),
+        }
+    }
+}
+
+/// `sql` prepared on `db`.
+fn prepare(db: *mut ffi::sqlite3, sql: &str) -> Result<Finalize> {
     let sql = std::ffi::CString::new(sql).map_err(|_| Error::invalid("a statement holds a NUL byte"))?;
     let mut raw: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
-    // SAFETY: `db` is the open connection we hold the lock of; `raw` is ours to fill.
+    // SAFETY: `db` is the open connection whose lock the caller holds; `raw` is ours to fill.
     let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut raw, std::ptr::null_mut()) };
-    let Some(stmt) = NonNull::new(raw).filter(|_| rc == ffi::SQLITE_OK) else {
+    match NonNull::new(raw).filter(|_| rc == ffi::SQLITE_OK) {
+        Some(stmt) => Ok(Finalize(stmt)),
         // SAFETY: as above.
-        return Err(Error::invalid(format!("database: {}", unsafe { message(db) })));
-    };
-    let stmt = Finalize(stmt);
-    for (line, values) in rows {
-        // SAFETY: `stmt` is a live statement of `db`, which we hold. Texts are bound without a
-        // copy (SQLITE_STATIC): SQLite reads them until they are bound again or the statement
-        // is finalized, both within this call, and they live for `'r`, longer than the call.
-        let rc = unsafe {
-            let s = stmt.0.as_ptr();
+        None => Err(Error::invalid(format!("database: {}", unsafe { message(db) }))),
+    }
+}
+
+/// Runs `stmt` (one `?` per value of `rows`) once. A refused row is named by its line: the rows
+/// before it are in (the statement is `OR FAIL`), so SQLite's count of changes says which it is.
+fn run<const N: usize>(db: *mut ffi::sqlite3, stmt: &Finalize, rows: &[(usize, [Value<'_>; N])]) -> Result<()> {
+    let s = stmt.0.as_ptr();
+    let line_of = |i: usize| rows.get(i).or(rows.first()).map_or(0, |(line, _)| *line);
+    // SAFETY: `s` is a live statement of `db`, whose lock the caller holds. Texts are bound
+    // without a copy (SQLITE_STATIC): SQLite reads them until they are bound again or the
+    // statement is finalized, and the caller's rows outlive both.
+    unsafe {
+        for (r, (line, values)) in rows.iter().enumerate() {
             for (i, v) in values.iter().enumerate() {
-                let i = i as c_int + 1;
+                let i = c_int::try_from(r * N + i + 1).unwrap_or(c_int::MAX);
                 let rc = match v {
                     Value::Int(n) => ffi::sqlite3_bind_int64(s, i, *n),
                     Value::Text(t) => {
@@ -73,14 +108,15 @@ where
                     return Err(Error::invalid(format!("line {line}: database: {}", message(db))));
                 }
             }
-            let rc = ffi::sqlite3_step(s);
-            ffi::sqlite3_reset(s);
-            rc
-        };
-        if rc != ffi::SQLITE_DONE {
-            // SAFETY: as above.
-            return Err(Error::invalid(format!("line {line}: database: {}", unsafe { message(db) })));
         }
+        let rc = ffi::sqlite3_step(s);
+        if rc != ffi::SQLITE_DONE {
+            let done = usize::try_from(ffi::sqlite3_changes64(db)).unwrap_or(0);
+            let msg = message(db);
+            ffi::sqlite3_reset(s);
+            return Err(Error::invalid(format!("line {}: database: {msg}", line_of(done))));
+        }
+        ffi::sqlite3_reset(s);
     }
     Ok(())
 }
@@ -93,6 +129,50 @@ impl Drop for Finalize {
         // SAFETY: the statement was prepared by us and is finalized once, here.
         unsafe {
             ffi::sqlite3_finalize(self.0.as_ptr());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ROWS_PER_STATEMENT, Value, insert_each};
+    use sqlx::Connection;
+
+    /// Every row goes in, in order, whether it fills a statement or ends a short one; a refused
+    /// row is named by its own line, in a full statement and in the short last one alike.
+    #[tokio::test]
+    async fn rows_go_in_many_to_a_statement_and_a_refused_one_is_named_by_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("rows.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL CHECK (n > 0), s TEXT, k TEXT NOT NULL)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let total = ROWS_PER_STATEMENT * 2 + 37;
+        let texts: Vec<String> = (0..total).map(|i| format!("строка {i}")).collect();
+        let rows = |bad: Option<usize>| {
+            let texts = &texts;
+            (0..total).map(move |i| {
+                let n = if Some(i) == bad { 0 } else { i as i64 + 1 };
+                let s = if i % 3 == 0 { Value::Null } else { Value::Text(&texts[i]) };
+                (i + 10, [Value::Int(n), s, Value::Text(&texts[i])])
+            })
+        };
+        let head = "INSERT OR FAIL INTO t (n, s, k) VALUES";
+        insert_each(&mut conn, head, "(?, ?, ?)", rows(None)).await.unwrap();
+        let got: Vec<(i64, Option<String>, String)> =
+            sqlx::query_as("SELECT n, s, k FROM t ORDER BY id").fetch_all(&mut conn).await.unwrap();
+        assert_eq!(got.len(), total);
+        for (i, (n, s, k)) in got.into_iter().enumerate() {
+            assert_eq!((n, s.is_none(), k.as_str()), (i as i64 + 1, i % 3 == 0, texts[i].as_str()));
+        }
+        for bad in [0, ROWS_PER_STATEMENT + 41, total - 1] {
+            let err = insert_each(&mut conn, head, "(?, ?, ?)", rows(Some(bad))).await.unwrap_err().to_string();
+            assert!(err.starts_with(&format!("line {}: database:", bad + 10)), "row {bad}: {err}");
+            assert!(err.contains("CHECK"), "{err}");
         }
     }
 }

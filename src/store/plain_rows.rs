@@ -1,6 +1,6 @@
 //! An import's unrestricted donations, written many at once: into
-//! PostgreSQL in multi-row statements, into a SQLite file a row at a time
-//! through one prepared statement on the transaction's own connection (see
+//! PostgreSQL in multi-row statements, into a SQLite file through prepared
+//! statements of many rows on the transaction's own connection (see
 //! [`lite_rows`](super::lite_rows)).
 
 use super::db::{Arg, repeat_marks};
@@ -45,7 +45,7 @@ pub(super) async fn insert_pg(
     Ok(())
 }
 
-/// Unrestricted donations into a SQLite file, a row at a time through one prepared statement
+/// Unrestricted donations into a SQLite file, many to a prepared statement
 /// (see [`lite_rows`](super::lite_rows)), valued as sqlx would bind them.
 pub(super) async fn insert_lite(
     conn: &mut sqlx::SqliteConnection,
@@ -58,9 +58,8 @@ pub(super) async fn insert_lite(
     let Arg::Text(Some(created)) = created else { return Err(Error::invalid("an import's time is text on SQLite")) };
     // OR FAIL: a failing row fails the statement without undoing its earlier rows, so SQLite
     // keeps no statement journal; any error drops the whole transaction anyway.
-    let sql = format!(
-        "INSERT OR FAIL INTO donations ({PLAIN_COLUMNS}) VALUES (?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    );
+    let head = format!("INSERT OR FAIL INTO donations ({PLAIN_COLUMNS}) VALUES");
+    let row = "(?, ?, 'unrestricted', ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let days: Vec<String> = plain.iter().map(|(p, _)| crate::import::iso_day(p.booked.unwrap_or(p.date))).collect();
     let names: Vec<String> = plain.iter().map(|(p, _)| payer_name(p)).collect();
     let rows = plain.iter().zip(&days).zip(&names).map(|(((p, donor), day), name)| {
@@ -81,5 +80,5 @@ pub(super) async fn insert_lite(
             ],
         )
     });
-    insert_each(conn, &sql, rows).await
+    insert_each(conn, &head, row, rows).await
 }

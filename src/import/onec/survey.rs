@@ -23,18 +23,24 @@ pub(super) struct Survey {
     pub accounts_after_documents: bool,
 }
 
-/// Could a line whose first non-blank bytes are `bytes` start with one of the letters the
-/// keys that matter begin with (С, Р, Д), in either reading of the line (UTF-8 or the
-/// legacy code page)? A blank character other than ASCII's counts too, as the splitter
-/// trims it: such a line is looked at closely. No line that matters is ever missed.
+/// Could a line whose first non-blank bytes are `bytes` start with one of the keys that
+/// matter, judged by its first two letters (СЕ, РА, ДО, in any case) in either reading of
+/// the line (UTF-8 or the legacy code page)? A blank character other than ASCII's counts
+/// too, as the splitter trims it: such a line is looked at closely. No line that matters
+/// is ever missed, and the document's other keys that begin so (`Сумма`, `Дата…`) are
+/// passed over without being decoded.
 fn may_matter(bytes: &[u8], legacy: &Legacy) -> bool {
     let Some(&first) = bytes.first() else { return false };
     if first.is_ascii() {
         return false;
     }
-    let letter = |c: char| matches!(fold(c), 'с' | 'р' | 'д') || c.is_whitespace();
-    let utf8 = bytes.utf8_chunks().next().and_then(|c| c.valid().chars().next());
-    letter(legacy.char_of(first)) || utf8.is_some_and(letter)
+    let starts = |a: char, b: Option<char>| {
+        a.is_whitespace() || matches!((fold(a), b.map(fold)), ('с', Some('е')) | ('р', Some('а')) | ('д', Some('о')))
+    };
+    // The code pages read here are one byte to a letter; in UTF-8 two letters take at most 8 bytes.
+    let mut utf8 = bytes[..bytes.len().min(8)].utf8_chunks().next().map(|c| c.valid().chars()).into_iter().flatten();
+    starts(legacy.char_of(first), bytes.get(1).map(|b| legacy.char_of(*b)))
+        || utf8.next().is_some_and(|a| starts(a, utf8.next()))
 }
 
 pub(super) fn survey<R: BufRead>(src: &mut R, legacy: &Legacy) -> Result<Survey, Rejected> {
@@ -92,5 +98,47 @@ pub(super) fn survey<R: BufRead>(src: &mut R, legacy: &Legacy) -> Result<Survey,
         split.extend_from_slice(&buf[at..]);
         let read = buf.len();
         src.consume(read);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use encoding_rs::{IBM866, UTF_8, WINDOWS_1251};
+
+    #[test]
+    fn no_key_that_matters_is_passed_over_and_the_others_are() {
+        let spellings = |k: &str| {
+            let upper = k.to_uppercase();
+            let title: String = k.chars().take(1).flat_map(char::to_uppercase).chain(k.chars().skip(1)).collect();
+            let mixed: String = k
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i % 2 == 1 { c.to_uppercase().next().unwrap_or(c) } else { c })
+                .collect();
+            [k.to_string(), upper, title, mixed]
+        };
+        for (file, legacy) in [(WINDOWS_1251, WINDOWS_1251), (IBM866, IBM866), (UTF_8, WINDOWS_1251), (UTF_8, IBM866)] {
+            let legacy = Legacy::new(legacy);
+            for key in ["секциядокумент", "секциярасчсчет", "расчсчет", "документ"]
+            {
+                for spelt in spellings(key) {
+                    for lead in ["", "\u{a0}", "\u{2007}"] {
+                        let line = format!("{lead}{spelt}=1\r\n");
+                        let (bytes, _, lossy) = file.encode(&line);
+                        if lossy {
+                            continue;
+                        }
+                        assert!(may_matter(&bytes, &legacy), "{} line {line:?}", file.name());
+                    }
+                }
+            }
+            for other in
+                ["Сумма=1", "СУММА=1", "Дата=01.03.2026", "ДатаПоступило=01.03.2026", "Номер=1", "Плательщик=А"]
+            {
+                let (bytes, _, _) = file.encode(other);
+                assert!(!may_matter(&bytes, &legacy), "{} line {other:?}", file.name());
+            }
+        }
     }
 }
