@@ -582,3 +582,39 @@ on_both_engines! {
         assert!(cli.ok(&["verify"]).contains("all money invariants hold"));
     }
 }
+
+/// The import benchmark, small: every run it prints went through, almoner's imports and both
+/// raw baselines wrote every row, and the figures come with their targets. (Without hledger or
+/// ledger on the PATH, it says so and compares the rest.)
+#[test]
+fn the_import_benchmark_runs_every_contender_on_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["bench", "--import", "--rows", "3000", "--hledger-rows", "300", "--dir"])
+        .arg(dir.path())
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    for run in ["1C --dry-run", "1C (commit)", "CSV --dry-run", "CSV (commit)", "SQLite's 2 MB cache", "64 MB cache"] {
+        assert!(text.lines().any(|l| l.contains(run) && l.contains(" 3000 ")), "no run {run:?} of 3000 rows: {text}");
+    }
+    assert!(text.contains("hledger is not installed") && text.contains("ledger is not installed"), "{text}");
+    assert_eq!(text.matches("vs raw, 2 MB cache:").count(), 3, "{text}");
+    assert_eq!(text.matches("vs raw, 64 MB cache:").count(), 3, "{text}");
+    assert!(text.contains("peak RSS of any almoner run"), "{text}");
+    for db in ["commit_1c.db", "commit_csv.db", "raw.db", "raw_cache.db"] {
+        assert_eq!(donations_in(&dir.path().join(db)), 3000, "{db}");
+    }
+}
+
+/// Rows in the `donations` table of a SQLite file.
+fn donations_in(db: &Path) -> i64 {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM donations").fetch_one(&mut conn).await.unwrap()
+    })
+}

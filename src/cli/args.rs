@@ -551,6 +551,9 @@ pub struct BenchArgs {
     /// The raw-insert baseline: insert this CSV into the database given as --dir.
     #[arg(long, hide = true)]
     pub raw_insert: Option<PathBuf>,
+    /// The raw-insert baseline's page cache in KiB (default: SQLite's own, 2 000).
+    #[arg(long, hide = true)]
+    pub raw_cache_kib: Option<u32>,
 }
 
 fn parse_money_or_zero(s: &str) -> Result<Money, String> {

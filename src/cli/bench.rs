@@ -125,7 +125,7 @@ fn ms(d: Duration) -> String {
 pub async fn run(args: &BenchArgs) -> Result<()> {
     if let Some(csv) = &args.raw_insert {
         let db = args.dir.as_deref().context("--raw-insert needs the database as --dir")?;
-        return super::bench_import::raw_insert(csv, db);
+        return super::bench_import::raw_insert(csv, db, args.raw_cache_kib);
     }
     if args.import {
         return super::bench_import::run(args);

@@ -123,6 +123,9 @@ fn no_progress(_: &str, _: usize, _: usize) {}
 const CHECKING: &str = "checking";
 const IMPORTING: &str = "importing";
 
+/// The page cache a long import's connection works with, in KiB (SQLite's own default is 2 000).
+pub const IMPORT_CACHE_KIB: u32 = 65_536;
+
 impl Store {
     /// What importing `register` would do, writing nothing.
     pub async fn preview_import(&self, register: &Register, file: &str) -> Result<Preview> {
@@ -172,7 +175,8 @@ impl Store {
             // can no longer abort half-way and SQLite keeps no statement journal of the pages it touches.
             // Pages read through the memory map count as this process's memory: an import reads
             // through the page cache alone, so its footprint stays flat however long the table.
-            for sql in ["PRAGMA cache_size = -65536", "PRAGMA mmap_size = 0", "PRAGMA defer_foreign_keys = ON"] {
+            let cache = format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}");
+            for sql in [cache.as_str(), "PRAGMA mmap_size = 0", "PRAGMA defer_foreign_keys = ON"] {
                 q(sql).execute(&mut tx).await?;
             }
         }

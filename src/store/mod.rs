@@ -53,7 +53,7 @@ pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
 pub use donor_report::{CaseShare, ChildPage, DonorReport, Order, Paper};
 pub use donor_review::{DonorPair, DonorSide};
 pub use gdpr::{Planned, Rules, RunOutcome};
-pub use import::{Batch, Choices, Preview, PreviewRow, ProgressFn, RowStatus};
+pub use import::{Batch, Choices, IMPORT_CACHE_KIB, Preview, PreviewRow, ProgressFn, RowStatus};
 pub use ingest::{Decisions, KEEP_ROWS};
 pub use intake::{Application, Intake, Taken};
 pub use invariants::Scope;
