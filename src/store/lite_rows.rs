@@ -57,7 +57,9 @@ where
     let mut locked = conn.lock_handle().await?;
     let db = locked.as_raw_handle().as_ptr();
     let sql = |n: usize| format!("{head} {}", vec![row; n].join(", "));
-    let full = prepare(db, &sql(ROWS_PER_STATEMENT))?;
+    // SAFETY (each block below): `db` is the open connection whose lock we hold until the end,
+    // and the rows' texts live for `'r`, longer than this call and its statements.
+    let full = unsafe { prepare(db, &sql(ROWS_PER_STATEMENT))? };
     let mut rows = rows.into_iter();
     let mut group = Vec::with_capacity(ROWS_PER_STATEMENT);
     loop {
@@ -65,17 +67,20 @@ where
         group.extend(rows.by_ref().take(ROWS_PER_STATEMENT));
         match group.len() {
             0 => return Ok(()),
-            ROWS_PER_STATEMENT => run(db, &full, &group)?,
-            n => return run(db, &prepare(db, &sql(n))?, &group),
+            ROWS_PER_STATEMENT => unsafe { run(db, &full, &group)? },
+            n => return unsafe { run(db, &prepare(db, &sql(n))?, &group) },
         }
     }
 }
 
 /// `sql` prepared on `db`.
-fn prepare(db: *mut ffi::sqlite3, sql: &str) -> Result<Finalize> {
+///
+/// # Safety
+/// `db` must be an open connection no one else uses meanwhile.
+unsafe fn prepare(db: *mut ffi::sqlite3, sql: &str) -> Result<Finalize> {
     let sql = std::ffi::CString::new(sql).map_err(|_| Error::invalid("a statement holds a NUL byte"))?;
     let mut raw: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
-    // SAFETY: `db` is the open connection whose lock the caller holds; `raw` is ours to fill.
+    // SAFETY: `db` is as the caller promised; `raw` is ours to fill.
     let rc = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut raw, std::ptr::null_mut()) };
     match NonNull::new(raw).filter(|_| rc == ffi::SQLITE_OK) {
         Some(stmt) => Ok(Finalize(stmt)),
@@ -86,12 +91,15 @@ fn prepare(db: *mut ffi::sqlite3, sql: &str) -> Result<Finalize> {
 
 /// Runs `stmt` (one `?` per value of `rows`) once. A refused row is named by its line: the rows
 /// before it are in (the statement is `OR FAIL`), so SQLite's count of changes says which it is.
-fn run<const N: usize>(db: *mut ffi::sqlite3, stmt: &Finalize, rows: &[(usize, [Value<'_>; N])]) -> Result<()> {
+///
+/// # Safety
+/// `db` must be an open connection no one else uses meanwhile, `stmt` one of its statements,
+/// and the texts in `rows` must outlive `stmt` or its next binding of them: they are bound
+/// without a copy (SQLITE_STATIC), and SQLite reads them until then.
+unsafe fn run<const N: usize>(db: *mut ffi::sqlite3, stmt: &Finalize, rows: &[(usize, [Value<'_>; N])]) -> Result<()> {
     let s = stmt.0.as_ptr();
     let line_of = |i: usize| rows.get(i).or(rows.first()).map_or(0, |(line, _)| *line);
-    // SAFETY: `s` is a live statement of `db`, whose lock the caller holds. Texts are bound
-    // without a copy (SQLITE_STATIC): SQLite reads them until they are bound again or the
-    // statement is finalized, and the caller's rows outlive both.
+    // SAFETY: as the caller promised.
     unsafe {
         for (r, (line, values)) in rows.iter().enumerate() {
             for (i, v) in values.iter().enumerate() {
