@@ -124,15 +124,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     // The baseline twice: with SQLite's own small page cache, and with the one almoner's import
     // gives itself, which holds the whole key index (at a million rows the first rereads it from
     // the operating system's cache for nearly every row).
-    let db = fresh("raw.db");
-    let mut c = Command::new(&me);
-    c.arg("bench").arg("--raw-insert").arg(&csv).arg("--dir").arg(&db);
-    results.push(measure(RAW_DEFAULT, rows, &mut c)?);
-    let db = fresh("raw_cache.db");
-    let mut c = Command::new(&me);
-    c.arg("bench").arg("--raw-insert").arg(&csv).arg("--dir").arg(&db);
-    c.arg("--raw-cache-kib").arg(crate::store::IMPORT_CACHE_KIB.to_string());
-    results.push(measure(RAW_CACHE, rows, &mut c)?);
+    for (what, file, cache) in
+        [(RAW_DEFAULT, "raw.db", None), (RAW_CACHE, "raw_cache.db", Some(crate::store::IMPORT_CACHE_KIB))]
+    {
+        let mut c = Command::new(&me);
+        c.arg("bench").arg("--raw-insert").arg(&csv).arg("--dir").arg(fresh(file));
+        if let Some(kib) = cache {
+            c.arg("--raw-cache-kib").arg(kib.to_string());
+        }
+        results.push(measure(what, rows, &mut c)?);
+    }
     match tool("hledger") {
         Some(h) => {
             let mut c = Command::new(h);

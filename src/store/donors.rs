@@ -249,28 +249,19 @@ pub struct Memo {
     made: [HashMap<String, i64>; 6],
     /// The name-alone keys each donor in `made` is known by.
     made_names: HashMap<i64, Vec<String>>,
-    /// Subscriptions already remembered in `donor_subscriptions`.
-    subscriptions: HashSet<String>,
     limit: usize,
 }
 
 impl Memo {
     /// A memo that starts afresh past `limit` remembered keys.
     pub fn new(limit: usize) -> Memo {
-        Memo {
-            found: Found::default(),
-            made: Default::default(),
-            made_names: HashMap::new(),
-            subscriptions: HashSet::new(),
-            limit,
-        }
+        Memo { found: Found::default(), made: Default::default(), made_names: HashMap::new(), limit }
     }
 
     fn size(&self) -> usize {
         self.found.by.iter().map(HashMap::len).sum::<usize>()
             + self.found.asked.iter().map(HashSet::len).sum::<usize>()
             + self.made.iter().map(HashMap::len).sum::<usize>()
-            + self.subscriptions.len()
     }
 
     /// Forgets that `id` is found by its name alone: it now has an INN, e-mail or phone.
@@ -450,12 +441,14 @@ pub(crate) async fn find_or_add_prepared(
     let mut new_rows: Vec<(i64, DonorKeys)> = Vec::new();
     let mut pending: HashMap<i64, usize> = HashMap::new();
     let mut ids = Vec::with_capacity(prepared.len());
-    // Which payments bring an (account, name) pair the memo has not seen: only those are
-    // remembered in `donor_accounts`, each once (the memo holds those written before).
-    let mut new_pairs = Vec::with_capacity(prepared.len());
+    // Which payments bring a subscription or an (account, name) pair the memo has not seen:
+    // only those are remembered in `donor_subscriptions` and `donor_accounts`, each once (the
+    // memo has learned every one written before, and forgets them all together).
+    let mut news = Vec::with_capacity(prepared.len());
     for Prepared { keys: k, vals } in prepared {
-        let new_pair = vals[4].as_ref().is_some_and(|v| !memo.made[4].contains_key(v));
-        new_pairs.push(new_pair);
+        let new = |t: usize| vals[t].as_ref().is_some_and(|v| !memo.made[t].contains_key(v));
+        let (new_sub, new_pair) = (new(1), new(4));
+        news.push((new_sub, new_pair));
         let id = match pick(vals, &memo.found, &memo.made) {
             Some((id, how)) => {
                 let adds = k.email.is_some() || k.phone.is_some() || (k.inn.is_some() && how != "inn");
@@ -509,7 +502,7 @@ pub(crate) async fn find_or_add_prepared(
             }
         };
         // A subscription or account already known stays with its owner: nothing to learn.
-        if let Some(sub) = k.subscription.as_ref().filter(|s| !memo.made[1].contains_key(*s)) {
+        if let Some(sub) = vals[1].as_ref().filter(|_| new_sub) {
             memo.learn(1, sub.clone(), id);
         }
         if let Some(acc) = vals[4].as_ref().filter(|_| new_pair) {
@@ -538,10 +531,8 @@ pub(crate) async fn find_or_add_prepared(
         q("SELECT setval(pg_get_serial_sequence('donors', 'id'), (SELECT MAX(id) FROM donors))").execute(conn).await?;
     }
     let mut accounts: Vec<(&str, String, i64)> = Vec::new();
-    for ((Prepared { keys: k, vals }, id), new_pair) in prepared.iter().zip(&ids).zip(new_pairs) {
-        if let Some(sub) = &k.subscription
-            && memo.subscriptions.insert(sub.clone())
-        {
+    for ((Prepared { keys: k, vals }, id), (new_sub, new_pair)) in prepared.iter().zip(&ids).zip(news) {
+        if let Some(sub) = k.subscription.as_ref().filter(|_| new_sub) {
             keep_subscription(conn, sub, *id).await?;
         }
         // The account's key is the account, 0x1f, the name's key (see `values`).
