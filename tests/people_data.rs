@@ -213,8 +213,47 @@ on_both_engines! {
             ),
         )
         .await;
+        // What people typed about Глеб: why his money was placed on a case and taken back (the
+        // reversal sent the funded case back to fundraising, in the case's own history too), and
+        // why he is not Борис. The reversed money is on no case: it holds nobody back.
+        let funded = fundraising_case(&f.t, rub("300")).await;
+        let gleb_gift: i64 = one(s, &format!("SELECT MIN(id) FROM donations WHERE donor_id = {}", id('g'))).await;
+        s.allocate(gleb_gift, &Plan::Lines(vec![(funded, rub("300"))]), Some("по просьбе Глеба Петровича"), None)
+            .await
+            .unwrap();
+        assert_eq!(s.case(funded).await.unwrap().stage, Stage::Payment);
+        let placed: i64 = one(s, &format!("SELECT id FROM allocations WHERE donation_id = {gleb_gift}")).await;
+        s.reverse(placed, "Глеб Петрович передумал").await.unwrap();
+        s.keep_donors_apart(id('g'), id('b'), Some("Глеб не брат Бориса")).await.unwrap();
+        // And about the closed case: what a hand-over said of it.
+        s.assign(closed, Some("врач"), Some("анализы от 5 мая плохие")).await.unwrap();
+        // Where such words are kept outside the log.
+        let in_tables = |s: &Store, text: &'static str| {
+            let s = s.clone();
+            async move {
+                let sql = format!(
+                    "SELECT (SELECT COUNT(*) FROM allocations WHERE reason LIKE '%{text}%')
+                          + (SELECT COUNT(*) FROM reversals WHERE reason LIKE '%{text}%')
+                          + (SELECT COUNT(*) FROM stage_changes WHERE reason LIKE '%{text}%')
+                          + (SELECT COUNT(*) FROM gdpr_overrides WHERE reason LIKE '%{text}%')
+                          + (SELECT COUNT(*) FROM donors_kept_apart WHERE reason LIKE '%{text}%')
+                          + (SELECT COUNT(*) FROM notices WHERE text LIKE '%{text}%')"
+                );
+                one::<i64>(&s, &sql).await
+            }
+        };
+        let typed = ["Глеба Петровича", "Глеб Петрович передумал", "Глеб не брат Бориса", "письмо от 01.11.2026", "не подтверждено", "анализы от 5 мая"];
+        for text in typed {
+            assert!(in_tables(s, text).await > 0, "{text} is kept before the rules run");
+        }
         // What must leave the log, and is in it now.
         let gone = [
+            "Глеба Петровича",
+            "Глеб Петрович передумал",
+            "Глеб не брат Бориса",
+            "письмо от 01.11.2026",
+            "не подтверждено",
+            "анализы от 5 мая",
             "Глеб",
             "Зоя",
             "Gleb Glebov",
@@ -333,6 +372,34 @@ on_both_engines! {
         for text in gone {
             assert_eq!(in_log(s, text).await, 0, "{text} is still in the audit log");
         }
+        for text in typed {
+            assert_eq!(in_tables(s, text).await, 0, "{text} is still kept");
+        }
+        // The reasons are marked as removed where they were; the rules' own reasons, and what was
+        // typed about those still under no rule (Жанна's exclusion), stay.
+        let marked: Vec<(String, String)> = rows(
+            s,
+            &format!(
+                "SELECT 'allocation', reason FROM allocations WHERE id = {placed}
+                 UNION ALL SELECT 'reversal', reason FROM reversals WHERE allocation_id = {placed}
+                 UNION ALL SELECT 'fundraising again', reason FROM stage_changes WHERE case_id = {funded} AND from_stage = 'payment'
+                 UNION ALL SELECT 'rejected', reason FROM stage_changes WHERE case_id = {closed} AND to_stage = 'rejected'
+                 UNION ALL SELECT 'kept apart', reason FROM donors_kept_apart
+                 UNION ALL SELECT 'asked', reason FROM gdpr_overrides WHERE entity_id = {}
+                 UNION ALL SELECT 'handed', text FROM notices WHERE case_id = {closed} AND kind = 'assigned'",
+                id('z')
+            ),
+        )
+        .await;
+        let want: Vec<(String, String)> =
+            ["allocation", "reversal", "fundraising again", "rejected", "kept apart", "asked"]
+                .into_iter()
+                .map(|what| (what.to_string(), marker.to_string()))
+                .chain([("handed".to_string(), format!("tester handed you case {closed}: {marker}"))])
+                .collect();
+        assert_eq!(marked, want);
+        assert!(in_log(s, "крупный партнёр, договор").await > 0, "Жанна is under no rule: her exclusion's reason stays");
+        assert!(in_log(s, "no gift since 2018-01-10 (7 years)").await > 0, "the rules' own reasons stay");
         let added: i64 = one(s, "SELECT COUNT(*) FROM audit_log").await;
         assert_eq!(added, entries + logged + 1, "no entry went: only the plan's, the run's and Дарья's gift came");
         let now = money_history(s).await;
@@ -388,6 +455,47 @@ on_both_engines! {
         ] {
             assert!(sqlx::query(sql).execute(s.pool().unwrap()).await.is_err(), "the database allowed: {sql}");
         }
+        // Allocations, reversals and stage history take the removal of a reason and nothing else
+        // (PostgreSQL's triggers: tests/pg_schema.rs).
+        let (anna_gift, egor_placed): (i64, i64) = row(
+            s,
+            &format!(
+                "SELECT (SELECT MIN(id) FROM donations WHERE donor_id = {}), (SELECT id FROM allocations WHERE case_id = {})",
+                id('a'),
+                f.open_case
+            ),
+        )
+        .await;
+        s.allocate(anna_gift, &Plan::Lines(vec![(f.open_case, rub("50"))]), Some("проба"), None).await.unwrap();
+        s.reverse(egor_placed, "проба").await.unwrap();
+        let open_case = f.open_case;
+        for (table, other, live) in [
+            ("allocations", "amount = amount + 1", "reason = 'проба'".to_string()),
+            ("reversals", "at = at || 'x'", "reason = 'проба'".to_string()),
+            ("stage_changes", "to_stage = 'paid'", format!("case_id = {open_case} AND reason <> '{marker}'")),
+        ] {
+            for sql in [
+                format!("UPDATE {table} SET reason = 'другая' WHERE {live}"),
+                format!("UPDATE {table} SET reason = '{marker}', {other} WHERE {live}"),
+                format!("UPDATE {table} SET by_user = 'someone'"),
+                format!("UPDATE {table} SET reason = 'снова' WHERE reason = '{marker}'"),
+                format!("UPDATE {table} SET reason = '{marker}' WHERE reason = '{marker}'"),
+                format!("DELETE FROM {table}"),
+            ] {
+                assert!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(s.pool().unwrap()).await.is_err(), "the database allowed: {sql}");
+            }
+        }
+        for sql in [
+            format!("UPDATE allocations SET reason = '{marker}' WHERE reason IS NULL"),
+            format!("UPDATE stage_changes SET reason = '{marker}', stay = 5 WHERE case_id = {}", f.open_case),
+        ] {
+            assert!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(s.pool().unwrap()).await.is_err(), "the database allowed: {sql}");
+        }
+        for table in ["allocations", "reversals", "stage_changes"] {
+            let sql = format!("UPDATE {table} SET reason = '{marker}' WHERE reason <> '{marker}'");
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(s.pool().unwrap()).await.expect("the removal of a reason is taken");
+        }
+        assert_invariants(s).await;
         let one: i64 = one(s, "SELECT MIN(id) FROM audit_log WHERE action = 'donation.new' AND redacted = 0").await;
         sqlx::query("UPDATE audit_log SET after = json_set(after, '$.payer', ?), redacted = 1 WHERE id = ?")
             .bind(marker)

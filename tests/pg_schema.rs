@@ -291,3 +291,71 @@ async fn the_audit_log_takes_only_the_removal_of_personal_data() {
     must_refuse(&mut c, "DELETE FROM audit_log", "append-only").await;
     must_refuse(&mut c, "TRUNCATE audit_log", "append-only").await;
 }
+
+/// Every PostgreSQL migration, in order, as a store applies them.
+const MIGRATIONS: [&str; 5] = [
+    SCHEMA,
+    include_str!("../migrations/postgres/0002_live.sql"),
+    include_str!("../migrations/postgres/0003_has_any.sql"),
+    include_str!("../migrations/postgres/0004_statement_triggers.sql"),
+    include_str!("../migrations/postgres/0005_reason_redaction.sql"),
+];
+
+#[tokio::test]
+async fn history_takes_only_the_removal_of_a_reason_typed_about_someone() {
+    let url = pg::server().database("schema_reasons").await;
+    let mut c = PgConnection::connect(&url).await.unwrap();
+    for sql in MIGRATIONS {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.unwrap();
+    }
+    let m = "(removed under the personal-data rules)";
+    let open = case(&mut c, "fundraising", "treatment", "Иванова Мария").await;
+    let d = donation(&mut c, 50000, None).await;
+    for (amount, reason) in [(100, "'по просьбе Петрова'"), (200, "NULL")] {
+        must_take(&mut c, &format!("INSERT INTO allocations (donation_id, case_id, amount, at, by_user, reason) VALUES ({d}, {open}, {amount}, now(), 'anna', {reason})")).await;
+    }
+    must_take(&mut c, "INSERT INTO reversals (allocation_id, at, by_user, reason) SELECT id, now(), 'anna', 'Петров передумал' FROM allocations WHERE amount = 100").await;
+    must_take(&mut c, &format!("INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES ({open}, 'payment', 'fundraising', now(), 'anna', 'allocation 1 reversed: Петров передумал')")).await;
+    // Refused: another reason, the marker with anything else changed, the marker where there was
+    // no reason, and a reason once removed put back.
+    for (table, why, other) in [
+        ("allocations", "never edited", "amount = amount + 1"),
+        ("reversals", "never edited", "at = at + interval '1 day'"),
+        ("stage_changes", "append-only", "to_stage = 'paid'"),
+    ] {
+        must_refuse(&mut c, &format!("UPDATE {table} SET reason = 'другая'"), why).await;
+        must_refuse(&mut c, &format!("UPDATE {table} SET reason = '{m}', {other}"), why).await;
+        must_refuse(&mut c, &format!("UPDATE {table} SET by_user = 'boris'"), why).await;
+    }
+    must_refuse(&mut c, &format!("UPDATE allocations SET reason = '{m}' WHERE reason IS NULL"), "never edited").await;
+    must_refuse(&mut c, &format!("UPDATE stage_changes SET reason = '{m}', stay = 5"), "append-only").await;
+    // Taken: the reason alone, replaced by the marker; then it stays so.
+    for table in ["allocations", "reversals", "stage_changes"] {
+        must_take(&mut c, &format!("UPDATE {table} SET reason = '{m}' WHERE reason IS NOT NULL")).await;
+        let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE reason LIKE '%Петров%'"
+        )))
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(left, 0, "{table}");
+        let why = if table == "stage_changes" { "append-only" } else { "never edited" };
+        must_refuse(&mut c, &format!("UPDATE {table} SET reason = 'снова' WHERE reason = '{m}'"), why).await;
+        must_refuse(&mut c, &format!("UPDATE {table} SET reason = '{m}' WHERE reason = '{m}'"), why).await;
+    }
+    let kept: (i64, i64) = sqlx::query_as("SELECT COUNT(*), CAST(SUM(amount) AS BIGINT) FROM allocations")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(kept, (2, 300));
+    // The audit log takes the marker under `reason` too, and still nowhere but at a personal field.
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after) VALUES (now(), 'anna', 'reverse', 'allocation', 1, '{\"amount\": 100}'::JSONB, '{\"reversed\": true, \"reason\": \"Петров передумал\"}'::JSONB) RETURNING id",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    let why = "only the personal data in them removed";
+    must_refuse(&mut c, &format!("UPDATE audit_log SET redacted = 1, after = '{{\"reversed\": \"{m}\", \"reason\": \"{m}\"}}'::JSONB WHERE id = {id}"), why).await;
+    must_take(&mut c, &format!("UPDATE audit_log SET redacted = 1, after = '{{\"reversed\": true, \"reason\": \"{m}\"}}'::JSONB WHERE id = {id}")).await;
+}

@@ -9,11 +9,16 @@
 //! what is due. Amounts, dates and allocations stay: every report sums the same.
 //! What is removed goes from the audit log too (redacted in place, the one
 //! change migration 0019 lets the log take), so the log never keeps it.
+//! So does what people typed about the person, which may say anything about
+//! them: the reasons given for placing and reversing a donor's money, and the
+//! reasons and hand-over notes of a case whose medical data goes (the one
+//! change migration 0023 lets allocations, reversals and stage history take).
 
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
 
+use super::audit::REMOVED;
 use super::db::{Exec, day_of, json_values};
 use super::{Store, Tx, audit, now, q};
 use crate::error::{Error, Result};
@@ -66,6 +71,14 @@ const DONOR_FIELDS: &[&str] = &[
 const DONOR_NUMBERS: &[&str] = &["inn", "payer_inn", "phone", "account", "payer_account"];
 /// What removing a case's medical data removes from its audit entries.
 const MEDICAL_FIELDS: &[&str] = &["diagnosis", "lay_diagnosis", "treatment", "notes", "note"];
+
+/// Removes the reason a person typed in an audit entry's detail (see [`audit::redact`]).
+/// The reasons the rules write themselves (a step planned, dropped or done) say only
+/// dates and years, and stay; a person's word on an override goes.
+fn typed_reason(action: &str, v: &mut serde_json::Value) -> bool {
+    let by_rules = action.starts_with("gdpr.") && !matches!(action, "gdpr.include" | "gdpr.exclude");
+    !by_rules && audit::redact(v, &["reason"], &[])
+}
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Planned {
@@ -121,7 +134,8 @@ impl Store {
                        WHERE s.donor_id = o.id AND d.received_on >= $2)
             OR g.last >= $3
             OR EXISTS (SELECT 1 FROM donations d JOIN allocations a ON a.donation_id = d.id JOIN cases c ON c.id = a.case_id
-                       WHERE d.donor_id = o.id AND c.stage NOT IN ('paid', 'closed', 'rejected'))
+                       WHERE d.donor_id = o.id AND c.stage NOT IN ('paid', 'closed', 'rejected')
+                         AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.allocation_id = a.id))
             OR EXISTS (SELECT 1 FROM donations d JOIN cases c ON c.id = d.designated_id
                        WHERE d.donor_id = o.id AND d.designation_kind = 'case' AND c.stage NOT IN ('paid', 'closed', 'rejected'))";
         let asked = "EXISTS (SELECT 1 FROM gdpr_overrides x WHERE x.entity = 'donor' AND x.entity_id = o.id AND x.kind = 'include')";
@@ -354,12 +368,25 @@ impl Store {
                 let _ = std::fs::remove_file(path);
             }
         }
+        // Why the case moved ("rejected: the diagnosis is not confirmed"), and what a hand-over said of it.
+        q(format!("UPDATE stage_changes SET reason = '{REMOVED}' WHERE case_id = $1 AND reason <> '{REMOVED}'"))
+            .bind(case)
+            .execute(tx)
+            .await?;
+        let cut = format!(" handed you case {case}: ");
+        let handed: Vec<(i64, String)> =
+            q("SELECT id, text FROM notices WHERE case_id = $1 AND kind = 'assigned'").bind(case).fetch_all(tx).await?;
+        for (id, text) in handed {
+            let Some(at) = text.find(&cut) else { continue };
+            let text = format!("{}{REMOVED}", &text[..at + cut.len()]);
+            q("UPDATE notices SET text = $1 WHERE id = $2").bind(text).bind(id).execute(tx).await?;
+        }
         let entries: Vec<i64> =
             q("SELECT id FROM audit_log WHERE entity = 'case' AND entity_id = $1").bind(case).scalars(tx).await?;
         // A medical report's file name goes with the paper (its name often says whose and what).
         audit::redact_entries(tx, &entries, MEDICAL_FIELDS, &[], |action, v| {
             let medical = action == "case.attach" && v.get("kind").and_then(|k| k.as_str()) == Some("medical_report");
-            medical && audit::redact(v, &["file", "sha256"], &[])
+            (medical && audit::redact(v, &["file", "sha256"], &[])) | typed_reason(action, v)
         })
         .await
     }
@@ -388,6 +415,10 @@ async fn open_plan(conn: &mut Tx) -> Result<Vec<Planned>> {
         })
         .collect())
 }
+
+/// The allocations made of the donations of the donors `{them}`.
+const PLACED: &str =
+    "SELECT a.id FROM allocations a JOIN donations d ON d.id = a.donation_id WHERE d.donor_id IN ({them})";
 
 /// Removes a donor's personal data, and that of the records merged into
 /// them (the same person), from the audit log too; amounts, dates and
@@ -418,25 +449,67 @@ async fn anonymize_donor(tx: &mut Tx, id: i64) -> Result<(Vec<i64>, usize)> {
         "DELETE FROM donor_subscriptions WHERE donor_id IN ({them})",
         // What a merge moved keeps ids only: the subscriptions' are gone with them.
         "UPDATE donor_merges SET subscriptions = '[]' WHERE from_id IN ({them}) OR into_id IN ({them})",
+        // What people typed about them: why their money was placed or taken back (and the
+        // reversal's words a case's history took, when it sent the case back to fundraising),
+        // why the rules were to pass them by or take them early, why they are not someone else.
+        "UPDATE stage_changes SET reason = {marker} WHERE reason <> {marker} AND id IN (
+             SELECT s.id FROM stage_changes s JOIN allocations a ON a.case_id = s.case_id
+             JOIN reversals r ON r.allocation_id = a.id JOIN donations d ON d.id = a.donation_id
+             WHERE d.donor_id IN ({them}) AND s.reason = 'allocation ' || a.id || ' reversed: ' || r.reason)",
+        "UPDATE allocations SET reason = {marker} WHERE reason <> {marker} AND id IN ({placed})",
+        "UPDATE reversals SET reason = {marker} WHERE reason <> {marker} AND allocation_id IN ({placed})",
+        "UPDATE gdpr_overrides SET reason = {marker} WHERE entity = 'donor' AND entity_id IN ({them})",
+        "UPDATE donors_kept_apart SET reason = {marker} WHERE reason <> {marker} AND (donor_a IN ({them}) OR donor_b IN ({them}))",
     ] {
-        q(sql.replace("{them}", &them)).bind(&list).execute(tx).await?;
+        q(sql.replace("{placed}", PLACED).replace("{them}", &them).replace("{marker}", &format!("'{REMOVED}'")))
+            .bind(&list)
+            .execute(tx)
+            .await?;
     }
-    // Every entry about them, their donations, and merges into them.
-    let into = if pg {
-        "CAST(COALESCE(after->>'into', before->>'into') AS BIGINT)"
-    } else {
-        "COALESCE(json_extract(after, '$.into'), json_extract(before, '$.into'))"
+    // Every entry about them, their donations and what was placed of them, merges into them,
+    // and the other side of a decision to keep them apart from someone.
+    let field = |key: &str| {
+        if pg {
+            format!("CAST(COALESCE(after->>'{key}', before->>'{key}') AS BIGINT)")
+        } else {
+            format!("COALESCE(json_extract(after, '$.{key}'), json_extract(before, '$.{key}'))")
+        }
     };
+    let (into, other) = (field("into"), field("other"));
     let entries: Vec<i64> = q(format!(
         "SELECT id FROM audit_log WHERE entity = 'donor' AND entity_id IN ({them})
          UNION SELECT a.id FROM audit_log a JOIN donations d ON a.entity = 'donation' AND a.entity_id = d.id
                WHERE d.donor_id IN ({them})
+         UNION SELECT id FROM audit_log WHERE entity = 'allocation' AND entity_id IN ({placed})
          UNION SELECT id FROM audit_log WHERE entity = 'donor' AND action IN ('donor.merge', 'donor.unmerge')
-               AND {into} IN ({them})"
+               AND {into} IN ({them})
+         UNION SELECT id FROM audit_log WHERE entity = 'donor' AND action = 'donor.keep_apart' AND {other} IN ({them})",
+        placed = PLACED.replace("{them}", &them),
     ))
     .bind(&list)
     .scalars(tx)
     .await?;
-    let redacted = audit::redact_entries(tx, &entries, DONOR_FIELDS, DONOR_NUMBERS, |_, _| false).await?;
+    let mut redacted = audit::redact_entries(tx, &entries, DONOR_FIELDS, DONOR_NUMBERS, typed_reason).await?;
+    // The cases their reversals sent back to fundraising: the reversal's words in the stage change.
+    let reversed: Vec<(i64, i64)> = q(format!(
+        "SELECT a.id, a.case_id FROM allocations a JOIN reversals r ON r.allocation_id = a.id WHERE a.id IN ({placed})",
+        placed = PLACED.replace("{them}", &them),
+    ))
+    .bind(&list)
+    .fetch_all(tx)
+    .await?;
+    let heads: Vec<String> = reversed.iter().map(|(a, _)| format!("allocation {a} reversed: ")).collect();
+    let cases = json!(reversed.iter().map(|(_, c)| *c).collect::<Vec<_>>());
+    let stage_entries: Vec<i64> = q(format!(
+        "SELECT id FROM audit_log WHERE entity = 'case' AND action = 'case.stage' AND entity_id IN ({them})"
+    ))
+    .bind(&cases)
+    .scalars(tx)
+    .await?;
+    redacted += audit::redact_entries(tx, &stage_entries, &[], &[], |_, v| {
+        let theirs = v.get("reason").and_then(|r| r.as_str()).is_some_and(|r| heads.iter().any(|h| r.starts_with(h)));
+        theirs && audit::redact(v, &["reason"], &[])
+    })
+    .await?;
     Ok((people.into_iter().filter(|p| *p != id).collect(), redacted))
 }
