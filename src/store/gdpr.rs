@@ -292,6 +292,12 @@ impl Store {
             out.done.push(p);
         }
         tx.commit().await?;
+        // SQLite zeroes what the run overwrote (`secure_delete`), but the write-ahead log may still
+        // hold earlier copies of the pages it changed: they are copied back and the log emptied.
+        // (Another connection still reading an older state keeps it until it ends: best effort.)
+        if !self.is_postgres() && !out.done.is_empty() {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(self.pool()?).await?;
+        }
         Ok(out)
     }
 
