@@ -107,7 +107,8 @@ on_both_engines! {
         for conn in &mut held {
             let cache: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut **conn).await.unwrap();
             let mmap: i64 = sqlx::query_scalar("PRAGMA mmap_size").fetch_one(&mut **conn).await.unwrap();
-            assert_eq!((cache, mmap), (-2000, 2_147_418_112));
+            let zeroed: i64 = sqlx::query_scalar("PRAGMA secure_delete").fetch_one(&mut **conn).await.unwrap();
+            assert_eq!((cache, mmap, zeroed), (-2000, 2_147_418_112, 1));
         }
     }
 }

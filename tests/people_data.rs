@@ -708,6 +708,14 @@ async fn anonymization_leaves_no_copy_of_the_data_in_the_files() {
         gift(s, "Zaretsky Unikalny", Some("zaretsky-unique@x.org.ru"), "2015-03-01", "150", Channel::Bank).await;
     s.merge_donors(dup, donor).await.unwrap();
     s.gdpr_override("donor", donor, true, "просьба Зарецкого Уникального").await.unwrap();
+    // A register longer than the table loads in bulk: the donations' indexes, his purpose among
+    // their keys, are dropped and built again in its transaction (see `store::bulk`).
+    let register = t.dir.path().join("month.txt");
+    almoner::import::generate::write_1c(&register, 25_000, 5).unwrap();
+    let feed = almoner::import::feed::open(&register, None, None).unwrap();
+    let nothing = |_: &str, _: usize, _: usize| {};
+    let imported = s.import_stream(feed, "month.txt", "sha", Default::default(), false, &nothing).await.unwrap();
+    assert_eq!(imported.new, 25_000);
     let needles = ["Зарецкий Уникальный", "zaretsky-unique@x.org", "Zaretsky Unikalny", "Зарецкого Уникального"];
     let copies = |t: &TestDb| {
         let mut bytes = std::fs::read(t.path()).unwrap();

@@ -183,11 +183,15 @@ impl Store {
         let result = self.import_in(&mut tx, feed, file, sha256, decisions, dry_run, progress).await;
         // The long import's settings are not left on the pooled connection, whether it worked or not
         // (a failed one is rolled back when `tx` is dropped),
-        // nor the bulk load's sorting settings, should rebuilding an index have failed.
+        // nor the bulk load's sorting settings, should rebuilding an index have failed,
+        // nor its freeing pages unzeroed, should dropping one have failed.
         let restored = async {
             if lite {
                 let mmap = format!("PRAGMA mmap_size = {}", super::MMAP_SIZE);
-                for sql in ["PRAGMA cache_size = -2000", "PRAGMA temp_store = MEMORY", "PRAGMA threads = 0", &mmap] {
+                let zeroed = "PRAGMA secure_delete = ON";
+                for sql in
+                    ["PRAGMA cache_size = -2000", "PRAGMA temp_store = MEMORY", "PRAGMA threads = 0", zeroed, &mmap]
+                {
                     q(sql).execute(&mut tx).await?;
                 }
             }
