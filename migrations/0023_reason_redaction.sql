@@ -10,6 +10,14 @@
 -- every other column stays as it was (the stage history's one-time filling
 -- of program, since and stay is still allowed as well). The audit log may
 -- now also put the marker in place of a value under the name `reason`.
+-- The cases' word index (FTS5, migration 0002) normally keeps a deleted row's
+-- words in its segments until they happen to merge, so a diagnosis removed
+-- from a case stayed findable in the file. With FTS5's own secure-delete
+-- a deleted row's words leave the index at once; merging the segments now
+-- drops the words of rows deleted before.
+INSERT INTO case_search (case_search, rank) VALUES ('secure-delete', 1);
+INSERT INTO case_search (case_search) VALUES ('optimize');
+
 DROP TRIGGER allocations_no_update;
 CREATE TRIGGER allocations_no_update BEFORE UPDATE ON allocations
 WHEN NOT (NEW.reason IS '(removed under the personal-data rules)' AND OLD.reason IS NOT NULL

@@ -227,6 +227,17 @@ on_both_engines! {
         s.keep_donors_apart(id('g'), id('b'), Some("Глеб не брат Бориса")).await.unwrap();
         // And about the closed case: what a hand-over said of it.
         s.assign(closed, Some("врач"), Some("анализы от 5 мая плохие")).await.unwrap();
+        // A case that raised money, gave it back and was rejected: why Борис's gift was placed on it
+        // and taken back is about the child's treatment, and goes with the medical data (Борис stays).
+        let given_back = fundraising_case(&f.t, rub("500")).await;
+        let boris_gift: i64 = one(s, &format!("SELECT MIN(id) FROM donations WHERE donor_id = {}", id('b'))).await;
+        s.allocate(boris_gift, &Plan::Lines(vec![(given_back, rub("100"))]), Some("на курс химиотерапии"), None)
+            .await
+            .unwrap();
+        let boris_placed: i64 = one(s, &format!("SELECT id FROM allocations WHERE case_id = {given_back}")).await;
+        s.reverse(boris_placed, "химиотерапия отменена").await.unwrap();
+        s.advance(given_back, Stage::Rejected, None).await.unwrap();
+        raw(s, &format!("UPDATE cases SET stage_since = '2019-01-01T00:00:00+00:00' WHERE id = {given_back}")).await;
         // Where such words are kept outside the log.
         let in_tables = |s: &Store, text: &'static str| {
             let s = s.clone();
@@ -242,7 +253,16 @@ on_both_engines! {
                 one::<i64>(&s, &sql).await
             }
         };
-        let typed = ["Глеба Петровича", "Глеб Петрович передумал", "Глеб не брат Бориса", "письмо от 01.11.2026", "не подтверждено", "анализы от 5 мая"];
+        let typed = [
+            "Глеба Петровича",
+            "Глеб Петрович передумал",
+            "Глеб не брат Бориса",
+            "письмо от 01.11.2026",
+            "не подтверждено",
+            "анализы от 5 мая",
+            "на курс химиотерапии",
+            "химиотерапия отменена",
+        ];
         for text in typed {
             assert!(in_tables(s, text).await > 0, "{text} is kept before the rules run");
         }
@@ -254,6 +274,8 @@ on_both_engines! {
             "письмо от 01.11.2026",
             "не подтверждено",
             "анализы от 5 мая",
+            "на курс химиотерапии",
+            "химиотерапия отменена",
             "Глеб",
             "Зоя",
             "Gleb Glebov",
@@ -302,11 +324,12 @@ on_both_engines! {
         let plan = s.gdpr_plan(day0).await.unwrap();
         let planned: Vec<(String, i64, String)> =
             plan.iter().map(|p| (p.entity.clone(), p.entity_id, p.action.clone())).collect();
-        assert_eq!(planned.len(), 4, "{plan:#?}");
+        assert_eq!(planned.len(), 5, "{plan:#?}");
         assert!(planned.contains(&("donor".into(), id('g'), "anonymize".into())), "no gift for more than 7 years");
         assert!(planned.contains(&("donor".into(), id('d'), "do_not_contact".into())), "more than 3 years");
         assert!(planned.contains(&("donor".into(), id('z'), "anonymize".into())), "asked");
         assert!(planned.contains(&("case".into(), closed, "remove_medical".into())));
+        assert!(planned.contains(&("case".into(), given_back, "remove_medical".into())));
         assert!(plan.iter().all(|p| p.due_on == date("2026-12-31")), "a month ahead");
         // Held back: Егор's money is on an open case, Жанна by a person's decision, the recent givers.
         for held in ['e', 'j', 'a', 'b', 'v'] {
@@ -315,12 +338,13 @@ on_both_engines! {
         // Planning again adds nothing; running before the date does nothing.
         assert_eq!(s.gdpr_plan(day0).await.unwrap(), plan);
         let early = s.gdpr_run(day0).await.unwrap();
-        assert!(early.done.is_empty() && early.waiting == 4);
+        assert!(early.done.is_empty() && early.waiting == 5);
         // Дарья gives again meanwhile: she is no longer due.
         gift(s, "Дарья", Some("d@x.org"), "2026-12-10", "100", Channel::Website).await;
         let before = (before.0 + 100_00, before.1, before.2, before.3 + 1, before.4 + rub("100"), before.5);
         let run = s.gdpr_run(date("2026-12-31")).await.unwrap();
-        assert_eq!((run.done.len(), run.dropped, run.waiting), (3, 1, 0));
+        assert_eq!((run.done.len(), run.dropped, run.waiting), (4, 1, 0));
+        assert_eq!(run.log_emptied, (!s.is_postgres()).then_some(true), "SQLite's log emptied; PostgreSQL has none of its own");
         assert_eq!(totals(s).await, before, "every total is as it was");
         assert_invariants(s).await;
 
@@ -364,7 +388,7 @@ on_both_engines! {
             "SELECT COUNT(*) FROM audit_log WHERE action IN ('gdpr.anonymize', 'gdpr.remove_medical', 'gdpr.dropped', 'gdpr.planned')",
         )
         .await;
-        assert_eq!(logged, 4 + 2 + 1 + 1);
+        assert_eq!(logged, 5 + 2 + 2 + 1);
 
         let marker = "(removed under the personal-data rules)";
         // Nothing removed is left anywhere in the audit log; the entries are all still there,
@@ -493,7 +517,13 @@ on_both_engines! {
         }
         for table in ["allocations", "reversals", "stage_changes"] {
             let sql = format!("UPDATE {table} SET reason = '{marker}' WHERE reason <> '{marker}'");
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(s.pool().unwrap()).await.expect("the removal of a reason is taken");
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(s.pool().unwrap())
+                .await
+                .expect("the removal of a reason is taken");
+            assert!(done.rows_affected() > 0, "{table}: no reason to remove");
+            let left: i64 = one(s, &format!("SELECT COUNT(*) FROM {table} WHERE reason <> '{marker}'")).await;
+            assert_eq!(left, 0, "{table}");
         }
         assert_invariants(s).await;
         let one: i64 = one(s, "SELECT MIN(id) FROM audit_log WHERE action = 'donation.new' AND redacted = 0").await;
@@ -716,7 +746,20 @@ async fn anonymization_leaves_no_copy_of_the_data_in_the_files() {
     let nothing = |_: &str, _: usize, _: usize| {};
     let imported = s.import_stream(feed, "month.txt", "sha", Default::default(), false, &nothing).await.unwrap();
     assert_eq!(imported.new, 25_000);
-    let needles = ["Зарецкий Уникальный", "zaretsky-unique@x.org", "Zaretsky Unikalny", "Зарецкого Уникального"];
+    // A closed case whose medical data is past its time: the diagnosis is in the cases' word index too.
+    let closed = new_case(s, Program::Treatment, almoner::domain::Money::ZERO).await;
+    s.qualify(closed, "редчайшаяболезньх", "редчайшеелечениех", true).await.unwrap();
+    s.advance(closed, Stage::Rejected, Some("редчайшаяпричинах")).await.unwrap();
+    raw(s, &format!("UPDATE cases SET stage_since = '2019-01-01T00:00:00+00:00' WHERE id = {closed}")).await;
+    let needles = [
+        "Зарецкий Уникальный",
+        "zaretsky-unique@x.org",
+        "Zaretsky Unikalny",
+        "Зарецкого Уникального",
+        "редчайшаяболезньх",
+        "редчайшеелечениех",
+        "редчайшаяпричинах",
+    ];
     let copies = |t: &TestDb| {
         let mut bytes = std::fs::read(t.path()).unwrap();
         bytes.extend(std::fs::read(t.path().with_extension("db-wal")).unwrap_or_default());
@@ -732,8 +775,18 @@ async fn anonymization_leaves_no_copy_of_the_data_in_the_files() {
     raw(s, "PRAGMA wal_checkpoint(TRUNCATE)").await;
     assert_eq!(copies(&t).len(), needles.len());
     s.gdpr_plan(date("2026-12-01")).await.unwrap();
+    // Someone still reading the state before the run: the log cannot be emptied while they do.
+    let mut reader = s.pool().unwrap().acquire().await.unwrap();
+    sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM donors").fetch_one(&mut *reader).await.unwrap();
     let run = s.gdpr_run(date("2027-01-05")).await.unwrap();
-    assert_eq!(run.done.len(), 1, "{run:?}");
+    assert_eq!((run.done.len(), run.log_emptied), (2, Some(false)), "{run:?}");
+    assert!(!copies(&t).is_empty(), "the older pages are still in the log, or in the file");
+    sqlx::query("ROLLBACK").execute(&mut *reader).await.unwrap();
+    drop(reader);
+    // The next run, with nothing to do, empties it.
+    let next = s.gdpr_run(date("2027-01-06")).await.unwrap();
+    assert_eq!((next.done.len(), next.log_emptied), (0, Some(true)), "{next:?}");
     assert_eq!(copies(&t), vec![], "copies left in the database files");
     assert_invariants(s).await;
 }

@@ -175,6 +175,11 @@ pub async fn gdpr(store: &Store, cmd: &super::args::GdprCommand) -> Result<()> {
                     out.waiting,
                     out.dropped
                 );
+                if out.log_emptied == Some(false) {
+                    println!(
+                        "note: another connection was reading, so the database's write-ahead log still holds older copies of the pages changed; the next run empties it"
+                    );
+                }
             }
         }
         GdprCommand::Exclude { entity, id, reason } => {

@@ -97,6 +97,9 @@ pub struct RunOutcome {
     pub done: Vec<Planned>,
     pub dropped: usize,
     pub waiting: usize,
+    /// SQLite: whether the write-ahead log, which may hold older copies of the pages the run
+    /// changed, was emptied after it (not while another connection still read an older state).
+    pub log_emptied: Option<bool>,
 }
 
 fn years_ago(day: NaiveDate, years: i64) -> NaiveDate {
@@ -293,10 +296,17 @@ impl Store {
         }
         tx.commit().await?;
         // SQLite zeroes what the run overwrote (`secure_delete`), but the write-ahead log may still
-        // hold earlier copies of the pages it changed: they are copied back and the log emptied.
-        // (Another connection still reading an older state keeps it until it ends: best effort.)
-        if !self.is_postgres() && !out.done.is_empty() {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(self.pool()?).await?;
+        // hold earlier copies of the pages it changed: they are copied back and the log emptied,
+        // after every run, so one that could not be emptied (another connection was still reading
+        // an older state) is emptied by the next.
+        // It waits two seconds at most for a reader to finish, not the usual thirty.
+        if !self.is_postgres() {
+            let mut conn = self.pool()?.acquire().await?;
+            sqlx::query("PRAGMA busy_timeout = 2000").execute(&mut *conn).await?;
+            let emptied =
+                sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *conn).await;
+            sqlx::query("PRAGMA busy_timeout = 30000").execute(&mut *conn).await?;
+            out.log_emptied = Some(emptied?.0 == 0);
         }
         Ok(out)
     }
@@ -387,14 +397,37 @@ impl Store {
             let text = format!("{}{REMOVED}", &text[..at + cut.len()]);
             q("UPDATE notices SET text = $1 WHERE id = $2").bind(text).bind(id).execute(tx).await?;
         }
+        // And why money was placed on it or taken back ("for her second course of chemotherapy").
+        for sql in [
+            "UPDATE allocations SET reason = {marker} WHERE case_id = $1 AND reason <> {marker}",
+            "UPDATE reversals SET reason = {marker} WHERE reason <> {marker}
+             AND allocation_id IN (SELECT id FROM allocations WHERE case_id = $1)",
+        ] {
+            q(sql.replace("{marker}", &format!("'{REMOVED}'"))).bind(case).execute(tx).await?;
+        }
         let entries: Vec<i64> =
             q("SELECT id FROM audit_log WHERE entity = 'case' AND entity_id = $1").bind(case).scalars(tx).await?;
         // A medical report's file name goes with the paper (its name often says whose and what).
-        audit::redact_entries(tx, &entries, MEDICAL_FIELDS, &[], |action, v| {
+        let mut redacted = audit::redact_entries(tx, &entries, MEDICAL_FIELDS, &[], |action, v| {
             let medical = action == "case.attach" && v.get("kind").and_then(|k| k.as_str()) == Some("medical_report");
             (medical && audit::redact(v, &["file", "sha256"], &[])) | typed_reason(action, v)
         })
-        .await
+        .await?;
+        // The placings' and reversals' entries: a placing's reason where one of its lines went to the case.
+        let money: Vec<i64> = q("SELECT id FROM audit_log WHERE entity = 'allocation' AND action = 'reverse'
+               AND entity_id IN (SELECT id FROM allocations WHERE case_id = $1)
+             UNION SELECT id FROM audit_log WHERE entity = 'donation' AND action = 'allocate'
+               AND entity_id IN (SELECT donation_id FROM allocations WHERE case_id = $1)")
+        .bind(case)
+        .scalars(tx)
+        .await?;
+        redacted += audit::redact_entries(tx, &money, &[], &[], |action, v| {
+            let lines = v.get("lines").and_then(|l| l.as_array());
+            let here = lines.is_some_and(|l| l.iter().any(|x| x.get("case").and_then(|c| c.as_i64()) == Some(case)));
+            (action == "reverse" || here) && audit::redact(v, &["reason"], &[])
+        })
+        .await?;
+        Ok(redacted)
     }
 }
 
