@@ -11,8 +11,10 @@
 //! change migration 0019 lets the log take), so the log never keeps it.
 //! So does what people typed about the person, which may say anything about
 //! them: the reasons given for placing and reversing a donor's money, and the
-//! reasons and hand-over notes of a case whose medical data goes (the one
-//! change migration 0023 lets allocations, reversals and stage history take).
+//! stage, placing and reversal reasons and hand-over notes of a case whose
+//! medical data goes (the one change migration 0023 lets allocations,
+//! reversals and stage history take). On SQLite nothing removed stays in the
+//! files either (`secure_delete`, and the write-ahead log emptied after a run).
 
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
@@ -384,11 +386,16 @@ impl Store {
                 let _ = std::fs::remove_file(path);
             }
         }
-        // Why the case moved ("rejected: the diagnosis is not confirmed"), and what a hand-over said of it.
-        q(format!("UPDATE stage_changes SET reason = '{REMOVED}' WHERE case_id = $1 AND reason <> '{REMOVED}'"))
-            .bind(case)
-            .execute(tx)
-            .await?;
+        // Why the case moved ("rejected: the diagnosis is not confirmed"), why money was placed on
+        // it or taken back ("for her second course of chemotherapy"), what a hand-over said of it.
+        for sql in [
+            "UPDATE stage_changes SET reason = {marker} WHERE case_id = $1 AND reason <> {marker}",
+            "UPDATE allocations SET reason = {marker} WHERE case_id = $1 AND reason <> {marker}",
+            "UPDATE reversals SET reason = {marker} WHERE reason <> {marker}
+             AND allocation_id IN (SELECT id FROM allocations WHERE case_id = $1)",
+        ] {
+            q(sql.replace("{marker}", &format!("'{REMOVED}'"))).bind(case).execute(tx).await?;
+        }
         let cut = format!(" handed you case {case}: ");
         let handed: Vec<(i64, String)> =
             q("SELECT id, text FROM notices WHERE case_id = $1 AND kind = 'assigned'").bind(case).fetch_all(tx).await?;
@@ -396,14 +403,6 @@ impl Store {
             let Some(at) = text.find(&cut) else { continue };
             let text = format!("{}{REMOVED}", &text[..at + cut.len()]);
             q("UPDATE notices SET text = $1 WHERE id = $2").bind(text).bind(id).execute(tx).await?;
-        }
-        // And why money was placed on it or taken back ("for her second course of chemotherapy").
-        for sql in [
-            "UPDATE allocations SET reason = {marker} WHERE case_id = $1 AND reason <> {marker}",
-            "UPDATE reversals SET reason = {marker} WHERE reason <> {marker}
-             AND allocation_id IN (SELECT id FROM allocations WHERE case_id = $1)",
-        ] {
-            q(sql.replace("{marker}", &format!("'{REMOVED}'"))).bind(case).execute(tx).await?;
         }
         let entries: Vec<i64> =
             q("SELECT id FROM audit_log WHERE entity = 'case' AND entity_id = $1").bind(case).scalars(tx).await?;
