@@ -802,3 +802,71 @@ on_both_engines! {
         );
     }
 }
+
+on_both_engines! {
+    async fn the_personal_data_plan_is_seen_and_someone_held_back_and_let_go(t: TestDb) {
+        let mut c = Console::new(t).await;
+        // A donor (name from a register, with a terminal escape in it) whose last gift is eight years old.
+        let old = almoner::store::NewDonation {
+            received_on: NaiveDate::from_ymd_opt(2018, 3, 1).unwrap(),
+            payer: "Давний \u{1b}[2JДаритель".into(),
+            email: Some("old@x.org".into()),
+            ..donation(rub("500"), Designation::Unrestricted)
+        };
+        let (gift, _) = c.store().new_donation(&old).await.unwrap();
+        let donor: i64 = one(c.store(), &format!("SELECT donor_id FROM donations WHERE id = {gift}")).await;
+        c.keys("g x").await;
+        assert_eq!(c.app.screen, ScreenId::Privacy);
+        assert!(c.app.privacy.rows.is_empty(), "nothing planned until the plan is brought up to date");
+        c.keys("p").await;
+        assert!(c.status().contains("up to date"), "{}", c.status());
+        let at = c.app.privacy.rows.iter().position(|s| s.entity == "donor" && s.entity_id == donor).expect("planned");
+        assert_eq!(c.app.privacy.rows[at].action, "anonymize");
+        assert_eq!(c.app.privacy.rows[at].due_on, NaiveDate::from_ymd_opt(2026, 7, 30).unwrap(), "a month ahead");
+        for _ in 0..at {
+            c.keys("<Down>").await;
+        }
+        let screen = c.screen(100, 24);
+        assert!(screen.contains("Personal-data plan") && screen.contains("2026-07-30"), "{screen}");
+        assert!(screen.contains(&format!("donor {donor}")) && screen.contains("Давний"), "{screen}");
+        assert!(!screen.contains('\u{1b}'), "outside text is inert: {screen:?}");
+        insta::assert_snapshot!("privacy_80x24", c.screen(80, 24));
+        // Held back, with the reason typed: the step goes, the decision is on record.
+        c.keys("x").await;
+        c.keys("<Enter>").await;
+        assert!(c.status().contains("give the reason"), "{}", c.status());
+        c.keys("x").await;
+        c.type_text("договор пожертвования до 2030").await;
+        c.keys("<Enter>").await;
+        assert!(c.status().contains(&format!("donor {donor} held back")), "{}", c.status());
+        assert!(!c.app.privacy.rows.iter().any(|s| s.entity_id == donor && s.entity == "donor"));
+        let held: (String, String) =
+            row(c.store(), &format!("SELECT kind, reason FROM gdpr_overrides WHERE entity = 'donor' AND entity_id = {donor}"))
+                .await;
+        assert_eq!(held, ("exclude".to_string(), "договор пожертвования до 2030".to_string()));
+        // Undone: the decision is gone and the rules plan the step again.
+        c.keys("u").await;
+        assert!(c.status().contains("no longer held back"), "{}", c.status());
+        let left: i64 =
+            one(c.store(), &format!("SELECT COUNT(*) FROM gdpr_overrides WHERE entity = 'donor' AND entity_id = {donor}")).await;
+        assert_eq!(left, 0);
+        assert!(c.app.privacy.rows.iter().any(|s| s.entity_id == donor && s.entity == "donor"));
+        c.keys("u").await;
+        assert!(c.status().contains("no one was held back"), "{}", c.status());
+        let logged: Vec<(String,)> = rows(
+            c.store(),
+            &format!("SELECT action FROM audit_log WHERE entity = 'donor' AND entity_id = {donor} AND action LIKE 'gdpr.%' ORDER BY id"),
+        )
+        .await;
+        let logged: Vec<String> = logged.into_iter().map(|(a,)| a).collect();
+        assert_eq!(logged, ["gdpr.planned", "gdpr.exclude", "gdpr.dropped", "gdpr.forget", "gdpr.planned"]);
+        // Someone without the admin role sees why the plan is not shown, and nothing is logged as refused.
+        c.store().set_user("operator", almoner::domain::Role::Admin, true).await.unwrap();
+        c.store().set_user("fundraiser", almoner::domain::Role::Fundraiser, true).await.unwrap();
+        let other = c.other("fundraiser").await;
+        let err = other.gdpr_open_plan().await.unwrap_err().to_string();
+        assert!(err.contains("for admins"), "{err}");
+        let denied: i64 = one(c.store(), "SELECT COUNT(*) FROM audit_log WHERE action = 'denied'").await;
+        assert_eq!(denied, 0);
+    }
+}

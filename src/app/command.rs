@@ -24,6 +24,7 @@ pub enum Place {
     Notices,
     Reports,
     Segments,
+    Privacy,
     Case(i64),
 }
 
@@ -122,6 +123,10 @@ pub enum Command {
         pair: Option<(i64, i64)>,
         reason: Option<String>,
     },
+    /// The personal-data plan brought up to date as of today.
+    GdprPlan,
+    /// Hold back whoever the selected step of the personal-data plan is about, with the reason.
+    GdprExclude(Option<String>),
     /// An import batch's problems are dealt with: off the work queue.
     Dismiss,
     /// The segment screen's filters (KEY=VALUE words; none clears).
@@ -144,7 +149,7 @@ pub struct Spec {
 pub const REGISTRY: &[Spec] = &[
     Spec {
         name: "goto",
-        args: "work|board|donations|payments|imports|reviews|donors|notices|reports|segments|case ID",
+        args: "work|board|donations|payments|imports|reviews|donors|notices|reports|segments|privacy|case ID",
         doc: "open a screen",
     },
     Spec { name: "split", args: "DONATION_ID", doc: "place an unrestricted donation across fundraising cases" },
@@ -224,6 +229,12 @@ pub const REGISTRY: &[Spec] = &[
         doc: "on segments: write the reachable donors as CSV for Unisender",
     },
     Spec { name: "dismiss", args: "", doc: "on my work: an import batch's problems are dealt with, off the queue" },
+    Spec { name: "gdpr-plan", args: "", doc: "bring the personal-data plan up to date as of today (admins)" },
+    Spec {
+        name: "gdpr-exclude",
+        args: "REASON",
+        doc: "on the personal-data plan: hold back the donor or child the selected step is about",
+    },
     Spec {
         name: "undo",
         args: "",
@@ -308,6 +319,7 @@ impl FromStr for Command {
                 Some("notices") => Ok(Command::Goto(Place::Notices)),
                 Some("reports") => Ok(Command::Goto(Place::Reports)),
                 Some("segments") => Ok(Command::Goto(Place::Segments)),
+                Some("privacy") => Ok(Command::Goto(Place::Privacy)),
                 Some("case") => Ok(Command::Goto(Place::Case(id(args.get(1), "case id")?))),
                 Some(other) => Err(fail(format!("no screen called {other:?}"))),
                 None => Err(fail("which screen?".into())),
@@ -417,6 +429,8 @@ impl FromStr for Command {
                 Ok(Command::KeepDonorsApart { reason: rest(if pair.is_some() { 2 } else { 0 }), pair })
             }
             "dismiss" => none(Command::Dismiss),
+            "gdpr-plan" => none(Command::GdprPlan),
+            "gdpr-exclude" => Ok(Command::GdprExclude(rest(0))),
             "segment" => Ok(Command::Segment(rest(0).unwrap_or_default())),
             "save-segment" => Ok(Command::SaveSegment(rest(0).ok_or_else(|| fail("give the segment a name".into()))?)),
             "export-segment" => {

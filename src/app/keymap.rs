@@ -30,10 +30,11 @@ pub enum Scope {
     Notices,
     Reports,
     Segments,
+    Privacy,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 13] = [
+    pub const ALL: [Scope; 14] = [
         Scope::Global,
         Scope::Board,
         Scope::Case,
@@ -47,6 +48,7 @@ impl Scope {
         Scope::Notices,
         Scope::Reports,
         Scope::Segments,
+        Scope::Privacy,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +66,7 @@ impl Scope {
             Scope::Notices => "notices",
             Scope::Reports => "reports",
             Scope::Segments => "segments",
+            Scope::Privacy => "privacy",
         }
     }
 }
@@ -161,6 +164,8 @@ struct RawFile {
     reports: Vec<RawBinding>,
     #[serde(default)]
     segments: Vec<RawBinding>,
+    #[serde(default)]
+    privacy: Vec<RawBinding>,
 }
 
 use crate::text::line_of;
@@ -202,6 +207,7 @@ pub fn parse(file: &str, text: &str) -> Parsed {
         (Scope::Notices, raw.notices),
         (Scope::Reports, raw.reports),
         (Scope::Segments, raw.segments),
+        (Scope::Privacy, raw.privacy),
     ];
     for (scope, list) in scopes {
         let mut seen: Vec<(Vec<Key>, usize)> = Vec::new();

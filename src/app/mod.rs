@@ -16,6 +16,7 @@ pub mod keymap;
 pub mod keys;
 pub mod notices;
 pub mod payments;
+pub mod privacy;
 pub mod prompt;
 pub mod reports;
 pub mod reviews;
@@ -45,6 +46,7 @@ pub enum ScreenId {
     Notices,
     Reports,
     Segments,
+    Privacy,
 }
 
 impl ScreenId {
@@ -62,6 +64,7 @@ impl ScreenId {
             ScreenId::Notices => Scope::Notices,
             ScreenId::Reports => Scope::Reports,
             ScreenId::Segments => Scope::Segments,
+            ScreenId::Privacy => Scope::Privacy,
         }
     }
 }
@@ -121,6 +124,7 @@ pub struct App {
     pub imports: imports::Imports,
     pub reviews: reviews::Reviews,
     pub donor_pairs: donor_pairs::DonorPairs,
+    pub privacy: privacy::Privacy,
     pub work: work::Work,
     pub notices: notices::Notices,
     pub reports: reports::Reports,
@@ -172,6 +176,7 @@ impl App {
             imports: imports::Imports::default(),
             reviews: reviews::Reviews::default(),
             donor_pairs: donor_pairs::DonorPairs::default(),
+            privacy: privacy::Privacy::default(),
             work: work::Work::default(),
             notices: notices::Notices::default(),
             reports: reports::Reports::default(),
@@ -330,6 +335,8 @@ impl App {
             Command::Verify => self.start_verify(),
             Command::MergeDonors(pair) => Box::pin(donor_pairs::merge(self, pair)).await,
             Command::KeepDonorsApart { pair, reason } => Box::pin(donor_pairs::keep_apart(self, pair, reason)).await,
+            Command::GdprPlan => Box::pin(privacy::replan(self)).await,
+            Command::GdprExclude(reason) => Box::pin(privacy::exclude(self, reason)).await,
             Command::Import(path) => {
                 if self.screen != ScreenId::Imports {
                     self.show(ScreenId::Imports).await?;
@@ -350,6 +357,7 @@ impl App {
                 ScreenId::Notices => Box::pin(notices::run(self, other)).await,
                 ScreenId::Reports => Box::pin(reports::run(self, other)).await,
                 ScreenId::Segments => Box::pin(reports::segments(self, other)).await,
+                ScreenId::Privacy => Box::pin(privacy::run(self, other)).await,
             },
         }
     }
@@ -370,6 +378,7 @@ impl App {
             Place::Notices => ScreenId::Notices,
             Place::Reports => ScreenId::Reports,
             Place::Segments => ScreenId::Segments,
+            Place::Privacy => ScreenId::Privacy,
             Place::Case(id) => {
                 self.case = Some(case::CaseCard::load(&self.store, id).await.map_err(|e| e.to_string())?);
                 self.mark_loaded(ScreenId::Case);
@@ -459,6 +468,7 @@ impl App {
                 self.reports.load(&self.store, today).await
             }
             ScreenId::Segments => self.segments.load(&self.store).await,
+            ScreenId::Privacy => self.privacy.load(&self.store).await,
             ScreenId::Work => {
                 let now = self.now();
                 self.work.load(&self.store, now).await

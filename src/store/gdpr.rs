@@ -23,7 +23,7 @@ use serde_json::json;
 use super::audit::REMOVED;
 use super::db::{Exec, day_of, json_values};
 use super::{Store, Tx, audit, now, q};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The rules in force (settings `gdpr.*`, or these defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -313,54 +313,6 @@ impl Store {
         Ok(out)
     }
 
-    /// A person's decision: keep `entity` out of the rules, or (`include`) bring a donor in now.
-    pub async fn gdpr_override(&self, entity: &str, id: i64, include: bool, reason: &str) -> Result<()> {
-        self.require(super::Act::Admin).await?;
-        if !matches!(entity, "donor" | "beneficiary") {
-            return Err(Error::invalid(format!("{entity:?}: overrides are for a donor or a beneficiary")));
-        }
-        if include && entity != "donor" {
-            return Err(Error::invalid("only a donor's personal data is removed on request"));
-        }
-        if reason.trim().is_empty() {
-            return Err(Error::invalid("give the reason"));
-        }
-        let table = if entity == "donor" { "donors" } else { "beneficiaries" };
-        let mut tx = self.begin_write().await?;
-        let exists: Option<i64> =
-            q(format!("SELECT id FROM {table} WHERE id = $1")).bind(id).scalar_optional(&mut tx).await?;
-        exists.ok_or(Error::NotFound {
-            what: if entity == "donor" { "donor" } else { "beneficiary" },
-            id,
-            list: "gdpr plan",
-        })?;
-        let kind = if include { "include" } else { "exclude" };
-        q(
-            "INSERT INTO gdpr_overrides (entity, entity_id, kind, reason, by_user, at) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (entity, entity_id) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, by_user = excluded.by_user, at = excluded.at",
-        )
-        .bind(entity)
-        .bind(id)
-        .bind(kind)
-        .bind(reason.trim())
-        .bind(self.actor())
-        .bind(now())
-        .execute(&mut tx)
-        .await?;
-        audit::record(
-            &mut tx,
-            self.actor(),
-            &format!("gdpr.{kind}"),
-            entity,
-            Some(id),
-            None,
-            Some(json!({"reason": reason.trim()})),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Removes a case's medical data, from its audit entries too; how many entries were redacted.
     async fn remove_medical(&self, tx: &mut Tx, case: i64) -> Result<usize> {
         q("UPDATE cases SET diagnosis = '', lay_diagnosis = NULL, notes = '', medical_removed_at = $1 WHERE id = $2")
@@ -430,7 +382,7 @@ impl Store {
     }
 }
 
-async fn open_plan(conn: &mut Tx) -> Result<Vec<Planned>> {
+pub(super) async fn open_plan(conn: &mut impl Exec) -> Result<Vec<Planned>> {
     let rows: Vec<(i64, String, i64, String, String, String, NaiveDate)> = q(
         "SELECT p.id, p.entity, p.entity_id,
                 COALESCE(CASE p.entity WHEN 'donor' THEN (SELECT name FROM donors WHERE id = p.entity_id)

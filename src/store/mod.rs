@@ -17,6 +17,7 @@ mod donor_review;
 pub mod donors;
 mod export;
 mod gdpr;
+mod gdpr_steps;
 mod import;
 mod ingest;
 mod intake;

@@ -9,6 +9,7 @@ mod inbox;
 mod notices;
 mod overlay;
 mod payments;
+mod privacy;
 mod reports;
 mod reviews;
 mod split;
@@ -109,6 +110,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         ScreenId::Notices => notices::draw(frame, main, app, theme),
         ScreenId::Reports => reports::draw(frame, main, app, theme),
         ScreenId::Segments => reports::draw_segments(frame, main, app, theme),
+        ScreenId::Privacy => privacy::draw(frame, main, app, theme),
     }
     overlay::status_line(frame, bottom, app, theme);
     if app.help {
@@ -155,6 +157,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         }
         // Its own tab only while open: a seventh for good would crowd out the case's at 80 columns.
         ScreenId::Donors => spans.push(Span::styled(format!(" {} ", t.donor_pairs_tab), theme.selected())),
+        ScreenId::Privacy => spans.push(Span::styled(format!(" {} ", t.privacy_tab), theme.selected())),
         _ => {}
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

@@ -1,0 +1,105 @@
+//! A person's decisions on the personal-data rules (see [`super::gdpr`]): hold
+//! someone back, bring a donor in on request, take a hold back; and the open
+//! plan as it stands, for the console's screen, read without planning anew.
+
+use serde_json::json;
+
+use super::gdpr::{Planned, open_plan};
+use super::{Store, audit, now, q};
+use crate::error::{Error, Result};
+
+impl Store {
+    /// A person's decision: keep `entity` out of the rules, or (`include`) bring a donor in now.
+    pub async fn gdpr_override(&self, entity: &str, id: i64, include: bool, reason: &str) -> Result<()> {
+        self.require(super::Act::Admin).await?;
+        if !matches!(entity, "donor" | "beneficiary") {
+            return Err(Error::invalid(format!("{entity:?}: overrides are for a donor or a beneficiary")));
+        }
+        if include && entity != "donor" {
+            return Err(Error::invalid("only a donor's personal data is removed on request"));
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("give the reason"));
+        }
+        let table = if entity == "donor" { "donors" } else { "beneficiaries" };
+        let mut tx = self.begin_write().await?;
+        let exists: Option<i64> =
+            q(format!("SELECT id FROM {table} WHERE id = $1")).bind(id).scalar_optional(&mut tx).await?;
+        exists.ok_or(Error::NotFound {
+            what: if entity == "donor" { "donor" } else { "beneficiary" },
+            id,
+            list: "gdpr plan",
+        })?;
+        let kind = if include { "include" } else { "exclude" };
+        q(
+            "INSERT INTO gdpr_overrides (entity, entity_id, kind, reason, by_user, at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (entity, entity_id) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, by_user = excluded.by_user, at = excluded.at",
+        )
+        .bind(entity)
+        .bind(id)
+        .bind(kind)
+        .bind(reason.trim())
+        .bind(self.actor())
+        .bind(now())
+        .execute(&mut tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            self.actor(),
+            &format!("gdpr.{kind}"),
+            entity,
+            Some(id),
+            None,
+            Some(json!({"reason": reason.trim()})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The open plan as it stands, soonest first (planning anew is [`Store::gdpr_plan`]).
+    /// For admins; asking is not logged as a refusal, as a screen asks again on every refresh.
+    pub async fn gdpr_open_plan(&self) -> Result<Vec<Planned>> {
+        if !self.may(super::Act::Admin).await? {
+            return Err(Error::invalid("the personal-data plan is for admins: it names who the rules will affect"));
+        }
+        open_plan(&mut self.conn().await?).await
+    }
+
+    /// Holds back whoever step `step` of the open plan is about, with `reason`: the donor, or
+    /// the child whose case it is. Who was held back (`donor` or `beneficiary`, and the id).
+    /// The step goes when the plan is next brought up to date.
+    pub async fn gdpr_hold_back(&self, step: i64, reason: &str) -> Result<(String, i64)> {
+        self.require(super::Act::Admin).await?;
+        let row: Option<(String, i64)> = q("SELECT p.entity, COALESCE(c.beneficiary_id, p.entity_id) FROM gdpr_plan p
+             LEFT JOIN cases c ON p.entity = 'case' AND c.id = p.entity_id
+             WHERE p.id = $1 AND p.done_at IS NULL AND p.dropped_at IS NULL")
+        .bind(step)
+        .fetch_optional(&mut self.conn().await?)
+        .await?;
+        let (entity, id) =
+            row.ok_or(Error::NotFound { what: "open step of the personal-data plan", id: step, list: "gdpr plan" })?;
+        let entity = if entity == "donor" { "donor" } else { "beneficiary" };
+        self.gdpr_override(entity, id, false, reason).await?;
+        Ok((entity.to_string(), id))
+    }
+
+    /// Takes back a person's decision on `entity` `id` (held back, or brought in early): the
+    /// rules alone decide again. Refused if there is none.
+    pub async fn gdpr_forget_override(&self, entity: &str, id: i64) -> Result<()> {
+        self.require(super::Act::Admin).await?;
+        let mut tx = self.begin_write().await?;
+        let kind: Option<String> = q("DELETE FROM gdpr_overrides WHERE entity = $1 AND entity_id = $2 RETURNING kind")
+            .bind(entity)
+            .bind(id)
+            .scalar_optional(&mut tx)
+            .await?;
+        let kind = kind.ok_or_else(|| {
+            Error::invalid(format!("{entity} {id}: no decision on the personal-data rules to take back"))
+        })?;
+        audit::record(&mut tx, self.actor(), "gdpr.forget", entity, Some(id), Some(json!({"kind": kind})), None)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
