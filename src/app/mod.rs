@@ -593,10 +593,6 @@ pub(crate) fn list_move(selected: usize, len: usize, cmd: &Command) -> usize {
 }
 
 pub(crate) fn completed_text(completed: &[i64]) -> String {
-    if completed.is_empty() {
-        String::new()
-    } else {
-        let ids: Vec<String> = completed.iter().map(i64::to_string).collect();
-        format!("; fully funded, now in payment: case {}", ids.join(", "))
-    }
+    let ids: Vec<String> = completed.iter().map(i64::to_string).collect();
+    if ids.is_empty() { String::new() } else { format!("; fully funded, now in payment: case {}", ids.join(", ")) }
 }
