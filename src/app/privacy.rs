@@ -13,8 +13,9 @@ use crate::store::{Planned, Store};
 pub struct Privacy {
     pub rows: Vec<Planned>,
     pub selected: usize,
-    /// Who was held back on this screen last (`donor` or `beneficiary`, and the id): `undo` lets them go.
-    pub last: Option<(String, i64)>,
+    /// Who was held back on this screen last (`donor` or `beneficiary`, the id and the reason):
+    /// `undo` lets them go.
+    pub last: Option<(String, i64, String)>,
 }
 
 impl Privacy {
@@ -23,7 +24,11 @@ impl Privacy {
     }
 
     pub async fn load(&mut self, store: &Store) -> AppResult {
-        self.rows = store.gdpr_open_plan().await.map_err(|e| e.to_string())?;
+        // Nothing stays on the screen that this person may no longer see.
+        self.rows = store.gdpr_open_plan().await.map_err(|e| {
+            self.rows.clear();
+            e.to_string()
+        })?;
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         Ok(())
     }
@@ -37,8 +42,8 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
             Ok(())
         }
         Command::Undo => {
-            let (entity, id) = app.privacy.last.clone().ok_or("no one was held back here to let go")?;
-            app.store.gdpr_forget_override(&entity, id).await.map_err(|e| e.to_string())?;
+            let (entity, id, reason) = app.privacy.last.clone().ok_or("no one was held back here to let go")?;
+            app.store.gdpr_forget_override(&entity, id, Some(&reason)).await.map_err(|e| e.to_string())?;
             app.privacy.last = None;
             let planned = plan(app).await?;
             app.set_info(format!(
@@ -69,9 +74,9 @@ pub async fn exclude(app: &mut App, reason: Option<String>) -> AppResult {
     let step = app.privacy.current().cloned().ok_or("no step of the personal-data plan is open")?;
     let reason = reason.filter(|r| !r.trim().is_empty()).ok_or("gdpr-exclude: give the reason (x, then type it)")?;
     let (entity, id) = app.store.gdpr_hold_back(step.id, &reason).await.map_err(|e| e.to_string())?;
+    app.privacy.last = Some((entity.clone(), id, reason.trim().to_string()));
     plan(app).await?;
     app.set_info(format!("{entity} {id} held back from the personal-data rules — u undoes"));
-    app.privacy.last = Some((entity, id));
     app.after_write().await
 }
 

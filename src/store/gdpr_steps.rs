@@ -68,34 +68,70 @@ impl Store {
 
     /// Holds back whoever step `step` of the open plan is about, with `reason`: the donor, or
     /// the child whose case it is. Who was held back (`donor` or `beneficiary`, and the id).
-    /// The step goes when the plan is next brought up to date.
+    /// The step goes when the plan is next brought up to date. Refused where a decision is on
+    /// record already (a donor's own request is never set aside from here), and for a record
+    /// merged into a donor already anonymized (the same person: it follows them).
     pub async fn gdpr_hold_back(&self, step: i64, reason: &str) -> Result<(String, i64)> {
         self.require(super::Act::Admin).await?;
-        let row: Option<(String, i64)> = q("SELECT p.entity, COALESCE(c.beneficiary_id, p.entity_id) FROM gdpr_plan p
+        type Step = (String, i64, Option<String>, Option<String>, Option<i64>);
+        let row: Option<Step> = q("SELECT p.entity, COALESCE(c.beneficiary_id, p.entity_id), o.kind, o.by_user, x.id
+             FROM gdpr_plan p
              LEFT JOIN cases c ON p.entity = 'case' AND c.id = p.entity_id
+             LEFT JOIN gdpr_overrides o ON o.entity = CASE p.entity WHEN 'donor' THEN 'donor' ELSE 'beneficiary' END
+                  AND o.entity_id = COALESCE(c.beneficiary_id, p.entity_id)
+             LEFT JOIN donors w ON p.entity = 'donor' AND w.id = p.entity_id
+             LEFT JOIN donors x ON x.id = w.merged_into AND x.anonymized_at IS NOT NULL
              WHERE p.id = $1 AND p.done_at IS NULL AND p.dropped_at IS NULL")
         .bind(step)
         .fetch_optional(&mut self.conn().await?)
         .await?;
-        let (entity, id) =
+        let (entity, id, kind, by, merged) =
             row.ok_or(Error::NotFound { what: "open step of the personal-data plan", id: step, list: "gdpr plan" })?;
         let entity = if entity == "donor" { "donor" } else { "beneficiary" };
-        self.gdpr_override(entity, id, false, reason).await?;
-        Ok((entity.to_string(), id))
+        let by = by.unwrap_or_default();
+        match (kind.as_deref(), merged) {
+            (Some("include"), _) => Err(Error::invalid(format!(
+                "donor {id} asked to have their personal data removed (recorded by {by}): a request is not set aside \
+                 from here; `almoner gdpr exclude donor {id} --reason …` does it, if that is what is meant"
+            ))),
+            (Some(_), _) => Err(Error::invalid(format!(
+                "{entity} {id} is held back already (by {by}): `p` brings the plan up to date"
+            ))),
+            (None, Some(into)) => Err(Error::invalid(format!(
+                "donor {id} is merged into donor {into}, whose personal data was removed: the same person, \
+                 so the record follows and cannot be held back"
+            ))),
+            (None, None) => {
+                self.gdpr_override(entity, id, false, reason).await?;
+                Ok((entity.to_string(), id))
+            }
+        }
     }
 
     /// Takes back a person's decision on `entity` `id` (held back, or brought in early): the
-    /// rules alone decide again. Refused if there is none.
-    pub async fn gdpr_forget_override(&self, entity: &str, id: i64) -> Result<()> {
+    /// rules alone decide again. With `held`, only this person's hold-back with that reason
+    /// (an undo): refused if someone has put another decision in its place since.
+    pub async fn gdpr_forget_override(&self, entity: &str, id: i64, held: Option<&str>) -> Result<()> {
         self.require(super::Act::Admin).await?;
         let mut tx = self.begin_write().await?;
-        let kind: Option<String> = q("DELETE FROM gdpr_overrides WHERE entity = $1 AND entity_id = $2 RETURNING kind")
-            .bind(entity)
-            .bind(id)
-            .scalar_optional(&mut tx)
-            .await?;
-        let kind = kind.ok_or_else(|| {
-            Error::invalid(format!("{entity} {id}: no decision on the personal-data rules to take back"))
+        let sql = "DELETE FROM gdpr_overrides WHERE entity = $1 AND entity_id = $2";
+        let kind: Option<String> = match held {
+            None => q(format!("{sql} RETURNING kind")).bind(entity).bind(id).scalar_optional(&mut tx).await?,
+            Some(reason) => {
+                q(format!("{sql} AND kind = 'exclude' AND by_user = $3 AND reason = $4 RETURNING kind"))
+                    .bind(entity)
+                    .bind(id)
+                    .bind(self.actor())
+                    .bind(reason.trim())
+                    .scalar_optional(&mut tx)
+                    .await?
+            }
+        };
+        let kind = kind.ok_or_else(|| match held {
+            None => Error::invalid(format!("{entity} {id}: no decision on the personal-data rules to take back")),
+            Some(_) => Error::invalid(format!(
+                "{entity} {id}: the hold-back made here was replaced by another decision since: nothing taken back"
+            )),
         })?;
         audit::record(&mut tx, self.actor(), "gdpr.forget", entity, Some(id), Some(json!({"kind": kind})), None)
             .await?;
