@@ -708,6 +708,21 @@ on_both_engines! {
         // Done is done: nothing more is due, and a second run finds nothing.
         assert!(almoner(&["gdpr", "plan"]).starts_with("nothing is due under the rules"));
         assert_eq!(almoner(&["gdpr", "run"]), "0 done, 0 waiting for their date, 0 no longer called for\n");
+        // The person's decision on Глеб taken back: the rules alone decide, and eight years call for erasure.
+        assert_eq!(
+            almoner(&["gdpr", "forget", "donor", &gleb_id]),
+            format!("donor {gleb}: the rules alone decide again (1 step(s) planned)\n")
+        );
+        assert!(almoner(&["gdpr", "plan"]).lines().any(|l| l.contains("anonymize") && l.contains(&format!(" {gleb} "))));
+        let again = std::process::Command::new(env!("CARGO_BIN_EXE_almoner"))
+            .arg("--db")
+            .arg(t.path())
+            .args(["gdpr", "forget", "donor", &gleb_id])
+            .output()
+            .unwrap();
+        assert!(!again.status.success());
+        let err = String::from_utf8_lossy(&again.stderr);
+        assert!(err.contains(&format!("donor {gleb}: no decision on the personal-data rules to take back")), "{err}");
     }
 }
 

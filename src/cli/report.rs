@@ -195,6 +195,11 @@ pub async fn gdpr(store: &Store, cmd: &super::args::GdprCommand) -> Result<()> {
                 due.unwrap_or_else(|| "(not planned: excluded)".into())
             );
         }
+        GdprCommand::Forget { entity, id } => {
+            store.gdpr_forget_override(entity, *id, None).await?;
+            let planned = store.gdpr_plan(today).await?.len();
+            println!("{entity} {id}: the rules alone decide again ({planned} step(s) planned)");
+        }
     }
     Ok(())
 }

@@ -91,6 +91,12 @@ pub enum GdprCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Take back an exclusion or a request: the rules alone decide again.
+    Forget {
+        #[arg(value_parser = ["donor", "beneficiary"])]
+        entity: String,
+        id: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
