@@ -911,6 +911,13 @@ on_both_engines! {
         let reason: String =
             one(c.store(), &format!("SELECT reason FROM gdpr_overrides WHERE entity = 'beneficiary' AND entity_id = {child}")).await;
         assert_eq!(reason, "решение правления");
+        // From another screen, `gdpr-plan` opens the plan, brought up to date.
+        c.keys("g b").await;
+        c.keys(":").await;
+        c.type_text("gdpr-plan").await;
+        c.keys("<Enter>").await;
+        assert_eq!(c.app.screen, ScreenId::Privacy);
+        assert!(c.status().contains("up to date") && !c.app.privacy.rows.is_empty(), "{}", c.status());
         // Someone without the admin role sees why the plan is not shown, the rows go, and nothing is
         // logged as refused, however often the screen refreshes.
         c.store().set_user("chief", almoner::domain::Role::Admin, true).await.unwrap();

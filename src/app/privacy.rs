@@ -60,10 +60,9 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
 pub async fn replan(app: &mut App) -> AppResult {
     let planned = plan(app).await?;
     app.set_info(format!("the personal-data plan is up to date: {planned} step(s) open"));
-    if app.screen != super::ScreenId::Privacy {
-        return app.show(super::ScreenId::Privacy).await;
-    }
-    app.after_write().await
+    // Written: whichever screen this came from, the plan is shown afresh.
+    app.mark_changed();
+    app.show(super::ScreenId::Privacy).await
 }
 
 /// `gdpr-exclude REASON`: holds back whoever the selected step is about.
