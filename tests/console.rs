@@ -911,6 +911,23 @@ on_both_engines! {
         let reason: String =
             one(c.store(), &format!("SELECT reason FROM gdpr_overrides WHERE entity = 'beneficiary' AND entity_id = {child}")).await;
         assert_eq!(reason, "решение правления");
+        let replaced: Vec<(String, Option<String>)> = rows(
+            c.store(),
+            &format!(
+                "SELECT action, CAST(before AS TEXT) FROM audit_log WHERE entity = 'beneficiary' AND entity_id = {child} ORDER BY id"
+            ),
+        )
+        .await;
+        let replaced: Vec<(String, Option<serde_json::Value>)> =
+            replaced.into_iter().map(|(a, b)| (a, b.map(|b| serde_json::from_str(&b).unwrap()))).collect();
+        assert_eq!(
+            replaced,
+            vec![
+                ("gdpr.exclude".to_string(), None),
+                ("gdpr.exclude".to_string(), Some(serde_json::json!({"kind": "exclude"})))
+            ],
+            "the decision replaced is named"
+        );
         // From another screen, `gdpr-plan` opens the plan, brought up to date.
         c.keys("g b").await;
         c.keys(":").await;

@@ -31,6 +31,12 @@ impl Store {
             list: "gdpr plan",
         })?;
         let kind = if include { "include" } else { "exclude" };
+        // A decision this one replaces is named in the log.
+        let earlier: Option<String> = q("SELECT kind FROM gdpr_overrides WHERE entity = $1 AND entity_id = $2")
+            .bind(entity)
+            .bind(id)
+            .scalar_optional(&mut tx)
+            .await?;
         q(
             "INSERT INTO gdpr_overrides (entity, entity_id, kind, reason, by_user, at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (entity, entity_id) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, by_user = excluded.by_user, at = excluded.at",
@@ -49,7 +55,7 @@ impl Store {
             &format!("gdpr.{kind}"),
             entity,
             Some(id),
-            None,
+            earlier.map(|k| json!({"kind": k})),
             Some(json!({"reason": reason.trim()})),
         )
         .await?;
