@@ -221,7 +221,29 @@ async fn the_stage_report_is_the_same_on_both_engines() {
                 mine.push(t.store.stage_report(common::date(from), common::date(to), program).await.unwrap());
             }
         }
-        reports.push(mine);
+        // The donor segments of the same demo, the last-gift filters among them (PostgreSQL reads
+        // those in one pass, SQLite in two).
+        let mut segments = Vec::new();
+        for filters in [
+            "",
+            "last_before=2026-06-01",
+            "last_after=2026-10-01 min_amount=1000",
+            "channel=website last_after=2026-09-01 min_gifts=2",
+            "paid_to=2026-03-01 last_after=2026-10-01",
+            "program=treatment last_before=2026-10-15",
+        ] {
+            let segment: almoner::store::Segment = filters.parse().unwrap();
+            let size = t.store.segment_size(&segment).await.unwrap();
+            let members = t.store.segment_members(&segment).await.unwrap();
+            let members: Vec<_> = members.iter().map(|m| (m.id, m.gifts, m.total, m.last_gift.clone())).collect();
+            segments.push((filters, size, members));
+        }
+        reports.push((mine, segments));
+    }
+    let (reports, segments): (Vec<_>, Vec<_>) = reports.into_iter().unzip();
+    assert!(segments[0].iter().all(|(_, size, _)| size.donors > 0), "{:?}", segments[0]);
+    for (lite, pg) in segments[0].iter().zip(&segments[1]) {
+        assert_eq!(lite, pg, "the engines' segments differ");
     }
     let year = &reports[0][0];
     assert!(year.raised.is_positive() && year.placed.is_positive() && year.paid.is_positive(), "{year:?}");

@@ -109,6 +109,11 @@ on_both_engines! {
         assert_eq!(who(&f, "purpose=от_Глеб").await, "g");
         assert_eq!(who(&f, "purpose=Борис channel=bank").await, "", "Борис's one gift came by the website");
         assert_eq!(who(&f, "purpose=на_лечение").await, "");
+        // The last gift is the last of all, whatever the other filters count: Анна's website gift is
+        // of 1 March, her last (by bank) of 1 April.
+        assert_eq!(who(&f, "channel=website last_after=2026-03-15").await, "ab", "Анна's last gift is by bank");
+        assert_eq!(who(&f, "min_amount=4000 last_before=2026-04-15").await, "a", "Борис gave again in May");
+        assert_eq!(count(s, "channel=website min_gifts=2 last_after=2026-03-15").await, 0, "one website gift each");
 
         let recent: Segment = "paid_from=2026-01-01".parse().unwrap();
         let size = s.segment_size(&recent).await.unwrap();

@@ -92,6 +92,15 @@ impl Store {
             "SELECT CAST((SELECT COALESCE(SUM(a.amount), 0) FROM allocations a WHERE a.at >= $1 AND a.at < $2 AND $3 IS NULL)
                   - (SELECT COALESCE(SUM(a.amount), 0) FROM reversals r CROSS JOIN allocations a
                      WHERE a.id = r.allocation_id AND a.at >= $1 AND a.at < $2) AS BIGINT)"
+        } else if self.is_postgres() {
+            // PostgreSQL misjudged the cases list below as 200 rows and looked up each case's
+            // allocations one by one (1.1 s for a year of treatment at `--scale 500`); joined,
+            // it reads the year's allocations once (0.4 s).
+            "SELECT CAST((SELECT COALESCE(SUM(a.amount), 0) FROM allocations a JOIN cases c ON c.id = a.case_id
+                     WHERE a.at >= $1 AND a.at < $2 AND c.currency = 'RUB' AND ($3 IS NULL OR c.program = $3))
+                  - (SELECT COALESCE(SUM(a.amount), 0) FROM reversals r JOIN allocations a ON a.id = r.allocation_id
+                     JOIN cases c ON c.id = a.case_id
+                     WHERE a.at >= $1 AND a.at < $2 AND c.currency = 'RUB' AND ($3 IS NULL OR c.program = $3)) AS BIGINT)"
         } else {
             "WITH c(id) AS (SELECT id FROM cases WHERE currency = 'RUB' AND ($3 IS NULL OR program = $3))
              SELECT CAST((SELECT COALESCE(SUM(a.amount), 0) FROM allocations a

@@ -161,40 +161,60 @@ pub const EXPORT_FIELDS: [&str; 4] = ["phone", "total", "gifts", "last_gift"];
 impl Segment {
     /// The members query: one pass over donations grouped by donor, the filters as bound parameters.
     fn sql(&self, pg: bool, select: &str) -> String {
+        let gift = "($1 IS NULL OR d.received_on >= $1) AND ($2 IS NULL OR d.received_on <= $2)
+                AND ($3 IS NULL OR d.amount >= $3) AND ($4 IS NULL OR d.amount <= $4)
+                AND ($5 IS NULL OR d.channel = $5)
+                AND ($13 IS NULL OR has_any(d.purpose, $13, $14, $15, $16))
+                AND ($6 IS NULL OR (d.programs & $6) <> 0)";
         // The last gift of all is read only when asked for.
         let need_last = select.contains("l.last") || self.last_before.is_some() || self.last_after.is_some();
-        let (last_cte, last_join) = if need_last {
-            (
-                ",\n             l AS (SELECT donor_id, MAX(received_on) AS last FROM donations WHERE donor_id IS NOT NULL GROUP BY donor_id)",
-                "JOIN l ON l.donor_id = o.id",
-            )
-        } else {
-            ("", "")
+        let (g, last_join) = match (need_last, pg) {
+            // PostgreSQL reads the donations once for both: the gifts that count, and the last
+            // of all (two passes over a million donations took 3.3 s, one 1.3 s).
+            (true, true) => (
+                format!(
+                    "g AS (
+                SELECT d.donor_id, COUNT(*) FILTER (WHERE {gift}) AS n,
+                       CAST(SUM(d.amount) FILTER (WHERE {gift}) AS BIGINT) AS total, MAX(d.received_on) AS last
+                FROM donations d WHERE d.donor_id IS NOT NULL GROUP BY d.donor_id)"
+                ),
+                "",
+            ),
+            // SQLite is told which index serves the grouping, and reads the last gift from it.
+            _ => {
+                let indexed = if pg { "" } else { "INDEXED BY donations_donor" };
+                let last = if need_last {
+                    ",\n             l AS (SELECT donor_id, MAX(received_on) AS last FROM donations WHERE donor_id IS NOT NULL GROUP BY donor_id)"
+                } else {
+                    ""
+                };
+                (
+                    format!(
+                        "g AS (
+                SELECT d.donor_id, COUNT(*) AS n, CAST(SUM(d.amount) AS BIGINT) AS total
+                FROM donations d {indexed} WHERE d.donor_id IS NOT NULL AND {gift} GROUP BY d.donor_id){last}"
+                    ),
+                    if need_last { "JOIN l ON l.donor_id = o.id" } else { "" },
+                )
+            }
         };
         let last_filter = if need_last {
             "AND ($9 IS NULL OR l.last < $9) AND ($10 IS NULL OR l.last > $10)"
         } else {
             "AND $9 IS NULL AND $10 IS NULL"
         };
-        // SQLite is told which index serves the grouping; PostgreSQL's planner finds it.
-        let indexed = if pg { "" } else { "INDEXED BY donations_donor" };
-        format!(
+        let sql = format!(
             "WITH
-             g AS (
-                SELECT d.donor_id, COUNT(*) AS n, CAST(SUM(d.amount) AS BIGINT) AS total
-                FROM donations d {indexed} WHERE d.donor_id IS NOT NULL AND {gift} GROUP BY d.donor_id){last_cte}
+             {g}
              SELECT {select} FROM donors o JOIN g ON g.donor_id = o.id {last_join}
              WHERE o.merged_into IS NULL AND o.anonymized_at IS NULL
                AND g.n >= COALESCE($7, 1) AND ($8 IS NULL OR g.total >= $8)
                {last_filter}
                AND ($11 IS NULL OR (o.email IS NOT NULL) = $11)
                AND ($12 IS NULL OR EXISTS (SELECT 1 FROM donor_subscriptions s WHERE s.donor_id = o.id) = $12)",
-            gift = "($1 IS NULL OR d.received_on >= $1) AND ($2 IS NULL OR d.received_on <= $2)
-                AND ($3 IS NULL OR d.amount >= $3) AND ($4 IS NULL OR d.amount <= $4)
-                AND ($5 IS NULL OR d.channel = $5)
-                AND ($13 IS NULL OR has_any(d.purpose, $13, $14, $15, $16))
-                AND ($6 IS NULL OR (d.programs & $6) <> 0)",
-        )
+        );
+        // In the single pass the last gift is the grouping's own.
+        if need_last && pg { sql.replace("l.last", "g.last") } else { sql }
     }
 
     fn bind(&self, q: Q) -> Q {
