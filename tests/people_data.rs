@@ -802,3 +802,35 @@ async fn anonymization_leaves_no_copy_of_the_data_in_the_files() {
     assert_eq!(copies(&t), vec![], "copies left in the database files");
     assert_invariants(s).await;
 }
+
+on_both_engines! {
+    async fn admins_holding_back_one_step_at_once_record_one_decision(t: TestDb) {
+        let f = donors(t).await;
+        let plan = f.t.store.gdpr_plan(date("2026-12-01")).await.unwrap();
+        let step = plan.iter().find(|p| p.entity == "donor" && p.entity_id == f.id[&'g']).expect("Глеб is due");
+        let mut admins = Vec::new();
+        for who in ["anna", "boris", "vera", "gleb"] {
+            admins.push(f.t.as_actor(who).await);
+        }
+        // Each reads the step and any decision on record, then writes: at once, on separate connections.
+        let hold = |s: &Store, why: &'static str| {
+            let (s, id) = (s.clone(), step.id);
+            tokio::spawn(async move { s.gdpr_hold_back(id, why).await.map_err(|e| e.to_string()) })
+        };
+        let tries = [hold(&admins[0], "звонил 1"), hold(&admins[1], "звонил 2"), hold(&admins[2], "звонил 3"), hold(&admins[3], "звонил 4")];
+        let mut held = Vec::new();
+        for t in tries {
+            held.push(t.await.unwrap());
+        }
+        assert_eq!(held.iter().filter(|r| r.is_ok()).count(), 1, "{held:?}");
+        for refused in held.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(refused.contains("held back already"), "{refused}");
+        }
+        let s = &f.t.store;
+        let g = f.id[&'g'];
+        let decisions: i64 = one(s, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'gdpr.exclude' AND entity_id = {g}")).await;
+        assert_eq!(decisions, 1, "one decision, none replacing another unseen");
+        let replaced: i64 = one(s, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'gdpr.exclude' AND entity_id = {g} AND before IS NOT NULL")).await;
+        assert_eq!(replaced, 0);
+    }
+}

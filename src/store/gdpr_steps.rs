@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::gdpr::{Planned, open_plan};
-use super::{Store, audit, now, q};
+use super::{Store, Tx, audit, now, q};
 use crate::error::{Error, Result};
 
 impl Store {
@@ -18,13 +18,20 @@ impl Store {
         if include && entity != "donor" {
             return Err(Error::invalid("only a donor's personal data is removed on request"));
         }
+        let mut tx = self.begin_write().await?;
+        self.put_override(&mut tx, entity, id, include, reason).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records the decision inside `tx`, naming in the log the one it replaces.
+    async fn put_override(&self, tx: &mut Tx, entity: &str, id: i64, include: bool, reason: &str) -> Result<()> {
         if reason.trim().is_empty() {
             return Err(Error::invalid("give the reason"));
         }
         let table = if entity == "donor" { "donors" } else { "beneficiaries" };
-        let mut tx = self.begin_write().await?;
         let exists: Option<i64> =
-            q(format!("SELECT id FROM {table} WHERE id = $1")).bind(id).scalar_optional(&mut tx).await?;
+            q(format!("SELECT id FROM {table} WHERE id = $1")).bind(id).scalar_optional(tx).await?;
         exists.ok_or(Error::NotFound {
             what: if entity == "donor" { "donor" } else { "beneficiary" },
             id,
@@ -35,7 +42,7 @@ impl Store {
         let earlier: Option<String> = q("SELECT kind FROM gdpr_overrides WHERE entity = $1 AND entity_id = $2")
             .bind(entity)
             .bind(id)
-            .scalar_optional(&mut tx)
+            .scalar_optional(tx)
             .await?;
         q(
             "INSERT INTO gdpr_overrides (entity, entity_id, kind, reason, by_user, at) VALUES ($1, $2, $3, $4, $5, $6)
@@ -47,10 +54,10 @@ impl Store {
         .bind(reason.trim())
         .bind(self.actor())
         .bind(now())
-        .execute(&mut tx)
+        .execute(tx)
         .await?;
         audit::record(
-            &mut tx,
+            tx,
             self.actor(),
             &format!("gdpr.{kind}"),
             entity,
@@ -59,7 +66,6 @@ impl Store {
             Some(json!({"reason": reason.trim()})),
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -79,6 +85,9 @@ impl Store {
     /// merged into a donor already anonymized (the same person: it follows them).
     pub async fn gdpr_hold_back(&self, step: i64, reason: &str) -> Result<(String, i64)> {
         self.require(super::Act::Admin).await?;
+        // Read and written in one transaction: a decision recorded meanwhile by another admin
+        // is seen and refused, never silently replaced.
+        let mut tx = self.begin_write().await?;
         type Step = (String, i64, Option<String>, Option<String>, Option<i64>);
         let row: Option<Step> = q("SELECT p.entity, COALESCE(c.beneficiary_id, p.entity_id), o.kind, o.by_user, x.id
              FROM gdpr_plan p
@@ -89,7 +98,7 @@ impl Store {
              LEFT JOIN donors x ON x.id = w.merged_into AND x.anonymized_at IS NOT NULL
              WHERE p.id = $1 AND p.done_at IS NULL AND p.dropped_at IS NULL")
         .bind(step)
-        .fetch_optional(&mut self.conn().await?)
+        .fetch_optional(&mut tx)
         .await?;
         let (entity, id, kind, by, merged) =
             row.ok_or(Error::NotFound { what: "open step of the personal-data plan", id: step, list: "gdpr plan" })?;
@@ -108,7 +117,8 @@ impl Store {
                  so the record follows and cannot be held back"
             ))),
             (None, None) => {
-                self.gdpr_override(entity, id, false, reason).await?;
+                self.put_override(&mut tx, entity, id, false, reason).await?;
+                tx.commit().await?;
                 Ok((entity.to_string(), id))
             }
         }
