@@ -7,13 +7,16 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 use super::{Theme, cell, page_start};
 use crate::app::App;
+use crate::text::inert;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let t = app.lang.t();
     let p = &app.privacy;
-    let [top, bottom] = Layout::vertical([Constraint::Min(4), Constraint::Length(4)]).areas(area);
+    let [top, bottom] = Layout::vertical([Constraint::Min(4), Constraint::Length(5)]).areas(area);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(format!("{} — {}", t.privacy, p.rows.len()), theme.title()));
@@ -46,9 +49,48 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let w = inner.width as usize;
     let mut lines = Vec::new();
     if let Some(s) = p.current() {
+        // The step in full, over two rows: a long name and reason are cut only past them.
         let text = format!("{} {} {} ({}): {} — {}", s.due_on, s.action, s.entity, s.entity_id, s.name, s.reason);
-        lines.push(Line::from(Span::styled(cell(&text, w, false), theme.warn())));
+        let shown = inert(&text);
+        let (first, rest) = split_at_width(&shown, w);
+        lines.push(Line::from(Span::styled(first.to_string(), theme.warn())));
+        lines.push(Line::from(Span::styled(cell(rest, w, false), theme.warn())));
     }
     lines.push(Line::from(Span::styled(cell(t.privacy_hint, w, false), theme.dim())));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The start of `text` that fits in `width` cells, broken after a word where one ends in the
+/// second half of the row, and what is left (without the space the break took).
+fn split_at_width(text: &str, width: usize) -> (&str, &str) {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        used += c.width().unwrap_or(0);
+        if used > width {
+            let (head, tail) = text.split_at(i);
+            if c == ' ' {
+                return (head, tail.trim_start());
+            }
+            return match head.rfind(' ') {
+                Some(at) if head[..at].width() >= width / 2 => (&head[..at], text[at..].trim_start()),
+                _ => (head, tail),
+            };
+        }
+    }
+    (text, "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_at_width;
+
+    #[test]
+    fn a_line_splits_where_the_cells_run_out() {
+        assert_eq!(split_at_width("Давний даритель", 6), ("Давний", "даритель"));
+        assert_eq!(split_at_width("Давний даритель", 10), ("Давний", "даритель"), "after a word");
+        assert_eq!(split_at_width("Давний даритель", 4), ("Давн", "ий даритель"), "a word longer than half a row");
+        assert_eq!(split_at_width("абв", 10), ("абв", ""));
+        assert_eq!(split_at_width("日本語", 5), ("日本", "語"), "a wide letter does not straddle the edge");
+        assert_eq!(split_at_width("", 3), ("", ""));
+    }
 }
