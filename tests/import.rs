@@ -209,6 +209,14 @@ fn cli_import_json_has_the_promised_fields_and_rejects_damaged_files() {
     assert!(err.contains("ERR_no_end_of_document.txt: line 20: the section here has no КонецДокумента"), "{err}");
     let batches = run(&["import", "batches", "--json"]);
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&batches.stdout).unwrap().as_array().unwrap().len(), 0);
+    // Committed, the batch names the file's hash (read on a thread of its own while the import ran).
+    let out = run(&["import", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let batches: serde_json::Value = serde_json::from_slice(&run(&["import", "batches", "--json"]).stdout).unwrap();
+    let sha = almoner::import::feed::sha256_of(&file).unwrap();
+    assert_eq!(sha.len(), 64);
+    assert_eq!(batches[0]["sha256"], sha.as_str(), "{batches}");
+    assert_eq!(batches[0]["file_name"], "odin_palace__statement-137442.txt");
 }
 
 /// A statement from the foundation's account `40703810000000000001` with one

@@ -123,17 +123,17 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     let format = args.format.as_deref().map(str::parse::<Format>).transpose().map_err(anyhow::Error::msg)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let decisions = decisions(args)?;
-    // The reading starts on a thread of its own, so the file is hashed on this one meanwhile.
+    // The reading starts on a thread of its own; the file is hashed once its payments are in.
     let feed =
         crate::import::feed::open(path, format, profile).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let sha = crate::import::feed::sha256_of(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sha = crate::import::feed::FileHash::of(path);
     let tty = std::io::stderr().is_terminal();
     let progress = move |label: &str, done: usize, total: usize| {
         if tty && total >= 10_000 {
             eprint!("\r{label} {done} of {total}…   ");
         }
     };
-    let preview = store.import_stream(feed, &name, &sha, decisions, args.dry_run, &progress).await;
+    let preview = store.import_stream(feed, &name, sha, decisions, args.dry_run, &progress).await;
     if tty {
         eprint!("\r\x1b[K");
     }

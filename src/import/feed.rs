@@ -68,6 +68,56 @@ pub fn sha256_of(path: &Path) -> Result<String, Rejected> {
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// A register file's SHA-256, for its batch: known already, or to be read once the payments are
+/// in. Hashing a 365 MB register before the import held the import up by a second, and beside
+/// the reading it took a core from it; once the payments are in, the import rebuilds indexes on
+/// one core and the other is free.
+pub enum FileHash {
+    Known(String),
+    Later(std::path::PathBuf),
+    Reading(oneshot::Receiver<Result<String, Rejected>>),
+}
+
+impl FileHash {
+    /// The hash of `path`, read when [`FileHash::begin`] says.
+    pub fn of(path: &Path) -> FileHash {
+        FileHash::Later(path.to_path_buf())
+    }
+
+    /// Starts reading the hash on a thread of its own, if it is still to be read.
+    pub fn begin(self) -> FileHash {
+        let FileHash::Later(path) = self else { return self };
+        let (tx, rx) = oneshot::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(sha256_of(&path));
+        });
+        FileHash::Reading(rx)
+    }
+
+    /// The hash, once read.
+    pub async fn value(self) -> Result<String, Rejected> {
+        match self.begin() {
+            FileHash::Reading(rx) => {
+                rx.await.map_err(|_| Rejected::Unreadable("the file's hashing stopped before the end".into()))?
+            }
+            FileHash::Known(sha) => Ok(sha),
+            FileHash::Later(path) => sha256_of(&path),
+        }
+    }
+}
+
+impl From<&str> for FileHash {
+    fn from(sha: &str) -> FileHash {
+        FileHash::Known(sha.to_string())
+    }
+}
+
+impl From<&String> for FileHash {
+    fn from(sha: &String) -> FileHash {
+        FileHash::Known(sha.clone())
+    }
+}
+
 /// Starts reading `path`; the format is sniffed unless given.
 pub fn open(path: &Path, format: Option<Format>, profile: Option<Profile>) -> Result<Feed, Rejected> {
     let mut head = Vec::with_capacity(8192);

@@ -12,7 +12,7 @@ use super::invariants;
 use super::{Store, audit, now, q};
 use crate::domain::{Channel, Money};
 use crate::error::{Error, Result};
-use crate::import::feed::Feed;
+use crate::import::feed::{Feed, FileHash};
 use crate::import::{ControlCheck, Format, LineError, Payment, Register};
 
 /// A person's designations for an import: a payment's external key → the case it is for.
@@ -99,7 +99,7 @@ pub struct Flow {
 }
 
 type Instant = chrono::DateTime<chrono::Utc>;
-type BatchRow = (i64, String, String, String, Instant, i64, i64, i64, i64, Option<Instant>);
+type BatchRow = (i64, String, String, String, Instant, i64, i64, i64, i64, Option<Instant>, String);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Batch {
@@ -113,6 +113,8 @@ pub struct Batch {
     pub invalid: i64,
     pub incoming_total: Money,
     pub undone_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The file's SHA-256: which file exactly, should two have the same name.
+    pub sha256: String,
 }
 
 /// Reports long work: a label, how much is done, of how much.
@@ -159,11 +161,12 @@ impl Store {
         &self,
         feed: Feed,
         file: &str,
-        sha256: &str,
+        sha256: impl Into<FileHash>,
         decisions: Decisions,
         dry_run: bool,
         progress: ProgressFn<'_>,
     ) -> Result<Preview> {
+        let sha256 = sha256.into();
         if !dry_run {
             self.require(super::Act::Bookkeeping).await?;
         }
@@ -210,7 +213,7 @@ impl Store {
         tx: &mut super::Tx,
         mut feed: Feed,
         file: &str,
-        sha256: &str,
+        sha256: FileHash,
         decisions: Decisions,
         dry_run: bool,
         progress: ProgressFn<'_>,
@@ -218,7 +221,8 @@ impl Store {
         use std::sync::atomic::Ordering;
         let refunded = std::mem::take(&mut feed.refunded);
         let mut run = Run::new(tx, feed.format, file, refunded, decisions).await?;
-        let batch = if dry_run { 0 } else { new_batch(tx, self.actor(), file, sha256, feed.format).await? };
+        // The file's hash is written when the batch closes (it may still be being read now).
+        let batch = if dry_run { 0 } else { new_batch(tx, self.actor(), file, feed.format).await? };
         let channel = channel_of(feed.format);
         let mut touched = Touched::default();
         let mut done = 0;
@@ -249,6 +253,8 @@ impl Store {
             // The thread gone (the file read), the chunk comes back and is freed here.
             let _ = spent_tx.send(chunk);
         }
+        // The payments are in: the file is hashed beside what is left (rebuilding indexes, checks).
+        let sha256 = if dry_run { sha256 } else { sha256.begin() };
         if !dry_run {
             run.end_writes(tx).await?;
         }
@@ -259,7 +265,8 @@ impl Store {
             .map_err(|e| Error::invalid(format!("{file}: {e}")))?;
         let mut preview = run.finish(summary)?;
         if !dry_run {
-            self.close_batch(tx, batch, &mut preview, sha256, &touched).await?;
+            let sha256 = sha256.value().await.map_err(|e| Error::invalid(format!("{file}: {e}")))?;
+            self.close_batch(tx, batch, &mut preview, &sha256, &touched).await?;
         }
         Ok(preview)
     }
@@ -273,7 +280,8 @@ impl Store {
         touched: &Touched,
     ) -> Result<()> {
         invariants::ensure(tx, &touched.scope()).await?;
-        q("UPDATE import_batches SET new = $1, duplicate = $2, invalid = $3, outgoing = $4, unmatched = $5, incoming_total = $6, outgoing_total = $7 WHERE id = $8")
+        q("UPDATE import_batches SET new = $1, duplicate = $2, invalid = $3, outgoing = $4, unmatched = $5, incoming_total = $6, outgoing_total = $7,
+             file_sha256 = $9 WHERE id = $8")
         .bind(preview.new as i64)
         .bind(preview.duplicate as i64)
         .bind(preview.invalid as i64)
@@ -282,6 +290,7 @@ impl Store {
         .bind(preview.incoming_total.minor())
         .bind(preview.outgoing_total.minor())
         .bind(batch)
+        .bind(sha256)
         .execute(tx)
         .await?;
         audit::record(
@@ -368,13 +377,15 @@ impl Store {
     }
 
     pub async fn import_batches(&self) -> Result<Vec<Batch>> {
-        let rows: Vec<BatchRow> =
-            q("SELECT id, file_name, format, by_user, at, new, duplicate, invalid, incoming_total, undone_at FROM import_batches ORDER BY id")
-                .fetch_all(&mut self.conn().await?)
-                .await?;
+        let rows: Vec<BatchRow> = q(
+            "SELECT id, file_name, format, by_user, at, new, duplicate, invalid, incoming_total, undone_at, file_sha256
+               FROM import_batches ORDER BY id",
+        )
+        .fetch_all(&mut self.conn().await?)
+        .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, file_name, format, by, at, new, duplicate, invalid, total, undone_at)| Batch {
+            .map(|(id, file_name, format, by, at, new, duplicate, invalid, total, undone_at, sha256)| Batch {
                 id,
                 file_name,
                 format,
@@ -385,6 +396,7 @@ impl Store {
                 invalid,
                 incoming_total: Money::from_minor(total),
                 undone_at,
+                sha256,
             })
             .collect())
     }
@@ -394,11 +406,10 @@ fn channel_of(format: Format) -> Channel {
     if format == Format::CloudPayments { Channel::Website } else { Channel::Bank }
 }
 
-async fn new_batch(tx: &mut super::Tx, actor: &str, file: &str, sha256: &str, format: Format) -> Result<i64> {
+async fn new_batch(tx: &mut super::Tx, actor: &str, file: &str, format: Format) -> Result<i64> {
     q("INSERT INTO import_batches (file_name, file_sha256, format, by_user, at, new, duplicate, invalid, outgoing, incoming_total, outgoing_total)
-         VALUES ($1, $2, $3, $4, $5, 0, 0, 0, 0, 0, 0) RETURNING id")
+         VALUES ($1, '', $2, $3, $4, 0, 0, 0, 0, 0, 0) RETURNING id")
     .bind(file)
-    .bind(sha256)
     .bind(format.name())
     .bind(actor)
     .bind(now())
