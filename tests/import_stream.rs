@@ -268,3 +268,25 @@ async fn checks_refuse_as_before_without_a_list_index_per_row() {
     // Code 20 999: day 20 999 % 28 + 1, amount 21 000.99.
     assert_eq!((last_day.as_str(), last_amount), ("2026-03-28", 2_100_099));
 }
+
+/// The hash a batch records is of the file imported: it is opened at once and read from that
+/// handle, whatever happens to the name meanwhile.
+#[tokio::test]
+async fn a_registers_hash_is_of_the_file_imported_even_if_replaced_meanwhile() {
+    use almoner::import::feed::{FileHash, sha256_of};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("march.csv");
+    std::fs::write(&path, "date,amount\n2026-03-01,100\n").unwrap();
+    let first = sha256_of(&path).unwrap();
+    let replaced = FileHash::of(&path).unwrap();
+    let deleted = FileHash::of(&path).unwrap();
+    let other = dir.path().join("april.csv");
+    std::fs::write(&other, "date,amount\n2026-04-01,200\n").unwrap();
+    std::fs::rename(&other, &path).unwrap();
+    assert_ne!(sha256_of(&path).unwrap(), first);
+    assert_eq!(replaced.begin().value().await.unwrap(), first);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(deleted.value().await.unwrap(), first, "read without `begin`, after the name is gone");
+    let missing = FileHash::of(&path).err().expect("no such file").to_string();
+    assert!(missing.contains("march.csv"), "{missing}");
+}

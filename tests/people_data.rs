@@ -114,6 +114,9 @@ on_both_engines! {
         assert_eq!(who(&f, "channel=website last_after=2026-03-15").await, "ab", "Анна's last gift is by bank");
         assert_eq!(who(&f, "min_amount=4000 last_before=2026-04-15").await, "a", "Борис gave again in May");
         assert_eq!(count(s, "channel=website min_gifts=2 last_after=2026-03-15").await, 0, "one website gift each");
+        // No gift that counts, no member, whatever the least number of gifts asked.
+        assert_eq!(who(&f, "paid_from=2026-01-01 min_gifts=0").await, "abvz");
+        assert_eq!(count(s, "paid_from=2026-01-01 min_gifts=0 last_after=2020-01-01").await, 4);
 
         let recent: Segment = "paid_from=2026-01-01".parse().unwrap();
         let size = s.segment_size(&recent).await.unwrap();

@@ -126,7 +126,7 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     // The reading starts on a thread of its own; the file is hashed once its payments are in.
     let feed =
         crate::import::feed::open(path, format, profile).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let sha = crate::import::feed::FileHash::of(path);
+    let sha = crate::import::feed::FileHash::of(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let tty = std::io::stderr().is_terminal();
     let progress = move |label: &str, done: usize, total: usize| {
         if tty && total >= 10_000 {

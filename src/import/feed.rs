@@ -55,7 +55,11 @@ fn unreadable(path: &Path, e: std::io::Error) -> Rejected {
 
 /// The file's SHA-256, read in blocks.
 pub fn sha256_of(path: &Path) -> Result<String, Rejected> {
-    let mut file = File::open(path).map_err(|e| unreadable(path, e))?;
+    sha256_from(File::open(path).map_err(|e| unreadable(path, e))?, path)
+}
+
+/// The SHA-256 of a file already open (`path` names it in an error).
+fn sha256_from(mut file: File, path: &Path) -> Result<String, Rejected> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -69,39 +73,41 @@ pub fn sha256_of(path: &Path) -> Result<String, Rejected> {
 }
 
 /// A register file's SHA-256, for its batch: known already, or to be read once the payments are
-/// in. Hashing a 365 MB register before the import held the import up by a second, and beside
-/// the reading it took a core from it; once the payments are in, the import rebuilds indexes on
-/// one core and the other is free.
+/// in. Hashing a 365 MB register before the import held the import up by half a second, and
+/// beside the reading it took a core from it; once the payments are in, the import is mostly
+/// rebuilding indexes, one at a time. The file is opened at once and hashed from that handle,
+/// so the hash is of the file imported even if it is renamed, replaced or deleted meanwhile.
 pub enum FileHash {
     Known(String),
-    Later(std::path::PathBuf),
+    Later(File, std::path::PathBuf),
     Reading(oneshot::Receiver<Result<String, Rejected>>),
 }
 
 impl FileHash {
-    /// The hash of `path`, read when [`FileHash::begin`] says.
-    pub fn of(path: &Path) -> FileHash {
-        FileHash::Later(path.to_path_buf())
+    /// The hash of the file at `path`, read when [`FileHash::begin`] says.
+    pub fn of(path: &Path) -> Result<FileHash, Rejected> {
+        let file = File::open(path).map_err(|e| unreadable(path, e))?;
+        Ok(FileHash::Later(file, path.to_path_buf()))
     }
 
     /// Starts reading the hash on a thread of its own, if it is still to be read.
     pub fn begin(self) -> FileHash {
-        let FileHash::Later(path) = self else { return self };
+        let FileHash::Later(file, path) = self else { return self };
         let (tx, rx) = oneshot::channel();
         std::thread::spawn(move || {
-            let _ = tx.send(sha256_of(&path));
+            let _ = tx.send(sha256_from(file, &path));
         });
         FileHash::Reading(rx)
     }
 
     /// The hash, once read.
     pub async fn value(self) -> Result<String, Rejected> {
-        match self.begin() {
+        match self {
+            FileHash::Known(sha) => Ok(sha),
+            FileHash::Later(file, path) => sha256_from(file, &path),
             FileHash::Reading(rx) => {
                 rx.await.map_err(|_| Rejected::Unreadable("the file's hashing stopped before the end".into()))?
             }
-            FileHash::Known(sha) => Ok(sha),
-            FileHash::Later(path) => sha256_of(&path),
         }
     }
 }

@@ -265,7 +265,7 @@ impl Store {
             .map_err(|e| Error::invalid(format!("{file}: {e}")))?;
         let mut preview = run.finish(summary)?;
         if !dry_run {
-            let sha256 = sha256.value().await.map_err(|e| Error::invalid(format!("{file}: {e}")))?;
+            let sha256 = sha256.value().await.map_err(|e| Error::invalid(e.to_string()))?;
             self.close_batch(tx, batch, &mut preview, &sha256, &touched).await?;
         }
         Ok(preview)

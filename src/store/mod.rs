@@ -176,19 +176,25 @@ impl Store {
     /// brings its schema up to date.
     async fn open_postgres(url: &str, actor: &str) -> Result<Store> {
         let cannot = |e: sqlx::Error| Error::invalid(format!("cannot open database {}: {e}", without_password(url)));
-        // PostgreSQL's JIT compiler, on by default, compiles a query its planner thinks costly:
-        // the personal-data plan's query spent 3.1 s compiling for 2.9 s of work at `--scale 500`,
-        // and every segment count 0.2 s. almoner's sessions run without it. (More `work_mem`,
-        // to group by donor in memory, measured no faster here, and is left to the server.)
-        let options = sqlx::postgres::PgConnectOptions::from_str(url).map_err(cannot)?.options([("jit", "off")]);
         // One connection first, so a wrong address or a server that is down says so at once
         // (the pool would keep retrying until its timeout).
-        let first = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await.map_err(cannot)?;
+        let first = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.map_err(cannot)?;
         sqlx::Connection::close(first).await?;
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            // PostgreSQL's JIT compiler, on by default, compiles a query its planner thinks
+            // costly: the personal-data plan's query spent 3.1 s compiling for 2.9 s of work at
+            // `--scale 500`, and every segment count 0.2 s. almoner's sessions turn it off, by a
+            // `SET` rather than a startup option, which some connection poolers refuse; where the
+            // server refuses even that, the session goes on as the server has it.
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    let _ = sqlx::query("SET jit = off").execute(conn).await;
+                    Ok(())
+                })
+            })
+            .connect(url)
             .await
             .map_err(cannot)?;
         let store = Store {
