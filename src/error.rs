@@ -29,6 +29,10 @@ pub enum Error {
     Invariant(String),
     #[error("{path}: {source}")]
     File { path: PathBuf, source: std::io::Error },
+    /// A register with problems no one accepted: nothing was written. The preview says what the
+    /// import would have done.
+    #[error("{}", unreconciled(&.0.file, &.0.problems))]
+    Unreconciled(Box<crate::store::Preview>),
     #[error("{}", db_message(.0))]
     Db(#[from] sqlx::Error),
 }
@@ -41,6 +45,20 @@ fn db_message(e: &sqlx::Error) -> String {
         sqlx::Error::PoolTimedOut => "the database did not answer in time. Nothing was written; try again".to_string(),
         other => format!("database: {other}"),
     }
+}
+
+fn unreconciled(file: &str, problems: &[String]) -> String {
+    let file = crate::text::inert(file);
+    let mut out = format!("{file} does not reconcile, so nothing was imported:");
+    for p in problems {
+        out.push_str("\n  ");
+        out.push_str(&crate::text::inert(p));
+    }
+    out.push_str(
+        "\nCorrect the file and import it again, or import the rest with --accept-problems \"REASON\" \
+         (the batch keeps who accepted which problems and why, and waits on the bookkeeper's queue until dealt with)",
+    );
+    out
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use almoner::domain::Money;
 use almoner::import::profile::Profile;
 use almoner::import::{parse, parse_with};
-use almoner::store::{Plan, RowStatus};
+use almoner::store::{Decisions, Plan, Preview, RowStatus};
 use common::*;
 
 fn corpus(dir: &str) -> PathBuf {
@@ -67,8 +67,34 @@ async fn corpus_dir_imports_as_expected(t: TestDb, dir: &str, expectations: &str
                     .map(|r| r.amount)
                     .sum();
                 assert_eq!(rows_in, p.incoming_total, "{name}");
+                same_verdict_committed(&t, &register, &name, &p).await;
             }
         }
+    }
+}
+
+/// The dry run is the commit minus the writing: a register the preview passes imports, with the
+/// same counts; one it finds problems in is refused, and imports once they are accepted. The
+/// batch is then undone, so the next file meets the same empty database.
+async fn same_verdict_committed(t: &TestDb, register: &almoner::import::Register, name: &str, p: &Preview) {
+    let decided = |accept: Option<&str>| Decisions { accept_problems: accept.map(str::to_string), ..Decisions::default() };
+    let done = match t.store.import_decided(register, name, "sha", decided(None), false).await {
+        Err(almoner::Error::Unreconciled(refused)) => {
+            assert!(p.refused(), "{name}: the commit was refused but the preview passed it");
+            assert_eq!(refused.problems, p.problems, "{name}");
+            t.store.import_decided(register, name, "sha", decided(Some("as the bank sent it")), false).await
+        }
+        other => {
+            assert!(!p.refused(), "{name}: the preview refused it but the commit took it: {other:?}");
+            other
+        }
+    };
+    let done = done.unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!((done.new, done.duplicate, done.invalid), (p.new, p.duplicate, p.invalid), "{name}");
+    assert_eq!((done.incoming_total, done.pays), (p.incoming_total, p.pays), "{name}");
+    assert_eq!(done.batch.is_none(), p.adds_nothing(), "{name}: a batch is recorded exactly when something is added");
+    if let Some(batch) = done.batch {
+        t.store.undo_import(batch).await.unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
 
@@ -88,6 +114,43 @@ on_both_engines! {
     async fn every_other_corpus_file_imports_through_its_profile_or_is_rejected_with_its_reason(t: TestDb) {
         corpus_dir_imports_as_expected(t, "other", include_str!("corpus_other.toml")).await;
     }
+}
+
+/// A file as it is, cut short, with flipped bytes, and twice over.
+fn mutations(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut variants = vec![bytes.to_vec()];
+    for cut in [1, 7, bytes.len() / 3, bytes.len() / 2, bytes.len().saturating_sub(3)] {
+        variants.push(bytes[..cut.min(bytes.len())].to_vec());
+    }
+    for step in [13usize, 101, 977] {
+        let mut flipped = bytes.to_vec();
+        for i in (0..flipped.len()).step_by(step) {
+            flipped[i] ^= 0x5a;
+        }
+        variants.push(flipped);
+    }
+    let mut doubled = bytes.to_vec();
+    doubled.extend_from_slice(bytes);
+    variants.push(doubled);
+    variants
+}
+
+/// Every corpus file and every mutation of it that reads: the preview's verdict is the commit's.
+#[tokio::test]
+async fn the_dry_run_and_the_commit_agree_on_every_corpus_file_and_mutation() {
+    let t = TestDb::new().await;
+    let mut tried = 0;
+    for path in corpus_files() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        for (i, v) in mutations(&std::fs::read(&path).unwrap()).into_iter().enumerate() {
+            let Ok(register) = parse(&v, None) else { continue };
+            let name = format!("{name} (variant {i})");
+            let p = t.store.preview_import(&register, &name).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+            same_verdict_committed(&t, &register, &name, &p).await;
+            tried += 1;
+        }
+    }
+    assert!(tried > 100, "only {tried} variants read");
 }
 
 /// Truncations, flipped bytes, doubled sections, huge lines: parsers answer, never panic.
@@ -113,21 +176,7 @@ fn no_corpus_file_or_mutation_of_one_panics_any_parser() {
         .collect();
     files.push((PathBuf::from("huge line"), huge));
     for (_path, bytes) in files {
-        let mut variants = vec![bytes.clone()];
-        for cut in [1, 7, bytes.len() / 3, bytes.len() / 2, bytes.len().saturating_sub(3)] {
-            variants.push(bytes[..cut.min(bytes.len())].to_vec());
-        }
-        for step in [13usize, 101, 977] {
-            let mut flipped = bytes.clone();
-            for i in (0..flipped.len()).step_by(step) {
-                flipped[i] ^= 0x5a;
-            }
-            variants.push(flipped);
-        }
-        let mut doubled = bytes.clone();
-        doubled.extend_from_slice(&bytes);
-        variants.push(doubled);
-        for v in variants {
+        for v in mutations(&bytes) {
             let _ = parse(&v, None);
             for format in almoner::import::Format::ALL {
                 let _ = parse(&v, Some(format));
@@ -195,13 +244,29 @@ fn cli_import_json_has_the_promised_fields_and_rejects_damaged_files() {
     let bin = env!("CARGO_BIN_EXE_almoner");
     let run = |args: &[&str]| std::process::Command::new(bin).arg("--db").arg(&db).args(args).output().unwrap();
     let file = corpus("1c").join("odin_palace__statement-137442.txt");
+    // This real statement's debits do not add up to its ВсегоСписано: the dry run says the
+    // commit would be refused (non-zero), and its JSON still has every field and the problem.
     let out = run(&["import", file.to_str().unwrap(), "--dry-run", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not reconcile") && err.contains("ВсегоСписано"), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for field in ["format", "new", "duplicate", "invalid", "outgoing", "incoming_total", "outgoing_total", "errors"] {
+    for field in
+        ["format", "new", "duplicate", "invalid", "outgoing", "incoming_total", "outgoing_total", "errors", "problems"]
+    {
         assert!(!v[field].is_null(), "missing {field}");
     }
     assert_eq!(v["format"], "1c");
+    assert_eq!(v["problems"].as_array().unwrap().len(), 1, "{v}");
+    let out = run(&["import", file.to_str().unwrap(), "--dry-run", "--accept-problems", "bank's own total"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Committed without a word: refused, nothing written.
+    let out = run(&["import", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--accept-problems"));
+    let out = run(&["import", file.to_str().unwrap(), "--accept-problems", " "]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a reason"));
     let bad = corpus("1c").join("odin_palace__ERR_no_end_of_document.txt");
     let out = run(&["import", bad.to_str().unwrap()]);
     assert!(!out.status.success());
@@ -210,13 +275,23 @@ fn cli_import_json_has_the_promised_fields_and_rejects_damaged_files() {
     let batches = run(&["import", "batches", "--json"]);
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&batches.stdout).unwrap().as_array().unwrap().len(), 0);
     // Committed, the batch names the file's hash (read on a thread of its own while the import ran).
-    let out = run(&["import", file.to_str().unwrap()]);
+    let out = run(&["import", file.to_str().unwrap(), "--accept-problems", "the bank's total counts a fee"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let batches: serde_json::Value = serde_json::from_slice(&run(&["import", "batches", "--json"]).stdout).unwrap();
     let sha = almoner::import::feed::sha256_of(&file).unwrap();
     assert_eq!(sha.len(), 64);
     assert_eq!(batches[0]["sha256"], sha.as_str(), "{batches}");
     assert_eq!(batches[0]["file_name"], "odin_palace__statement-137442.txt");
+    // The batch keeps who accepted which problem and why.
+    assert_eq!(batches[0]["accepted_reason"], "the bank's total counts a fee", "{batches}");
+    assert!(batches[0]["accepted_by"].as_str().is_some_and(|b| !b.is_empty()), "{batches}");
+    assert!(batches[0]["problems"][0].as_str().unwrap().contains("ВсегоСписано"), "{batches}");
+    // Imported again, it adds nothing, and no batch is recorded.
+    let out = run(&["import", file.to_str().unwrap(), "--accept-problems", "again"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no batch was recorded"));
+    let batches: serde_json::Value = serde_json::from_slice(&run(&["import", "batches", "--json"]).stdout).unwrap();
+    assert_eq!(batches.as_array().unwrap().len(), 1, "{batches}");
 }
 
 /// A statement from the foundation's account `40703810000000000001` with one
@@ -322,5 +397,88 @@ on_both_engines! {
         let done = t.store.import(&r, "orders.txt", "sha").await.unwrap();
         assert_eq!(done.pays, 1);
         assert_eq!(t.store.case(case).await.unwrap().stage, almoner::domain::Stage::Paid);
+    }
+}
+
+/// A 1C register whose one document has an unreadable amount (`3OO.50`, letters O for zeros)
+/// and whose ВсегоПоступило (181 800,50) is more than its readable payments (181 500,00).
+fn unreconciled_1c() -> Vec<u8> {
+    let doc = |n: u32, sum: &str| {
+        format!(
+            "СекцияДокумент=Платежное поручение\r\nНомер={n}\r\nДата=02.03.2026\r\nСумма={sum}\r\n\
+             ПлательщикСчет=40817810000000000{n:03}\r\nПлательщик=Иванов Иван\r\nДатаПоступило=02.03.2026\r\n\
+             ПолучательСчет=40703810000000000001\r\nПолучатель=Фонд\r\nНазначениеПлатежа=Пожертвование\r\nКонецДокумента\r\n"
+        )
+    };
+    format!(
+        "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40703810000000000001\r\n\
+         СекцияРасчСчет\r\nДатаНачала=01.03.2026\r\nДатаКонца=31.03.2026\r\nРасчСчет=40703810000000000001\r\n\
+         НачальныйОстаток=0.00\r\nВсегоПоступило=181800.50\r\nВсегоСписано=0.00\r\nКонечныйОстаток=181800.50\r\nКонецРасчСчет\r\n\
+         {}{}КонецФайла\r\n",
+        doc(1, "181500.00"),
+        doc(2, "3OO.50")
+    )
+    .into_bytes()
+}
+
+on_both_engines! {
+    async fn a_register_that_does_not_reconcile_goes_in_only_with_a_reason_and_waits_on_the_queue(t: TestDb) {
+        let bytes = unreconciled_1c();
+        let r = parse(&bytes, None).unwrap();
+        let before = fingerprint(&t.store).await;
+        let p = t.store.preview_import(&r, "march.txt").await.unwrap();
+        assert!(p.refused(), "{:?}", p.problems);
+        assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
+        // The unreadable amount is named on the line that holds it.
+        let text = String::from_utf8_lossy(&bytes);
+        let sum_line = text.lines().position(|l| l == "Сумма=3OO.50").unwrap() + 1;
+        assert_eq!(p.errors[0].line, sum_line, "{:?}", p.errors);
+        assert!(p.problems[0].starts_with(&format!("line {sum_line}: Сумма")), "{:?}", p.problems);
+        assert!(p.problems[1].contains("ВсегоПоступило") && p.problems[1].contains("181,800.50"), "{:?}", p.problems);
+        // Committed without a word: refused, and nothing at all written (no batch either).
+        let e = t.store.import(&r, "march.txt", "sha").await.unwrap_err();
+        assert!(matches!(e, almoner::Error::Unreconciled(_)), "{e}");
+        assert!(e.to_string().contains(&format!("line {sum_line}")) && e.to_string().contains("--accept-problems"), "{e}");
+        assert_eq!(before, fingerprint(&t.store).await, "a refused import wrote something");
+        assert!(t.store.import_batches().await.unwrap().is_empty());
+        // Accepted with a reason: the readable payment goes in; the batch keeps who, why and which.
+        let why = "the bank will resend document 2";
+        let decisions = Decisions { accept_problems: Some(why.into()), ..Decisions::default() };
+        let done = t.store.import_decided(&r, "march.txt", "sha", decisions, false).await.unwrap();
+        assert_eq!((done.new, done.invalid), (1, 1));
+        let batch = &t.store.import_batches().await.unwrap()[0];
+        assert_eq!((batch.accepted_by.as_deref(), batch.accepted_reason.as_deref()), (Some("tester"), Some(why)));
+        assert_eq!(batch.problems, p.problems);
+        // It waits on the bookkeeper's queue, saying who accepted it and why, until dealt with.
+        let roles = [almoner::domain::Role::Bookkeeper];
+        let queue = t.store.work_queue("tester", &roles, chrono::Utc::now(), 50).await.unwrap();
+        let mine: Vec<_> = queue.iter().filter(|w| w.target == almoner::store::Target::Batch(batch.id)).collect();
+        assert_eq!(mine.len(), 2, "{queue:?}");
+        assert!(mine.iter().all(|w| w.why.contains(why)), "{mine:?}");
+        assert!(mine.iter().any(|w| w.what == "totals differ"), "{mine:?}");
+        t.store.dismiss_batch(batch.id).await.unwrap();
+        let queue = t.store.work_queue("tester", &roles, chrono::Utc::now(), 50).await.unwrap();
+        assert!(queue.iter().all(|w| w.target != almoner::store::Target::Batch(batch.id)), "{queue:?}");
+        // The same register again adds nothing, and no batch is recorded.
+        let decisions = Decisions { accept_problems: Some(why.into()), ..Decisions::default() };
+        let again = t.store.import_decided(&r, "march.txt", "sha", decisions, false).await.unwrap();
+        assert_eq!((again.new, again.duplicate, again.batch), (0, 1, None));
+        assert_eq!(t.store.import_batches().await.unwrap().len(), 1);
+    }
+
+    async fn a_payment_of_nothing_is_refused_alike_by_the_preview_and_the_commit(t: TestDb) {
+        let text = ":20:STMT\r\n:25:DE12345678/0001\r\n:28C:1/1\r\n:60F:C260301EUR100,00\r\n\
+                    :61:260302C0,00NTRFNONREF\r\n:86:Spende\r\n:61:260302C5,00NTRFREF2\r\n:86:Spende\r\n\
+                    :62F:C260302EUR105,00\r\n-\r\n";
+        let r = parse(text.as_bytes(), None).unwrap();
+        let p = t.store.preview_import(&r, "zero.940").await.unwrap();
+        assert_eq!((p.new, p.invalid), (1, 1), "{:?}", p.errors);
+        assert_eq!(p.errors[0].line, 5, "{:?}", p.errors);
+        assert!(p.errors[0].message.contains("a payment of nothing"), "{:?}", p.errors);
+        let e = t.store.import(&r, "zero.940", "sha").await.unwrap_err().to_string();
+        assert!(e.contains("line 5") && !e.contains("CHECK"), "{e}");
+        let decisions = Decisions { accept_problems: Some("a bank's zero line".into()), ..Decisions::default() };
+        let done = t.store.import_decided(&r, "zero.940", "sha", decisions, false).await.unwrap();
+        assert_eq!((done.new, done.invalid), (1, 1));
     }
 }

@@ -127,6 +127,8 @@ pub enum Command {
     GdprPlan,
     /// Hold back whoever the selected step of the personal-data plan is about, with the reason.
     GdprExclude(Option<String>),
+    /// Import the previewed register although it does not reconcile, for the reason given.
+    AcceptProblems(Option<String>),
     /// An import batch's problems are dealt with: off the work queue.
     Dismiss,
     /// The segment screen's filters (KEY=VALUE words; none clears).
@@ -227,6 +229,11 @@ pub const REGISTRY: &[Spec] = &[
         name: "export-segment",
         args: "PATH [FIELD,…]",
         doc: "on segments: write the reachable donors as CSV for Unisender",
+    },
+    Spec {
+        name: "accept-problems",
+        args: "REASON",
+        doc: "on the import preview: import a register that does not reconcile, saying why its problems are accepted",
     },
     Spec { name: "dismiss", args: "", doc: "on my work: an import batch's problems are dealt with, off the queue" },
     Spec { name: "gdpr-plan", args: "", doc: "bring the personal-data plan up to date as of today (admins)" },
@@ -428,6 +435,7 @@ impl FromStr for Command {
                 };
                 Ok(Command::KeepDonorsApart { reason: rest(if pair.is_some() { 2 } else { 0 }), pair })
             }
+            "accept-problems" => Ok(Command::AcceptProblems(rest(0))),
             "dismiss" => none(Command::Dismiss),
             "gdpr-plan" => none(Command::GdprPlan),
             "gdpr-exclude" => Ok(Command::GdprExclude(rest(0))),

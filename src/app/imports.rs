@@ -229,10 +229,26 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
             im.selected = super::list_move(im.selected, n, &cmd);
         }
         _ if im.busy => return Err("an import is under way: wait for it to finish".into()),
-        Command::Confirm | Command::Open if im.pending.is_some() => {
+        Command::Confirm | Command::Open if im.preview.as_ref().is_some_and(Preview::refused) => {
+            // A register that does not reconcile goes in only when a person says why.
+            let n = im.preview.as_ref().map_or(0, |p| p.problems.len());
+            app.prompt = Some(super::prompt::Prompt::new("accept-problems "));
+            return Err(format!(
+                "this register does not reconcile ({n} problem(s), listed below): type why you accept them and Enter imports the rest, or Esc"
+            ));
+        }
+        Command::AcceptProblems(None) => {
+            return Err("say why the problems are acceptable: accept-problems REASON".into());
+        }
+        Command::Confirm | Command::Open | Command::AcceptProblems(Some(_)) if im.pending.is_some() => {
+            let reason = match &cmd {
+                Command::AcceptProblems(Some(why)) => Some(why.trim().to_string()),
+                _ => None,
+            };
             let Some(p) = im.pending.take() else { return Ok(()) };
             im.preview = None;
-            let decisions = im.decisions();
+            let mut decisions = im.decisions();
+            decisions.accept_problems = reason;
             im.clear_choices();
             if p.size < im.background_from.unwrap_or(BACKGROUND_FROM) {
                 let done = import_pending(&app.store, &p, decisions, &|_, _, _| {}).await?;

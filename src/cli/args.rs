@@ -448,6 +448,14 @@ pub struct ImportArgs {
     /// Designate the payment on LINE to CASE (`--designate 14=201`), or keep it unrestricted (`14=none`).
     #[arg(long, value_name = "LINE=CASE")]
     pub designate: Vec<String>,
+    /// Commit a register that does not reconcile (unreadable lines, control totals that do not
+    /// match): the readable payments go in, and the batch keeps who accepted which problems and
+    /// why, on the bookkeeper's queue until someone marks it dealt with.
+    #[arg(long, value_name = "REASON")]
+    pub accept_problems: Option<String>,
+    /// The currency of a statement that names none (e.g. EUR); almoner never assumes one.
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

@@ -73,12 +73,21 @@ fn print_preview(p: &Preview, dry_run: bool) {
             .collect();
         println!("by currency (the totals above add them up): {}", parts.join("; "));
     }
+    if let Some(why) = &p.accepted_problems {
+        println!(
+            "{} problem(s) accepted: {}; the batch waits on the bookkeeper's queue until marked dealt with",
+            p.problems.len(),
+            crate::text::inert(why)
+        );
+    }
     match p.batch {
         Some(b) => {
             println!("imported as batch {b} (undo with `almoner import undo {b}` while none of it is allocated)")
         }
         None if dry_run => println!("dry run: nothing was written"),
-        None => {}
+        // The refusal follows, with every problem.
+        None if p.refused() => {}
+        None => println!("nothing new: every payment was imported before, so no batch was recorded"),
     }
 }
 
@@ -137,11 +146,27 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     if tty {
         eprint!("\r\x1b[K");
     }
-    let preview = preview?;
+    let preview = match preview {
+        Ok(p) => p,
+        Err(crate::Error::Unreconciled(p)) => {
+            // The preview is shown, then the refusal: every problem, and how to go on.
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                print_preview(&p, args.dry_run);
+            }
+            return Err(crate::Error::Unreconciled(p).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&preview)?);
     } else {
         print_preview(&preview, args.dry_run);
+    }
+    if args.dry_run && preview.refused() {
+        // The dry run's verdict is the commit's.
+        return Err(crate::Error::Unreconciled(Box::new(preview)).into());
     }
     Ok(())
 }
@@ -149,6 +174,16 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
 /// The designations asked for: every suggestion, and `--designate LINE=CASE` over them.
 fn decisions(args: &ImportArgs) -> Result<Decisions> {
     let mut d = Decisions { accept_suggestions: args.accept_suggestions, ..Decisions::default() };
+    d.accept_problems = match args.accept_problems.as_deref().map(str::trim) {
+        Some("") => anyhow::bail!("--accept-problems needs a reason: say why the problems are acceptable"),
+        reason => reason.map(str::to_string),
+    };
+    d.currency = args
+        .currency
+        .as_deref()
+        .map(|c| c.parse::<crate::domain::Currency>())
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--currency: {e} (a three-letter code such as EUR)"))?;
     for spec in &args.designate {
         let bad = || anyhow::anyhow!("--designate {spec:?}: write LINE=CASE (e.g. 14=201) or LINE=none");
         let (line, case) = spec.split_once('=').ok_or_else(bad)?;

@@ -20,6 +20,9 @@ pub struct Currency([u8; 3]);
 
 impl Currency {
     pub const RUB: Currency = Currency(*b"RUB");
+    /// ISO 4217's "no currency": what a statement that names none is read as, until a person
+    /// says which (`--currency`); nothing in it is imported until then.
+    pub const NONE: Currency = Currency(*b"XXX");
 
     pub fn as_str(&self) -> &str {
         // Constructed only from ASCII uppercase letters.

@@ -79,6 +79,10 @@ pub enum Direction {
     Internal,
     /// Neither the accounts nor the dates tell; reported, never guessed.
     Unknown,
+    /// A payment returned or reversed by the bank (camt `RvslInd`, a return reason such as
+    /// AC04, MT940 `RC`/`RD`): it takes back an earlier payment, so it is never a donation nor
+    /// an invoice's payment; a person matches it to the gift it returns.
+    Returned,
 }
 
 impl Direction {
@@ -90,6 +94,7 @@ impl Direction {
             Direction::Outgoing => "Outgoing",
             Direction::Internal => "Internal",
             Direction::Unknown => "Unknown",
+            Direction::Returned => "Returned",
         }
     }
 }
@@ -363,7 +368,7 @@ mod tests {
 
     #[test]
     fn keys_are_made_of_the_words_and_days_they_always_were() {
-        for d in [Direction::Incoming, Direction::Outgoing, Direction::Internal, Direction::Unknown] {
+        for d in [Direction::Incoming, Direction::Outgoing, Direction::Internal, Direction::Unknown, Direction::Returned] {
             assert_eq!(d.key_word(), format!("{d:?}"));
         }
         let mut day = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use serde_json::json;
 
+use super::db::Get;
 use super::donations::Touched;
 use super::ingest::{Decisions, Run};
 use super::invariants;
@@ -35,6 +36,9 @@ pub enum RowStatus {
     Refund,
     /// A payment its refund in the same file returns: not a donation.
     Refunded,
+    /// A payment the bank returned or reversed: never a donation; it waits for a person to
+    /// match it to the gift it takes back.
+    Returned,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +93,33 @@ pub struct Preview {
     pub designated: usize,
     /// The totals per currency (`incoming_total` and `outgoing_total` add them all up).
     pub by_currency: std::collections::BTreeMap<String, Flow>,
+    /// Every reason the register does not reconcile (unreadable lines, control totals that do
+    /// not match), as a person reads them. A commit is refused while there are any, unless a
+    /// person accepts them with a reason.
+    pub problems: Vec<String>,
+    /// The reason a person gave for accepting the problems, if they did.
+    pub accepted_problems: Option<String>,
+}
+
+impl Preview {
+    /// Would a commit of this register be refused for its problems?
+    pub fn refused(&self) -> bool {
+        !self.problems.is_empty() && self.accepted_problems.is_none()
+    }
+
+    /// Nothing to write: every payment already imported, or none that is money in or paying an invoice.
+    pub fn adds_nothing(&self) -> bool {
+        self.new == 0 && self.pays == 0
+    }
+}
+
+/// The problems that keep a register from reconciling, each as a person reads it.
+pub fn problems_of(errors: &[LineError], checks: &[ControlCheck]) -> Vec<String> {
+    let mut out: Vec<String> = errors.iter().map(|e| format!("line {}: {}", e.line, e.message)).collect();
+    out.extend(checks.iter().filter(|c| !c.ok).map(|c| {
+        format!("control total does not match: {}: the register says {}, its payments add up to {}", c.what, c.expected.en(), c.found.en())
+    }));
+    out
 }
 
 /// Money in and out in one currency.
@@ -99,7 +130,6 @@ pub struct Flow {
 }
 
 type Instant = chrono::DateTime<chrono::Utc>;
-type BatchRow = (i64, String, String, String, Instant, i64, i64, i64, i64, Option<Instant>, String);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Batch {
@@ -115,6 +145,10 @@ pub struct Batch {
     pub undone_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The file's SHA-256: which file exactly, should two have the same name.
     pub sha256: String,
+    /// Problems a person accepted to commit it anyway: who, why, and which.
+    pub accepted_by: Option<String>,
+    pub accepted_reason: Option<String>,
+    pub problems: Vec<String>,
 }
 
 /// Reports long work: a label, how much is done, of how much.
@@ -152,6 +186,20 @@ impl Store {
     ) -> Result<Preview> {
         let feed = Feed::from_register(register.clone());
         self.import_stream(feed, file, sha256, Decisions::keys(choices), false, &no_progress).await
+    }
+
+    /// Imports with every decision a person can make beforehand (designations, accepting the
+    /// problems of a register that does not reconcile, a currency), or with `dry_run` previews.
+    pub async fn import_decided(
+        &self,
+        register: &Register,
+        file: &str,
+        sha256: &str,
+        decisions: Decisions,
+        dry_run: bool,
+    ) -> Result<Preview> {
+        let feed = Feed::from_register(register.clone());
+        self.import_stream(feed, file, sha256, decisions, dry_run, &no_progress).await
     }
 
     /// Imports (or, with `dry_run`, previews) a register streamed from a file,
@@ -220,6 +268,8 @@ impl Store {
     ) -> Result<Preview> {
         use std::sync::atomic::Ordering;
         let refunded = std::mem::take(&mut feed.refunded);
+        let currency = decisions.currency;
+        let accepted = decisions.accept_problems.clone();
         let mut run = Run::new(tx, feed.format, file, refunded, decisions).await?;
         // The file's hash is written when the batch closes (it may still be being read now).
         let batch = if dry_run { 0 } else { new_batch(tx, self.actor(), file, feed.format).await? };
@@ -234,16 +284,19 @@ impl Store {
         let (spent_tx, spent) = std::sync::mpsc::channel::<Vec<Payment>>();
         let mut chunks = std::mem::replace(&mut feed.chunks, tokio::sync::mpsc::channel(1).1);
         std::thread::spawn(move || {
-            while let Some(chunk) = chunks.blocking_recv() {
+            while let Some(mut chunk) = chunks.blocking_recv() {
                 spent.try_iter().for_each(drop);
+                // What the database would refuse is refused here, line by line, in the preview too.
+                let unfit = super::ingest::set_aside_unfit(&mut chunk, currency);
                 let prepared = if dry_run { Vec::new() } else { super::ingest::prepare_donors(&chunk) };
                 // The importer gone (an error on its side): the reading ends too.
-                if ready_tx.blocking_send((chunk, prepared)).is_err() {
+                if ready_tx.blocking_send((chunk, prepared, unfit)).is_err() {
                     break;
                 }
             }
         });
-        while let Some((chunk, prepared)) = ready.recv().await {
+        while let Some((chunk, prepared, unfit)) = ready.recv().await {
+            run.unfit(unfit);
             progress(label, done, feed.total.load(Ordering::Relaxed).max(done));
             let rows = run.classify(tx, &chunk).await?;
             if !dry_run {
@@ -264,6 +317,11 @@ impl Store {
             .map_err(|_| Error::invalid("the register reader stopped before the end of the file"))?
             .map_err(|e| Error::invalid(format!("{file}: {e}")))?;
         let mut preview = run.finish(summary)?;
+        preview.accepted_problems = accepted.filter(|_| !preview.problems.is_empty());
+        if preview.refused() && !dry_run {
+            // Nothing is written: the transaction is dropped, so everything above rolls back.
+            return Err(Error::Unreconciled(Box::new(preview)));
+        }
         if !dry_run {
             let sha256 = sha256.value().await.map_err(|e| Error::invalid(e.to_string()))?;
             self.close_batch(tx, batch, &mut preview, &sha256, &touched).await?;
@@ -280,8 +338,15 @@ impl Store {
         touched: &Touched,
     ) -> Result<()> {
         invariants::ensure(tx, &touched.scope()).await?;
+        if preview.adds_nothing() {
+            // A register imported again (or one of nothing but known payments) records no batch.
+            q("DELETE FROM import_batches WHERE id = $1").bind(batch).execute(&mut *tx).await?;
+            return Ok(());
+        }
+        let mismatches = preview.checks.iter().filter(|c| !c.ok).count() as i64;
+        let accepted_by = preview.accepted_problems.as_ref().map(|_| self.actor());
         q("UPDATE import_batches SET new = $1, duplicate = $2, invalid = $3, outgoing = $4, unmatched = $5, incoming_total = $6, outgoing_total = $7,
-             file_sha256 = $9 WHERE id = $8")
+             file_sha256 = $9, mismatches = $10, accepted_by = $11, accepted_reason = $12, problems = $13 WHERE id = $8")
         .bind(preview.new as i64)
         .bind(preview.duplicate as i64)
         .bind(preview.invalid as i64)
@@ -291,7 +356,11 @@ impl Store {
         .bind(preview.outgoing_total.minor())
         .bind(batch)
         .bind(sha256)
-        .execute(tx)
+        .bind(mismatches)
+        .bind(accepted_by)
+        .bind(&preview.accepted_problems)
+        .bind(serde_json::to_string(&preview.problems).unwrap_or_else(|_| "[]".into()))
+        .execute(&mut *tx)
         .await?;
         audit::record(
             tx,
@@ -302,16 +371,21 @@ impl Store {
             None,
             Some(json!({"file": preview.file, "sha256": sha256, "new": preview.new, "duplicate": preview.duplicate,
                         "invalid": preview.invalid, "incoming_total": preview.incoming_total,
-                        "designated": preview.designated})),
+                        "designated": preview.designated, "problems": preview.problems,
+                        "accepted_problems": preview.accepted_problems})),
         )
         .await?;
         let unmatched = preview.outgoing.saturating_sub(preview.pays);
         let text = format!(
-            "{} imported {}: {} new donation(s){}{}",
+            "{} imported {}: {} new donation(s){}{}{}",
             self.actor(),
             preview.file,
             preview.new,
             if preview.invalid > 0 { format!(", {} unreadable line(s)", preview.invalid) } else { String::new() },
+            match &preview.accepted_problems {
+                Some(why) => format!(", {} problem(s) accepted: {why}", preview.problems.len()),
+                None => String::new(),
+            },
             if unmatched > 0 {
                 format!(", {unmatched} outgoing payment(s) matched to no invoice")
             } else {
@@ -377,28 +451,36 @@ impl Store {
     }
 
     pub async fn import_batches(&self) -> Result<Vec<Batch>> {
-        let rows: Vec<BatchRow> = q(
-            "SELECT id, file_name, format, by_user, at, new, duplicate, invalid, incoming_total, undone_at, file_sha256
+        let rows = q(
+            "SELECT id, file_name, format, by_user, at, new, duplicate, invalid, incoming_total, undone_at, file_sha256,
+                    accepted_by, accepted_reason, problems
                FROM import_batches ORDER BY id",
         )
-        .fetch_all(&mut self.conn().await?)
+        .rows(&mut self.conn().await?)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, file_name, format, by, at, new, duplicate, invalid, total, undone_at, sha256)| Batch {
-                id,
-                file_name,
-                format,
-                by,
-                at,
-                new,
-                duplicate,
-                invalid,
-                incoming_total: Money::from_minor(total),
-                undone_at,
-                sha256,
+        rows.iter()
+            .map(|r| {
+                let problems: String = r.get("problems")?;
+                let at: Instant = r.get("at")?;
+                let undone_at: Option<Instant> = r.get("undone_at")?;
+                Ok(Batch {
+                    id: r.get("id")?,
+                    file_name: r.get("file_name")?,
+                    format: r.get("format")?,
+                    by: r.get("by_user")?,
+                    at,
+                    new: r.get("new")?,
+                    duplicate: r.get("duplicate")?,
+                    invalid: r.get("invalid")?,
+                    incoming_total: Money::from_minor(r.get("incoming_total")?),
+                    undone_at,
+                    sha256: r.get("file_sha256")?,
+                    accepted_by: r.get("accepted_by")?,
+                    accepted_reason: r.get("accepted_reason")?,
+                    problems: serde_json::from_str(&problems).unwrap_or_default(),
+                })
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -36,6 +36,34 @@ pub struct Decisions {
     pub accept_suggestions: bool,
     /// …except these (external keys), whose suggestion a person turned down.
     pub declined: HashSet<String>,
+    /// A person's reason for committing a register that does not reconcile.
+    pub accept_problems: Option<String>,
+    /// The currency of a statement that names none.
+    pub currency: Option<Currency>,
+}
+
+/// Takes out of `chunk` the payments the database would refuse (an amount of nothing or less,
+/// no currency named), each as a line error, so the preview says what the commit would.
+/// A payment in no currency takes `currency` where a person named one.
+pub(crate) fn set_aside_unfit(chunk: &mut Vec<Payment>, currency: Option<Currency>) -> Vec<crate::import::LineError> {
+    let mut unfit = Vec::new();
+    chunk.retain_mut(|p| {
+        if p.currency == Currency::NONE
+            && let Some(c) = currency
+        {
+            p.currency = c;
+        }
+        let message = if !p.amount.is_positive() {
+            format!("the amount is {}: a payment of nothing (or less) is not imported", p.amount.en())
+        } else if p.currency == Currency::NONE {
+            "the statement names no currency: say which with --currency CODE (e.g. --currency EUR)".to_string()
+        } else {
+            return true;
+        };
+        unfit.push(crate::import::LineError { line: p.line, message });
+        false
+    });
+    unfit
 }
 
 impl Decisions {
@@ -84,6 +112,8 @@ pub(crate) struct Run {
     donors: donors::Memo,
     pub preview: Preview,
     pub rows_omitted: usize,
+    /// Payments set aside as unfit (see [`set_aside_unfit`]).
+    unfit: Vec<crate::import::LineError>,
 }
 
 impl Run {
@@ -128,9 +158,17 @@ impl Run {
                 rows_omitted: 0,
                 designated: 0,
                 by_currency: Default::default(),
+                problems: Vec::new(),
+                accepted_problems: None,
             },
             rows_omitted: 0,
+            unfit: Vec::new(),
         })
+    }
+
+    /// Payments of a chunk set aside before classifying: they count as unreadable lines.
+    pub fn unfit(&mut self, unfit: Vec<crate::import::LineError>) {
+        self.unfit.extend(unfit);
     }
 
     /// Classifies one chunk against the database as it is now.
@@ -159,6 +197,7 @@ impl Run {
                 Direction::Outgoing => RowStatus::Outgoing,
                 Direction::Internal => RowStatus::Internal,
                 Direction::Unknown => RowStatus::Unknown,
+                Direction::Returned => RowStatus::Returned,
             };
             let pv = &mut self.preview;
             match status {
@@ -167,7 +206,7 @@ impl Run {
                 RowStatus::Outgoing => pv.outgoing += 1,
                 RowStatus::Internal => pv.internal += 1,
                 RowStatus::Unknown => pv.unknown += 1,
-                RowStatus::Refund | RowStatus::Refunded => pv.refunds += 1,
+                RowStatus::Refund | RowStatus::Refunded | RowStatus::Returned => pv.refunds += 1,
             }
             if matches!(p.direction, Direction::Incoming | Direction::Outgoing) {
                 let i = flows.iter().position(|(c, _)| *c == p.currency).unwrap_or_else(|| {
@@ -415,8 +454,12 @@ impl Run {
         let pv = &mut self.preview;
         pv.format = summary.format.name();
         pv.encoding = summary.encoding;
-        pv.invalid = summary.errors.len();
-        pv.errors = summary.errors;
+        let mut errors = summary.errors;
+        errors.append(&mut self.unfit);
+        errors.sort_by_key(|e| e.line);
+        pv.invalid = errors.len();
+        pv.problems = super::import::problems_of(&errors, &summary.checks);
+        pv.errors = errors;
         pv.warnings = summary.warnings;
         pv.checks = summary.checks;
         pv.rows_omitted = self.rows_omitted;

@@ -92,6 +92,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (21, "report_speed", include_str!("../../migrations/0021_report_speed.sql")),
     (22, "check_lists", include_str!("../../migrations/0022_check_lists.sql")),
     (23, "reason_redaction", include_str!("../../migrations/0023_reason_redaction.sql")),
+    (24, "accepted_problems", include_str!("../../migrations/0024_accepted_problems.sql")),
 ];
 
 /// SQLite migrations that edit `sqlite_schema` themselves: the schema version moves on after them.
@@ -105,6 +106,7 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "has_any", include_str!("../../migrations/postgres/0003_has_any.sql")),
     (4, "statement_triggers", include_str!("../../migrations/postgres/0004_statement_triggers.sql")),
     (5, "reason_redaction", include_str!("../../migrations/postgres/0005_reason_redaction.sql")),
+    (6, "accepted_problems", include_str!("../../migrations/postgres/0006_accepted_problems.sql")),
 ];
 
 /// Bytes of the database file read through a memory map (see [`Store::open`]).

@@ -136,8 +136,9 @@ impl Store {
                         items.push(case_item(*role, "pay", &c, why));
                     }
                     let batches = q(
-                        "SELECT id, file_name, at, invalid, unmatched FROM import_batches
-                         WHERE undone_at IS NULL AND reviewed_at IS NULL AND (invalid > 0 OR unmatched > 0) ORDER BY id",
+                        "SELECT id, file_name, at, invalid, unmatched, mismatches, accepted_by, accepted_reason FROM import_batches
+                         WHERE undone_at IS NULL AND reviewed_at IS NULL
+                           AND (invalid > 0 OR unmatched > 0 OR mismatches > 0 OR accepted_reason IS NOT NULL) ORDER BY id",
                     )
                     .rows(&mut self.conn().await?)
                     .await?;
@@ -145,13 +146,22 @@ impl Store {
                         let (id, file): (i64, String) = (b.get("id")?, b.get("file_name")?);
                         let (invalid, unmatched): (i64, i64) = (b.get("invalid")?, b.get("unmatched")?);
                         let since: DateTime<Utc> = b.get("at")?;
+                        let mismatches: i64 = b.get("mismatches")?;
+                        let accepted: Option<(String, String)> =
+                            b.get::<Option<String>>("accepted_by")?.zip(b.get::<Option<String>>("accepted_reason")?);
+                        let accepted = accepted.map(|(by, why)| format!(" (accepted by {by}: {why})")).unwrap_or_default();
                         let problems = [
                             (
                                 unmatched,
                                 "unmatched outgoing",
                                 format!("{file}: {unmatched} outgoing payment(s) matched to no invoice"),
                             ),
-                            (invalid, "import errors", format!("{file}: {invalid} line(s) could not be read")),
+                            (invalid, "import errors", format!("{file}: {invalid} line(s) could not be read{accepted}")),
+                            (
+                                mismatches,
+                                "totals differ",
+                                format!("{file}: {mismatches} control total(s) do not match{accepted}"),
+                            ),
                         ];
                         for (_, what, why) in problems.into_iter().filter(|(n, _, _)| *n > 0) {
                             let target = Target::Batch(id);

@@ -16,8 +16,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let w = area.width.saturating_sub(2) as usize;
     let (title, head, rows): (String, String, Vec<String>) = match &im.preview {
         Some(p) => {
+            let then = if p.refused() {
+                format!("does not reconcile ({} problem(s)): Enter asks why you accept them, Esc drops", p.problems.len())
+            } else {
+                "Enter imports, Esc drops".to_string()
+            };
             let title = format!(
-                "{} · {} · {} new, {} dup, {} invalid, {} out — Enter imports, Esc drops",
+                "{} · {} · {} new, {} dup, {} invalid, {} out — {then}",
                 p.file, p.encoding, p.new, p.duplicate, p.invalid, p.outgoing
             );
             let head =
@@ -70,15 +75,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             ("Imports — i: preview a file, u: undo the selected batch".to_string(), head, rows)
         }
     };
-    let problems: Vec<String> = im
-        .preview
-        .iter()
-        .flat_map(|p| {
-            p.errors.iter().map(|e| format!("invalid, line {}: {}", e.line, e.message)).chain(
-                p.checks.iter().filter(|c| !c.ok).map(|c| format!("MISMATCH {}: {} ≠ {}", c.what, c.expected, c.found)),
-            )
-        })
-        .collect();
+    let mut problems: Vec<String> = im.preview.iter().flat_map(|p| p.problems.iter().take(5).cloned()).collect();
+    if let Some(more) = im.preview.as_ref().map(|p| p.problems.len().saturating_sub(5)).filter(|n| *n > 0) {
+        problems[4] = format!("… and {} more problem(s): `almoner import --dry-run FILE` lists them all", more + 1);
+    }
     let [table_area, problems_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(problems.len().min(5) as u16)]).areas(area);
     let block = Block::default().borders(Borders::ALL).title(Span::styled(safe(&title, w), theme.title()));

@@ -221,7 +221,7 @@ fn read<R: BufRead>(
                             sink(p);
                         }
                     }
-                    Err(message) => errors.push(LineError { line: doc.line, message }),
+                    Err(error) => errors.push(error),
                 }
                 splitter.recycle(doc);
             }
@@ -257,14 +257,17 @@ impl Sums {
 
 /// One document as payments: one per own account it touches (an internal
 /// transfer between two of ours is seen from both).
-fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<Payment>, String> {
+fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<Payment>, LineError> {
+    // An error names the line of the field that is wrong, or the document's own for one missing.
+    let at = |key: &str, message: String| LineError { line: doc.line_of(key), message };
     let number = doc.get("Номер").unwrap_or("").to_string();
-    let doc_date = doc.get("Дата").ok_or("the document has no Дата")?;
-    let doc_date = date(doc_date).ok_or_else(|| format!("Дата={doc_date:?} is not a date (ДД.ММ.ГГГГ)"))?;
-    let sum = doc.get("Сумма").ok_or("the document has no Сумма")?;
-    let sum = amount(sum).map_err(|e| format!("Сумма: {e}"))?;
+    let doc_date = doc.get("Дата").ok_or_else(|| at("Дата", "the document has no Дата".into()))?;
+    let doc_date =
+        date(doc_date).ok_or_else(|| at("Дата", format!("Дата={doc_date:?} is not a date (ДД.ММ.ГГГГ)")))?;
+    let sum = doc.get("Сумма").ok_or_else(|| at("Сумма", "the document has no Сумма".into()))?;
+    let sum = amount(sum).map_err(|e| at("Сумма", format!("Сумма: {e}")))?;
     if !sum.is_positive() {
-        return Err("Сумма is zero".into());
+        return Err(at("Сумма", "Сумма is zero: a payment of nothing is not imported".into()));
     }
     let payer = party(doc, PAYER);
     let payee = party(doc, PAYEE);
@@ -344,7 +347,7 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
             let own = sole.or_else(|| payee.account.clone());
             vec![make(direction, own, payer, payee, purpose)]
         }
-        Direction::Unknown => vec![make(direction, None, payer, payee, purpose)],
+        Direction::Unknown | Direction::Returned => vec![make(direction, None, payer, payee, purpose)],
     })
 }
 
@@ -430,10 +433,15 @@ mod tests {
     #[test]
     fn a_bad_document_is_reported_and_the_rest_read() {
         let bad = INCOMING.replace("Сумма=1500.50", "Сумма=15,00.1").replace("Номер=12", "Номер=1");
-        let r = parse(&file(&format!("{bad}{INCOMING}"))).unwrap();
+        let bytes = file(&format!("{bad}{INCOMING}"));
+        let r = parse(&bytes).unwrap();
         assert_eq!(r.payments.len(), 1);
         assert_eq!(r.errors.len(), 1);
         assert!(r.errors[0].message.starts_with("Сумма:"), "{:?}", r.errors);
+        // The line named is the one holding the bad Сумма, not the document's first.
+        let text = String::from_utf8_lossy(&bytes);
+        let sum_line = text.lines().position(|l| l.contains("Сумма=15,00.1")).unwrap() + 1;
+        assert_eq!(r.errors[0].line, sum_line, "{:?}", r.errors);
     }
 
     #[test]

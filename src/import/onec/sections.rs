@@ -11,6 +11,8 @@ pub(super) struct Section {
     /// In file order; a key that repeats (`РасчСчет` in the header) is there each time.
     /// Only the first `used` are this section's: a document's strings are reused by the next.
     pub(super) fields: Vec<(String, String)>,
+    /// The line each field is on, so an error points at the bad field, not the section's start.
+    pub(super) lines: Vec<usize>,
     pub(super) used: usize,
 }
 
@@ -37,7 +39,7 @@ pub(super) fn starts_section(key: &str) -> bool {
 
 impl Section {
     pub(super) fn new(line: usize, kind: &str) -> Section {
-        Section { line, kind: kind.to_string(), fields: Vec::with_capacity(16), used: 0 }
+        Section { line, kind: kind.to_string(), fields: Vec::with_capacity(16), lines: Vec::with_capacity(16), used: 0 }
     }
 
     /// This section made over for another, keeping its strings' memory.
@@ -58,8 +60,18 @@ impl Section {
         self.fields().iter().rev().find(|(k, _)| same_key(k, key)).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
+    /// The line of the last value of `key` (the section's own line if it has none).
+    pub(super) fn line_of(&self, key: &str) -> usize {
+        let at = self.fields().iter().rposition(|(k, _)| same_key(k, key));
+        at.and_then(|i| self.lines.get(i).copied()).unwrap_or(self.line)
+    }
+
     /// `key` comes trimmed (see [`Splitter::line`]); the value is trimmed here.
-    pub(super) fn set(&mut self, key: &str, value: &str) {
+    pub(super) fn set(&mut self, line: usize, key: &str, value: &str) {
+        match self.lines.get_mut(self.used) {
+            Some(l) => *l = line,
+            None => self.lines.push(line),
+        }
         match self.fields.get_mut(self.used) {
             Some((k, v)) => {
                 k.clear();
@@ -201,9 +213,9 @@ impl Splitter {
                 self.ended = true;
             }
             (_, Some(v)) => match self.open.as_mut() {
-                Some(s) if s.kind == "account" || self.keep_documents => s.set(key, v),
+                Some(s) if s.kind == "account" || self.keep_documents => s.set(n, key, v),
                 Some(_) => {}
-                None => self.header.set(key, v),
+                None => self.header.set(n, key, v),
             },
             (_, None) => {
                 return Err(structure(
