@@ -77,7 +77,8 @@ async fn corpus_dir_imports_as_expected(t: TestDb, dir: &str, expectations: &str
 /// same counts; one it finds problems in is refused, and imports once they are accepted. The
 /// batch is then undone, so the next file meets the same empty database.
 async fn same_verdict_committed(t: &TestDb, register: &almoner::import::Register, name: &str, p: &Preview) {
-    let decided = |accept: Option<&str>| Decisions { accept_problems: accept.map(str::to_string), ..Decisions::default() };
+    let decided =
+        |accept: Option<&str>| Decisions { accept_problems: accept.map(str::to_string), ..Decisions::default() };
     let done = match t.store.import_decided(register, name, "sha", decided(None), false).await {
         Err(almoner::Error::Unreconciled(refused)) => {
             assert!(p.refused(), "{name}: the commit was refused but the preview passed it");

@@ -210,3 +210,93 @@ on_both_engines! {
         assert_eq!(p.incoming_total, rub("760"), "the plain total adds every currency up");
     }
 }
+
+/// CloudPayments' March register: three gifts on the 2nd (1 800,00 gross, 70,20 in fees, so
+/// 1 729,80 paid out) and one on the 3rd.
+const CP_MARCH: &str = "TransactionId,Amount,Currency,CreatedDateIso,Email,Name,Status,TotalFee\n\
+    7001,1000.00,RUB,2026-03-02T10:00:00,a@x.org,ANNA,Completed,39.00\n\
+    7002,500.00,RUB,2026-03-02T11:00:00,b@x.org,BORIS,Completed,19.50\n\
+    7003,300.00,RUB,2026-03-02T12:00:00,c@x.org,VERA,Completed,11.70\n\
+    7004,200.00,RUB,2026-03-03T09:00:00,d@x.org,GLEB,Completed,7.80\n";
+
+/// The bank statement: CloudPayments' payout of the 2nd's gifts, and a gift by bank transfer.
+fn bank_with_payout() -> Vec<u8> {
+    let doc = |n: u32, sum: &str, payer: &str, inn: &str| {
+        format!(
+            "СекцияДокумент=Платежное поручение\r\nНомер={n}\r\nДата=04.03.2026\r\nСумма={sum}\r\n\
+             ПлательщикСчет=4070281000000000{n:04}\r\nПлательщик={payer}\r\nПлательщикИНН={inn}\r\nДатаПоступило=04.03.2026\r\n\
+             ПолучательСчет=40703810000000000001\r\nПолучатель=Фонд\r\nНазначениеПлатежа=Перевод средств\r\nКонецДокумента\r\n"
+        )
+    };
+    format!(
+        "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40703810000000000001\r\n\
+         СекцияРасчСчет\r\nДатаНачала=04.03.2026\r\nДатаКонца=04.03.2026\r\nРасчСчет=40703810000000000001\r\n\
+         НачальныйОстаток=0.00\r\nВсегоПоступило=6729.80\r\nВсегоСписано=0.00\r\nКонечныйОстаток=6729.80\r\nКонецРасчСчет\r\n\
+         {}{}КонецФайла\r\n",
+        doc(1, "1729.80", "ООО \"КлаудПэйментс\"", "7708806062"),
+        doc(2, "5000.00", "Иванов Иван Иванович", "")
+    )
+    .into_bytes()
+}
+
+async fn payouts_waiting(t: &TestDb) -> usize {
+    let roles = [almoner::domain::Role::Bookkeeper];
+    let queue = t.store.work_queue("tester", &roles, chrono::Utc::now(), 100).await.unwrap();
+    queue.iter().filter(|w| w.what == "payout waits").count()
+}
+
+on_both_engines! {
+    async fn a_processor_payout_settles_its_gifts_whichever_file_comes_first(t: TestDb) {
+        let bank = parse(&bank_with_payout(), None).unwrap();
+        let cp = parse(CP_MARCH.as_bytes(), None).unwrap();
+        // The statement first: the payout is no donation, and waits for its gifts.
+        let p = t.store.import(&bank, "bank.txt", "b").await.unwrap();
+        assert_eq!((p.new, p.payouts, p.payout_total), (1, 1, rub("1729.80")), "{:?}", p.rows);
+        assert_eq!(p.incoming_total, rub("5000"), "a payout is not a gift");
+        let payout = p.rows.iter().find(|r| r.status == RowStatus::Payout).unwrap();
+        assert!(payout.payment_note.as_deref().unwrap().contains("waits"), "{payout:?}");
+        assert_eq!(payouts_waiting(&t).await, 1);
+        // The register comes: the payout settles the 2nd's three gifts, and leaves the queue.
+        let p = t.store.import(&cp, "cp.csv", "c").await.unwrap();
+        assert_eq!(p.new, 4);
+        assert_eq!(payouts_waiting(&t).await, 0);
+        let s = &t.store.settlements().await.unwrap()[0];
+        let settles = s.settles.unwrap();
+        assert_eq!((settles.gifts, settles.gross, settles.fees), (3, rub("1800"), rub("70.20")));
+        // Every gift once: 5 000 by the bank, 2 000 through CloudPayments; fees kept per gift.
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM donations").await, 5);
+        assert_eq!(count(&t, "SELECT CAST(SUM(amount) AS BIGINT) FROM donations").await, 7000_00);
+        assert_eq!(count(&t, "SELECT CAST(SUM(fee) AS BIGINT) FROM donations").await, 78_00);
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM donations WHERE settlement_id IS NOT NULL").await, 3);
+        // The statement again adds nothing: no payout twice, no batch.
+        let again = t.store.import(&bank, "bank.txt", "b").await.unwrap();
+        assert_eq!((again.new, again.payouts, again.duplicate, again.batch), (0, 0, 2, None));
+        // The register undone: its gifts go, and the payout waits again.
+        let cp_batch = p.batch.unwrap();
+        t.store.undo_import(cp_batch).await.unwrap();
+        assert_eq!(payouts_waiting(&t).await, 1);
+        assert!(t.store.settlements().await.unwrap()[0].settles.is_none());
+        t.store.import(&cp, "cp.csv", "c").await.unwrap();
+        assert_eq!(payouts_waiting(&t).await, 0);
+        assert_invariants(&t.store).await;
+    }
+
+    async fn a_payout_after_its_register_settles_at_once_and_the_preview_says_so(t: TestDb) {
+        let bank = parse(&bank_with_payout(), None).unwrap();
+        t.store.import(&parse(CP_MARCH.as_bytes(), None).unwrap(), "cp.csv", "c").await.unwrap();
+        let p = t.store.preview_import(&bank, "bank.txt").await.unwrap();
+        let payout = p.rows.iter().find(|r| r.status == RowStatus::Payout).unwrap();
+        let note = payout.payment_note.as_deref().unwrap();
+        assert!(note.contains("settles 3 gift(s) of 2026-03-02–2026-03-02"), "{note}");
+        t.store.import(&bank, "bank.txt", "b").await.unwrap();
+        assert_eq!(payouts_waiting(&t).await, 0);
+        assert_eq!(count(&t, "SELECT CAST(SUM(amount) AS BIGINT) FROM donations").await, 7000_00);
+        // A payout nothing adds up to (a day's gifts and a kopeck) waits; it is never a donation.
+        let odd = String::from_utf8(bank_with_payout()).unwrap().replace("1729.80", "1729.81").replace("6729.80", "6729.81");
+        let odd = odd.replace("Номер=1\r\n", "Номер=3\r\n").replace("Номер=2\r\n", "Номер=4\r\n");
+        let p = t.store.import(&parse(odd.as_bytes(), None).unwrap(), "odd.txt", "o").await.unwrap();
+        assert_eq!(p.payouts, 1);
+        assert_eq!(payouts_waiting(&t).await, 1);
+        assert_invariants(&t.store).await;
+    }
+}

@@ -189,3 +189,210 @@ proptest! {
         rt.block_on(run(ops, true))?;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Registers in any order: the processor's register, bank statements with its payouts, overlapping
+// and repeated statements, re-imports and undos. After every step the sum of donations is the
+// sum of distinct gifts received, no payout is ever a donation, and every invariant holds.
+
+/// Days of March with gifts through CloudPayments: each day's two gifts net (gross less fees)
+/// 2^day × 100,00, so no run of days adds up to another's payout and every match is certain.
+const CP_DAYS: std::ops::RangeInclusive<u32> = 1..=6;
+
+/// A day's CloudPayments gifts: (transaction id, gross, fee) in kopecks.
+fn cp_gifts(day: u32) -> [(u32, i64, i64); 2] {
+    let unit = (1i64 << day) * 100;
+    [(day * 10 + 1, unit * 60 + 300, 300), (day * 10 + 2, unit * 40 + 200, 200)]
+}
+
+/// The processor's register for days `from..=to`.
+fn cp_register(from: u32, to: u32) -> String {
+    let mut out = "TransactionId,Amount,Currency,CreatedDateIso,Email,Status,TotalFee\n".to_string();
+    for day in CP_DAYS.filter(|d| (from..=to).contains(d)) {
+        for (id, gross, fee) in cp_gifts(day) {
+            let m = |k: i64| format!("{}.{:02}", k / 100, k % 100);
+            out.push_str(&format!(
+                "{id},{},RUB,2026-03-{day:02}T10:00:00,d{id}@example.org,Completed,{}\n",
+                m(gross),
+                m(fee)
+            ));
+        }
+    }
+    out
+}
+
+/// The bank statement for days `from..=to`: a gift by transfer each day, and CloudPayments'
+/// payout, two days later, of each day's gifts.
+fn bank_statement(from: u32, to: u32) -> Vec<u8> {
+    let mut out =
+        "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40703810000000000001\r\n"
+            .to_string();
+    let doc = |n: u32, day: u32, sum: i64, payer: &str, inn: &str| {
+        format!(
+            "СекцияДокумент=Платежное поручение\r\nНомер={n}\r\nДата={day:02}.03.2026\r\nСумма={}.{:02}\r\n\
+             ПлательщикСчет=40702810000000{n:06}\r\nПлательщик={payer}\r\nПлательщикИНН={inn}\r\nДатаПоступило={day:02}.03.2026\r\n\
+             ПолучательСчет=40703810000000000001\r\nПолучатель=Фонд\r\nНазначениеПлатежа=Пожертвование\r\nКонецДокумента\r\n",
+            sum / 100,
+            sum % 100
+        )
+    };
+    for day in from..=to {
+        out.push_str(&doc(day, day, 5000_00 + i64::from(day), "Иванов Иван", ""));
+        if let Some(paid) = day.checked_sub(2).filter(|d| CP_DAYS.contains(d)) {
+            out.push_str(&doc(100 + day, day, (1i64 << paid) * 100 * 100, "ООО КлаудПэйментс", "7708806062"));
+        }
+    }
+    out.push_str("КонецФайла\r\n");
+    out.into_bytes()
+}
+
+/// An MT940 statement (in euros) for days `from..=to`: each day two identical gifts (same
+/// amount, `NONREF`, same text) and a reversal, which is never a donation.
+fn swift_statement(from: u32, to: u32) -> Vec<u8> {
+    let mut out =
+        format!(":20:ST{from}{to}\r\n:25:NL00BANK0123456789\r\n:28C:{from}/1\r\n:60F:C2603{from:02}EUR0,00\r\n");
+    let mut balance = 0i64;
+    for day in from..=to {
+        for _ in 0..2 {
+            out.push_str(&format!(":61:2603{day:02}C{},00NTRFNONREF\r\n:86:Spende Kinderhilfe\r\n", 100 + day));
+            balance += i64::from(100 + day) * 100;
+        }
+        out.push_str(&format!(":61:2603{day:02}RC1,00NTRFNONREF\r\n:86:RETURN AC04\r\n"));
+        balance -= 100;
+    }
+    out.push_str(&format!(":62F:C2603{to:02}EUR{},{:02}\r\n-\r\n", balance / 100, balance % 100));
+    out.into_bytes()
+}
+
+#[derive(Debug, Clone)]
+enum RegisterOp {
+    Processor {
+        from: u32,
+        to: u32,
+    },
+    Bank {
+        from: u32,
+        to: u32,
+    },
+    Swift {
+        from: u32,
+        to: u32,
+    },
+    /// The last file imported, again.
+    Again,
+    Undo {
+        batch: usize,
+    },
+}
+
+fn register_op() -> impl Strategy<Value = RegisterOp> {
+    let days = |hi: u32| (1u32..=hi, 0u32..4).prop_map(move |(from, len)| (from, (from + len).min(hi)));
+    prop_oneof![
+        3 => days(6).prop_map(|(from, to)| RegisterOp::Processor { from, to }),
+        3 => days(8).prop_map(|(from, to)| RegisterOp::Bank { from, to }),
+        2 => days(8).prop_map(|(from, to)| RegisterOp::Swift { from, to }),
+        1 => Just(RegisterOp::Again),
+        1 => (0usize..8).prop_map(|batch| RegisterOp::Undo { batch }),
+    ]
+}
+
+/// A gift of the world: a CloudPayments transaction or a bank transfer, with its amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Gift {
+    Card(u32),
+    Transfer(u32),
+    /// The n-th of a day's identical wire gifts.
+    Wire(u32, u8),
+}
+
+async fn run_registers(ops: Vec<RegisterOp>, postgres: bool) -> Result<(), TestCaseError> {
+    let t = if postgres { TestDb::postgres().await } else { TestDb::new().await };
+    let s = &t.store;
+    // The model: each gift in the books, and the batch that brought it.
+    let mut books: HashMap<Gift, (i64, i64)> = HashMap::new();
+    let mut batches: Vec<i64> = Vec::new();
+    let mut last: Option<(Vec<u8>, Vec<(Gift, i64)>)> = None;
+    // Everything at the end, so every payout must find its gifts.
+    let mut ops = ops;
+    ops.extend([RegisterOp::Processor { from: 1, to: 6 }, RegisterOp::Bank { from: 1, to: 8 }]);
+    for op in &ops {
+        let file = match op {
+            RegisterOp::Processor { from, to } => {
+                let gifts = CP_DAYS
+                    .filter(|d| (*from..=*to).contains(d))
+                    .flat_map(cp_gifts)
+                    .map(|(id, gross, _)| (Gift::Card(id), gross))
+                    .collect();
+                Some((cp_register(*from, *to).into_bytes(), gifts))
+            }
+            RegisterOp::Bank { from, to } => {
+                let gifts = (*from..=*to).map(|d| (Gift::Transfer(d), 5000_00 + i64::from(d))).collect();
+                Some((bank_statement(*from, *to), gifts))
+            }
+            RegisterOp::Swift { from, to } => {
+                let gifts = (*from..=*to)
+                    .flat_map(|d| {
+                        [(Gift::Wire(d, 1), i64::from(100 + d) * 100), (Gift::Wire(d, 2), i64::from(100 + d) * 100)]
+                    })
+                    .collect();
+                Some((swift_statement(*from, *to), gifts))
+            }
+            RegisterOp::Again => last.clone(),
+            RegisterOp::Undo { batch } => {
+                if let Some(&id) = batches.get(*batch) {
+                    s.undo_import(id).await.map_err(|e| TestCaseError::fail(format!("undo {id}: {e}")))?;
+                    books.retain(|_, (_, b)| *b != id);
+                    batches.retain(|b| *b != id);
+                }
+                None
+            }
+        };
+        if let Some((bytes, gifts)) = file {
+            let register = almoner::import::parse(&bytes, None).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let done =
+                s.import(&register, "file", "sha").await.map_err(|e| TestCaseError::fail(format!("{op:?}: {e}")))?;
+            let fresh: Vec<&(Gift, i64)> = gifts.iter().filter(|(g, _)| !books.contains_key(g)).collect();
+            prop_assert_eq!(done.new, fresh.len(), "{:?}: new gifts", op);
+            prop_assert_eq!(done.batch.is_none(), done.adds_nothing(), "{:?}", op);
+            if let Some(b) = done.batch {
+                batches.push(b);
+                for (g, amount) in fresh {
+                    books.insert(*g, (*amount, b));
+                }
+            }
+            last = Some((bytes, gifts));
+        }
+        let (n, total, _) = s.donation_totals().await.unwrap();
+        prop_assert_eq!(n as usize, books.len(), "after {:?}: donations", op);
+        prop_assert_eq!(total.minor(), books.values().map(|(a, _)| a).sum::<i64>(), "after {:?}: every gift once", op);
+        let payouts: i64 = one(s, "SELECT COUNT(*) FROM donations WHERE payer LIKE '%КлаудПэйментс%'").await;
+        prop_assert_eq!(payouts, 0, "a payout became a donation");
+        let broken = s.verify().await.unwrap();
+        prop_assert!(broken.is_empty(), "after {:?}: {:?}", op, broken);
+    }
+    // With every file in, every payout has found exactly its day's gifts.
+    let settlements = s.settlements().await.unwrap();
+    prop_assert!(!settlements.is_empty());
+    for p in &settlements {
+        let settles = p.settles.ok_or_else(|| TestCaseError::fail(format!("payout {} still waits", p.id)))?;
+        prop_assert_eq!(settles.from, settles.to);
+        prop_assert_eq!(settles.gross - settles.fees, p.amount);
+    }
+    t.store.close().await;
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, max_shrink_iters: 100, ..ProptestConfig::default() })]
+    #[test]
+    fn registers_in_any_order_count_every_gift_once(ops in proptest::collection::vec(register_op(), 0..10)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(run_registers(ops, false))?;
+    }
+
+    #[test]
+    fn registers_in_any_order_count_every_gift_once_on_postgres(ops in proptest::collection::vec(register_op(), 0..10)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(run_registers(ops, true))?;
+    }
+}

@@ -65,6 +65,19 @@ impl Lang {
         }
     }
 
+    /// An amount in `currency`: roubles as [`Lang::money`] writes them, any other with its code
+    /// (`1 405,31 EUR`), so money in another currency is never read as roubles.
+    pub fn money_in(self, m: Money, currency: crate::domain::Currency) -> String {
+        if currency == crate::domain::Currency::RUB {
+            return self.money(m);
+        }
+        let plain = match self {
+            Lang::En => m.en(),
+            Lang::Ru => m.ru().trim_end_matches(" ₽").to_string(),
+        };
+        format!("{plain} {currency}")
+    }
+
     /// Whole rubles, for narrow places: `1 318 000 ₽` / `1,318,000`.
     pub fn money_short(self, m: Money) -> String {
         let rubles = Money::from_minor(m.minor() / 100 * 100);

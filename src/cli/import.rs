@@ -18,7 +18,7 @@ fn print_preview(p: &Preview, dry_run: bool) {
             r.line.to_string(),
             format!("{:?}", r.status).to_lowercase(),
             r.date.to_string(),
-            r.amount.en(),
+            format!("{} {}", r.amount.en(), r.currency),
             r.counterparty.clone(),
             r.donor.to_string(),
             match (r.pays_case, &r.payment_note, &r.suggestion_reason, r.designated) {

@@ -124,13 +124,14 @@ fn allocations(list: &[Allocation]) -> String {
 pub fn donations(list: &[Donation]) -> String {
     let mut t = Table::new(&["id", "received", "channel", "payer", ">amount", ">unallocated", "designation"]);
     for d in list {
+        // Every amount with its currency: 5 000 DEM is not 5 000 roubles.
         t.row(vec![
             d.id.to_string(),
             d.received_on.to_string(),
             d.channel.to_string(),
             d.payer.clone(),
-            d.amount.en(),
-            d.unallocated.en(),
+            format!("{} {}", d.amount.en(), d.currency),
+            format!("{} {}", d.unallocated.en(), d.currency),
             d.designation.to_string(),
         ]);
     }
@@ -142,16 +143,17 @@ pub fn donation(d: &Donation, list: &[Allocation]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "donation {} — {} from {} ({}, {})",
+        "donation {} — {} {} from {} ({}, {})",
         d.id,
         d.amount.en(),
+        d.currency,
         inert(&d.payer),
         d.channel,
         d.received_on
     );
     let _ = writeln!(out, "designation {}{}", d.designation, if d.released { " (released)" } else { "" });
     let _ = writeln!(out, "purpose     {}", inert(&d.purpose));
-    let _ = writeln!(out, "allocated   {} · unallocated {}", live.en(), d.unallocated.en());
+    let _ = writeln!(out, "allocated   {} {c} · unallocated {} {c}", live.en(), d.unallocated.en(), c = d.currency);
     let _ = writeln!(out);
     out.push_str(&allocations(list));
     out

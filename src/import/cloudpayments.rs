@@ -138,6 +138,14 @@ fn payment(row: &Row, cols: &Columns) -> Result<Payment, String> {
         phone: cols.get(row, &["Phone"]).map(str::to_string),
         ..Party::default()
     };
+    // The processor's fee, kept per gift so gross, fee and net can be reported.
+    let fee = match cols.get(row, &["TotalFee", "Fee", "Комиссия"]) {
+        None => Money::ZERO,
+        Some(raw) => match table::signed_amount(raw, None)? {
+            (minor, false) if (0..=amount.minor()).contains(&minor.abs()) => Money::from_minor(minor.abs()),
+            _ => return Err(format!("fee {raw:?} is not an amount from 0 to the payment's {}", amount.en())),
+        },
+    };
     let (direction, refund_of) = match kind(row, cols)? {
         Kind::Payment => (Direction::Incoming, None),
         Kind::Refund => {
@@ -161,6 +169,7 @@ fn payment(row: &Row, cols: &Columns) -> Result<Payment, String> {
         external_key: key(Format::CloudPayments, &[id]),
         subscription: cols.get(row, &["SubscriptionId"]).map(str::to_string),
         refund_of,
+        fee,
     })
 }
 
@@ -186,6 +195,7 @@ mod tests {
             (Direction::Incoming, "500.00".into(), Some("sc_1"))
         );
         assert_eq!(pay.payer.email.as_deref(), Some("anna@example.org"));
+        assert_eq!(pay.fee, Money::ZERO, "no TotalFee column, no fee");
         assert_eq!(refund.refund_of.as_deref(), Some(pay.external_key.as_str()));
         assert_eq!(reg.errors.len(), 1);
         assert_eq!(reg.errors[0].line, 6);

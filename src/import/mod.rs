@@ -133,6 +133,8 @@ pub struct Payment {
     pub subscription: Option<String>,
     /// For a refund: the external key of the payment it returns.
     pub refund_of: Option<String>,
+    /// What the payment processor kept of the gift (CloudPayments `TotalFee`); zero elsewhere.
+    pub fee: Money,
 }
 
 impl Payment {
@@ -368,7 +370,9 @@ mod tests {
 
     #[test]
     fn keys_are_made_of_the_words_and_days_they_always_were() {
-        for d in [Direction::Incoming, Direction::Outgoing, Direction::Internal, Direction::Unknown, Direction::Returned] {
+        for d in
+            [Direction::Incoming, Direction::Outgoing, Direction::Internal, Direction::Unknown, Direction::Returned]
+        {
             assert_eq!(d.key_word(), format!("{d:?}"));
         }
         let mut day = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();

@@ -352,6 +352,7 @@ fn payment(row: &Row, r: &Resolved, warnings: &mut Vec<LineError>) -> Result<Pay
         external_key: String::new(),
         subscription: None,
         refund_of: None,
+        fee: Money::ZERO,
     })
 }
 

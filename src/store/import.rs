@@ -39,6 +39,8 @@ pub enum RowStatus {
     /// A payment the bank returned or reversed: never a donation; it waits for a person to
     /// match it to the gift it takes back.
     Returned,
+    /// A payment processor's payout: it settles gifts known from the processor's register.
+    Payout,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +49,7 @@ pub struct PreviewRow {
     pub status: RowStatus,
     pub date: chrono::NaiveDate,
     pub amount: Money,
+    pub currency: crate::domain::Currency,
     pub counterparty: String,
     pub inn: Option<String>,
     pub purpose: String,
@@ -78,6 +81,9 @@ pub struct Preview {
     pub unknown: usize,
     /// Refunds, and payments refunded in the same file.
     pub refunds: usize,
+    /// Payment processors' payouts (settlements of gifts, never donations), and their sum.
+    pub payouts: usize,
+    pub payout_total: Money,
     pub incoming_total: Money,
     pub outgoing_total: Money,
     /// Outgoing payments that pay a case's invoice (the case becomes paid).
@@ -109,7 +115,7 @@ impl Preview {
 
     /// Nothing to write: every payment already imported, or none that is money in or paying an invoice.
     pub fn adds_nothing(&self) -> bool {
-        self.new == 0 && self.pays == 0
+        self.new == 0 && self.pays == 0 && self.payouts == 0
     }
 }
 
@@ -117,7 +123,12 @@ impl Preview {
 pub fn problems_of(errors: &[LineError], checks: &[ControlCheck]) -> Vec<String> {
     let mut out: Vec<String> = errors.iter().map(|e| format!("line {}: {}", e.line, e.message)).collect();
     out.extend(checks.iter().filter(|c| !c.ok).map(|c| {
-        format!("control total does not match: {}: the register says {}, its payments add up to {}", c.what, c.expected.en(), c.found.en())
+        format!(
+            "control total does not match: {}: the register says {}, its payments add up to {}",
+            c.what,
+            c.expected.en(),
+            c.found.en()
+        )
     }));
     out
 }
@@ -310,6 +321,10 @@ impl Store {
         let sha256 = if dry_run { sha256 } else { sha256.begin() };
         if !dry_run {
             run.end_writes(tx).await?;
+            if run.preview.new > 0 {
+                // A processor's gifts came in: payouts waiting for them may settle now.
+                super::settlements::settle_waiting(tx).await?;
+            }
         }
         let summary = feed
             .done
@@ -429,6 +444,7 @@ impl Store {
                 "batch {batch} ({file}) cannot be undone: {touched} allocation(s) were made from its donations, and a batch is undone only before any of its money is placed"
             )));
         }
+        super::settlements::undo_batch(&mut tx, batch).await?;
         let removed = q("DELETE FROM donations WHERE batch_id = $1").bind(batch).execute(&mut tx).await?;
         q("UPDATE import_batches SET undone_at = $1, undone_by = $2 WHERE id = $3")
             .bind(now())

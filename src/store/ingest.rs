@@ -114,6 +114,8 @@ pub(crate) struct Run {
     pub rows_omitted: usize,
     /// Payments set aside as unfit (see [`set_aside_unfit`]).
     unfit: Vec<crate::import::LineError>,
+    /// Payment processors whose payouts settle gifts.
+    processors: Vec<super::settlements::Processor>,
 }
 
 impl Run {
@@ -148,6 +150,8 @@ impl Run {
                 internal: 0,
                 unknown: 0,
                 refunds: 0,
+                payouts: 0,
+                payout_total: Money::ZERO,
                 incoming_total: Money::ZERO,
                 outgoing_total: Money::ZERO,
                 pays: 0,
@@ -163,6 +167,7 @@ impl Run {
             },
             rows_omitted: 0,
             unfit: Vec::new(),
+            processors: super::settlements::processors(conn).await?,
         })
     }
 
@@ -185,7 +190,19 @@ impl Run {
         // The chunk's money by currency, added to the preview's once a chunk (not a key made per payment).
         let mut flows: Vec<(Currency, Flow)> = Vec::new();
         for p in chunk {
+            let payout = super::settlements::processor_of(&self.processors, p).is_some();
             let status = match p.direction {
+                Direction::Incoming if payout => {
+                    let known: Option<i64> = q("SELECT id FROM settlements WHERE external_key = $1")
+                        .bind(&p.external_key)
+                        .scalar_optional(conn)
+                        .await?;
+                    if known.is_some() || !self.seen.insert(key_bits(&p.external_key)) {
+                        RowStatus::Duplicate
+                    } else {
+                        RowStatus::Payout
+                    }
+                }
                 Direction::Incoming
                     if known.contains(&p.external_key) || !self.seen.insert(key_bits(&p.external_key)) =>
                 {
@@ -207,8 +224,13 @@ impl Run {
                 RowStatus::Internal => pv.internal += 1,
                 RowStatus::Unknown => pv.unknown += 1,
                 RowStatus::Refund | RowStatus::Refunded | RowStatus::Returned => pv.refunds += 1,
+                RowStatus::Payout => {
+                    pv.payouts += 1;
+                    pv.payout_total += p.amount;
+                }
             }
-            if matches!(p.direction, Direction::Incoming | Direction::Outgoing) {
+            // A payout is not money given: the totals of gifts leave it out (a duplicate one too).
+            if matches!(p.direction, Direction::Incoming | Direction::Outgoing) && !payout {
                 let i = flows.iter().position(|(c, _)| *c == p.currency).unwrap_or_else(|| {
                     flows.push((p.currency, Flow::default()));
                     flows.len() - 1
@@ -271,6 +293,16 @@ impl Run {
                 }
             }
             let (pays_case, payment_note) = match (status, &p.refund_of) {
+                (RowStatus::Payout, _) => {
+                    let name = super::settlements::processor_of(&self.processors, p).map_or("", |x| x.name.as_str());
+                    let on = p.booked.unwrap_or(p.date);
+                    let found = super::settlements::find_gifts(conn, p.amount, p.currency, on).await?;
+                    (None, Some(found.note(name)))
+                }
+                (RowStatus::Returned, _) => (
+                    None,
+                    Some("returned or reversed by the bank: not a donation; match it to the gift it takes back".into()),
+                ),
                 // Card processors' payouts are not the foundation's payment orders.
                 (RowStatus::Outgoing, _) if self.format != Format::CloudPayments => invoice_paid_by(conn, p).await?,
                 (RowStatus::Refund, Some(original)) => {
@@ -294,6 +326,7 @@ impl Run {
                 status,
                 date: p.booked.unwrap_or(p.date),
                 amount: p.amount,
+                currency: p.currency,
                 counterparty: party.name.clone(),
                 inn: party.inn.clone(),
                 purpose: p.purpose.clone(),
@@ -390,6 +423,18 @@ impl Run {
         self.written += plain.len() as i64;
         if !pg && self.bulk.is_none() && self.written >= BULK_MIN && self.written > self.start_rows {
             self.bulk = Some(Bulk::begin(tx).await?);
+        }
+        // A processor's fee per gift (only its registers carry one), so reports can show gross, fee and net.
+        for (p, _) in chunk.iter().zip(rows).filter(|(p, r)| r.status == RowStatus::New && p.fee.is_positive()) {
+            q("UPDATE donations SET fee = $1 WHERE external_key = $2")
+                .bind(p.fee.minor())
+                .bind(&p.external_key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (p, _) in chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::Payout) {
+            let name = super::settlements::processor_of(&self.processors, p).map_or("", |x| x.name.as_str());
+            super::settlements::record(tx, batch, name, p).await?;
         }
         for (p, row) in chunk.iter().zip(rows) {
             let Some(case) = row.pays_case else { continue };

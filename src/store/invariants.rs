@@ -116,6 +116,25 @@ pub(crate) async fn violations(conn: &mut impl Exec, scope: &Scope) -> Result<Ve
     for (id, has, want) in rows {
         found.push(format!("donation {id}: programs recorded as {has}, its designation and placings give {want}"));
     }
+    // 6. Every gift counted once: a payout settled is exactly the net of the gifts it settles
+    //    (gross less fees), a fee is never more than its gift, and a payout waiting settles none.
+    if matches!(scope, Scope::All) {
+        let sql = "SELECT id, amount, net, n, matched FROM (
+                SELECT s.id, s.amount, CAST(COALESCE(SUM(d.amount - d.fee), 0) AS BIGINT) AS net,
+                       CAST(COUNT(d.id) AS BIGINT) AS n, CAST(CASE WHEN s.matched_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS matched
+                FROM settlements s LEFT JOIN donations d ON d.settlement_id = s.id
+                GROUP BY s.id, s.amount, s.matched_at) AS sums
+             WHERE (matched = 1 AND net <> amount) OR (matched = 0 AND n > 0)
+             ORDER BY id";
+        let rows: Vec<(i64, i64, i64, i64, i64)> = q(sql).fetch_all(&mut *conn).await?;
+        for (id, amount, net, n, _) in rows {
+            found.push(format!("payout {id}: amount {amount}, but the {n} gift(s) it settles net {net} (kopecks)"));
+        }
+        let fees: Vec<i64> = q("SELECT id FROM donations WHERE fee > amount ORDER BY id").scalars(&mut *conn).await?;
+        for id in fees {
+            found.push(format!("donation {id}: the processor's fee is more than the gift"));
+        }
+    }
     Ok(found)
 }
 

@@ -35,6 +35,7 @@ mod review;
 mod roles;
 mod rows;
 mod segments;
+pub mod settlements;
 mod sql_fn;
 
 use std::path::{Path, PathBuf};
@@ -93,6 +94,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (22, "check_lists", include_str!("../../migrations/0022_check_lists.sql")),
     (23, "reason_redaction", include_str!("../../migrations/0023_reason_redaction.sql")),
     (24, "accepted_problems", include_str!("../../migrations/0024_accepted_problems.sql")),
+    (25, "settlements", include_str!("../../migrations/0025_settlements.sql")),
 ];
 
 /// SQLite migrations that edit `sqlite_schema` themselves: the schema version moves on after them.
@@ -107,6 +109,7 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "statement_triggers", include_str!("../../migrations/postgres/0004_statement_triggers.sql")),
     (5, "reason_redaction", include_str!("../../migrations/postgres/0005_reason_redaction.sql")),
     (6, "accepted_problems", include_str!("../../migrations/postgres/0006_accepted_problems.sql")),
+    (7, "settlements", include_str!("../../migrations/postgres/0007_settlements.sql")),
 ];
 
 /// Bytes of the database file read through a memory map (see [`Store::open`]).
@@ -339,6 +342,9 @@ impl Store {
                     .map_err(|e| Error::invalid(format!("setting {key}: {e}")))?;
             }
             "unknown_users" if matches!(value.trim(), "read" | "none") => {}
+            _ if key.starts_with("processor.") => {
+                settlements::parse_processor(&key["processor.".len()..], value)?;
+            }
             "intake_spool" | "publish_dir" => {
                 if !Path::new(value.trim()).is_dir() {
                     return Err(Error::invalid(format!("setting {key}: {:?} is not a folder", value.trim())));
@@ -352,7 +358,7 @@ impl Store {
             }
             _ => {
                 return Err(Error::invalid(format!(
-                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, deadline.STAGE, intake_spool, publish_dir, gdpr.contact_years, gdpr.erase_years, gdpr.recent_months, gdpr.medical_years, unknown_users (read or none)"
+                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, deadline.STAGE, intake_spool, publish_dir, gdpr.contact_years, gdpr.erase_years, gdpr.recent_months, gdpr.medical_years, unknown_users (read or none), processor.NAME (inn=… or account=…)"
                 )));
             }
         }

@@ -149,14 +149,19 @@ impl Store {
                         let mismatches: i64 = b.get("mismatches")?;
                         let accepted: Option<(String, String)> =
                             b.get::<Option<String>>("accepted_by")?.zip(b.get::<Option<String>>("accepted_reason")?);
-                        let accepted = accepted.map(|(by, why)| format!(" (accepted by {by}: {why})")).unwrap_or_default();
+                        let accepted =
+                            accepted.map(|(by, why)| format!(" (accepted by {by}: {why})")).unwrap_or_default();
                         let problems = [
                             (
                                 unmatched,
                                 "unmatched outgoing",
                                 format!("{file}: {unmatched} outgoing payment(s) matched to no invoice"),
                             ),
-                            (invalid, "import errors", format!("{file}: {invalid} line(s) could not be read{accepted}")),
+                            (
+                                invalid,
+                                "import errors",
+                                format!("{file}: {invalid} line(s) could not be read{accepted}"),
+                            ),
                             (
                                 mismatches,
                                 "totals differ",
@@ -167,6 +172,31 @@ impl Store {
                             let target = Target::Batch(id);
                             items.push(WorkItem { role: *role, target, what, why, since, overdue_days: None });
                         }
+                    }
+                    // Payouts no gifts add up to (yet): they wait for the processor's register or a person.
+                    let waiting = q("SELECT s.batch_id, s.processor, s.received_on, s.amount, s.currency, b.at
+                                       FROM settlements s JOIN import_batches b ON b.id = s.batch_id
+                                      WHERE s.matched_at IS NULL ORDER BY s.received_on, s.id")
+                    .rows(&mut self.conn().await?)
+                    .await?;
+                    for w in waiting {
+                        let (batch, processor): (i64, String) = (w.get("batch_id")?, w.get("processor")?);
+                        let (on, amount): (chrono::NaiveDate, i64) = (w.get("received_on")?, w.get("amount")?);
+                        let currency: String = w.get("currency")?;
+                        let why = format!(
+                            "{processor} paid out {} {currency} on {on}: no gifts known add up to it yet (import its register)",
+                            Money::from_minor(amount).plain()
+                        );
+                        let since: DateTime<Utc> = w.get("at")?;
+                        let target = Target::Batch(batch);
+                        items.push(WorkItem {
+                            role: *role,
+                            target,
+                            what: "payout waits",
+                            why,
+                            since,
+                            overdue_days: None,
+                        });
                     }
                 }
                 Role::Admin | Role::Viewer => {}

@@ -17,7 +17,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let (title, head, rows): (String, String, Vec<String>) = match &im.preview {
         Some(p) => {
             let then = if p.refused() {
-                format!("does not reconcile ({} problem(s)): Enter asks why you accept them, Esc drops", p.problems.len())
+                format!(
+                    "does not reconcile ({} problem(s)): Enter asks why you accept them, Esc drops",
+                    p.problems.len()
+                )
             } else {
                 "Enter imports, Esc drops".to_string()
             };
@@ -43,7 +46,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                         r.line,
                         format!("{:?}", r.status).to_lowercase(),
                         r.date,
-                        cell(&lang.money(r.amount), 14, true),
+                        cell(&lang.money_in(r.amount, r.currency), 14, true),
                         r.counterparty
                     )
                 })

@@ -262,8 +262,7 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
     let at = |key: &str, message: String| LineError { line: doc.line_of(key), message };
     let number = doc.get("Номер").unwrap_or("").to_string();
     let doc_date = doc.get("Дата").ok_or_else(|| at("Дата", "the document has no Дата".into()))?;
-    let doc_date =
-        date(doc_date).ok_or_else(|| at("Дата", format!("Дата={doc_date:?} is not a date (ДД.ММ.ГГГГ)")))?;
+    let doc_date = date(doc_date).ok_or_else(|| at("Дата", format!("Дата={doc_date:?} is not a date (ДД.ММ.ГГГГ)")))?;
     let sum = doc.get("Сумма").ok_or_else(|| at("Сумма", "the document has no Сумма".into()))?;
     let sum = amount(sum).map_err(|e| at("Сумма", format!("Сумма: {e}")))?;
     if !sum.is_positive() {
@@ -331,6 +330,7 @@ fn payments(doc: &Section, own: &[String], orders_to_bank: bool) -> Result<Vec<P
             external_key,
             subscription: None,
             refund_of: None,
+            fee: Money::ZERO,
         }
     };
     Ok(match direction {

@@ -1,0 +1,22 @@
+-- A payment processor's payout in a bank statement settles gifts already known from the
+-- processor's register: it is never a donation. Each gift keeps the processor's fee.
+CREATE TABLE settlements (
+    id           INTEGER PRIMARY KEY,
+    batch_id     INTEGER NOT NULL REFERENCES import_batches (id),
+    processor    TEXT NOT NULL,
+    received_on  TEXT NOT NULL,
+    amount       INTEGER NOT NULL CHECK (amount > 0),
+    currency     TEXT NOT NULL,
+    external_key TEXT NOT NULL UNIQUE,
+    purpose      TEXT NOT NULL,
+    -- Filled when its gifts are found: the days they were given, their gross and fees.
+    gifts_from   TEXT,
+    gifts_to     TEXT,
+    gross        INTEGER,
+    fees         INTEGER,
+    matched_at   TEXT
+);
+CREATE INDEX settlements_batch ON settlements (batch_id);
+ALTER TABLE donations ADD COLUMN fee INTEGER NOT NULL DEFAULT 0 CHECK (fee >= 0);
+ALTER TABLE donations ADD COLUMN settlement_id INTEGER REFERENCES settlements (id);
+CREATE INDEX donations_unsettled ON donations (received_on) WHERE channel = 'website' AND settlement_id IS NULL;
