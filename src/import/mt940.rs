@@ -1,20 +1,67 @@
-//! SWIFT MT940 statements (see `../shared/FORMATS.md`): SWIFT block headers
-//! and SOH/ETX bytes are skipped; fields run over several lines; `:86:` is
-//! read in the German `?20…` and the Dutch `/REMI/` styles; intermediate
-//! balances (`:60M:`/`:62M:`) are used; impossible dates (30 February) are
-//! kept on the month's last day with a warning, never a crash.
+//! SWIFT MT940 statements (see `../shared/FORMATS.md`). A file holds statements, each from its
+//! `:20:` to the next; SWIFT block headers, `-`/`-}` end markers, SOH/ETX/SUB bytes, blank lines
+//! and a bank's preamble between messages are not content, so nothing glues two statements.
+//! Fields run over several lines; a `:86:` belongs to the `:61:` right before it (read in the
+//! German `?20…` and the Dutch `/REMI/` styles), and one anywhere else (after `:62F:`, say) to
+//! no payment. Intermediate balances (`:60M:`/`:62M:`) are used; impossible dates (30 February)
+//! are kept on the month's last day with a warning, never a crash. A statement without its
+//! closing balance refuses the whole file (it looks cut off); a broken `:61:` is an error on its
+//! line and the rest imports; a statement repeated word for word is read once.
+//!
+//! A payment's key is made of the account, direction, value date, amount, the `:61:` tail and
+//! the `:86:` text, not of the statement's `:20:`: an overlapping statement gives the same keys.
+//! The n-th identical payment of one statement (n ≥ 2) adds n, so two equal gifts on one day
+//! are two payments, and the same day read again gives the same keys.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use chrono::NaiveDate;
 
 use super::text::decode_lines_with;
-use super::{ControlCheck, Direction, Format, LineError, Party, Payment, Register, Rejected, key};
+use super::{ControlCheck, Direction, Format, LineError, Party, Payment, Register, Rejected, iso_day, key};
 use crate::domain::{Currency, Money};
 
 struct Field {
     line: usize,
     tag: String,
+    /// The text on the tag's line.
     text: String,
+    /// The lines that continue it, each with its line number.
+    more: Vec<(usize, String)>,
 }
+
+impl Field {
+    /// The field's first line with text in it (the tag's own, as a rule) and its line number.
+    fn head(&self) -> (usize, &str) {
+        let own = self.text.trim();
+        if !own.is_empty() {
+            return (self.line, own);
+        }
+        self.more.iter().find(|(_, l)| !l.trim().is_empty()).map_or((self.line, ""), |(n, l)| (*n, l.trim()))
+    }
+
+    /// The last line the field takes.
+    fn last_line(&self) -> usize {
+        self.more.last().map_or(self.line, |(n, _)| *n)
+    }
+
+    /// `:86:` as one text: its lines wrap mid-word, so they are joined as they are.
+    fn joined(&self) -> String {
+        let mut s = String::with_capacity(self.text.len() + self.more.iter().map(|(_, l)| l.len()).sum::<usize>());
+        s.push_str(&self.text);
+        for (_, l) in &self.more {
+            s.push_str(l);
+        }
+        s
+    }
+}
+
+/// Tags MT940 (and the banks' own extensions) define: inside `:86:` only these start a field.
+const KNOWN_TAGS: [&str; 22] = [
+    "13", "13D", "20", "21", "25", "25P", "28", "28C", "34F", "60F", "60M", "61", "62F", "62M", "64", "65", "86",
+    "90C", "90D", "NS", "940", "942",
+];
 
 fn is_tag(line: &str) -> Option<(String, &str)> {
     let rest = line.strip_prefix(':')?;
@@ -24,27 +71,56 @@ fn is_tag(line: &str) -> Option<(String, &str)> {
     ok.then(|| (tag.to_string(), &rest[end + 1..]))
 }
 
+/// Transmission bytes (SOH, ETX, SUB, DOS's end-of-file) and byte-order marks are not content.
+fn is_noise(c: char) -> bool {
+    (c.is_ascii_control() && c != '\t') || c == '\u{feff}'
+}
+
 fn fields(lines: &[String]) -> Vec<Field> {
     let mut out: Vec<Field> = Vec::new();
+    // After `-}` (a SWIFT message's end) and until the next field, lines belong to no field.
+    let mut ended = false;
+    // A bare `-` and the lines after it, kept until the next field tells whether it ended a
+    // statement (a `:20:` follows: they are a bank's preamble, ABN AMRO's `ABNANL2A / 940`) or
+    // was text wrapped onto a line of its own (ING's `:86:` does), which goes on with the lines after it.
+    let mut dash: Vec<(usize, String)> = Vec::new();
     for (i, raw) in lines.iter().enumerate() {
-        // SOH/ETX transmission bytes and SWIFT block wrappers are not content.
-        let line: String = raw.chars().filter(|c| !matches!(c, '\u{1}' | '\u{3}')).collect();
-        let mut line = line.trim_end().to_string();
-        while let Some(i) = line.find("{4:") {
-            line = line[i + 3..].to_string();
+        let cleaned: std::borrow::Cow<str> = if raw.contains(is_noise) {
+            raw.chars().filter(|c| !is_noise(*c)).collect::<String>().into()
+        } else {
+            raw.into()
+        };
+        let mut line = cleaned.trim_end();
+        // SWIFT block wrappers: `{1:…}{2:…}{4:` before the text, `-}{5:…}` after it.
+        while let Some(at) = line.find("{4:") {
+            line = &line[at + 3..];
         }
-        if line.starts_with('{') || line == "-" || line == "-}" || line.is_empty() {
+        let bare = line.trim_start();
+        if bare.is_empty() || line.starts_with('{') {
             continue;
         }
-        match is_tag(&line) {
-            Some((tag, text)) => out.push(Field { line: i + 1, tag, text: text.to_string() }),
+        if bare.starts_with("-}") {
+            (ended, dash) = (true, Vec::new());
+            continue;
+        }
+        let in_86 = !ended && out.last().is_some_and(|f| f.tag == "86");
+        match is_tag(line).filter(|(tag, _)| !in_86 || KNOWN_TAGS.contains(&tag.as_str())) {
+            Some((tag, text)) => {
+                if dash.len() > 1
+                    && tag != "20"
+                    && tag != "940"
+                    && let Some(last) = out.last_mut()
+                {
+                    last.more.append(&mut dash);
+                }
+                (ended, dash) = (false, Vec::new());
+                out.push(Field { line: i + 1, tag, text: text.to_string(), more: Vec::new() });
+            }
+            None if ended => {}
+            None if bare == "-" || !dash.is_empty() => dash.push((i + 1, line.to_string())),
             None => {
                 if let Some(last) = out.last_mut() {
-                    // :86: wraps mid-word; :61:'s second line is kept apart by a newline.
-                    if last.tag != "86" {
-                        last.text.push('\n');
-                    }
-                    last.text.push_str(&line);
+                    last.more.push((i + 1, line.to_string()));
                 }
             }
         }
@@ -69,9 +145,10 @@ fn date(s: &str, line: usize, warnings: &mut Vec<LineError>) -> Option<NaiveDate
     Some(last)
 }
 
-/// `1234,56` (comma decimal, up to two places; `300,` is 300.00).
+/// `1234,56` (comma decimal, up to two places; `300,` is 300.00). SWIFT always writes the
+/// comma: `500` without it is not an amount.
 fn amount(s: &str) -> Option<Money> {
-    let (units, frac) = s.split_once(',').unwrap_or((s, ""));
+    let (units, frac) = s.split_once(',')?;
     if units.is_empty()
         || !units.chars().all(|c| c.is_ascii_digit())
         || frac.len() > 2
@@ -85,15 +162,17 @@ fn amount(s: &str) -> Option<Money> {
     (m <= Money::MAX).then_some(m)
 }
 
-/// `C160229EUR1200,00` → signed amount and currency.
-fn balance(s: &str) -> Option<(Money, Currency)> {
-    let sign = match s.chars().next()? {
-        'C' => 1,
-        'D' => -1,
-        _ => return None,
+/// `C160229EUR1200,00` → its currency and its signed amount, each if it can be read.
+fn balance(s: &str) -> (Option<Currency>, Option<Money>) {
+    let currency =
+        s.get(7..10).filter(|c| c.bytes().all(|b| b.is_ascii_alphabetic())).and_then(|c| c.parse::<Currency>().ok());
+    let sign = match s.as_bytes().first() {
+        Some(b'C') => 1,
+        Some(b'D') => -1,
+        _ => return (currency, None),
     };
-    let cur: Currency = s.get(7..10)?.parse().ok()?;
-    Some((Money::from_minor(sign * amount(s.get(10..)?.trim())?.minor()), cur))
+    let amount = s.get(10..).and_then(|a| amount(a.trim())).map(|m| Money::from_minor(sign * m.minor()));
+    (currency, amount)
 }
 
 /// What `:86:` says: the counterparty's name and the purpose.
@@ -128,6 +207,351 @@ fn details(text: &str) -> (String, String) {
     (String::new(), text.trim().to_string())
 }
 
+/// Words with which a bank says a credit returns money (a bounced transfer, a reversed debit).
+const RETURN_WORDS: [&str; 12] = [
+    "RETURN",
+    "RETOUR",
+    "REVERSAL",
+    "RÜCKÜBERWEISUNG",
+    "RUECKUEBERWEISUNG",
+    "RÜCKLASTSCHRIFT",
+    "RUECKLASTSCHRIFT",
+    "RÜCKGABE",
+    "RUECKGABE",
+    "STORNO",
+    "TERUGBOEKING",
+    "СТОРНО",
+];
+
+/// SEPA return reasons (ISO 20022 `ExternalReturnReason1Code`) as a bank quotes them.
+const RETURN_CODES: [&str; 23] = [
+    "AC01", "AC04", "AC06", "AC13", "AG01", "AG02", "AM04", "AM05", "BE05", "FF01", "MD01", "MD02", "MD06", "MD07",
+    "MS02", "MS03", "RC01", "RR01", "RR02", "RR03", "RR04", "SL01", "FOCR",
+];
+
+/// Whether a credit's texts say it returns money: a return word, a return reason in `/RTRN/`
+/// or in a `?` subfield, or the SWIFT transaction type `RTI` (returned item).
+fn says_return(kind: &str, texts: &[&str]) -> bool {
+    if kind == "RTI" {
+        return true;
+    }
+    texts.iter().any(|text| {
+        let up = text.to_uppercase();
+        // «Возврат» (a return), but not «безвозвратный» (not to be returned).
+        let vozvrat = up.match_indices("ВОЗВРАТ").any(|(i, _)| !up[..i].ends_with(char::is_alphabetic));
+        let rtrn = up.split("/RTRN/").skip(1).any(|r| r.starts_with(|c: char| c.is_ascii_alphanumeric()));
+        let coded = up.contains('?')
+            && up.split('?').skip(1).any(|part| {
+                let value = part.char_indices().nth(2).map_or("", |(i, _)| &part[i..]);
+                value.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| RETURN_CODES.contains(&t))
+            });
+        vozvrat || rtrn || coded || RETURN_WORDS.iter().any(|w| up.contains(w))
+    })
+}
+
+/// One `:61:`, its purpose and key made once its statement is complete.
+struct Entry {
+    payment: Payment,
+    /// What follows the amount: transaction type, references.
+    tail: String,
+    /// The `:86:` that follows it (several `:86:` in a row, as old Rabobank files write, joined).
+    info: String,
+    /// The `:61:`'s second line (supplementary details).
+    supplementary: String,
+    /// Whether it moves the balance up (`C`, `RD`) or down (`D`, `RC`).
+    credit: bool,
+}
+
+/// `:61:` — value date, optional entry date, C/D/RC/RD, optional funds code, amount with its
+/// comma, transaction type (`N`/`F`/`S` and three characters), reference, the rest. An error
+/// names the line it is on.
+fn entry(
+    f: &Field,
+    account: &str,
+    currency: Currency,
+    warnings: &mut Vec<LineError>,
+) -> Result<Entry, (usize, String)> {
+    let (line, first_line) = f.head();
+    let fail = |message: String| (line, message);
+    let value = date(first_line, line, warnings)
+        .ok_or_else(|| fail(format!(":61: {first_line:?} does not start with a date YYMMDD")))?;
+    // The date was six ASCII digits: byte 6 is a boundary.
+    let mut rest = first_line.get(6..).unwrap_or("");
+    if let Some(entry_date) = rest.get(..4)
+        && entry_date.bytes().all(|b| b.is_ascii_digit())
+        && !rest[4..].starts_with(|c: char| c.is_ascii_digit())
+    {
+        rest = &rest[4..];
+    }
+    // RC (reversal of a credit) takes money out, RD (reversal of a debit) brings it back.
+    let (direction, credit, after) = if let Some(r) = rest.strip_prefix("RC") {
+        (Direction::Returned, false, r)
+    } else if let Some(r) = rest.strip_prefix("RD") {
+        (Direction::Returned, true, r)
+    } else if let Some(r) = rest.strip_prefix('C') {
+        (Direction::Incoming, true, r)
+    } else if let Some(r) = rest.strip_prefix('D') {
+        (Direction::Outgoing, false, r)
+    } else {
+        return Err(fail(format!(":61: {first_line:?}: no C, D, RC or RD mark")));
+    };
+    // The funds code (the currency's third letter: `CR`, `DR` at German banks).
+    let after = match after.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() => &after[1..],
+        _ => after,
+    };
+    let digits: String = after.chars().take_while(|c| c.is_ascii_digit() || *c == ',').collect();
+    if !digits.is_empty() && !digits.contains(',') {
+        return Err(fail(format!(
+            ":61: amount {digits:?} has no decimal comma: SWIFT writes {digits},00 (or {digits},); the line is not read"
+        )));
+    }
+    let amt = amount(&digits).ok_or_else(|| fail(format!(":61: amount {digits:?} cannot be read")))?;
+    // Commerzbank writes a space before the transaction type.
+    let tail = after[digits.len()..].trim();
+    let t = tail.as_bytes();
+    let typed = t.len() >= 4
+        && matches!(t[0], b'N' | b'F' | b'S')
+        && t[1..4].iter().all(|b| b.is_ascii_alphanumeric() || *b == b' ');
+    if !typed {
+        return Err(fail(format!(
+            ":61: {first_line:?}: after the amount comes the transaction type (N, F or S and three characters, \
+             e.g. NTRF) and the reference (e.g. NONREF); the line is not read"
+        )));
+    }
+    // The first four bytes are ASCII: byte 4 is a boundary. The reference may be left out:
+    // Volksbank, Raiffeisen and ASN write `NMSC`, `N527`, `NDIV` and nothing after.
+    let reference = tail[4..].split("//").next().unwrap_or("").trim();
+    let own = Party { account: Some(account.to_string()), ..Party::default() };
+    let (payer, payee) = if credit { (Party::default(), own) } else { (own, Party::default()) };
+    let supplementary = f.more.iter().filter(|(n, _)| *n != line).map(|(_, l)| l.trim()).collect::<Vec<_>>().join("\n");
+    Ok(Entry {
+        payment: Payment {
+            line,
+            direction,
+            date: value,
+            booked: Some(value),
+            number: reference.to_string(),
+            amount: amt,
+            currency,
+            payer,
+            payee,
+            purpose: String::new(),
+            own_account: Some(account.to_string()),
+            external_key: String::new(),
+            subscription: None,
+            refund_of: None,
+            fee: Money::ZERO,
+        },
+        tail: tail.to_string(),
+        info: String::new(),
+        supplementary,
+        credit,
+    })
+}
+
+/// A currency's code, or that there is none.
+fn named(c: Option<Currency>) -> String {
+    c.map_or_else(|| "no currency".to_string(), |c| c.as_str().to_string())
+}
+
+/// A field's first line, for naming a statement.
+fn first_of<'a>(msg: &'a [Field], tags: &[&str]) -> &'a str {
+    msg.iter().find(|f| tags.contains(&f.tag.as_str())).map_or("", |f| f.head().1)
+}
+
+/// A statement's text, to tell one repeated word for word.
+fn fingerprint(msg: &[Field]) -> u64 {
+    let mut h = DefaultHasher::new();
+    for f in msg {
+        f.tag.hash(&mut h);
+        f.text.trim().hash(&mut h);
+        for (_, l) in &f.more {
+            l.trim().hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+fn same_text(a: &[Field], b: &[Field]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.tag == y.tag
+                && x.text.trim() == y.text.trim()
+                && x.more.len() == y.more.len()
+                && x.more.iter().zip(&y.more).all(|((_, p), (_, q))| p.trim() == q.trim())
+        })
+}
+
+/// Lines glued to a balance are not part of it.
+fn extra_lines(f: &Field, warnings: &mut Vec<LineError>) {
+    let (head, _) = f.head();
+    if let Some((line, text)) = f.more.iter().find(|(n, _)| *n != head) {
+        warnings.push(LineError {
+            line: *line,
+            message: format!("{text:?} after the balance :{}: is not part of it: ignored", f.tag),
+        });
+    }
+}
+
+/// One statement, from its `:20:` to before the next: its payments, checks, errors and warnings.
+fn statement(msg: &[Field], reg: &mut Register) {
+    let start = msg[0].line;
+    let reference = crate::text::clip(msg[0].head().1, 40);
+    let mut account: Option<String> = None;
+    // The currency the opening balance names, and the opening balance if it can be read.
+    let mut currency: Option<Currency> = None;
+    let mut opening: Option<(Option<Currency>, Money, usize)> = None;
+    let mut opened = false;
+    let mut moved: i128 = 0;
+    let mut entries: Vec<Entry> = Vec::new();
+    // The entry the next `:86:` belongs to: only one right after its `:61:` (or its `:86:`) does.
+    let mut owner: Option<usize> = None;
+    // The first entry after the last closing balance, which no check covers.
+    let mut unchecked: Option<usize> = None;
+    for f in &msg[1..] {
+        let belongs = owner.take().filter(|_| f.tag == "86");
+        match f.tag.as_str() {
+            "25" => {
+                let (line, text) = f.head();
+                match &account {
+                    None => account = Some(text.to_string()),
+                    Some(first) => reg.warnings.push(LineError {
+                        line,
+                        message: format!(
+                            "a second :25: in the statement that begins on line {start} (account {first}): ignored"
+                        ),
+                    }),
+                }
+            }
+            "60F" | "60M" => {
+                let (line, text) = f.head();
+                let (cur, amt) = balance(text);
+                (currency, opened, moved) = (cur, true, 0);
+                opening = amt.map(|m| (cur, m, line));
+                if amt.is_none() {
+                    reg.errors.push(LineError { line, message: format!("opening balance {text:?} cannot be read") });
+                }
+                extra_lines(f, &mut reg.warnings);
+            }
+            "61" => {
+                let own = account.as_deref().unwrap_or("");
+                match entry(f, own, currency.unwrap_or(Currency::NONE), &mut reg.warnings) {
+                    Ok(e) => {
+                        let minor = i128::from(e.payment.amount.minor());
+                        moved += if e.credit { minor } else { -minor };
+                        unchecked.get_or_insert(e.payment.line);
+                        entries.push(e);
+                        owner = Some(entries.len() - 1);
+                    }
+                    Err((line, message)) => reg.errors.push(LineError { line, message }),
+                }
+            }
+            "86" => {
+                if let Some(i) = belongs {
+                    let e = &mut entries[i];
+                    if !e.info.is_empty() {
+                        e.info.push(' ');
+                    }
+                    e.info.push_str(f.joined().trim());
+                    owner = Some(i);
+                }
+            }
+            "62F" | "62M" => {
+                unchecked = None;
+                let (line, text) = f.head();
+                let (cur, amt) = balance(text);
+                let acc = account.as_deref().unwrap_or("");
+                match (opening, amt) {
+                    (Some((open_cur, open, at)), Some(close)) => {
+                        let sum = i128::from(open.minor()) + moved;
+                        let found = Money::from_minor(i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX }));
+                        let what = format!("account {acc}, statement {reference} (lines {at}–{line})");
+                        reg.checks.push(if open_cur == cur {
+                            ControlCheck {
+                                what: format!("{what}: opening + entries = closing"),
+                                expected: close,
+                                found,
+                                ok: found == close,
+                            }
+                        } else {
+                            ControlCheck {
+                                what: format!(
+                                    "{what}: the opening balance is in {} but the closing balance in {}: they cannot be compared",
+                                    named(open_cur),
+                                    named(cur)
+                                ),
+                                expected: close,
+                                found,
+                                ok: false,
+                            }
+                        });
+                    }
+                    (_, None) => reg.warnings.push(LineError {
+                        line,
+                        message: format!("closing balance {text:?} cannot be read, so the statement is not checked"),
+                    }),
+                    (None, Some(_)) if !opened => reg.warnings.push(LineError {
+                        line,
+                        message: format!(
+                            "the statement that begins on line {start} has no opening balance (:60F:), so it is not checked"
+                        ),
+                    }),
+                    (None, Some(_)) => {}
+                }
+                extra_lines(f, &mut reg.warnings);
+            }
+            _ => {}
+        }
+    }
+    if let Some(line) = unchecked {
+        reg.warnings.push(LineError {
+            line,
+            message: "entries after the statement's last closing balance are in no balance check".to_string(),
+        });
+    }
+    let uncurrencied = entries.iter().filter(|e| e.payment.currency == Currency::NONE).count();
+    if uncurrencied > 0 {
+        let line = opening.map_or(start, |(_, _, at)| at);
+        reg.warnings.push(LineError {
+            line,
+            message: format!(
+                "the statement that begins on line {start} names no currency in its opening balance: \
+                 its {uncurrencied} payment(s) wait for --currency"
+            ),
+        });
+    }
+    // Keys, now that every purpose is known: the n-th identical payment (n ≥ 2) adds n.
+    let mut occurrences: HashMap<String, usize> = HashMap::new();
+    for e in entries {
+        let Entry { mut payment, tail, info, supplementary, credit } = e;
+        let p = &mut payment;
+        let (name, purpose) = details(&info);
+        if !name.is_empty() {
+            if credit { p.payer.name = name } else { p.payee.name = name }
+        }
+        if p.direction == Direction::Incoming
+            && says_return(tail.get(1..4).unwrap_or(""), &[&info, &purpose, &tail, &supplementary])
+        {
+            p.direction = Direction::Returned;
+        }
+        p.purpose = purpose;
+        let (day, amount) = (iso_day(p.date), p.amount.plain());
+        let own = p.own_account.as_deref().unwrap_or("");
+        let parts = [own, p.direction.key_word(), day.as_str(), amount.as_str(), tail.as_str(), info.as_str()];
+        let first = key(Format::Mt940, &parts);
+        let n = occurrences.entry(first.clone()).or_insert(0);
+        *n += 1;
+        p.external_key = if *n == 1 {
+            first
+        } else {
+            let nth = n.to_string();
+            key(Format::Mt940, &[own, p.direction.key_word(), &day, &amount, &tail, &info, &nth])
+        };
+        reg.payments.push(payment);
+    }
+}
+
 pub fn parse(bytes: &[u8]) -> Result<Register, Rejected> {
     let (lines, encoding) = decode_lines_with(bytes, encoding_rs::WINDOWS_1252);
     let fields = fields(&lines);
@@ -138,6 +562,30 @@ pub fn parse(bytes: &[u8]) -> Result<Register, Rejected> {
             message: format!("an MT940 statement starts with :20:, not :{}:", first.tag),
         });
     }
+    let starts: Vec<usize> = fields.iter().enumerate().filter(|(_, f)| f.tag == "20").map(|(i, _)| i).collect();
+    if starts.is_empty() {
+        return Err(Rejected::Structure { line: first.line, message: "no statement begins with :20:".to_string() });
+    }
+    let bounds: Vec<(usize, usize)> =
+        starts.iter().enumerate().map(|(k, &s)| (s, starts.get(k + 1).copied().unwrap_or(fields.len()))).collect();
+    // Every statement ends with its closing balance, or the file was cut off.
+    for &(s, e) in &bounds {
+        let msg = &fields[s..e];
+        if !msg.iter().any(|f| matches!(f.tag.as_str(), "62F" | "62M")) {
+            let place = fields.get(e).map_or_else(
+                || "before the end of the file".to_string(),
+                |next| format!("before the next statement (line {})", next.line),
+            );
+            return Err(Rejected::Structure {
+                line: msg.last().map_or(msg[0].line, Field::last_line),
+                message: format!(
+                    "the statement that begins on line {} (:20:{}) has no closing balance :62F:/:62M: {place}",
+                    msg[0].line,
+                    crate::text::clip(msg[0].head().1, 40)
+                ),
+            });
+        }
+    }
     let mut reg = Register {
         format: Format::Mt940,
         encoding,
@@ -146,131 +594,54 @@ pub fn parse(bytes: &[u8]) -> Result<Register, Rejected> {
         warnings: Vec::new(),
         checks: Vec::new(),
     };
-    let mut account = String::new();
-    let mut reference = String::new();
-    let mut currency = Currency::RUB;
-    let mut opening: Option<(Money, usize)> = None;
-    let mut moved = Money::ZERO;
-    for f in &fields {
-        let text = f.text.trim();
-        match f.tag.as_str() {
-            "20" => {
-                reference = text.to_string();
-                moved = Money::ZERO;
-                opening = None;
-            }
-            "25" => account = text.to_string(),
-            "60F" | "60M" => match balance(text) {
-                Some((m, cur)) => {
-                    currency = cur;
-                    opening = Some((m, f.line));
-                    moved = Money::ZERO;
-                }
-                None => reg
-                    .errors
-                    .push(LineError { line: f.line, message: format!("opening balance {text:?} cannot be read") }),
-            },
-            "62F" | "62M" => {
-                if let (Some((open, at)), Some((close, _))) = (opening, balance(text)) {
-                    let found = open + moved;
-                    reg.checks.push(ControlCheck {
-                        what: format!(
-                            "account {account}, statement {reference} (lines {at}–{}): opening + entries = closing",
-                            f.line
-                        ),
-                        expected: close,
-                        found,
-                        ok: found == close,
-                    });
-                }
-            }
-            "61" => match entry(f, &account, &reference, currency, &mut reg.warnings) {
-                Ok(p) => {
-                    moved += if p.direction == Direction::Outgoing { Money::ZERO - p.amount } else { p.amount };
-                    reg.payments.push(p);
-                }
-                Err(message) => reg.errors.push(LineError { line: f.line, message }),
-            },
-            "86" => {
-                if let Some(p) = reg.payments.last_mut().filter(|p| p.line < f.line && p.purpose.is_empty()) {
-                    let (name, purpose) = details(text);
-                    if !name.is_empty() {
-                        if p.direction == Direction::Outgoing { p.payee.name = name } else { p.payer.name = name }
-                    }
-                    p.purpose = purpose;
-                    p.external_key = key(Format::Mt940, &[&p.external_key, &p.purpose]);
-                }
-            }
-            _ => {}
+    // Statements read so far, by their text's fingerprint, and by what names them.
+    let mut read: HashMap<u64, Vec<(usize, usize)>> = HashMap::new();
+    let mut named: HashMap<[&str; 5], usize> = HashMap::new();
+    for (s, e) in bounds {
+        let msg = &fields[s..e];
+        let (reference, account, number) =
+            (crate::text::clip(msg[0].head().1, 40), first_of(msg, &["25"]), first_of(msg, &["28C", "28"]));
+        let same = read.entry(fingerprint(msg)).or_default();
+        if let Some(&(earlier, _)) = same.iter().find(|&&(a, b)| same_text(&fields[a..b], msg)) {
+            reg.warnings.push(LineError {
+                line: msg[0].line,
+                message: format!(
+                    "the statement :20:{reference} of account {account}, number {number}, repeats the one on line {} \
+                     word for word: read once",
+                    fields[earlier].line
+                ),
+            });
+            continue;
         }
+        same.push((s, e));
+        // Sparkasse numbers every statement alike: its days differ in their balances.
+        let name = [msg[0].head().1, account, number, first_of(msg, &["60F", "60M"]), first_of(msg, &["62F", "62M"])];
+        if let Some(earlier) = named.insert(name, msg[0].line) {
+            reg.warnings.push(LineError {
+                line: msg[0].line,
+                message: format!(
+                    "the statement :20:{reference} of account {account}, number {number}, has the balances of the one \
+                     on line {earlier} but other entries: both are read; check which one is right"
+                ),
+            });
+        }
+        statement(msg, &mut reg);
     }
     Ok(reg)
-}
-
-/// `:61:` — value date, optional entry date, C/D/RC/RD, optional funds code, amount, the rest.
-fn entry(
-    f: &Field,
-    account: &str,
-    reference: &str,
-    currency: Currency,
-    warnings: &mut Vec<LineError>,
-) -> Result<Payment, String> {
-    let first_line = f.text.lines().next().unwrap_or("").trim();
-    let value = date(first_line, f.line, warnings)
-        .ok_or_else(|| format!(":61: {first_line:?} does not start with a date YYMMDD"))?;
-    // The date was six ASCII digits: byte 6 is a boundary.
-    let mut rest = first_line.get(6..).unwrap_or("");
-    if let Some(entry_date) = rest.get(..4)
-        && entry_date.bytes().all(|b| b.is_ascii_digit())
-        && !rest[4..].starts_with(|c: char| c.is_ascii_digit())
-    {
-        rest = &rest[4..];
-    }
-    let (direction, after) = if let Some(r) = rest.strip_prefix("RC") {
-        (Direction::Outgoing, r)
-    } else if let Some(r) = rest.strip_prefix("RD") {
-        (Direction::Incoming, r)
-    } else if let Some(r) = rest.strip_prefix('C') {
-        (Direction::Incoming, r)
-    } else if let Some(r) = rest.strip_prefix('D') {
-        (Direction::Outgoing, r)
-    } else {
-        return Err(format!(":61: {first_line:?}: no C or D mark"));
-    };
-    let after = match after.chars().next() {
-        Some(c) if c.is_ascii_alphabetic() => &after[1..],
-        _ => after,
-    };
-    let digits: String = after.chars().take_while(|c| c.is_ascii_digit() || *c == ',').collect();
-    let amt = amount(&digits).ok_or_else(|| format!(":61: amount {digits:?} cannot be read"))?;
-    let tail = after[digits.len()..].to_string();
-    let own = Party { account: Some(account.to_string()), ..Party::default() };
-    let (payer, payee) =
-        if direction == Direction::Outgoing { (own, Party::default()) } else { (Party::default(), own) };
-    let number = tail.get(4..).unwrap_or("").split("//").next().unwrap_or("").to_string();
-    let external_key =
-        key(Format::Mt940, &[account, direction.key_word(), &value.to_string(), &amt.plain(), &tail, reference]);
-    Ok(Payment {
-        line: f.line,
-        direction,
-        date: value,
-        booked: Some(value),
-        number,
-        amount: amt,
-        currency,
-        payer,
-        payee,
-        purpose: String::new(),
-        own_account: Some(account.to_string()),
-        external_key,
-        subscription: None,
-        refund_of: None,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A statement of `account`, `:20:` `reference`, number `number`, with `body` between its balances.
+    fn stmt(account: &str, reference: &str, number: &str, open: &str, body: &str, close: &str) -> String {
+        format!(":20:{reference}\r\n:25:{account}\r\n:28C:{number}\r\n:60F:{open}\r\n{body}:62F:{close}\r\n-\r\n")
+    }
+
+    fn keys(r: &Register) -> Vec<String> {
+        r.payments.iter().map(|p| p.external_key.clone()).collect()
+    }
 
     #[test]
     fn reads_german_details_and_keeps_february_30() {
@@ -293,6 +664,7 @@ mod tests {
         assert_eq!(amount("300,"), Some(Money::from_minor(30000)));
         assert_eq!(amount("1,5"), Some(Money::from_minor(150)));
         assert_eq!(amount("1,555"), None);
+        assert_eq!(amount("500"), None, "a SWIFT amount has its decimal comma");
         assert!(matches!(parse(b":9401:\n:20:X\n"), Err(Rejected::Structure { line: 1, .. })));
     }
 
@@ -302,5 +674,210 @@ mod tests {
         let text = ":20:X\r\n:25:DE1\r\n:60F:C200606EUR0,00\r\n:61:2006080608D12,35NTRFNONREF\r\n:86:109?2ÿx?3ÿ\r\n:61:20é608D1,00NTRF\r\n:61:2006é8D1,00NTRF\r\n:62F:C200608EUR0,00\r\n";
         let r = parse(text.as_bytes()).unwrap();
         assert_eq!((r.payments.len(), r.errors.len()), (1, 2), "{:?}", r.errors);
+    }
+
+    #[test]
+    fn identical_payments_count_each_and_keys_do_not_depend_on_the_statement() {
+        let gift = ":61:2401150115CR50,00NTRFNONREF\r\n:86:166?00GUTSCHRIFT?20Spende?32Anna Muster\r\n";
+        let one = stmt("DE1", "STARTUMS", "1/1", "C240114EUR0,00", &gift.repeat(2), "C240115EUR100,00");
+        let r = parse(one.as_bytes()).unwrap();
+        let first = keys(&r);
+        assert_eq!(first.len(), 2);
+        assert_ne!(first[0], first[1], "two equal gifts on one day are two payments");
+        assert!(r.checks[0].ok, "{:?}", r.checks);
+        // The same day again, in a statement with another :20: and number: nothing new.
+        let again = stmt("DE1", "940S240115", "7/1", "C240114EUR0,00", &gift.repeat(2), "C240115EUR100,00");
+        assert_eq!(keys(&parse(again.as_bytes()).unwrap()), first);
+        // A third equal gift: the first two keep their keys.
+        let three = stmt("DE1", "X", "8/1", "C240114EUR0,00", &gift.repeat(3), "C240115EUR150,00");
+        let three = keys(&parse(three.as_bytes()).unwrap());
+        assert_eq!((&three[..2], three[2] != three[1]), (&first[..], true));
+        // Another purpose, or another account, is another payment.
+        let other = gift.replace("Spende", "Miete");
+        let mixed = stmt("DE1", "X", "9/1", "C240114EUR0,00", &format!("{gift}{other}"), "C240115EUR100,00");
+        let mixed = keys(&parse(mixed.as_bytes()).unwrap());
+        assert_eq!(mixed[0], first[0]);
+        assert!(!first.contains(&mixed[1]));
+        let elsewhere = stmt("DE2", "STARTUMS", "1/1", "C240114EUR0,00", gift, "C240115EUR50,00");
+        assert_ne!(keys(&parse(elsewhere.as_bytes()).unwrap())[0], first[0]);
+    }
+
+    #[test]
+    fn whatever_separates_statements_every_one_is_read() {
+        let a = stmt(
+            "DE1",
+            "A",
+            "1/1",
+            "C240114EUR0,00",
+            ":61:2401150115C10,00NTRFNONREF\r\n:86:Spende\r\n",
+            "C240115EUR10,00",
+        );
+        let b = stmt(
+            "DE2",
+            "B",
+            "1/1",
+            "C240114EUR5,00",
+            ":61:2401150115C7,00NTRFNONREF\r\n:86:Gabe\r\n",
+            "C240115EUR12,00",
+        );
+        let separators = [
+            "\u{1a}",
+            "\r\n\r\n\u{1a}\r\n",
+            "-}{5:}\r\n{1:F01BANKDEFFXXXX0000000000}{2:O940BANKDEFFXXXXN}{3:}{4:\r\n",
+            "ABNANL2A\r\n940\r\nABNANL2A\r\n",
+            "\u{feff}",
+            "\u{3}\r\n\u{1}",
+        ];
+        for sep in separators {
+            let r = parse(format!("{a}{sep}{b}").as_bytes()).unwrap();
+            let accounts: Vec<_> = r.payments.iter().map(|p| p.own_account.clone().unwrap()).collect();
+            assert_eq!(accounts, ["DE1", "DE2"], "{sep:?}");
+            assert_eq!(r.checks.iter().filter(|c| c.ok).count(), 2, "{sep:?}: {:?}", r.checks);
+            assert!(r.errors.is_empty() && r.warnings.is_empty(), "{sep:?}: {:?} {:?}", r.errors, r.warnings);
+        }
+        // A `-` inside a statement is text ING wrapped onto a line of its own: what follows goes on.
+        let wrapped = ":61:2401150115C10,00NTRFNONREF\r\n:86:/EREF/E1//MARF/MND\r\n-\r\nEV01//REMI/USTD//Spende/\r\n";
+        let r = parse(stmt("NL1", "A", "1", "C240114EUR0,00", wrapped, "C240115EUR10,00").as_bytes()).unwrap();
+        assert_eq!(r.payments[0].purpose, "Spende");
+    }
+
+    #[test]
+    fn a_statement_level_86_belongs_to_no_payment() {
+        // ING writes the statement's totals in an :86: after :62F:; one before the first :61: is the statement's too.
+        let body = ":86:Informationen zum Auszug\r\n:61:2401150115C10,00NTRFNONREF\r\n";
+        let a = stmt("DE1", "A", "1/1", "C240114EUR0,00", body, "C240115EUR10,00").replace("-\r\n", "");
+        let text = format!("{a}:86:D000000C000001D0,00C10,00\r\n-\r\n");
+        let r = parse(text.as_bytes()).unwrap();
+        assert_eq!(r.payments[0].purpose, "");
+        // Nor to the last payment of the statement before.
+        let b = stmt("DE1", "B", "2/1", "C240115EUR10,00", ":86:Auszug 2\r\n", "C240116EUR10,00");
+        let r = parse(format!("{a}{b}").as_bytes()).unwrap();
+        assert_eq!(r.payments[0].purpose, "");
+        // Several :86: in a row after a :61: (old Rabobank files) are its purpose, line by line.
+        let rabo = ":61:2401150115D20,00N044NONREF\r\n:86:BETALINGSKENM. 123\r\n:86:FACTUUR 987\r\n";
+        let r = parse(stmt("NL1", "A", "1", "C240114EUR20,00", rabo, "C240115EUR0,00").as_bytes()).unwrap();
+        assert_eq!(r.payments[0].purpose, "BETALINGSKENM. 123 FACTUUR 987");
+    }
+
+    #[test]
+    fn a_statement_repeated_word_for_word_is_read_once() {
+        let s = stmt(
+            "DE1",
+            "STARTUMSE",
+            "00000/001",
+            "C240114EUR0,00",
+            ":61:2401150115C10,00NTRFNONREF\r\n",
+            "C240115EUR10,00",
+        );
+        let r = parse(format!("{s}\r\n{s}").as_bytes()).unwrap();
+        assert_eq!((r.payments.len(), r.checks.len()), (1, 1), "{:?}", r.checks);
+        let second = s.lines().count() + 2;
+        assert_eq!(r.warnings.len(), 1);
+        assert_eq!(r.warnings[0].line, second);
+        assert!(r.warnings[0].message.contains("repeats the one on line 1"), "{}", r.warnings[0].message);
+        // Sparkasse numbers every statement 00000/001 with the same :20:: another day is another statement.
+        let next = stmt(
+            "DE1",
+            "STARTUMSE",
+            "00000/001",
+            "C240115EUR10,00",
+            ":61:2401160116C10,00NTRFNONREF\r\n",
+            "C240116EUR20,00",
+        );
+        let r = parse(format!("{s}{next}").as_bytes()).unwrap();
+        assert_eq!((r.payments.len(), r.checks.len(), r.warnings.len()), (2, 2, 0));
+        // The same statement with other entries is read, and said.
+        let other = s.replace("C10,00NTRFNONREF", "C10,00NTRFKREF+2");
+        let r = parse(format!("{s}{other}").as_bytes()).unwrap();
+        assert_eq!((r.payments.len(), r.checks.len()), (2, 2));
+        assert!(r.warnings[0].message.contains("other entries"), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn reversals_and_returns_are_returned_and_balances_still_check() {
+        let body = [
+            ":61:2401150115RCR20,00NRTINONREF\r\n:86:079?00SAMMLER/STORNO\r\n",
+            ":61:2401150115RD5,00NRTINONREF\r\n:86:Lastschrift zurueck\r\n",
+            ":61:2401150115CR30,00NTRFNONREF\r\n:86:159?00UEBERWEISUNG?20Konto gesperrt Rueckue?21berweisung\r\n",
+            ":61:2401150115C7,00NTRFNONREF\r\n:86:/EREF/E1/RTRN/MD07/REMI/USTD//Spende/\r\n",
+            ":61:2401150115C8,00NTRFNONREF\r\n:86:166?00GUTSCHRIFT?20Spende?21AC04 KONTO AUFGELOEST\r\n",
+            ":61:2401150115C1,00NTRFNONREF\r\n:86:RÜCKÜBERWEISUNG\r\n",
+            ":61:2401150115C11,00NTRFNONREF\r\n:86:Возврат ошибочно перечисленных средств\r\n",
+            ":61:2401150115C9,00NTRFNONREF\r\n:86:166?00GUTSCHRIFT?20Spende fuer Anna\r\n",
+            ":61:2401150115C4,00NTRFNONREF\r\n:86:Безвозвратная помощь фонду\r\n",
+            ":61:2401150115D3,00NTRFNONREF\r\n:86:Gebuehr\r\n",
+        ];
+        // 100 − 20 + 5 + 30 + 7 + 8 + 1 + 11 + 9 + 4 − 3 = 152.
+        let r =
+            parse(stmt("DE1", "A", "1", "C240114EUR100,00", &body.concat(), "C240115EUR152,00").as_bytes()).unwrap();
+        let directions: Vec<Direction> = r.payments.iter().map(|p| p.direction).collect();
+        use Direction::{Incoming, Outgoing, Returned};
+        let want = [Returned, Returned, Returned, Returned, Returned, Returned, Returned, Incoming, Incoming, Outgoing];
+        assert_eq!(directions, want);
+        assert!(r.checks[0].ok, "RC moves the balance down and RD up: {:?}", r.checks);
+    }
+
+    #[test]
+    fn a_statement_without_a_currency_is_in_no_currency_and_checks_stay_within_one() {
+        let gift = ":61:2401150115C5,00NTRFNONREF\r\n";
+        let eur = stmt("DE1", "A", "1", "C240114EUR0,00", gift, "C240115EUR5,00");
+        let none = stmt("DE2", "B", "1", "C240114   10,00", gift, "C240115   15,00");
+        let r = parse(format!("{eur}{none}").as_bytes()).unwrap();
+        let currencies: Vec<Currency> = r.payments.iter().map(|p| p.currency).collect();
+        assert_eq!(currencies, ["EUR".parse().unwrap(), Currency::NONE], "not the statement before's, nor roubles");
+        assert!(r.checks.iter().all(|c| c.ok), "{:?}", r.checks);
+        assert!(r.warnings.iter().any(|w| w.line == 11 && w.message.contains("--currency")), "{:?}", r.warnings);
+        // No opening balance at all: no currency either.
+        let bare = ":20:C\r\n:25:DE3\r\n:61:2401150115C5,00NTRFNONREF\r\n:62F:C240115EUR5,00\r\n";
+        assert_eq!(parse(bare.as_bytes()).unwrap().payments[0].currency, Currency::NONE);
+        // Balances in two currencies cannot be compared, whatever the sums.
+        let two = stmt("DE1", "D", "1", "C240114EUR0,00", gift, "C240115USD5,00");
+        let r = parse(two.as_bytes()).unwrap();
+        assert!(
+            !r.checks[0].ok && r.checks[0].what.contains("EUR") && r.checks[0].what.contains("USD"),
+            "{:?}",
+            r.checks
+        );
+    }
+
+    #[test]
+    fn broken_structure_is_refused_and_a_broken_entry_is_an_error_on_its_line() {
+        let body = ":61:2401150115C500NTRF\r\n:61:2401150115C5,00\r\n:61:2401150115C6,00NTR\r\n\
+                    :61:2401150115C7,00NTRFNONREF\r\n:61:2401150115D2,00NMSC\r\n";
+        let r = parse(stmt("DE1", "A", "1", "C240114EUR0,00", body, "C240115EUR5,00").as_bytes()).unwrap();
+        let lines: Vec<usize> = r.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [5, 6, 7], "{:?}", r.errors);
+        assert!(r.errors[0].message.contains("no decimal comma"), "{}", r.errors[0].message);
+        // A reference left out (Volksbank and Raiffeisen do) is no reference.
+        assert_eq!(r.payments.iter().map(|p| p.amount.minor()).collect::<Vec<_>>(), [700, 200]);
+        assert!(r.checks[0].ok);
+        // A statement without its closing balance: at the end of the file, or before the next one.
+        let whole = stmt("DE1", "A", "1", "C240114EUR0,00", ":61:2401150115C5,00NTRFNONREF\r\n", "C240115EUR5,00");
+        let cut =
+            ":20:B\r\n:25:DE1\r\n:28C:2\r\n:60F:C240115EUR5,00\r\n:61:2401160116C1,00NTRFNONREF\r\n:86:Spe\r\nnde\r\n";
+        match parse(format!("{whole}{cut}").as_bytes()) {
+            Err(Rejected::Structure { line: 14, message }) => assert!(message.contains("line 8"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        match parse(format!("{cut}{whole}").as_bytes()) {
+            Err(Rejected::Structure { line: 7, message }) => {
+                assert!(message.contains("next statement (line 8)"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_line_of_the_bad_field() {
+        let text = "{1:F01BANKDEFFXXXX0000000000}{2:O940BANKDEFFXXXXN}{3:}{4:\r\n\r\n:20:A\r\n:25:DE1\r\n:28C:1\r\n\
+                    :60F:C240114EUR0.00\r\n:61:\r\n2401150115C5,00NTRFNONREF\r\n:86:Spende\r\n\r\n\
+                    :61:2402300230C1,00NTRFNONREF\r\n:61:2401150115X1,00NTRFNONREF\r\n:62F:C240115EUR6,00\r\n GARBAGE\r\n-}{5:}\r\n";
+        let r = parse(text.as_bytes()).unwrap();
+        let errors: Vec<usize> = r.errors.iter().map(|e| e.line).collect();
+        let warnings: Vec<usize> = r.warnings.iter().map(|e| e.line).collect();
+        assert_eq!(errors, [6, 12], "the opening balance, the :61: without a mark: {:?}", r.errors);
+        assert_eq!(warnings, [11, 14], "30 February, the text after the balance: {:?}", r.warnings);
+        assert_eq!(r.payments.iter().map(|p| p.line).collect::<Vec<_>>(), [8, 11], "the :61:'s own line");
+        assert_eq!(r.payments[0].purpose, "Spende");
     }
 }
