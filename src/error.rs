@@ -43,8 +43,28 @@ fn db_message(e: &sqlx::Error) -> String {
             "the database is busy: someone else is saving. Nothing of yours was written; try again".to_string()
         }
         sqlx::Error::PoolTimedOut => "the database did not answer in time. Nothing was written; try again".to_string(),
+        // A rule of the schema refused a change that the checks before it let through: say which
+        // rule, never the engine's raw words.
+        sqlx::Error::Database(d) if d.is_check_violation() || d.is_unique_violation() || d.is_foreign_key_violation() => {
+            let rule = d.constraint().map(str::to_string).unwrap_or_else(|| rule_in(d.message()));
+            let kind = if d.is_check_violation() {
+                "a value the rule does not allow (an amount of nothing, say)"
+            } else if d.is_unique_violation() {
+                "something recorded already"
+            } else {
+                "a reference to something that does not exist"
+            };
+            format!(
+                "the database refused {kind} (rule {rule}); nothing was written. This should have been caught earlier: please report it"
+            )
+        }
         other => format!("database: {other}"),
     }
+}
+
+/// The rule a refusal names: `CHECK constraint failed: amount > 0` → `amount > 0`.
+fn rule_in(message: &str) -> String {
+    message.rsplit(": ").next().unwrap_or(message).trim().to_string()
 }
 
 fn unreconciled(file: &str, problems: &[String]) -> String {

@@ -40,7 +40,11 @@ async fn run() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", almoner::text::inert(&format!("{e:#}")));
+            // A message of several lines (every problem of a register) keeps its lines; anything
+            // else that could drive the terminal is made visible.
+            let text = format!("{e:#}");
+            let lines: Vec<_> = text.split('\n').map(almoner::text::inert).collect();
+            eprintln!("error: {}", lines.join("\n"));
             ExitCode::FAILURE
         }
     }

@@ -483,3 +483,28 @@ on_both_engines! {
         assert_eq!((done.new, done.invalid), (1, 1));
     }
 }
+
+on_both_engines! {
+    async fn an_mt940_payment_an_earlier_almoner_keyed_otherwise_is_held_back_for_a_person(t: TestDb) {
+        // A statement imported before MT940 keys changed (as migration 0025 marks it), and the
+        // same day again under another statement reference, with the keys made the new way.
+        let text = |reference: &str, text86: &str| {
+            format!(
+                ":20:{reference}\r\n:25:DE12345678/0001\r\n:28C:1/1\r\n:60F:C260301EUR0,00\r\n\
+                 :61:260302C5,00NTRFREF2\r\n:86:{text86}\r\n:62F:C260302EUR5,00\r\n-\r\n"
+            )
+        };
+        let first = parse(text("OLD", "Spende").as_bytes(), None).unwrap();
+        let done = t.store.import(&first, "old.940", "o").await.unwrap();
+        raw(&t.store, &format!("INSERT INTO settings (key, value) VALUES ('mt940_old_keys_until_batch', '{}')", done.batch.unwrap())).await;
+        let again = parse(text("NEW", "Spende Kinderhilfe").as_bytes(), None).unwrap();
+        let p = t.store.preview_import(&again, "new.940").await.unwrap();
+        assert_eq!((p.new, p.duplicate), (0, 1));
+        assert!(p.refused() && p.problems[0].contains("earlier almoner"), "{:?}", p.problems);
+        assert!(matches!(t.store.import(&again, "new.940", "n").await, Err(almoner::Error::Unreconciled(_))));
+        // A payment of another day is not held back.
+        let other = parse(text("NEW", "Spende").replace("260302C5", "260303C5").as_bytes(), None).unwrap();
+        let p = t.store.preview_import(&other, "other.940").await.unwrap();
+        assert_eq!(p.new, 1, "{:?}", p.problems);
+    }
+}

@@ -31,20 +31,38 @@ impl Tmux {
 
     /// The same on the database at `db` (a file, or a PostgreSQL address).
     fn start_on(tag: &str, dir: tempfile::TempDir, db: PathBuf, command: impl Fn(&str, &str) -> String) -> Tmux {
+        Tmux::start_sized(tag, dir, db, command, (100, 30), "C.UTF-8")
+    }
+
+    /// At 80×24 in Russian, as most staff see it over SSH.
+    fn start_ru(tag: &str) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("e2e.db");
+        Tmux::start_sized(tag, dir, db, |bin, db| format!("exec {bin} --db '{db}'"), (80, 24), "ru_RU.UTF-8")
+    }
+
+    fn start_sized(
+        tag: &str,
+        dir: tempfile::TempDir,
+        db: PathBuf,
+        command: impl Fn(&str, &str) -> String,
+        (cols, rows): (u16, u16),
+        lang: &str,
+    ) -> Tmux {
         let init = Command::new(BIN).arg("--db").arg(&db).args(["init", "--demo"]).output().unwrap();
         assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
         let socket = format!("almoner-{tag}-{}", std::process::id());
         let config = dir.path().join("config");
         let cmd = command(BIN, &db.display().to_string());
         let status = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30"])
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", &cols.to_string(), "-y", &rows.to_string()])
             .args([
                 "-e",
                 &format!("XDG_CONFIG_HOME={}", config.display()),
                 "-e",
                 "USER=e2e-operator",
                 "-e",
-                "LANG=C.UTF-8",
+                &format!("LANG={lang}"),
             ])
             .arg(cmd)
             .status()
@@ -278,4 +296,56 @@ async fn a_connection_dropped_mid_import_leaves_nothing_behind() {
     let store = Store::open(&t.db, "test").await.unwrap();
     assert_eq!(before, common::fingerprint(&store).await, "a cut-off import wrote something");
     assert!(store.import_batches().await.unwrap().is_empty());
+}
+
+/// A 1C register with an unreadable amount (`3OO.50`) and a ВсегоПоступило its payments do not reach.
+fn unreconciled(t: &Tmux) -> PathBuf {
+    let doc = |n: u32, sum: &str| {
+        format!(
+            "СекцияДокумент=Платежное поручение\r\nНомер={n}\r\nДата=02.03.2026\r\nСумма={sum}\r\n\
+             ПлательщикСчет=40817810000000000{n:03}\r\nПлательщик=Иванов Иван\r\nДатаПоступило=02.03.2026\r\n\
+             ПолучательСчет=40703810000000000001\r\nПолучатель=Фонд\r\nНазначениеПлатежа=Пожертвование\r\nКонецДокумента\r\n"
+        )
+    };
+    let text = format!(
+        "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40703810000000000001\r\n\
+         СекцияРасчСчет\r\nДатаНачала=01.03.2026\r\nДатаКонца=31.03.2026\r\nРасчСчет=40703810000000000001\r\n\
+         НачальныйОстаток=0.00\r\nВсегоПоступило=181800.50\r\nВсегоСписано=0.00\r\nКонечныйОстаток=181800.50\r\nКонецРасчСчет\r\n\
+         {}{}КонецФайла\r\n",
+        doc(1, "181500.00"),
+        doc(2, "3OO.50")
+    );
+    let path = t.db.with_file_name("march.txt");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_register_that_does_not_reconcile_asks_why_before_it_goes_in() {
+    let t = Tmux::start_ru("unreconciled");
+    let file = unreconciled(&t);
+    t.wait_for("Воронка");
+    t.keys(&["g", "i", "i"]);
+    t.literal(&format!(" {}", file.display()));
+    t.keys(&["Enter"]);
+    // Every problem is on screen in full at 80 columns, the bad amount on its own line.
+    let screen = t.wait_for("не сходится");
+    for words in ["line 28: Сумма:", "\"3OO.50\"", "ВсегоПоступило", "181,800.50", "Enter спросит"] {
+        assert!(screen.contains(words), "{words} not on screen:\n{screen}");
+    }
+    // Enter does not import: it asks why. An empty reason is refused, nothing is written.
+    t.keys(&["Enter"]);
+    t.wait_for(":accept-problems");
+    t.keys(&["Enter"]);
+    t.wait_for("say why the problems are acceptable");
+    assert!(batches(&t.db).await.is_empty(), "imported without a reason");
+    t.keys(&["Enter"]);
+    t.wait_for(":accept-problems");
+    t.literal("банк пришлёт документ 2");
+    t.keys(&["Enter"]);
+    t.wait_for("imported as batch 1");
+    let b = batches(&t.db).await;
+    assert_eq!((b[0].new, b[0].accepted_reason.as_deref()), (1, Some("банк пришлёт документ 2")));
+    assert_eq!(b[0].accepted_by.as_deref(), Some("e2e-operator"));
+    assert_eq!(b[0].problems.len(), 2);
 }

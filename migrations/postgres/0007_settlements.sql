@@ -19,3 +19,9 @@ CREATE INDEX settlements_batch ON settlements (batch_id);
 ALTER TABLE donations ADD COLUMN fee BIGINT NOT NULL DEFAULT 0 CHECK (fee >= 0);
 ALTER TABLE donations ADD COLUMN settlement_id BIGINT REFERENCES settlements (id);
 CREATE INDEX donations_unsettled ON donations (received_on) WHERE channel = 'website' AND settlement_id IS NULL;
+-- MT940 payments are keyed differently from now on (the n-th identical payment counts, the
+-- statement's reference no longer does). Payments of statements imported before keep their old
+-- keys: an import that meets one of the same day and amount holds it back for a person.
+INSERT INTO settings (key, value)
+SELECT 'mt940_old_keys_until_batch', CAST((SELECT MAX(id) FROM import_batches WHERE format = 'mt940') AS TEXT)
+WHERE EXISTS (SELECT 1 FROM import_batches WHERE format = 'mt940');

@@ -21,6 +21,8 @@ pub struct Pending {
     pub name: String,
     pub sha: String,
     pub size: u64,
+    /// The currency of a statement that names none, as the person said.
+    pub currency: Option<crate::domain::Currency>,
 }
 
 #[derive(Default)]
@@ -114,6 +116,14 @@ pub struct Imported {
 
 /// `PATH [--profile PROFILE]`: the file, its profile, name, checksum and size.
 fn pending(spec: &str) -> Result<Pending, String> {
+    // ` --currency CODE` names the currency of a statement that names none.
+    let (spec, currency) = match spec.split_once(" --currency ") {
+        Some((rest, code)) => {
+            let code = code.trim().parse::<crate::domain::Currency>().map_err(|e| format!("--currency: {e}"))?;
+            (rest, Some(code))
+        }
+        None => (spec, None),
+    };
     let (path, profile) = match spec.split_once(" --profile ") {
         Some((path, profile)) => {
             let profile = profile.trim();
@@ -126,7 +136,7 @@ fn pending(spec: &str) -> Result<Pending, String> {
     let size = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?.len();
     let sha = feed::sha256_of(&path).map_err(|e| e.to_string())?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Pending { path, profile, name, sha, size })
+    Ok(Pending { path, profile, name, sha, size, currency })
 }
 
 /// Streams the file through the importer (a dry run writes nothing).
@@ -138,6 +148,7 @@ async fn run_file(
     progress: crate::store::ProgressFn<'_>,
 ) -> Result<Preview, String> {
     let feed = feed::open(&p.path, None, p.profile.clone()).map_err(|e| format!("{}: {e}", p.path.display()))?;
+    let decisions = Decisions { currency: p.currency, ..decisions };
     store.import_stream(feed, &p.name, &p.sha, decisions, dry_run, progress).await.map_err(|e| e.to_string())
 }
 
@@ -231,11 +242,9 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
         _ if im.busy => return Err("an import is under way: wait for it to finish".into()),
         Command::Confirm | Command::Open if im.preview.as_ref().is_some_and(Preview::refused) => {
             // A register that does not reconcile goes in only when a person says why.
-            let n = im.preview.as_ref().map_or(0, |p| p.problems.len());
             app.prompt = Some(super::prompt::Prompt::new("accept-problems "));
-            return Err(format!(
-                "this register does not reconcile ({n} problem(s), listed below): type why you accept them and Enter imports the rest, or Esc"
-            ));
+            app.set_info(app.lang.t().accept_ask.to_string());
+            return Ok(());
         }
         Command::AcceptProblems(None) => {
             return Err("say why the problems are acceptable: accept-problems REASON".into());

@@ -467,6 +467,11 @@ pub enum ImportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Payment processors' payouts: what each settled (days, gifts, gross, fees) or that it waits.
+    Payouts {
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a batch's donations (only while none of them is allocated).
     Undo { batch: i64 },
     /// Mapping profiles for CSV/XLSX registers.

@@ -65,6 +65,13 @@ fn print_preview(p: &Preview, dry_run: bool) {
         p.incoming_total.en(),
         p.outgoing_total.en()
     );
+    if p.payouts > 0 {
+        println!(
+            "{} payment processor payout(s), {} in all: settlements of gifts already known, never donations (see `almoner import payouts`)",
+            p.payouts,
+            p.payout_total.en()
+        );
+    }
     if p.by_currency.len() > 1 || p.by_currency.keys().any(|c| c != "RUB") {
         let parts: Vec<String> = p
             .by_currency
@@ -73,7 +80,7 @@ fn print_preview(p: &Preview, dry_run: bool) {
             .collect();
         println!("by currency (the totals above add them up): {}", parts.join("; "));
     }
-    if let Some(why) = &p.accepted_problems {
+    if let (Some(why), Some(_)) = (&p.accepted_problems, p.batch) {
         println!(
             "{} problem(s) accepted: {}; the batch waits on the bookkeeper's queue until marked dealt with",
             p.problems.len(),
@@ -115,6 +122,36 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
                 }
                 print!("{}", t.render());
             }
+            return Ok(());
+        }
+        Some(ImportCommand::Payouts { json }) => {
+            let list = store.settlements().await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            let mut t = Table::new(&["payout", "batch", "processor", "on", ">amount", "settles", ">gross", ">fees"]);
+            for s in &list {
+                let (settles, gross, fees) = match &s.settles {
+                    Some(x) => (
+                        format!("{} gift(s) of {}–{}", x.gifts, x.from, x.to),
+                        x.gross.en(),
+                        x.fees.en(),
+                    ),
+                    None => ("waits: no gifts known add up to it".to_string(), String::new(), String::new()),
+                };
+                t.row(vec![
+                    s.id.to_string(),
+                    s.batch.to_string(),
+                    s.processor.clone(),
+                    s.received_on.to_string(),
+                    format!("{} {}", s.amount.en(), s.currency),
+                    settles,
+                    gross,
+                    fees,
+                ]);
+            }
+            print!("{}", t.render());
             return Ok(());
         }
         Some(ImportCommand::Undo { batch }) => {

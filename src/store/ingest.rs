@@ -116,6 +116,10 @@ pub(crate) struct Run {
     unfit: Vec<crate::import::LineError>,
     /// Payment processors whose payouts settle gifts.
     processors: Vec<super::settlements::Processor>,
+    /// For an MT940 import: the last batch whose payments were keyed the old way, if any.
+    old_keys_until: Option<i64>,
+    /// Payments held back for a person (see [`Run::keyed_before`]): problems, not errors.
+    doubts: Vec<crate::import::LineError>,
 }
 
 impl Run {
@@ -168,7 +172,39 @@ impl Run {
             rows_omitted: 0,
             unfit: Vec::new(),
             processors: super::settlements::processors(conn).await?,
+            old_keys_until: match format {
+                Format::Mt940 => q("SELECT value FROM settings WHERE key = 'mt940_old_keys_until_batch'")
+                    .scalar_optional::<String>(conn)
+                    .await?
+                    .and_then(|v| v.parse().ok()),
+                _ => None,
+            },
+            doubts: Vec::new(),
         })
+    }
+
+    /// An MT940 payment that an earlier almoner may have imported under its old key: one of the
+    /// same day and amount from a statement imported then. It is held back (not imported) and
+    /// named as a problem, so a person looks before the file goes in.
+    async fn keyed_before(&mut self, conn: &mut Tx, p: &Payment) -> Result<bool> {
+        let Some(until) = self.old_keys_until else { return Ok(false) };
+        let earlier: Option<i64> = q("SELECT d.id FROM donations d JOIN import_batches b ON b.id = d.batch_id
+              WHERE b.format = 'mt940' AND b.id <= $1 AND d.received_on = $2 AND d.amount = $3 LIMIT 1")
+        .bind(until)
+        .bind(p.booked.unwrap_or(p.date))
+        .bind(p.amount.minor())
+        .scalar_optional(conn)
+        .await?;
+        let Some(id) = earlier else { return Ok(false) };
+        self.doubts.push(crate::import::LineError {
+            line: p.line,
+            message: format!(
+                "a payment of the same day and amount, donation {id}, came from an MT940 statement imported by an earlier almoner, \
+                 which keyed payments differently: if it is this one, nothing is lost by leaving it out (it is held back); \
+                 if not, import it by hand"
+            ),
+        });
+        Ok(true)
     }
 
     /// Payments of a chunk set aside before classifying: they count as unreadable lines.
@@ -215,6 +251,10 @@ impl Run {
                 Direction::Internal => RowStatus::Internal,
                 Direction::Unknown => RowStatus::Unknown,
                 Direction::Returned => RowStatus::Returned,
+            };
+            let status = match status {
+                RowStatus::New if self.keyed_before(conn, p).await? => RowStatus::Duplicate,
+                other => other,
             };
             let pv = &mut self.preview;
             match status {
@@ -504,6 +544,7 @@ impl Run {
         errors.sort_by_key(|e| e.line);
         pv.invalid = errors.len();
         pv.problems = super::import::problems_of(&errors, &summary.checks);
+        pv.problems.extend(self.doubts.iter().map(|d| format!("line {}: {}", d.line, d.message)));
         pv.errors = errors;
         pv.warnings = summary.warnings;
         pv.checks = summary.checks;

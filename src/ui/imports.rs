@@ -16,18 +16,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let w = area.width.saturating_sub(2) as usize;
     let (title, head, rows): (String, String, Vec<String>) = match &im.preview {
         Some(p) => {
-            let then = if p.refused() {
-                format!(
-                    "does not reconcile ({} problem(s)): Enter asks why you accept them, Esc drops",
-                    p.problems.len()
-                )
+            let title = if p.refused() {
+                format!("{} · {} new, {} dup, {} invalid — {}", p.file, p.new, p.duplicate, p.invalid, lang.t().unreconciled)
             } else {
-                "Enter imports, Esc drops".to_string()
+                format!(
+                    "{} · {} · {} new, {} dup, {} invalid, {} out — Enter imports, Esc drops",
+                    p.file, p.encoding, p.new, p.duplicate, p.invalid, p.outgoing
+                )
             };
-            let title = format!(
-                "{} · {} · {} new, {} dup, {} invalid, {} out — {then}",
-                p.file, p.encoding, p.new, p.duplicate, p.invalid, p.outgoing
-            );
             let head =
                 format!("{:>6} {:<10} {:<10} {:>14} {}", "line", "status", "date", "amount", "counterparty · note");
             let rows = p
@@ -78,12 +74,33 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             ("Imports — i: preview a file, u: undo the selected batch".to_string(), head, rows)
         }
     };
-    let mut problems: Vec<String> = im.preview.iter().flat_map(|p| p.problems.iter().take(5).cloned()).collect();
-    if let Some(more) = im.preview.as_ref().map(|p| p.problems.len().saturating_sub(5)).filter(|n| *n > 0) {
-        problems[4] = format!("… and {} more problem(s): `almoner import --dry-run FILE` lists them all", more + 1);
+    // Every problem in full, wrapped over as many rows as it needs (at most half the screen).
+    let problems: Vec<String> = match im.preview.as_ref().filter(|p| !p.problems.is_empty()) {
+        Some(p) => {
+            let heading = if p.refused() {
+                format!("{} {}", p.problems.len(), lang.t().problems_hint)
+            } else {
+                format!("{} problem(s), accepted: {}", p.problems.len(), p.accepted_problems.as_deref().unwrap_or(""))
+            };
+            std::iter::once(heading).chain(p.problems.iter().map(|x| format!("• {x}"))).collect()
+        }
+        None => Vec::new(),
+    };
+    let width = area.width.max(1) as usize;
+    let mut plines: Vec<Line> = Vec::new();
+    for (i, p) in problems.iter().enumerate() {
+        let style = if i == 0 { theme.title() } else { theme.error() };
+        for piece in super::wrap(&crate::text::inert(p), width) {
+            plines.push(Line::from(Span::styled(piece, style)));
+        }
+    }
+    let room = (area.height / 2).max(3) as usize;
+    if plines.len() > room {
+        plines.truncate(room - 1);
+        plines.push(Line::from(Span::styled("… `almoner import --dry-run FILE` lists them all", theme.dim())));
     }
     let [table_area, problems_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(problems.len().min(5) as u16)]).areas(area);
+        Layout::vertical([Constraint::Min(3), Constraint::Length(plines.len() as u16)]).areas(area);
     let block = Block::default().borders(Borders::ALL).title(Span::styled(safe(&title, w), theme.title()));
     let inner = block.inner(table_area);
     frame.render_widget(block, table_area);
@@ -98,10 +115,5 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         lines.push(Line::from(Span::styled(app.lang.t().nothing_here, theme.dim())));
     }
     frame.render_widget(Paragraph::new(lines), inner);
-    let plines: Vec<Line> = problems
-        .iter()
-        .take(5)
-        .map(|p| Line::from(Span::styled(safe(p, area.width as usize), theme.error())))
-        .collect();
     frame.render_widget(Paragraph::new(plines), problems_area);
 }

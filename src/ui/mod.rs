@@ -21,7 +21,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use unicode_width::UnicodeWidthStr;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::{App, ScreenId};
 use crate::text::{clip, inert};
@@ -63,6 +63,44 @@ impl Theme {
     pub fn key(self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
+}
+
+/// The start of `text` that fits in `width` cells, broken after a word where one ends in the
+/// second half of the row, and what is left (without the space the break took).
+pub(crate) fn split_at_width(text: &str, width: usize) -> (&str, &str) {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        used += c.width().unwrap_or(0);
+        if used > width {
+            let (head, tail) = text.split_at(i);
+            if c == ' ' {
+                return (head, tail.trim_start());
+            }
+            return match head.rfind(' ') {
+                Some(at) if head[..at].width() >= width / 2 => (&head[..at], text[at..].trim_start()),
+                _ => (head, tail),
+            };
+        }
+    }
+    (text, "")
+}
+
+/// `text` over as many rows of `width` cells as it needs, each broken after a word where it can.
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut rows = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() && width > 0 {
+        let (row, more) = split_at_width(rest, width);
+        if row.is_empty() {
+            break;
+        }
+        rows.push(row.to_string());
+        rest = more;
+    }
+    if rows.is_empty() {
+        rows.push(String::new());
+    }
+    rows
 }
 
 /// Outside text made inert and cut to `width` terminal cells.

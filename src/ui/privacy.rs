@@ -7,9 +7,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::{Theme, cell, page_start};
+use super::{Theme, cell, page_start, split_at_width};
 use crate::app::App;
 use crate::text::inert;
 
@@ -60,29 +59,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// The start of `text` that fits in `width` cells, broken after a word where one ends in the
-/// second half of the row, and what is left (without the space the break took).
-fn split_at_width(text: &str, width: usize) -> (&str, &str) {
-    let mut used = 0;
-    for (i, c) in text.char_indices() {
-        used += c.width().unwrap_or(0);
-        if used > width {
-            let (head, tail) = text.split_at(i);
-            if c == ' ' {
-                return (head, tail.trim_start());
-            }
-            return match head.rfind(' ') {
-                Some(at) if head[..at].width() >= width / 2 => (&head[..at], text[at..].trim_start()),
-                _ => (head, tail),
-            };
-        }
-    }
-    (text, "")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::split_at_width;
+    use super::super::split_at_width;
 
     #[test]
     fn a_line_splits_where_the_cells_run_out() {
