@@ -300,3 +300,29 @@ on_both_engines! {
         assert_invariants(&t.store).await;
     }
 }
+
+on_both_engines! {
+    async fn a_payout_two_runs_of_days_add_up_to_waits_and_a_person_settles_it(t: TestDb) {
+        // The 2nd and the 3rd each net 1 000,00: the payout of 1 000,00 could be either day's.
+        let cp = "TransactionId,Amount,CreatedDateIso,Email,Status,TotalFee\n\
+            1,1030.00,2026-03-02T10:00:00,a@x.org,Completed,30.00\n\
+            2,1030.00,2026-03-03T10:00:00,b@x.org,Completed,30.00\n";
+        t.store.import(&parse(cp.as_bytes(), None).unwrap(), "cp.csv", "c").await.unwrap();
+        let bank = String::from_utf8(bank_with_payout()).unwrap().replace("1729.80", "1000.00").replace("6729.80", "6000.00");
+        let p = t.store.import(&parse(bank.as_bytes(), None).unwrap(), "bank.txt", "b").await.unwrap();
+        let note = p.rows.iter().find(|r| r.status == RowStatus::Payout).unwrap().payment_note.clone().unwrap();
+        assert!(note.contains("2 runs of days add up to it"), "{note}");
+        assert_eq!(payouts_waiting(&t).await, 1);
+        let id = t.store.settlements().await.unwrap()[0].id;
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        // Two days net 2 000,00: refused with both figures, nothing settled.
+        let e = t.store.settle_payout(id, day(2), day(3)).await.unwrap_err().to_string();
+        assert!(e.contains("1,000.00") && e.contains("2,000.00"), "{e}");
+        assert_eq!(payouts_waiting(&t).await, 1);
+        let s = t.store.settle_payout(id, day(3), day(3)).await.unwrap();
+        assert_eq!((s.gifts, s.gross, s.fees), (1, rub("1030"), rub("30")));
+        assert_eq!(payouts_waiting(&t).await, 0);
+        assert!(t.store.settle_payout(id, day(2), day(2)).await.unwrap_err().to_string().contains("settled already"));
+        assert_invariants(&t.store).await;
+    }
+}

@@ -472,6 +472,14 @@ pub enum ImportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Settle a waiting payout by hand with the online gifts of FROM..TO (their net must be its amount).
+    Settle {
+        payout: i64,
+        #[arg(value_parser = parse_date)]
+        from: NaiveDate,
+        #[arg(value_parser = parse_date)]
+        to: NaiveDate,
+    },
     /// Remove a batch's donations (only while none of them is allocated).
     Undo { batch: i64 },
     /// Mapping profiles for CSV/XLSX registers.

@@ -154,6 +154,18 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
             print!("{}", t.render());
             return Ok(());
         }
+        Some(ImportCommand::Settle { payout, from, to }) => {
+            let s = store.settle_payout(*payout, *from, *to).await?;
+            println!(
+                "payout {payout} settles {} gift(s) of {}–{}: gross {}, fees {}",
+                s.gifts,
+                s.from,
+                s.to,
+                s.gross.en(),
+                s.fees.en()
+            );
+            return Ok(());
+        }
         Some(ImportCommand::Undo { batch }) => {
             let removed = store.undo_import(*batch).await?;
             println!("batch {batch} undone: {removed} donation(s) removed");

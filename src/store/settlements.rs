@@ -260,6 +260,55 @@ pub struct Settlement {
 }
 
 impl super::Store {
+    /// A person settles a waiting payout with the unsettled online gifts of `from..=to` (when
+    /// more than one run of days added up to it, say): refused unless their net is its amount.
+    pub async fn settle_payout(&self, id: i64, from: NaiveDate, to: NaiveDate) -> Result<Settles> {
+        self.require(super::Act::Bookkeeping).await?;
+        let mut tx = self.begin_write().await?;
+        let row: Option<(i64, String, Option<String>)> = q(
+            "SELECT amount, currency, CAST(matched_at AS TEXT) FROM settlements WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut tx)
+        .await?;
+        let (amount, currency, matched) = row.ok_or(Error::NotFound { what: "payout", id, list: "import payouts" })?;
+        if matched.is_some() {
+            return Err(Error::invalid(format!("payout {id} is settled already (see almoner import payouts)")));
+        }
+        let currency: Currency = currency.parse()?;
+        let (n, gross, fees): (i64, i64, i64) = q("SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT),
+                    CAST(COALESCE(SUM(fee), 0) AS BIGINT) FROM donations
+              WHERE channel = 'website' AND settlement_id IS NULL AND currency = $1 AND received_on >= $2 AND received_on <= $3")
+        .bind(currency.as_str())
+        .bind(from)
+        .bind(to)
+        .fetch_one(&mut tx)
+        .await?;
+        if n == 0 || gross - fees != amount {
+            return Err(Error::invalid(format!(
+                "payout {id} is {} {currency}, but the {n} unsettled online gift(s) of {from}–{to} net {} {currency} (gross {}, fees {}): nothing was settled",
+                Money::from_minor(amount).en(),
+                Money::from_minor(gross - fees).en(),
+                Money::from_minor(gross).en(),
+                Money::from_minor(fees).en()
+            )));
+        }
+        let s = Settles { from, to, gifts: n, gross: Money::from_minor(gross), fees: Money::from_minor(fees) };
+        settle(&mut tx, id, currency, &s).await?;
+        super::audit::record(
+            &mut tx,
+            self.actor(),
+            "payout.settle",
+            "payout",
+            Some(id),
+            None,
+            Some(serde_json::json!({"from": from, "to": to, "gifts": n, "gross": gross, "fees": fees})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
     /// Every payout recorded, oldest first, with the gifts it settled (if found).
     pub async fn settlements(&self) -> Result<Vec<Settlement>> {
         let rows =
