@@ -45,7 +45,9 @@ fn db_message(e: &sqlx::Error) -> String {
         sqlx::Error::PoolTimedOut => "the database did not answer in time. Nothing was written; try again".to_string(),
         // A rule of the schema refused a change that the checks before it let through: say which
         // rule, never the engine's raw words.
-        sqlx::Error::Database(d) if d.is_check_violation() || d.is_unique_violation() || d.is_foreign_key_violation() => {
+        sqlx::Error::Database(d)
+            if d.is_check_violation() || d.is_unique_violation() || d.is_foreign_key_violation() =>
+        {
             let rule = d.constraint().map(str::to_string).unwrap_or_else(|| rule_in(d.message()));
             let kind = if d.is_check_violation() {
                 "a value the rule does not allow (an amount of nothing, say)"

@@ -508,3 +508,60 @@ on_both_engines! {
         assert_eq!(p.new, 1, "{:?}", p.problems);
     }
 }
+
+on_both_engines! {
+    async fn a_statement_that_names_no_currency_waits_for_one_and_never_becomes_roubles(t: TestDb) {
+        // No opening balance, so no currency named for the statement's entries.
+        let text = ":20:NOCUR\r\n:25:DE12345678/0001\r\n:28C:1/1\r\n\
+                    :61:260302C5,00NTRFREF2\r\n:86:Spende\r\n:62F:C260302EUR5,00\r\n-\r\n";
+        let r = parse(text.as_bytes(), None).unwrap();
+        let p = t.store.preview_import(&r, "nocur.940").await.unwrap();
+        assert_eq!((p.new, p.invalid), (0, 1), "{:?}", p.errors);
+        assert!(p.errors[0].message.contains("--currency"), "{:?}", p.errors);
+        assert!(matches!(t.store.import(&r, "nocur.940", "n").await, Err(almoner::Error::Unreconciled(_))));
+        // Said to be euros: imported as euros, and shown so.
+        let eur: almoner::domain::Currency = "EUR".parse().unwrap();
+        let decisions = Decisions { currency: Some(eur), ..Decisions::default() };
+        let done = t.store.import_decided(&r, "nocur.940", "n", decisions, false).await.unwrap();
+        assert_eq!((done.new, done.rows[0].currency), (1, eur));
+        assert_eq!(one::<String>(&t.store, "SELECT currency FROM donations").await, "EUR");
+    }
+}
+
+on_both_engines! {
+    async fn a_returned_payment_is_kept_for_a_person_with_the_gift_it_takes_back_never_a_donation(t: TestDb) {
+        let statement = |reference: &str, body: &str, close: &str| {
+            format!(
+                ":20:{reference}\r\n:25:DE12345678/0001\r\n:28C:1/1\r\n:60F:C260301EUR0,00\r\n{body}:62F:C260310EUR{close}\r\n-\r\n"
+            )
+        };
+        let gift = ":61:260302C50,00NTRFREF1\r\n:86:/NAME/Anna Schmidt/REMI/Spende\r\n";
+        let first = parse(statement("S1", gift, "50,00").as_bytes(), None).unwrap();
+        t.store.import(&first, "s1.940", "1").await.unwrap();
+        // The bank takes the gift back (AC04: account closed).
+        let back = ":61:260305RC50,00NTRFREF1\r\n:86:/RTRN/AC04/NAME/Anna Schmidt/REMI/Spende\r\n";
+        let second = parse(statement("S2", back, "-50,00").replace(":62F:C260310EUR-50,00", ":62F:D260310EUR50,00").as_bytes(), None).unwrap();
+        let p = t.store.preview_import(&second, "s2.940").await.unwrap();
+        assert_eq!((p.new, p.returned, p.refused()), (0, 1, false), "{:?} {:?}", p.rows, p.problems);
+        let note = p.rows[0].payment_note.clone().unwrap();
+        let donation: i64 = one(&t.store, "SELECT id FROM donations").await;
+        assert!(note.contains(&format!("takes back donation {donation}")), "{note}");
+        let done = t.store.import(&second, "s2.940", "2").await.unwrap();
+        let batch = done.batch.expect("a return is recorded in a batch");
+        assert_eq!(one::<i64>(&t.store, "SELECT COUNT(*) FROM donations").await, 1, "a return is never a donation");
+        assert_eq!(one::<i64>(&t.store, "SELECT donation_id FROM returns").await, donation);
+        let roles = [almoner::domain::Role::Bookkeeper];
+        let queue = t.store.work_queue("tester", &roles, chrono::Utc::now(), 50).await.unwrap();
+        assert!(queue.iter().any(|w| w.what == "returned" && w.target == almoner::store::Target::Batch(batch)), "{queue:?}");
+        // The same statement again adds nothing, and records no batch.
+        let again = t.store.import(&second, "s2.940", "2").await.unwrap();
+        assert_eq!((again.returned, again.duplicate, again.batch), (0, 1, None));
+        // Dealt with: off the queue. Undone: the return goes with its batch.
+        t.store.dismiss_batch(batch).await.unwrap();
+        let queue = t.store.work_queue("tester", &roles, chrono::Utc::now(), 50).await.unwrap();
+        assert!(!queue.iter().any(|w| w.what == "returned"), "{queue:?}");
+        t.store.undo_import(batch).await.unwrap();
+        assert_eq!(one::<i64>(&t.store, "SELECT COUNT(*) FROM returns").await, 0);
+        assert_invariants(&t.store).await;
+    }
+}

@@ -305,13 +305,16 @@ enum Gift {
     Wire(u32, u8),
 }
 
+/// A register's bytes, and the gifts in it with their amounts.
+type File = (Vec<u8>, Vec<(Gift, i64)>);
+
 async fn run_registers(ops: Vec<RegisterOp>, postgres: bool) -> Result<(), TestCaseError> {
     let t = if postgres { TestDb::postgres().await } else { TestDb::new().await };
     let s = &t.store;
     // The model: each gift in the books, and the batch that brought it.
     let mut books: HashMap<Gift, (i64, i64)> = HashMap::new();
     let mut batches: Vec<i64> = Vec::new();
-    let mut last: Option<(Vec<u8>, Vec<(Gift, i64)>)> = None;
+    let mut last: Option<File> = None;
     // Everything at the end, so every payout must find its gifts.
     let mut ops = ops;
     ops.extend([RegisterOp::Processor { from: 1, to: 6 }, RegisterOp::Bank { from: 1, to: 8 }]);

@@ -55,7 +55,18 @@ impl Tmux {
         let config = dir.path().join("config");
         let cmd = command(BIN, &db.display().to_string());
         let status = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", &cols.to_string(), "-y", &rows.to_string()])
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
             .args([
                 "-e",
                 &format!("XDG_CONFIG_HOME={}", config.display()),
@@ -330,7 +341,8 @@ async fn a_register_that_does_not_reconcile_asks_why_before_it_goes_in() {
     t.keys(&["Enter"]);
     // Every problem is on screen in full at 80 columns, the bad amount on its own line.
     let screen = t.wait_for("не сходится");
-    for words in ["line 28: Сумма:", "\"3OO.50\"", "ВсегоПоступило", "181,800.50", "Enter спросит"] {
+    for words in ["line 28: Сумма:", "\"3OO.50\"", "ВсегоПоступило", "181,800.50", "Enter спросит"]
+    {
         assert!(screen.contains(words), "{words} not on screen:\n{screen}");
     }
     // Enter does not import: it asks why. An empty reason is refused, nothing is written.

@@ -50,7 +50,7 @@ fn print_preview(p: &Preview, dry_run: bool) {
         );
     }
     println!(
-        "{} ({}, {}): {} new, {} already imported, {} invalid, {} outgoing ({} paying invoices), {} internal, {} unknown direction, {} refunds; in {}, out {}",
+        "{} ({}, {}): {} new, {} already imported, {} invalid, {} outgoing ({} paying invoices), {} internal, {} unknown direction, {} refunds ({} returned by the bank, for a person); in {}, out {}",
         crate::text::inert(&p.file),
         p.format,
         p.encoding,
@@ -62,6 +62,7 @@ fn print_preview(p: &Preview, dry_run: bool) {
         p.internal,
         p.unknown,
         p.refunds,
+        p.returned,
         p.incoming_total.en(),
         p.outgoing_total.en()
     );
@@ -133,11 +134,7 @@ pub async fn run(store: &Store, args: &ImportArgs) -> Result<()> {
             let mut t = Table::new(&["payout", "batch", "processor", "on", ">amount", "settles", ">gross", ">fees"]);
             for s in &list {
                 let (settles, gross, fees) = match &s.settles {
-                    Some(x) => (
-                        format!("{} gift(s) of {}–{}", x.gifts, x.from, x.to),
-                        x.gross.en(),
-                        x.fees.en(),
-                    ),
+                    Some(x) => (format!("{} gift(s) of {}–{}", x.gifts, x.from, x.to), x.gross.en(), x.fees.en()),
                     None => ("waits: no gifts known add up to it".to_string(), String::new(), String::new()),
                 };
                 t.row(vec![

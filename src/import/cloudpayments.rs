@@ -175,6 +175,7 @@ fn payment(row: &Row, cols: &Columns) -> Result<Payment, String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::Money;
     use crate::import::{Direction, Format, parse};
 
     const EXPORT: &str = "TransactionId;Amount;Currency;CreatedDateIso;Email;Name;Description;SubscriptionId;Status;Type;TestMode;OriginalTransactionId\n\

@@ -142,6 +142,8 @@ impl Payment {
     pub fn counterparty(&self) -> &Party {
         match self.direction {
             Direction::Outgoing => &self.payee,
+            // A return goes either way: the other party is whichever side the register names.
+            Direction::Returned if self.payer.name.trim().is_empty() => &self.payee,
             _ => &self.payer,
         }
     }

@@ -84,6 +84,8 @@ pub struct Preview {
     /// Payment processors' payouts (settlements of gifts, never donations), and their sum.
     pub payouts: usize,
     pub payout_total: Money,
+    /// Payments the bank returned or reversed, new in this file: kept for a person, never donations.
+    pub returned: usize,
     pub incoming_total: Money,
     pub outgoing_total: Money,
     /// Outgoing payments that pay a case's invoice (the case becomes paid).
@@ -115,7 +117,7 @@ impl Preview {
 
     /// Nothing to write: every payment already imported, or none that is money in or paying an invoice.
     pub fn adds_nothing(&self) -> bool {
-        self.new == 0 && self.pays == 0 && self.payouts == 0
+        self.new == 0 && self.pays == 0 && self.payouts == 0 && self.returned == 0
     }
 }
 
@@ -445,6 +447,7 @@ impl Store {
             )));
         }
         super::settlements::undo_batch(&mut tx, batch).await?;
+        q("DELETE FROM returns WHERE batch_id = $1").bind(batch).execute(&mut tx).await?;
         let removed = q("DELETE FROM donations WHERE batch_id = $1").bind(batch).execute(&mut tx).await?;
         q("UPDATE import_batches SET undone_at = $1, undone_by = $2 WHERE id = $3")
             .bind(now())

@@ -90,6 +90,8 @@ pub(crate) struct Decided {
     pub status: RowStatus,
     pub designated: Option<i64>,
     pub pays_case: Option<i64>,
+    /// For a returned payment: the gift it takes back, where exactly one was found.
+    pub gift: Option<i64>,
 }
 
 /// One whole import (or preview) under way.
@@ -156,6 +158,7 @@ impl Run {
                 refunds: 0,
                 payouts: 0,
                 payout_total: Money::ZERO,
+                returned: 0,
                 incoming_total: Money::ZERO,
                 outgoing_total: Money::ZERO,
                 pays: 0,
@@ -173,7 +176,8 @@ impl Run {
             unfit: Vec::new(),
             processors: super::settlements::processors(conn).await?,
             old_keys_until: match format {
-                Format::Mt940 => q("SELECT value FROM settings WHERE key = 'mt940_old_keys_until_batch'")
+                Format::Mt940 | Format::Camt => q("SELECT value FROM settings WHERE key = $1")
+                    .bind(format!("{}_old_keys_until_batch", format.name()))
                     .scalar_optional::<String>(conn)
                     .await?
                     .and_then(|v| v.parse().ok()),
@@ -183,25 +187,27 @@ impl Run {
         })
     }
 
-    /// An MT940 payment that an earlier almoner may have imported under its old key: one of the
+    /// An MT940 or camt payment that an earlier almoner may have imported under its old key: one of the
     /// same day and amount from a statement imported then. It is held back (not imported) and
     /// named as a problem, so a person looks before the file goes in.
     async fn keyed_before(&mut self, conn: &mut Tx, p: &Payment) -> Result<bool> {
         let Some(until) = self.old_keys_until else { return Ok(false) };
         let earlier: Option<i64> = q("SELECT d.id FROM donations d JOIN import_batches b ON b.id = d.batch_id
-              WHERE b.format = 'mt940' AND b.id <= $1 AND d.received_on = $2 AND d.amount = $3 LIMIT 1")
+              WHERE b.format = $4 AND b.id <= $1 AND d.received_on = $2 AND d.amount = $3 LIMIT 1")
         .bind(until)
         .bind(p.booked.unwrap_or(p.date))
         .bind(p.amount.minor())
+        .bind(self.format.name())
         .scalar_optional(conn)
         .await?;
         let Some(id) = earlier else { return Ok(false) };
         self.doubts.push(crate::import::LineError {
             line: p.line,
             message: format!(
-                "a payment of the same day and amount, donation {id}, came from an MT940 statement imported by an earlier almoner, \
+                "a payment of the same day and amount, donation {id}, came from a {} statement imported by an earlier almoner, \
                  which keyed payments differently: if it is this one, nothing is lost by leaving it out (it is held back); \
-                 if not, import it by hand"
+                 if not, import it by hand",
+                self.format.name()
             ),
         });
         Ok(true)
@@ -250,7 +256,17 @@ impl Run {
                 Direction::Outgoing => RowStatus::Outgoing,
                 Direction::Internal => RowStatus::Internal,
                 Direction::Unknown => RowStatus::Unknown,
-                Direction::Returned => RowStatus::Returned,
+                Direction::Returned => {
+                    let known: Option<i64> = q("SELECT id FROM returns WHERE external_key = $1")
+                        .bind(&p.external_key)
+                        .scalar_optional(conn)
+                        .await?;
+                    if known.is_some() || !self.seen.insert(key_bits(&p.external_key)) {
+                        RowStatus::Duplicate
+                    } else {
+                        RowStatus::Returned
+                    }
+                }
             };
             let status = match status {
                 RowStatus::New if self.keyed_before(conn, p).await? => RowStatus::Duplicate,
@@ -263,7 +279,11 @@ impl Run {
                 RowStatus::Outgoing => pv.outgoing += 1,
                 RowStatus::Internal => pv.internal += 1,
                 RowStatus::Unknown => pv.unknown += 1,
-                RowStatus::Refund | RowStatus::Refunded | RowStatus::Returned => pv.refunds += 1,
+                RowStatus::Refund | RowStatus::Refunded => pv.refunds += 1,
+                RowStatus::Returned => {
+                    pv.refunds += 1;
+                    pv.returned += 1;
+                }
                 RowStatus::Payout => {
                     pv.payouts += 1;
                     pv.payout_total += p.amount;
@@ -332,6 +352,7 @@ impl Run {
                     self.designated += 1;
                 }
             }
+            let mut gift = None;
             let (pays_case, payment_note) = match (status, &p.refund_of) {
                 (RowStatus::Payout, _) => {
                     let name = super::settlements::processor_of(&self.processors, p).map_or("", |x| x.name.as_str());
@@ -339,10 +360,16 @@ impl Run {
                     let found = super::settlements::find_gifts(conn, p.amount, p.currency, on).await?;
                     (None, Some(found.note(name)))
                 }
-                (RowStatus::Returned, _) => (
-                    None,
-                    Some("returned or reversed by the bank: not a donation; match it to the gift it takes back".into()),
-                ),
+                (RowStatus::Returned, _) => {
+                    gift = returned_gift(conn, p).await?;
+                    let note = match gift {
+                        Some(id) => format!(
+                            "returned or reversed by the bank: takes back donation {id} (same payer and amount); not a donation, it waits for a person"
+                        ),
+                        None => "returned or reversed by the bank: not a donation; no gift of this payer and amount was found, it waits for a person".to_string(),
+                    };
+                    (None, Some(note))
+                }
                 // Card processors' payouts are not the foundation's payment orders.
                 (RowStatus::Outgoing, _) if self.format != Format::CloudPayments => invoice_paid_by(conn, p).await?,
                 (RowStatus::Refund, Some(original)) => {
@@ -355,7 +382,7 @@ impl Run {
             if pays_case.is_some() {
                 self.preview.pays += 1;
             }
-            rows.push(Decided { status, designated, pays_case });
+            rows.push(Decided { status, designated, pays_case, gift });
             if self.preview.rows.len() >= KEEP_ROWS {
                 self.rows_omitted += 1;
                 continue;
@@ -471,6 +498,21 @@ impl Run {
                 .bind(&p.external_key)
                 .execute(&mut *tx)
                 .await?;
+        }
+        for (p, row) in chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::Returned) {
+            q("INSERT INTO returns (batch_id, line, received_on, amount, currency, counterparty, purpose, external_key, donation_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(batch)
+            .bind(p.line as i64)
+            .bind(p.booked.unwrap_or(p.date))
+            .bind(p.amount.minor())
+            .bind(p.currency.as_str())
+            .bind(&p.counterparty().name)
+            .bind(&p.purpose)
+            .bind(&p.external_key)
+            .bind(row.gift)
+            .execute(&mut *tx)
+            .await?;
         }
         for (p, _) in chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::Payout) {
             let name = super::settlements::processor_of(&self.processors, p).map_or("", |x| x.name.as_str());
@@ -595,6 +637,26 @@ async fn invoice_paid_by(conn: &mut Tx, p: &Payment) -> Result<(Option<i64>, Opt
             (None, Some(format!("pays the invoice of cases {}: which one is for a person to decide", ids.join(", "))))
         }
     })
+}
+
+/// The gift a returned payment takes back: the one donation of the same payer, amount and currency
+/// received in the 90 days before it; none (or several) and a person decides.
+async fn returned_gift(conn: &mut Tx, p: &Payment) -> Result<Option<i64>> {
+    let payer = p.counterparty().name.trim();
+    if payer.is_empty() {
+        return Ok(None);
+    }
+    let on = p.booked.unwrap_or(p.date);
+    let found: Vec<i64> = q("SELECT id FROM donations WHERE payer = $1 AND amount = $2 AND currency = $3
+                              AND received_on <= $4 AND received_on >= $5 ORDER BY id LIMIT 2")
+    .bind(payer)
+    .bind(p.amount.minor())
+    .bind(p.currency.as_str())
+    .bind(on)
+    .bind(on - chrono::Days::new(90))
+    .scalars(conn)
+    .await?;
+    Ok(if found.len() == 1 { found.first().copied() } else { None })
 }
 
 /// Keys of `keys` already in the database, asked in chunks.

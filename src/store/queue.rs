@@ -173,6 +173,23 @@ impl Store {
                             items.push(WorkItem { role: *role, target, what, why, since, overdue_days: None });
                         }
                     }
+                    // Returned payments wait for a person to record what they take back.
+                    let returned = q("SELECT r.batch_id, b.file_name, b.at, CAST(COUNT(*) AS BIGINT) AS n
+                                        FROM returns r JOIN import_batches b ON b.id = r.batch_id
+                                       WHERE b.undone_at IS NULL AND b.reviewed_at IS NULL
+                                       GROUP BY r.batch_id, b.file_name, b.at ORDER BY r.batch_id")
+                    .rows(&mut self.conn().await?)
+                    .await?;
+                    for r in returned {
+                        let (batch, file, n): (i64, String, i64) =
+                            (r.get("batch_id")?, r.get("file_name")?, r.get("n")?);
+                        let why = format!(
+                            "{file}: {n} payment(s) returned or reversed by the bank: record what each takes back"
+                        );
+                        let since: DateTime<Utc> = r.get("at")?;
+                        let target = Target::Batch(batch);
+                        items.push(WorkItem { role: *role, target, what: "returned", why, since, overdue_days: None });
+                    }
                     // Payouts no gifts add up to (yet): they wait for the processor's register or a person.
                     let waiting = q("SELECT s.batch_id, s.processor, s.received_on, s.amount, s.currency, b.at
                                        FROM settlements s JOIN import_batches b ON b.id = s.batch_id

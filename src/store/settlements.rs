@@ -265,12 +265,11 @@ impl super::Store {
     pub async fn settle_payout(&self, id: i64, from: NaiveDate, to: NaiveDate) -> Result<Settles> {
         self.require(super::Act::Bookkeeping).await?;
         let mut tx = self.begin_write().await?;
-        let row: Option<(i64, String, Option<String>)> = q(
-            "SELECT amount, currency, CAST(matched_at AS TEXT) FROM settlements WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut tx)
-        .await?;
+        let row: Option<(i64, String, Option<String>)> =
+            q("SELECT amount, currency, CAST(matched_at AS TEXT) FROM settlements WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut tx)
+                .await?;
         let (amount, currency, matched) = row.ok_or(Error::NotFound { what: "payout", id, list: "import payouts" })?;
         if matched.is_some() {
             return Err(Error::invalid(format!("payout {id} is settled already (see almoner import payouts)")));

@@ -17,7 +17,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let (title, head, rows): (String, String, Vec<String>) = match &im.preview {
         Some(p) => {
             let title = if p.refused() {
-                format!("{} · {} new, {} dup, {} invalid — {}", p.file, p.new, p.duplicate, p.invalid, lang.t().unreconciled)
+                format!(
+                    "{} · {} new, {} dup, {} invalid — {}",
+                    p.file,
+                    p.new,
+                    p.duplicate,
+                    p.invalid,
+                    lang.t().unreconciled
+                )
             } else {
                 format!(
                     "{} · {} · {} new, {} dup, {} invalid, {} out — Enter imports, Esc drops",

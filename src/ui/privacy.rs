@@ -7,7 +7,6 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-
 use super::{Theme, cell, page_start, split_at_width};
 use crate::app::App;
 use crate::text::inert;
