@@ -565,3 +565,60 @@ on_both_engines! {
         assert_invariants(&t.store).await;
     }
 }
+
+/// The fastest of three readings of `bytes`, in seconds.
+fn fastest_read(bytes: &[u8]) -> f64 {
+    (0..3)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            let r = parse(bytes, None).unwrap();
+            assert!(!r.payments.is_empty());
+            started.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+/// Every parser reads in time linear in its entries: eight times the entries may cost (very
+/// generously) up to 24 times the time, where a quadratic reading would cost 64 times. The
+/// camt reader has a stricter guard of its own, counting its work.
+#[test]
+fn every_parser_reads_in_time_linear_in_its_entries() {
+    let mt940 = |n: usize| {
+        let mut s = ":20:LIN\r\n:25:DE12345678/0001\r\n:28C:1/1\r\n:60F:C260101EUR0,00\r\n".to_string();
+        for i in 0..n {
+            s.push_str(&format!(":61:2601{:02}C{},00NTRFREF{i}\r\n:86:Spende {i}\r\n", i % 28 + 1, i % 900 + 1));
+        }
+        let total: usize = (0..n).map(|i| i % 900 + 1).sum();
+        s.push_str(&format!(":62F:C260131EUR{total},00\r\n-\r\n"));
+        s.into_bytes()
+    };
+    let onec = |n: usize| {
+        let mut s =
+            "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40703810000000000001\r\n"
+                .to_string();
+        for i in 0..n {
+            s.push_str(&format!(
+                "СекцияДокумент=Платежное поручение\r\nНомер={i}\r\nДата=02.03.2026\r\nСумма={}.00\r\n\
+                 ПлательщикСчет=40817810000000000001\r\nПлательщик=Иванов {i}\r\nДатаПоступило=02.03.2026\r\n\
+                 ПолучательСчет=40703810000000000001\r\nПолучатель=Фонд\r\nНазначениеПлатежа=Пожертвование {i}\r\nКонецДокумента\r\n",
+                i % 900 + 1
+            ));
+        }
+        s.push_str("КонецФайла\r\n");
+        s.into_bytes()
+    };
+    let cloudpayments = |n: usize| {
+        let mut s = "TransactionId,Amount,Currency,CreatedDateIso,Email,Status,TotalFee\n".to_string();
+        for i in 0..n {
+            s.push_str(&format!("{i},{}.00,RUB,2026-03-02T10:00:00,d{i}@example.org,Completed,1.00\n", i % 900 + 2));
+        }
+        s.into_bytes()
+    };
+    let formats: [(&str, &dyn Fn(usize) -> Vec<u8>); 3] =
+        [("MT940", &mt940), ("1C", &onec), ("CloudPayments", &cloudpayments)];
+    for (name, make) in formats {
+        let (small, large) = (fastest_read(&make(2_000)), fastest_read(&make(16_000)));
+        eprintln!("{name}: 2 000 entries {small:.4} s, 16 000 {large:.4} s, ratio {:.1}", large / small);
+        assert!(large < small * 24.0, "{name}: 2 000 entries in {small:.4} s, 16 000 in {large:.4} s");
+    }
+}
