@@ -361,3 +361,66 @@ async fn a_register_that_does_not_reconcile_asks_why_before_it_goes_in() {
     assert_eq!(b[0].accepted_by.as_deref(), Some("e2e-operator"));
     assert_eq!(b[0].problems.len(), 2);
 }
+
+#[tokio::test]
+async fn a_processor_payout_in_the_console_waits_then_settles_when_its_register_comes() {
+    let t = Tmux::start_ru("payout");
+    let doc = |n: u32, sum: &str, payer: &str, inn: &str| {
+        format!(
+            "СекцияДокумент=Платежное поручение\r\nНомер={n}\r\nДата=04.03.2026\r\nСумма={sum}\r\n\
+             ПлательщикСчет=4070281000000000{n:04}\r\nПлательщик={payer}\r\nПлательщикИНН={inn}\r\nДатаПоступило=04.03.2026\r\n\
+             ПолучательСчет=40703810000000000001\r\nПолучатель=Фонд\r\nНазначениеПлатежа=Перевод средств\r\nКонецДокумента\r\n"
+        )
+    };
+    let bank = t.db.with_file_name("bank.txt");
+    let text = format!(
+        "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40703810000000000001\r\n{}КонецФайла\r\n",
+        doc(1, "1729.80", "ООО КлаудПэйментс", "7708806062")
+    );
+    std::fs::write(&bank, text).unwrap();
+    let cp = t.db.with_file_name("cp.csv");
+    std::fs::write(
+        &cp,
+        "TransactionId,Amount,CreatedDateIso,Email,Status,TotalFee\n\
+         7001,1000.00,2026-03-02T10:00:00,a@x.org,Completed,39.00\n\
+         7002,800.00,2026-03-02T11:00:00,b@x.org,Completed,31.20\n",
+    )
+    .unwrap();
+    // As the bookkeeper, whose queue it is.
+    let out = Command::new(BIN)
+        .arg("--db")
+        .arg(&t.db)
+        .args(["user", "add", "e2e-operator", "--role", "bookkeeper"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    t.wait_for("Воронка");
+    t.keys(&["g", "i", "i"]);
+    t.literal(&format!(" {}", bank.display()));
+    t.keys(&["Enter"]);
+    // The payout's row says what it is, in full below the table.
+    let screen = t.wait_for("payout");
+    assert!(screen.contains("CloudPayments payout: no gifts known yet add up to it"), "{screen}");
+    t.keys(&["Enter"]);
+    t.wait_for("imported as batch 1");
+    // At the end of the queue: it waits since now, after everything overdue.
+    t.keys(&["g", "w"]);
+    t.wait_for("Мои дела");
+    t.keys(&["End"]);
+    t.wait_for("payout waits");
+    t.keys(&["g", "i", "i"]);
+    t.literal(&format!(" {}", cp.display()));
+    t.keys(&["Enter"]);
+    t.wait_for("2 new");
+    t.keys(&["Enter"]);
+    t.wait_for("imported as batch 2");
+    t.keys(&["g", "w"]);
+    t.wait_for("Мои дела");
+    t.keys(&["End"]);
+    t.wait_until("the queue's end without the payout", |s| s.contains("Мои дела") && !s.contains("payout waits"));
+    let store = Store::open(&t.db, "test").await.unwrap();
+    let settles = store.settlements().await.unwrap()[0].settles.unwrap();
+    assert_eq!((settles.gifts, settles.fees.minor()), (2, 70_20));
+    let payouts: i64 = common::one(&store, "SELECT COUNT(*) FROM donations WHERE payer LIKE '%КлаудПэйментс%'").await;
+    assert_eq!(payouts, 0, "the payout became a donation");
+}

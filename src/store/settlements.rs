@@ -2,7 +2,8 @@
 //! lump sum a period: the gross of the gifts it took, less its fees. In the bank statement that
 //! payout settles gifts already known from the processor's register; it is never a donation.
 //!
-//! The match: the online gifts not yet settled, in the payout's currency, received in the
+//! The match: the online gifts not yet settled (those a register or a notification brought,
+//! with their external key: never one typed in by hand), in the payout's currency, received in the
 //! fourteen days up to the payout's date, grouped by day; the payout settles the run of
 //! consecutive days whose gross less fees equals it to the kopeck. No run, or more than one,
 //! and the payout waits on the bookkeeper's queue: it is never guessed, and it is tried again
@@ -125,7 +126,7 @@ pub(super) async fn find_gifts(conn: &mut Tx, amount: Money, currency: Currency,
     let rows = q("SELECT received_on, CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount) AS BIGINT) AS gross,
                          CAST(SUM(fee) AS BIGINT) AS fees
                     FROM donations
-                   WHERE channel = 'website' AND settlement_id IS NULL AND currency = $1
+                   WHERE channel = 'website' AND external_key IS NOT NULL AND settlement_id IS NULL AND currency = $1
                      AND received_on >= $2 AND received_on <= $3
                    GROUP BY received_on ORDER BY received_on")
     .bind(currency.as_str())
@@ -187,7 +188,7 @@ pub(super) async fn record(tx: &mut Tx, batch: i64, processor: &str, p: &Payment
 
 async fn settle(tx: &mut Tx, id: i64, currency: Currency, s: &Settles) -> Result<()> {
     let n = q("UPDATE donations SET settlement_id = $1
-                WHERE channel = 'website' AND settlement_id IS NULL AND currency = $2
+                WHERE channel = 'website' AND external_key IS NOT NULL AND settlement_id IS NULL AND currency = $2
                   AND received_on >= $3 AND received_on <= $4")
     .bind(id)
     .bind(currency.as_str())
@@ -277,7 +278,7 @@ impl super::Store {
         let currency: Currency = currency.parse()?;
         let (n, gross, fees): (i64, i64, i64) = q("SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT),
                     CAST(COALESCE(SUM(fee), 0) AS BIGINT) FROM donations
-              WHERE channel = 'website' AND settlement_id IS NULL AND currency = $1 AND received_on >= $2 AND received_on <= $3")
+              WHERE channel = 'website' AND external_key IS NOT NULL AND settlement_id IS NULL AND currency = $1 AND received_on >= $2 AND received_on <= $3")
         .bind(currency.as_str())
         .bind(from)
         .bind(to)

@@ -95,6 +95,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     };
     let width = area.width.max(1) as usize;
     let mut plines: Vec<Line> = Vec::new();
+    // The selected payment's note in full (a payout's gifts, a return's gift), at most three rows.
+    let note = im.preview.as_ref().and_then(|p| p.rows.get(im.selected)).and_then(|r| {
+        r.payment_note.clone().or_else(|| r.suggestion_reason.clone()).map(|n| format!("line {}: {n}", r.line))
+    });
+    if let Some(note) = note {
+        for piece in super::wrap(&crate::text::inert(&note), width).into_iter().take(3) {
+            plines.push(Line::from(Span::styled(piece, theme.dim())));
+        }
+    }
     for (i, p) in problems.iter().enumerate() {
         let style = if i == 0 { theme.title() } else { theme.error() };
         for piece in super::wrap(&crate::text::inert(p), width) {
