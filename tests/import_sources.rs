@@ -268,6 +268,10 @@ on_both_engines! {
         assert_eq!(count(&t, "SELECT CAST(SUM(amount) AS BIGINT) FROM donations").await, 7000_00);
         assert_eq!(count(&t, "SELECT CAST(SUM(fee) AS BIGINT) FROM donations").await, 78_00);
         assert_eq!(count(&t, "SELECT COUNT(*) FROM donations WHERE settlement_id IS NOT NULL").await, 3);
+        // Each gift shows its gross, fee and the payout that settled it.
+        let anna = count(&t, "SELECT id FROM donations WHERE amount = 100000").await;
+        let (gift, _) = t.store.donation(anna).await.unwrap();
+        assert_eq!((gift.amount, gift.fee, gift.settled_by), (rub("1000"), rub("39"), Some(s.id)));
         // The statement again adds nothing: no payout twice, no batch.
         let again = t.store.import(&bank, "bank.txt", "b").await.unwrap();
         assert_eq!((again.new, again.payouts, again.duplicate, again.batch), (0, 0, 2, None));

@@ -349,7 +349,7 @@ async fn a_register_that_does_not_reconcile_asks_why_before_it_goes_in() {
     t.keys(&["Enter"]);
     t.wait_for(":accept-problems");
     t.keys(&["Enter"]);
-    t.wait_for("say why the problems are acceptable");
+    t.wait_for("напишите причину");
     assert!(batches(&t.db).await.is_empty(), "imported without a reason");
     t.keys(&["Enter"]);
     t.wait_for(":accept-problems");

@@ -246,9 +246,7 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
             app.set_info(app.lang.t().accept_ask.to_string());
             return Ok(());
         }
-        Command::AcceptProblems(None) => {
-            return Err("say why the problems are acceptable: accept-problems REASON".into());
-        }
+        Command::AcceptProblems(None) => return Err(app.lang.t().accept_why.into()),
         Command::Confirm | Command::Open | Command::AcceptProblems(Some(_)) if im.pending.is_some() => {
             let reason = match &cmd {
                 Command::AcceptProblems(Some(why)) => Some(why.trim().to_string()),

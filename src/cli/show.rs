@@ -152,6 +152,18 @@ pub fn donation(d: &Donation, list: &[Allocation]) -> String {
         d.received_on
     );
     let _ = writeln!(out, "designation {}{}", d.designation, if d.released { " (released)" } else { "" });
+    if d.fee.is_positive() || d.settled_by.is_some() {
+        let settled =
+            d.settled_by.map(|s| format!(", settled by payout {s}")).unwrap_or_else(|| ", payout not yet seen".into());
+        let _ = writeln!(
+            out,
+            "processor   gross {} · fee {} · net {} {c}{settled}",
+            d.amount.en(),
+            d.fee.en(),
+            d.amount.minus_or_zero(d.fee).en(),
+            c = d.currency
+        );
+    }
     let _ = writeln!(out, "purpose     {}", inert(&d.purpose));
     let _ = writeln!(out, "allocated   {} {c} · unallocated {} {c}", live.en(), d.unallocated.en(), c = d.currency);
     let _ = writeln!(out);

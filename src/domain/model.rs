@@ -150,6 +150,10 @@ pub struct Donation {
     pub purpose: String,
     /// A person's recorded decision that a designated remainder may go elsewhere.
     pub released: bool,
+    /// What the payment processor kept of it (zero for a gift that came straight to the bank).
+    pub fee: Money,
+    /// The processor's payout that settled it, once the bank statement has shown it.
+    pub settled_by: Option<i64>,
 }
 
 /// An amount of one donation assigned to one case. Never edited: a

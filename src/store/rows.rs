@@ -12,7 +12,7 @@ pub(crate) const CASE_COLUMNS: &str = "c.id, c.beneficiary_id, b.full_name AS be
      c.stage, c.currency, c.target, c.collected, c.responsible, c.published, c.stage_since, c.created_at";
 
 pub(crate) const DONATION_COLUMNS: &str = "d.id, d.amount, d.currency, d.allocated, d.designation_kind, d.designated_id, \
-     d.received_on, d.channel, d.payer, d.donor_id, d.purpose, d.released";
+     d.received_on, d.channel, d.payer, d.donor_id, d.purpose, d.released, d.fee, d.settlement_id";
 
 fn word<T: FromStr>(row: &impl Get, col: &str) -> Result<T>
 where
@@ -79,6 +79,8 @@ pub(crate) fn donation(row: &impl Get) -> Result<Donation> {
         donor_id: row.get("donor_id")?,
         purpose: row.get("purpose")?,
         released: row.get::<i64>("released")? != 0,
+        fee: money(row, "fee")?,
+        settled_by: row.get("settlement_id")?,
     })
 }
 
