@@ -298,7 +298,7 @@ async fn the_audit_log_takes_only_the_removal_of_personal_data() {
 }
 
 /// Every PostgreSQL migration, in order, as a store applies them.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 9] = [
     SCHEMA,
     include_str!("../migrations/postgres/0002_live.sql"),
     include_str!("../migrations/postgres/0003_has_any.sql"),
@@ -306,6 +306,8 @@ const MIGRATIONS: [&str; 7] = [
     include_str!("../migrations/postgres/0005_reason_redaction.sql"),
     include_str!("../migrations/postgres/0006_accepted_problems.sql"),
     include_str!("../migrations/postgres/0007_settlements.sql"),
+    include_str!("../migrations/postgres/0008_payment_order_numbers.sql"),
+    include_str!("../migrations/postgres/0009_donor_merge_contacts.sql"),
 ];
 
 #[tokio::test]

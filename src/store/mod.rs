@@ -95,6 +95,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (23, "reason_redaction", include_str!("../../migrations/0023_reason_redaction.sql")),
     (24, "accepted_problems", include_str!("../../migrations/0024_accepted_problems.sql")),
     (25, "settlements", include_str!("../../migrations/0025_settlements.sql")),
+    (26, "payment_order_numbers", include_str!("../../migrations/0026_payment_order_numbers.sql")),
+    (27, "donor_merge_contacts", include_str!("../../migrations/0027_donor_merge_contacts.sql")),
 ];
 
 /// SQLite migrations that edit `sqlite_schema` themselves: the schema version moves on after them.
@@ -110,6 +112,8 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "reason_redaction", include_str!("../../migrations/postgres/0005_reason_redaction.sql")),
     (6, "accepted_problems", include_str!("../../migrations/postgres/0006_accepted_problems.sql")),
     (7, "settlements", include_str!("../../migrations/postgres/0007_settlements.sql")),
+    (8, "payment_order_numbers", include_str!("../../migrations/postgres/0008_payment_order_numbers.sql")),
+    (9, "donor_merge_contacts", include_str!("../../migrations/postgres/0009_donor_merge_contacts.sql")),
 ];
 
 /// Bytes of the database file read through a memory map (see [`Store::open`]).
