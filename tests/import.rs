@@ -624,3 +624,33 @@ fn every_parser_reads_in_time_linear_in_its_entries() {
         assert!(large < small * 24.0, "{name}: 2 000 entries in {small:.4} s, 16 000 in {large:.4} s");
     }
 }
+
+on_both_engines! {
+    async fn undoing_a_batch_takes_back_the_payment_it_recorded_and_the_case_returns_to_payment(t: TestDb) {
+        use almoner::domain::{DocKind, Stage};
+        let case = case_in_payment(&t, "СЧ-77").await;
+        let r = parse(&statement_paying("1000.00", "Оплата по счету СЧ-77 от 01.03.2026 за лечение"), None).unwrap();
+        let done = t.store.import(&r, "out.txt", "sha").await.unwrap();
+        assert_eq!(t.store.case_file(case).await.unwrap().case.stage, Stage::Paid);
+        t.store.undo_import(done.batch.unwrap()).await.unwrap();
+        // Back in payment, the move in its history, no payment order and no paper of it left.
+        let file = t.store.case_file(case).await.unwrap();
+        assert_eq!(file.case.stage, Stage::Payment);
+        let last = file.history.last().unwrap();
+        assert_eq!((last.from, last.to), (Some(Stage::Paid), Stage::Payment));
+        assert!(last.reason.as_deref().unwrap().contains("undone"), "{last:?}");
+        assert!(file.payment_order.is_none(), "{:?}", file.payment_order);
+        assert!(!file.documents.iter().any(|d| d.kind == DocKind::PaymentOrder), "{:?}", file.documents);
+        assert_invariants(&t.store).await;
+        // Imported again it pays the case again; closed since, the batch cannot be undone.
+        let again = t.store.import(&r, "out.txt", "sha").await.unwrap();
+        assert_eq!(t.store.case_file(case).await.unwrap().case.stage, Stage::Paid);
+        let act = t.file("act.pdf", "акт выполненных работ");
+        t.store.attach(case, DocKind::Act, &act).await.unwrap();
+        t.store.advance(case, Stage::Closed, None).await.unwrap();
+        let before = fingerprint(&t.store).await;
+        let e = t.store.undo_import(again.batch.unwrap()).await.unwrap_err().to_string();
+        assert!(e.contains(&format!("case {case} is closed")), "{e}");
+        assert_eq!(before, fingerprint(&t.store).await, "a refused undo wrote something");
+    }
+}

@@ -11,7 +11,7 @@ use super::donations::Touched;
 use super::ingest::{Decisions, Run};
 use super::invariants;
 use super::{Store, audit, now, q};
-use crate::domain::{Channel, Money};
+use crate::domain::{Channel, Money, Stage};
 use crate::error::{Error, Result};
 use crate::import::feed::{Feed, FileHash};
 use crate::import::{ControlCheck, Format, LineError, Payment, Register};
@@ -446,6 +446,7 @@ impl Store {
                 "batch {batch} ({file}) cannot be undone: {touched} allocation(s) were made from its donations, and a batch is undone only before any of its money is placed"
             )));
         }
+        let cases_back = undo_payment_orders(&mut tx, self.actor(), batch, &file).await?;
         super::settlements::undo_batch(&mut tx, batch).await?;
         q("DELETE FROM returns WHERE batch_id = $1").bind(batch).execute(&mut tx).await?;
         let removed = q("DELETE FROM donations WHERE batch_id = $1").bind(batch).execute(&mut tx).await?;
@@ -462,7 +463,7 @@ impl Store {
             "batch",
             Some(batch),
             None,
-            Some(json!({"removed": removed})),
+            Some(json!({"removed": removed, "cases_back_to_payment": cases_back})),
         )
         .await?;
         tx.commit().await?;
@@ -501,6 +502,38 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Takes back the payment orders a batch recorded: each case it marked paid returns to `payment`,
+/// with a stage-history row, its payment order and the document that showed it gone. Refused,
+/// naming the case, if a case has moved on since (closed, say): that is for a person to undo first.
+async fn undo_payment_orders(tx: &mut super::Tx, actor: &str, batch: i64, file: &str) -> Result<Vec<i64>> {
+    let orders: Vec<(i64, i64, String, Option<String>)> = q(
+        "SELECT p.id, p.case_id, c.stage, p.external_key FROM payment_orders p JOIN cases c ON c.id = p.case_id
+          WHERE p.batch_id = $1 ORDER BY p.id",
+    )
+    .bind(batch)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut cases = Vec::new();
+    for (order, case, stage, key) in orders {
+        if stage != Stage::Paid.as_str() {
+            return Err(Error::invalid(format!(
+                "batch {batch} ({file}) cannot be undone: it paid case {case}'s invoice, and case {case} is {stage} since; \
+                 its payment stands until the case is back in paid"
+            )));
+        }
+        q("DELETE FROM documents WHERE case_id = $1 AND kind = 'payment_order' AND sha256 = $2")
+            .bind(case)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+        q("DELETE FROM payment_orders WHERE id = $1").bind(order).execute(&mut *tx).await?;
+        let reason = format!("import batch {batch} ({file}) undone: its payment order is taken back");
+        super::cases::set_stage(tx, actor, case, Stage::Paid, Stage::Payment, &reason).await?;
+        cases.push(case);
+    }
+    Ok(cases)
 }
 
 fn channel_of(format: Format) -> Channel {

@@ -97,6 +97,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (25, "settlements", include_str!("../../migrations/0025_settlements.sql")),
     (26, "payment_order_numbers", include_str!("../../migrations/0026_payment_order_numbers.sql")),
     (27, "donor_merge_contacts", include_str!("../../migrations/0027_donor_merge_contacts.sql")),
+    (28, "batch_payment_orders", include_str!("../../migrations/0028_batch_payment_orders.sql")),
 ];
 
 /// SQLite migrations that edit `sqlite_schema` themselves: the schema version moves on after them.
@@ -114,6 +115,7 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "settlements", include_str!("../../migrations/postgres/0007_settlements.sql")),
     (8, "payment_order_numbers", include_str!("../../migrations/postgres/0008_payment_order_numbers.sql")),
     (9, "donor_merge_contacts", include_str!("../../migrations/postgres/0009_donor_merge_contacts.sql")),
+    (10, "batch_payment_orders", include_str!("../../migrations/postgres/0010_batch_payment_orders.sql")),
 ];
 
 /// Bytes of the database file read through a memory map (see [`Store::open`]).

@@ -492,13 +492,16 @@ impl Run {
         for (p, row) in chunk.iter().zip(rows) {
             let Some(case) = row.pays_case else { continue };
             let date = p.booked.unwrap_or(p.date);
-            q("INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            q("INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at, batch_id, external_key)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(case)
             .bind(&p.number)
             .bind(date)
             .bind(p.amount.minor())
             .bind(actor)
             .bind(&created)
+            .bind(batch)
+            .bind(&p.external_key)
             .execute(tx)
             .await?;
             q("INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES ($1, 'payment_order', $2, $3, $4, $5)")
