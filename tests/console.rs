@@ -947,3 +947,34 @@ on_both_engines! {
         assert_eq!(denied, 0);
     }
 }
+
+on_both_engines! {
+    async fn a_gift_in_another_currency_shows_it_and_goes_only_to_a_case_in_that_currency(t: TestDb) {
+        let mut c = Console::new(t).await;
+        let eur: almoner::domain::Currency = "EUR".parse().unwrap();
+        let mut gift = donation(Money::from_minor(1405_31), Designation::Unrestricted);
+        gift.currency = eur;
+        let (id, _) = c.store().new_donation(&gift).await.unwrap();
+        // No case raises euros: the split says so when it is asked for, not at the confirm.
+        c.keys(":").await;
+        c.type_text(&format!("split {id}")).await;
+        c.keys("<Enter>").await;
+        assert!(c.status().contains("no case raises money in EUR"), "{}", c.status());
+        assert_ne!(c.app.screen, ScreenId::Split);
+        // A clinic abroad billing in euros: its case takes the gift, and only it is offered.
+        let case = fundraising_case(&c.t, Money::from_minor(5000_00)).await;
+        raw(c.store(), &format!("UPDATE cases SET currency = 'EUR' WHERE id = {case}")).await;
+        c.keys(":").await;
+        c.type_text(&format!("split {id}")).await;
+        c.keys("<Enter>").await;
+        assert_eq!(c.app.screen, ScreenId::Split, "{}", c.status());
+        let rows: Vec<i64> = c.app.split.as_ref().unwrap().rows.iter().map(|r| r.case_id).collect();
+        assert_eq!(rows, vec![case]);
+        let screen = c.screen(80, 24);
+        assert!(screen.contains("1,405.31 EUR"), "{screen}");
+        c.keys("f <Enter>").await;
+        let (d, _) = c.store().donation(id).await.unwrap();
+        assert_eq!(d.allocated, Money::from_minor(1405_31), "{}", c.status());
+        assert_invariants(c.store()).await;
+    }
+}

@@ -506,6 +506,52 @@ mod duplicates {
         }
     }
 
+    on_both_engines! {
+        async fn on_the_console_a_person_chooses_whose_e_mail_and_phone_the_kept_donor_keeps(t: TestDb) {
+            let d = donors(&t).await;
+            let (mut app, _jobs) = App::new(t.store.clone(), Keymap::preset("default"), &[], Lang::En).await;
+            app.rows = 24;
+            app.refresh().await.unwrap();
+            let mut c = Console { _t: t, app };
+            let store = c.app.store.clone();
+            let contacts = |id: i64| {
+                let store = store.clone();
+                async move {
+                    row::<(Option<String>, Option<String>)>(&store, &format!("SELECT email, phone FROM donors WHERE id = {id}"))
+                        .await
+                }
+            };
+            // Анна with one gift goes into the Анна with two; both have an e-mail and a phone of their own.
+            let kept = (Some("anna.petrova@yandex.ru".to_string()), Some("+79160000022".to_string()));
+            assert_eq!(contacts(d.anna_other).await, kept);
+            c.keys("g u").await;
+            c.select(d.anna, d.anna_other).await;
+            assert_eq!(c.app.donor_pairs.take, [false, false], "the kept donor's own values to start with");
+            // ← takes the merged donor's e-mail; the phone stays the kept donor's.
+            c.keys("<Left>").await;
+            assert_eq!(c.app.donor_pairs.take, [true, false], "{}", c.status());
+            let screen = c.screen(80, 24);
+            assert!(screen.contains("● anna.petrova@mail.ru") && screen.contains("○ anna.petrova@yandex.ru"), "{screen}");
+            c.keys("m").await;
+            assert!(c.status().contains("taking its email"), "{}", c.status());
+            assert_eq!(contacts(d.anna_other).await, (Some("anna.petrova@mail.ru".into()), kept.1.clone()));
+            // Taken back: the kept donor's own e-mail again.
+            c.keys("u").await;
+            assert_eq!(contacts(d.anna_other).await, kept, "{}", c.status());
+            // The next field (Tab), and the other way: the phone taken, the e-mail kept (→).
+            c.select(d.anna, d.anna_other).await;
+            c.keys("<Left> <Tab> <Left> <BackTab> <Right>").await;
+            assert_eq!(c.app.donor_pairs.take, [false, true], "{}", c.status());
+            c.keys("m").await;
+            assert_eq!(contacts(d.anna_other).await, (kept.0.clone(), Some("+79160000021".into())), "{}", c.status());
+            // A pair merged from anywhere: the kept donor's own values win.
+            c.keys("u").await;
+            c.app.run_line(&format!("merge-donors {} {}", d.anna, d.anna_other)).await.unwrap();
+            assert_eq!(contacts(d.anna_other).await, kept);
+            assert_invariants(&store).await;
+        }
+    }
+
     #[test]
     fn the_command_line_lists_and_keeps_apart() {
         let rt = tokio::runtime::Runtime::new().unwrap();
@@ -534,5 +580,226 @@ mod duplicates {
         assert!(!text.contains('\u{1b}'), "names are inert on the command line too");
         let out = run(&["donor", "keep-apart", &a.to_string(), &b.to_string()]);
         assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("kept apart already"));
+    }
+}
+
+// ---- A merge keeps the best ways to reach the person ----
+
+mod contacts {
+    use super::common::*;
+    use crate::on_both_engines;
+    use almoner::store::Segment;
+    use almoner::store::donors::{DonorKeys, find_or_add};
+
+    /// A donor as the donor matching makes them, with `gifts` donations of 1 000,00 each.
+    async fn donor(t: &TestDb, name: &str, email: Option<&str>, phone: Option<&str>, gifts: usize) -> i64 {
+        let mut conn = t.store.connection().await.unwrap();
+        let keys = DonorKeys {
+            name: name.into(),
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+            ..Default::default()
+        };
+        let id = find_or_add(&mut conn, &keys).await.unwrap();
+        drop(conn);
+        for _ in 0..gifts {
+            raw(
+                &t.store,
+                &format!(
+                    "INSERT INTO donations (amount, designation_kind, received_on, channel, payer, donor_id, created_at)
+                     VALUES (100000, 'unrestricted', '2026-03-01', 'bank', 'x', {id}, '2026-03-01T00:00:00Z')"
+                ),
+            )
+            .await;
+        }
+        id
+    }
+
+    /// The e-mails a mailing to every donor who gave reaches, as the export for Unisender writes them.
+    async fn mailing(t: &TestDb) -> Vec<String> {
+        let out = t.dir.path().join("unisender.csv");
+        t.store.export_segment(&Segment::default(), &[], &out).await.unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        let mut emails: Vec<String> =
+            text.lines().skip(1).map(|l| l.split(',').next().unwrap_or("").trim_matches('"').to_string()).collect();
+        emails.sort();
+        emails
+    }
+
+    /// id, kind, name, INN, e-mail, phone, name key, merged into, consent, do not contact, anonymized.
+    type DonorRow = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        i64,
+        i64,
+        Option<String>,
+    );
+
+    async fn donor_rows(t: &TestDb) -> Vec<DonorRow> {
+        rows(
+            &t.store,
+            "SELECT id, kind, name, inn, email, phone, name_key, merged_into, CAST(consent AS BIGINT),
+                    CAST(do_not_contact AS BIGINT), CAST(anonymized_at AS TEXT) FROM donors ORDER BY id",
+        )
+        .await
+    }
+
+    /// consent, do not contact.
+    async fn mailing_flags(t: &TestDb, id: i64) -> (i64, i64) {
+        row(
+            &t.store,
+            &format!("SELECT CAST(consent AS BIGINT), CAST(do_not_contact AS BIGINT) FROM donors WHERE id = {id}"),
+        )
+        .await
+    }
+
+    on_both_engines! {
+        async fn a_consenting_donor_merged_into_one_without_stays_in_the_mailing(t: TestDb) {
+            // The same woman: once from the website with an e-mail and consent, once from a bank without.
+            let web = donor(&t, "Сидорова Нина Павловна", Some("nina.s@mail.ru"), None, 1).await;
+            let bank = donor(&t, "СИДОРОВА НИНА ПАВЛОВНА", None, Some("+79161234567"), 3).await;
+            t.store.set_contact(web, Some(true), None).await.unwrap();
+            assert_eq!(mailing(&t).await, ["nina.s@mail.ru"]);
+            let pair = t.store.donor_duplicates(None).await.unwrap();
+            assert_eq!(pair[0].direction(), (web, bank), "the one with fewer gifts goes");
+            t.store.merge_donors(web, bank).await.unwrap();
+            assert_eq!(mailing(&t).await, ["nina.s@mail.ru"], "merged, she is still written to");
+            let (email, phone): (Option<String>, Option<String>) =
+                row(&t.store, &format!("SELECT email, phone FROM donors WHERE id = {bank}")).await;
+            assert_eq!((email.as_deref(), phone.as_deref()), (Some("nina.s@mail.ru"), Some("+79161234567")));
+            assert_eq!(mailing_flags(&t, bank).await, (1, 0));
+            assert_invariants(&t.store).await;
+        }
+    }
+
+    on_both_engines! {
+        async fn unmerging_restores_both_donors_exactly(t: TestDb) {
+            let web = donor(&t, "Орлов Пётр", Some("orlov@x.ru"), None, 1).await;
+            let bank = donor(&t, "ОРЛОВ ПЁТР", None, Some("+79165550001"), 2).await;
+            t.store.set_contact(web, Some(true), None).await.unwrap();
+            let before = donor_rows(&t).await;
+            let merge = t.store.merge_donors(web, bank).await.unwrap();
+            assert_eq!(
+                row::<(Option<String>, i64)>(&t.store, &format!("SELECT email, CAST(consent AS BIGINT) FROM donors WHERE id = {bank}")).await,
+                (Some("orlov@x.ru".into()), 1),
+                "the kept donor took the e-mail and the consent"
+            );
+            // What the kept donor held before is in the merge's row and in the audit log.
+            let kept_before: String =
+                one(&t.store, &format!("SELECT CAST(into_before AS TEXT) FROM donor_merges WHERE id = {merge}")).await;
+            let kept_before: serde_json::Value = serde_json::from_str(&kept_before).unwrap();
+            assert_eq!(kept_before, serde_json::json!({"email": null, "consent": false}));
+            let logged: String = one(
+                &t.store,
+                "SELECT CAST(before AS TEXT) FROM audit_log WHERE action = 'donor.merge' ORDER BY id DESC LIMIT 1",
+            )
+            .await;
+            let logged: serde_json::Value = serde_json::from_str(&logged).unwrap();
+            assert_eq!(logged["kept"], kept_before);
+            t.store.unmerge_donors(merge).await.unwrap();
+            assert_eq!(donor_rows(&t).await, before, "both donors exactly as they were");
+            assert!(mailing(&t).await == ["orlov@x.ru"]);
+            // Taken back and merged again, the other way round: the phone goes to the web record.
+            t.store.merge_donors(bank, web).await.unwrap();
+            let phone: Option<String> = one(&t.store, &format!("SELECT phone FROM donors WHERE id = {web}")).await;
+            assert_eq!(phone.as_deref(), Some("+79165550001"));
+            assert_eq!(mailing_flags(&t, web).await, (1, 0));
+            assert_invariants(&t.store).await;
+        }
+    }
+
+    on_both_engines! {
+        async fn a_donor_who_asked_not_to_be_contacted_never_gains_consent_through_a_merge(t: TestDb) {
+            // Kept donor asked to be left alone; the merged one consented.
+            let alone = donor(&t, "Белова Ирина", None, None, 2).await;
+            let willing = donor(&t, "БЕЛОВА ИРИНА", Some("belova@x.ru"), None, 1).await;
+            t.store.set_contact(alone, None, Some(true)).await.unwrap();
+            t.store.set_contact(willing, Some(true), None).await.unwrap();
+            t.store.merge_donors(willing, alone).await.unwrap();
+            assert_eq!(mailing_flags(&t, alone).await, (0, 1));
+            // The merged donor asked to be left alone; the kept one consented: left alone too.
+            let glad = donor(&t, "Котов Олег", Some("kotov@x.ru"), None, 2).await;
+            let asked = donor(&t, "КОТОВ ОЛЕГ", Some("kotov.o@x.ru"), None, 1).await;
+            t.store.set_contact(glad, Some(true), None).await.unwrap();
+            t.store.set_contact(asked, None, Some(true)).await.unwrap();
+            assert_eq!(mailing(&t).await, ["kotov@x.ru"]);
+            let merge = t.store.merge_donors(asked, glad).await.unwrap();
+            assert_eq!(mailing_flags(&t, glad).await, (0, 1));
+            // The kept donor withdrew consent after the other record gave it: still no consent.
+            let said_no = donor(&t, "Лисина Вера", None, None, 2).await;
+            let said_yes = donor(&t, "ЛИСИНА ВЕРА", Some("lisina@x.ru"), None, 1).await;
+            t.store.set_contact(said_yes, Some(true), None).await.unwrap();
+            t.store.set_contact(said_no, Some(true), None).await.unwrap();
+            t.store.set_contact(said_no, Some(false), None).await.unwrap();
+            t.store.merge_donors(said_yes, said_no).await.unwrap();
+            assert_eq!(mailing_flags(&t, said_no).await, (0, 0));
+            assert!(mailing(&t).await.is_empty(), "nobody here may be written to");
+            // Un-merged, the one who consented is as she was.
+            t.store.unmerge_donors(merge).await.unwrap();
+            assert_eq!(mailing_flags(&t, glad).await, (1, 0));
+            assert_eq!(mailing(&t).await, ["kotov@x.ru"]);
+        }
+    }
+
+    on_both_engines! {
+        async fn anonymizing_either_donor_leaves_no_e_mail_in_the_merge(t: TestDb) {
+            let web = donor(&t, "Гусев Антон", Some("gusev.unique@x.ru"), None, 1).await;
+            let bank = donor(&t, "ГУСЕВ АНТОН", None, None, 2).await;
+            let merge = t.store.merge_donors(web, bank).await.unwrap();
+            t.store.gdpr_override("donor", bank, true, "просьба").await.unwrap();
+            t.store.gdpr_plan(date("2026-12-01")).await.unwrap();
+            t.store.gdpr_run(date("2027-01-05")).await.unwrap();
+            let gone: bool = one(&t.store, &format!("SELECT anonymized_at IS NOT NULL FROM donors WHERE id = {bank}")).await;
+            assert!(gone, "anonymized on request");
+            let kept: (Option<String>, Option<String>) = row(
+                &t.store,
+                &format!("SELECT CAST(into_before AS TEXT), CAST(into_after AS TEXT) FROM donor_merges WHERE id = {merge}"),
+            )
+            .await;
+            assert!(!format!("{kept:?}").contains("gusev"), "{kept:?}");
+            // Un-merged, the anonymized donor gets nothing back.
+            t.store.unmerge_donors(merge).await.unwrap();
+            let email: Option<String> = one(&t.store, &format!("SELECT email FROM donors WHERE id = {bank}")).await;
+            assert_eq!(email, None);
+        }
+    }
+
+    #[test]
+    fn the_command_line_takes_what_it_is_told() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (t, web, bank) = rt.block_on(async {
+            let t = TestDb::new().await;
+            let web = donor(&t, "Зайцева Ольга", Some("zaytseva@mail.ru"), Some("+79160001111"), 1).await;
+            let bank = donor(&t, "ЗАЙЦЕВА ОЛЬГА", Some("zaytseva@yandex.ru"), Some("+79160002222"), 2).await;
+            t.store.close().await;
+            (t, web, bank)
+        });
+        let bin = env!("CARGO_BIN_EXE_almoner");
+        let run = |args: &[&str]| {
+            std::process::Command::new(bin).arg("--db").arg(t.path()).env("USER", "kassir").args(args).output().unwrap()
+        };
+        let (web, bank) = (web.to_string(), bank.to_string());
+        let out = run(&["donor", "merge", &web, &bank, "--take", "email", "--keep", "email"]);
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("both name email"));
+        let out = run(&["donor", "merge", &web, &bank, "--take", "email"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let contacts = rt.block_on(async {
+            let store = almoner::store::Store::open(&t.path(), "tester").await.unwrap();
+            let r: (Option<String>, Option<String>) =
+                row(&store, &format!("SELECT email, phone FROM donors WHERE id = {bank}")).await;
+            store.close().await;
+            r
+        });
+        assert_eq!(
+            contacts,
+            (Some("zaytseva@mail.ru".into()), Some("+79160002222".into())),
+            "the phone is the kept one's"
+        );
     }
 }

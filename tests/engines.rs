@@ -191,6 +191,10 @@ async fn a_case_handed_over_funded_and_due_for_payment_alike_on_both_engines() {
             ("foundation_name", "Фонд"),
             ("foundation_inn", "7700000000"),
             ("foundation_account", "40703810000000000001"),
+            ("foundation_kpp", "770001001"),
+            ("foundation_bank", "ПАО Сбербанк"),
+            ("foundation_bic", "044525225"),
+            ("foundation_corr_account", "30101810400000000225"),
         ] {
             s.set_setting(k, v).await.unwrap();
         }
@@ -205,7 +209,7 @@ async fn a_case_handed_over_funded_and_due_for_payment_alike_on_both_engines() {
     }
     assert_eq!(seen[0], seen[1], "the engines differ");
     assert_eq!(seen[0].1.len(), 1);
-    assert!(seen[0].1[0].3.starts_with("Оплата по счету СЧ-1 от 2026-03-01 за лечение"), "{:?}", seen[0]);
+    assert!(seen[0].1[0].3.starts_with("Оплата по счету СЧ-1 от 01.03.2026 за лечение"), "{:?}", seen[0]);
 }
 
 #[tokio::test]

@@ -369,35 +369,285 @@ on_both_engines! {
     }
 }
 
+/// The foundation's details a payment order needs, all of them.
+const FOUNDATION: [(&str, &str); 7] = [
+    ("foundation_name", "БФ «Помощь»"),
+    ("foundation_inn", "7701000001"),
+    ("foundation_kpp", "770101001"),
+    ("foundation_account", "40703810000000000001"),
+    ("foundation_bank", "ПАО Сбербанк"),
+    ("foundation_bic", "044525225"),
+    ("foundation_corr_account", "30101810400000000225"),
+];
+
+async fn foundation_details(t: &TestDb) {
+    for (k, v) in FOUNDATION {
+        t.store.set_setting(k, v).await.unwrap();
+    }
+}
+
+/// A case in payment whose invoice has the payee's bank details.
+async fn payable_case(t: &TestDb, invoice: &str) -> i64 {
+    let case = case_in_payment(t, invoice).await;
+    t.store.set_invoice_bank(case, "7701234567", "40603810000000000009", "044525225").await.unwrap();
+    case
+}
+
+/// Local time on a day, for an export made then.
+fn at(day: &str, hour: u32) -> chrono::DateTime<chrono::Local> {
+    use chrono::TimeZone;
+    chrono::Local.from_local_datetime(&date(day).and_hms_opt(hour, 0, 0).unwrap()).single().unwrap()
+}
+
+/// The file's lines, decoded from CP1251.
+fn lines_of(bytes: &[u8]) -> Vec<String> {
+    almoner::import::decode_lines(bytes, false).0
+}
+
+/// `number → case` of an export's orders.
+fn numbered(done: &almoner::import::export::PaymentOrders) -> Vec<(i64, i64)> {
+    done.orders.iter().map(|o| (o.number, o.case)).collect()
+}
+
 on_both_engines! {
     async fn payment_orders_export_for_the_bank_and_read_back(t: TestDb) {
         let case = case_in_payment(&t, "СЧ-77").await;
-        let e = t.store.payment_orders_due().await.unwrap_err().to_string();
+        let file = t.dir.path().join("orders.txt");
+        let e = t.store.export_payment_orders(&file, at("2026-11-02", 10)).await.unwrap_err().to_string();
         assert!(e.contains("foundation's own details are not set"), "{e}");
-        t.store.set_setting("foundation_name", "БФ «Помощь»").await.unwrap();
-        t.store.set_setting("foundation_inn", "7701000001").await.unwrap();
+        foundation_details(&t).await;
         assert!(t.store.set_setting("foundation_account", "4070381").await.unwrap_err().to_string().contains("20 digits"));
-        t.store.set_setting("foundation_account", "40703810000000000001").await.unwrap();
-        let e = t.store.payment_orders_due().await.unwrap_err().to_string();
+        let e = t.store.export_payment_orders(&file, at("2026-11-02", 10)).await.unwrap_err().to_string();
         assert!(e.contains(&format!("case {case} lack the payee's INN")), "{e}");
+        assert!(!file.exists());
         assert!(t.store.set_invoice_bank(case, "77012", "40603810000000000009", "044525225").await.is_err());
         t.store.set_invoice_bank(case, "7701234567", "40603810000000000009", "044525225").await.unwrap();
-        let (payer, orders) = t.store.payment_orders_due().await.unwrap();
-        let bytes = almoner::import::export::payment_orders_1c(&payer, &orders, date("2026-04-02"), chrono::NaiveTime::MIN);
+        let done = t.store.export_payment_orders(&file, at("2026-11-02", 10)).await.unwrap();
+        assert_eq!(done.orders.len(), 1);
+        let number = done.orders[0].number;
+        let bytes = std::fs::read(&file).unwrap();
         assert!(std::str::from_utf8(&bytes).is_err(), "CP1251, not UTF-8");
-        assert!(bytes.windows(2).filter(|w| w == b"\r\n").count() > 20, "CRLF line ends");
+        assert!(bytes.windows(2).filter(|w| w == b"\r\n").count() > 30, "CRLF line ends");
+        assert!(!bytes.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'), "no bare LF");
+        // What a bank client reads in a `1c_to_kl` file: the header, then each order in full.
+        let lines = lines_of(&bytes);
+        for want in [
+            "1CClientBankExchange",
+            "ВерсияФормата=1.03",
+            "Кодировка=Windows",
+            "Отправитель=almoner",
+            "ДатаСоздания=02.11.2026",
+            "ВремяСоздания=10:00:00",
+            "ДатаНачала=02.11.2026",
+            "ДатаКонца=02.11.2026",
+            "РасчСчет=40703810000000000001",
+            "Документ=Платежное поручение",
+            "СекцияДокумент=Платежное поручение",
+            &format!("Номер={number}"),
+            "Дата=02.11.2026",
+            "Сумма=1000.00",
+            "ПлательщикСчет=40703810000000000001",
+            "Плательщик=ИНН 7701000001 БФ «Помощь»",
+            "ПлательщикИНН=7701000001",
+            "ПлательщикКПП=770101001",
+            "Плательщик1=БФ «Помощь»",
+            "ПлательщикРасчСчет=40703810000000000001",
+            "ПлательщикБанк1=ПАО Сбербанк",
+            "ПлательщикБИК=044525225",
+            "ПлательщикКорсчет=30101810400000000225",
+            "ПолучательСчет=40603810000000000009",
+            "Получатель=ИНН 7701234567 НМИЦ ДГОИ",
+            "ПолучательИНН=7701234567",
+            "Получатель1=НМИЦ ДГОИ",
+            "ПолучательРасчСчет=40603810000000000009",
+            "ПолучательБИК=044525225",
+            "ВидОплаты=01",
+            "Очередность=5",
+            "КонецДокумента",
+            "КонецФайла",
+        ] {
+            assert!(lines.iter().any(|l| l == want), "no line {want:?} in {lines:#?}");
+        }
+        assert_eq!(lines.last().map(String::as_str), Some("КонецФайла"));
+        // Every date in the file, the purpose's too, is ДД.ММ.ГГГГ.
+        let purpose = lines.iter().find_map(|l| l.strip_prefix("НазначениеПлатежа=")).unwrap();
+        assert!(purpose.starts_with("Оплата по счету СЧ-77 от 01.03.2026 за лечение"), "{purpose}");
+        assert!(purpose.ends_with("Без НДС"), "{purpose}");
+        let iso = regex_free_iso(&lines);
+        assert!(iso.is_empty(), "ISO dates in the file: {iso:?}");
+        // almoner's own parser reads it back: an order going out of the foundation's account.
         let r = parse(&bytes, None).unwrap();
         assert_eq!(r.encoding, "windows-1251");
+        assert!(r.errors.is_empty() && r.warnings.is_empty(), "{:?} {:?}", r.errors, r.warnings);
         assert_eq!(r.payments.len(), 1);
         let p = &r.payments[0];
         assert_eq!(
             (p.direction, p.amount, p.payee.inn.as_deref()),
             (almoner::import::Direction::Outgoing, rub("1000"), Some("7701234567"))
         );
-        // The bank pays it; the statement comes back; the case is paid.
+        assert_eq!(p.payer.account.as_deref(), Some("40703810000000000001"));
+        assert_eq!(p.own_account.as_deref(), Some("40703810000000000001"));
+        assert_eq!((p.number.as_str(), p.date), (number.to_string().as_str(), date("2026-11-02")));
+        assert!(p.purpose.contains("от 01.03.2026"), "{}", p.purpose);
+        // The bank pays it; the statement comes back; the case is paid, and no longer due.
         let done = t.store.import(&r, "orders.txt", "sha").await.unwrap();
         assert_eq!(done.pays, 1);
         assert_eq!(t.store.case(case).await.unwrap().stage, almoner::domain::Stage::Paid);
+        let e = t.store.export_payment_orders(&t.dir.path().join("none.txt"), at("2026-11-03", 10)).await.unwrap_err();
+        assert!(e.to_string().contains("nothing to export"), "{e}");
+        assert!(!t.dir.path().join("none.txt").exists());
+    }
+}
+
+/// `YYYY-MM-DD` anywhere in the lines (no regex crate in the tests).
+fn regex_free_iso(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| {
+            let b = l.as_bytes();
+            b.windows(10).any(|w| {
+                w.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+on_both_engines! {
+    async fn payment_orders_are_refused_naming_each_missing_bank_detail(t: TestDb) {
+        let case = payable_case(&t, "СЧ-5").await;
+        for (k, v) in &FOUNDATION[..2] {
+            t.store.set_setting(k, v).await.unwrap();
+        }
+        t.store.set_setting("foundation_account", "40703810000000000001").await.unwrap();
+        // Each new setting is checked as it is set.
+        for (k, bad, why) in [
+            ("foundation_bic", "04452522", "9 digits"),
+            ("foundation_kpp", "7701010011", "9 digits"),
+            ("foundation_corr_account", "301018104000000002", "20 digits"),
+            ("foundation_bank", "  ", "unknown setting"),
+        ] {
+            let e = t.store.set_setting(k, bad).await.unwrap_err().to_string();
+            assert!(e.contains(why), "{k}={bad:?}: {e}");
+        }
+        let file = t.dir.path().join("orders.txt");
+        let before = fingerprint(&t.store).await;
+        let e = t.store.export_payment_orders(&file, at("2026-11-02", 10)).await.unwrap_err().to_string();
+        for k in ["foundation_kpp", "foundation_bank", "foundation_bic", "foundation_corr_account"] {
+            assert!(e.contains(&format!("almoner config set {k} ")), "{k}: {e}");
+        }
+        for k in ["foundation_name", "foundation_inn", "foundation_account"] {
+            assert!(!e.contains(&format!("config set {k} ")), "{k} is set: {e}");
+        }
+        assert!(e.contains("nothing was written"), "{e}");
+        assert!(!file.exists() && !file.with_extension("part").exists(), "a file was written");
+        assert_eq!(before, fingerprint(&t.store).await, "a refused export recorded something");
+        // Only what is still missing is named.
+        t.store.set_setting("foundation_bic", "044525225").await.unwrap();
+        t.store.set_setting("foundation_bank", "ПАО Сбербанк").await.unwrap();
+        let e = t.store.export_payment_orders(&file, at("2026-11-02", 10)).await.unwrap_err().to_string();
+        assert!(e.contains("foundation_kpp, foundation_corr_account missing"), "{e}");
+        assert!(!e.contains("config set foundation_bic"), "{e}");
+        assert!(!file.exists());
+        foundation_details(&t).await;
+        let done = t.store.export_payment_orders(&file, at("2026-11-02", 10)).await.unwrap();
+        assert_eq!(numbered(&done), vec![(1, case)], "the refused exports used up no number");
+        assert!(file.exists());
+    }
+}
+
+on_both_engines! {
+    async fn payment_order_numbers_are_never_given_twice(t: TestDb) {
+        foundation_details(&t).await;
+        let a = payable_case(&t, "СЧ-1").await;
+        let b = payable_case(&t, "СЧ-2").await;
+        let first = t.store.export_payment_orders(&t.dir.path().join("1.txt"), at("2026-11-02", 10)).await.unwrap();
+        let mut got = numbered(&first);
+        got.sort_by_key(|g| g.1);
+        assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), vec![a, b]);
+        assert_ne!(got[0].0, got[1].0, "two invoices, one number: {got:?}");
+        let (na, nb) = (got[0].0, got[1].0);
+        // A third case comes due: the two keep their numbers, it gets one of its own.
+        let c = payable_case(&t, "СЧ-3").await;
+        let second = t.store.export_payment_orders(&t.dir.path().join("2.txt"), at("2026-11-03", 10)).await.unwrap();
+        let mut again = numbered(&second);
+        again.sort_by_key(|g| g.1);
+        let nc = again.iter().find(|g| g.1 == c).unwrap().0;
+        assert_eq!(again, vec![(na, a), (nb, b), (nc, c)]);
+        assert!(nc != na && nc != nb);
+        // An invoice changed since its export is another document: a new number, and a warning.
+        t.store.set_invoice_bank(b, "7701234567", "40603810000000000017", "044525225").await.unwrap();
+        let third = t.store.export_payment_orders(&t.dir.path().join("3.txt"), at("2026-11-04", 10)).await.unwrap();
+        let nb2 = third.orders.iter().find(|o| o.case == b).unwrap().number;
+        assert!(![na, nb, nc].contains(&nb2), "{nb2} was given before");
+        let warned = third.before.iter().find(|w| w.case == b).unwrap().note(date("2026-11-04"));
+        assert!(
+            warned.contains(&format!("order {nb} for case {b} was last exported on 03.11.2026"))
+                && warned.contains(&format!("it is order {nb2} now"))
+                && warned.contains(&format!("does not carry out order {nb} too")),
+            "{warned}"
+        );
+        // Two exports at the same moment, by two people: one number per invoice, and no number
+        // for two invoices.
+        let d = payable_case(&t, "СЧ-4").await;
+        let (anna, boris) = (t.as_actor("anna").await, t.as_actor("boris").await);
+        let (fa, fb) = (t.dir.path().join("anna.txt"), t.dir.path().join("boris.txt"));
+        let (x, y) = tokio::join!(
+            anna.export_payment_orders(&fa, at("2026-11-05", 10)),
+            boris.export_payment_orders(&fb, at("2026-11-05", 10))
+        );
+        let (mut x, mut y) = (numbered(&x.unwrap()), numbered(&y.unwrap()));
+        x.sort_by_key(|g| g.1);
+        y.sort_by_key(|g| g.1);
+        assert_eq!(x, y, "the same invoices, the same orders");
+        let nd = x.iter().find(|g| g.1 == d).unwrap().0;
+        assert!(![na, nb, nc, nb2].contains(&nd), "{nd} was given before");
+        let all: std::collections::BTreeSet<i64> = x.iter().map(|g| g.0).collect();
+        assert_eq!(all.len(), 4, "{x:?}");
+        anna.close().await;
+        boris.close().await;
+    }
+}
+
+on_both_engines! {
+    async fn a_re_export_says_when_each_order_was_exported_before(t: TestDb) {
+        foundation_details(&t).await;
+        let case = payable_case(&t, "СЧ-9").await;
+        let first_file = t.dir.path().join("orders.txt");
+        let first = t.store.export_payment_orders(&first_file, at("2026-11-02", 10)).await.unwrap();
+        assert!(first.before.is_empty(), "{:?}", first.before);
+        let number = first.orders[0].number;
+        // Anna exports again three days later: the same document, and she is told of the first.
+        let anna = t.as_actor("anna").await;
+        let again_file = t.dir.path().join("again.txt");
+        let again = anna.export_payment_orders(&again_file, at("2026-11-05", 9)).await.unwrap();
+        assert_eq!((again.orders[0].number, again.orders[0].date), (number, date("2026-11-02")));
+        let note = again.before[0].note(date("2026-11-05"));
+        assert_eq!(
+            note,
+            format!(
+                "order {number} for case {case} was exported on 02.11.2026 at 10:00 by tester to {}: written again with the same number and date (02.11.2026)",
+                first_file.display()
+            )
+        );
+        let lines = lines_of(&std::fs::read(&again_file).unwrap());
+        let numbered_line = format!("Номер={number}");
+        for want in [&numbered_line, "Дата=02.11.2026", "ДатаНачала=02.11.2026", "ДатаКонца=05.11.2026", "ДатаСоздания=05.11.2026"] {
+            assert!(lines.iter().any(|l| l == want), "no {want:?} in {lines:#?}");
+        }
+        // Later still: the last export and how many, and a word on the order's age.
+        let late = t.store.export_payment_orders(&t.dir.path().join("late.txt"), at("2026-11-20", 9)).await.unwrap();
+        assert_eq!(late.orders[0].number, number);
+        let note = late.before[0].note(date("2026-11-20"));
+        assert!(
+            note.contains(&format!(
+                "last exported on 05.11.2026 at 09:00 by anna to {} (2 exports in all)",
+                again_file.display()
+            )),
+            "{note}"
+        );
+        assert!(note.contains("within 10 days of its date"), "{note}");
+        anna.close().await;
     }
 }
 
@@ -652,5 +902,25 @@ on_both_engines! {
         let e = t.store.undo_import(again.batch.unwrap()).await.unwrap_err().to_string();
         assert!(e.contains(&format!("case {case} is closed")), "{e}");
         assert_eq!(before, fingerprint(&t.store).await, "a refused undo wrote something");
+    }
+}
+
+on_both_engines! {
+    async fn a_gift_in_euros_is_refused_for_a_rouble_case_by_the_preview_as_by_the_commit(t: TestDb) {
+        let case = fundraising_case(&t, rub("5000")).await;
+        let text = ":20:EUR1\r\n:25:DE12345678/0001\r\n:28C:1/1\r\n:60F:C260301EUR0,00\r\n\
+                    :61:260302C1405,31NTRFREF1\r\n:86:Spende\r\n:62F:C260302EUR1405,31\r\n-\r\n";
+        let r = parse(text.as_bytes(), None).unwrap();
+        let mut decisions = Decisions::default();
+        decisions.by_line.insert(5, Some(case));
+        let before = fingerprint(&t.store).await;
+        for dry_run in [true, false] {
+            let e = t.store.import_decided(&r, "eur.940", "e", decisions.clone(), dry_run).await.unwrap_err().to_string();
+            assert!(e.contains("a gift in EUR cannot be designated to case") && e.contains("raises RUB"), "{e}");
+        }
+        assert_eq!(before, fingerprint(&t.store).await);
+        // Kept unrestricted it goes in, in euros, and the preview row says so.
+        let p = t.store.import(&r, "eur.940", "e").await.unwrap();
+        assert_eq!((p.new, p.rows[0].currency.as_str()), (1, "EUR"));
     }
 }

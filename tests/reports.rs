@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use almoner::domain::{Program, Stage};
+use almoner::domain::{Money, Program, Stage};
 use almoner::legacy::{self, Mapping};
 use almoner::store::Plan;
 use common::*;
@@ -413,5 +413,33 @@ on_both_engines! {
         assert_eq!((unfilled, wrong, wrong_stay), (0, 0, 0));
         let left: i64 = one(s, "SELECT COUNT(*) FROM stage_changes WHERE from_stage IS NOT NULL").await;
         assert!(stays == left && stays > 10, "{stays} stays of {left} changes that left a stage");
+    }
+}
+
+on_both_engines! {
+    async fn a_gift_in_another_currency_is_reported_beside_the_roubles_never_added_in(t: TestDb) {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        let mut rub = common::donation(common::rub("1000"), almoner::domain::Designation::Unrestricted);
+        rub.received_on = day(2);
+        t.store.new_donation(&rub).await.unwrap();
+        let mut eur = rub.clone();
+        eur.amount = common::rub("1405.31");
+        eur.currency = "EUR".parse().unwrap();
+        t.store.new_donation(&eur).await.unwrap();
+        let r = t.store.stage_report(day(1), day(31), None).await.unwrap();
+        assert_eq!(r.raised, common::rub("1000"));
+        assert_eq!(r.other_currencies.get("EUR"), Some(&common::rub("1405.31")), "{:?}", r.other_currencies);
+        // The board's sums are in roubles: a case raising euros is counted, not added in.
+        let case = fundraising_case(&t, common::rub("5000")).await;
+        let fundraising = |all: Vec<almoner::domain::StageSummary>| {
+            all.into_iter().find(|s| s.stage == Stage::Fundraising).map(|s| (s.cases, s.target)).unwrap()
+        };
+        let before = fundraising(t.store.summary().await.unwrap());
+        raw(&t.store, &format!("UPDATE cases SET currency = 'EUR' WHERE id = {case}")).await;
+        let after = fundraising(t.store.summary().await.unwrap());
+        assert_eq!(after, (before.0, before.1 - common::rub("5000")));
+        let filtered = almoner::store::CaseQuery { program: Some(Program::Treatment), ..Default::default() };
+        let by_program = fundraising(t.store.stage_totals(&filtered).await.unwrap());
+        assert_eq!(by_program, (1, Money::ZERO), "the filtered sums leave it out too");
     }
 }

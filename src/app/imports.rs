@@ -234,6 +234,12 @@ async fn import_pending(
 
 pub async fn run(app: &mut App, cmd: Command) -> AppResult {
     let n = app.imports.len();
+    // The case a payment is designated to, looked up at once: one in another currency is refused
+    // when it is chosen, not when the file is imported.
+    let chosen = match (&cmd, &app.imports.preview) {
+        (Command::Designate(Some(case)), Some(_)) => Some(app.store.case(*case).await.map_err(|e| e.to_string())?),
+        _ => None,
+    };
     let im = &mut app.imports;
     match cmd {
         Command::Up | Command::Down | Command::PageUp | Command::PageDown | Command::Top | Command::Bottom => {
@@ -305,6 +311,13 @@ pub async fn run(app: &mut App, cmd: Command) -> AppResult {
             let result = match (&cmd, row.status, row.designated) {
                 (_, status, _) if status != RowStatus::New => {
                     Err(format!("line {}: only a new donation can be designated", row.line))
+                }
+                (Command::Designate(Some(case)), ..) if chosen.as_ref().is_some_and(|c| c.currency != row.currency) => {
+                    let raises = chosen.as_ref().map(|c| c.currency.to_string()).unwrap_or_default();
+                    Err(format!(
+                        "line {}: a gift in {} cannot go to case {case}, which raises {raises}: choose a case in {}, or none",
+                        row.line, row.currency, row.currency
+                    ))
                 }
                 (Command::Designate(Some(case)), ..) => {
                     im.choices.insert(key.clone(), *case);

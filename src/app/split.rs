@@ -72,11 +72,18 @@ impl Split {
         }
         let mut split = Split { donation: d, rows: Vec::new(), selected: 0, editor: line_editor("") };
         split.load_rows(store).await?;
+        if split.rows.is_empty() {
+            let c = split.donation.currency;
+            return Err(format!(
+                "donation {donation} is in {c}, and no case raises money in {c}: a gift is placed only on a case in its own currency (see the README, money in another currency)"
+            ));
+        }
         Ok(split)
     }
 
     async fn load_rows(&mut self, store: &Store) -> AppResult {
-        let cases = store.fundraising_figures().await.map_err(|e| e.to_string())?;
+        // Only cases in the gift's own currency are offered: one in another could never take it.
+        let cases = store.fundraising_figures(self.donation.currency).await.map_err(|e| e.to_string())?;
         let typed: Vec<(i64, String, bool)> =
             self.rows.iter().map(|r| (r.case_id, r.input.clone(), r.marked)).collect();
         let current = self.rows.get(self.selected).map(|r| r.case_id);

@@ -331,6 +331,10 @@ pub struct NewCaseArgs {
     /// The case will be published (a publication consent becomes required).
     #[arg(long)]
     pub publish: bool,
+    /// What the case raises (RUB unless a clinic abroad bills in, say, EUR); only gifts in
+    /// that currency can be placed on it.
+    #[arg(long, default_value = "RUB", value_parser = parse_word::<crate::domain::Currency>)]
+    pub currency: crate::domain::Currency,
     #[arg(long)]
     pub json: bool,
 }
@@ -501,6 +505,12 @@ pub enum ProfileCommand {
 #[derive(Subcommand, Debug)]
 pub enum PaymentsCommand {
     /// Write a payment order per invoice of every case in payment, for the bank client to load.
+    ///
+    /// Needs the foundation's details (config set foundation_name, foundation_inn, foundation_kpp,
+    /// foundation_account, foundation_bank, foundation_bic, foundation_corr_account). New orders are
+    /// numbered by the database, never a number given before; an order exported before for the
+    /// same, unchanged invoice is written again with its number and date, and the export says when
+    /// and to which file it went before.
     Export {
         /// Only 1c (1CClientBankExchange, CP1251, CRLF) for now.
         #[arg(long, default_value = "1c")]

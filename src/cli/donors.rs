@@ -1,9 +1,11 @@
-//! `almoner donor duplicates` and `almoner donor keep-apart`: likely duplicate
-//! donors, and the decision that two of them are two people.
+//! `almoner donor duplicates`, `almoner donor merge` and `almoner donor
+//! keep-apart`: likely duplicate donors, and the decision that two of them are
+//! one person or two.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use super::table::Table;
+use crate::app::donor_pairs::Contact;
 use crate::store::{DonorPair, DonorSide, Store};
 
 pub async fn duplicates(store: &Store, as_json: bool, limit: usize) -> Result<()> {
@@ -48,5 +50,25 @@ fn side(d: &DonorSide, reason: &str) -> Vec<String> {
 pub async fn keep_apart(store: &Store, a: i64, b: i64, reason: Option<&str>) -> Result<()> {
     let id = store.keep_donors_apart(a, b, reason).await?;
     println!("donors {a} and {b} kept apart (decision {id}): no longer offered as duplicates");
+    Ok(())
+}
+
+/// Merges FROM into INTO: INTO keeps its own e-mail and phone, unless `take`
+/// names them, and fills its gaps from FROM's, unless `keep` names them.
+pub async fn merge(store: &Store, from: i64, into: i64, take: &[Contact], keep: &[Contact]) -> Result<()> {
+    if let Some(c) = take.iter().find(|c| keep.contains(c)) {
+        bail!("--take and --keep both name {}: say which donor's {0} donor {into} ends with", c.word());
+    }
+    let choice = |c: Contact| {
+        if take.contains(&c) {
+            Some(true)
+        } else if keep.contains(&c) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    let id = store.merge_donors_taking(from, into, choice(Contact::Email), choice(Contact::Phone)).await?;
+    println!("donor {from} merged into donor {into} (merge {id}; undo with `almoner donor unmerge {id}`)");
     Ok(())
 }

@@ -291,22 +291,24 @@ fn check_profile(path: &std::path::Path, file: Option<&std::path::Path>) -> Resu
     Ok(())
 }
 
-/// `almoner payments export --format 1c FILE`.
+/// `almoner payments export --format 1c FILE`: numbers new orders, writes every order due, and
+/// says which were exported before (written again with the same number and date).
 pub async fn export(store: &Store, format: &str, file: &std::path::Path) -> Result<()> {
     if format != "1c" {
         anyhow::bail!("unknown export format {format:?}: only 1c for now");
     }
-    let (payer, orders) = store.payment_orders_due().await?;
-    if orders.is_empty() {
-        anyhow::bail!("no case is waiting for payment: nothing to export");
-    }
     let now = chrono::Local::now();
-    let bytes = crate::import::export::payment_orders_1c(&payer, &orders, now.date_naive(), now.time());
-    // Written beside, then renamed: a cut-off run never leaves half a file for the bank.
-    let tmp = file.with_extension("part");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
-    let total: crate::domain::Money = orders.iter().map(|o| o.amount).sum();
-    println!("{}: {} payment order(s), {} in all", file.display(), orders.len(), total.en());
+    let done = store.export_payment_orders(file, now).await?;
+    for b in &done.before {
+        println!("note: {}", b.note(now.date_naive()));
+    }
+    let numbers: Vec<String> = done.orders.iter().map(|o| o.number.to_string()).collect();
+    println!(
+        "{}: {} payment order(s) ({}), {} in all",
+        file.display(),
+        done.orders.len(),
+        numbers.join(", "),
+        done.total().en()
+    );
     Ok(())
 }

@@ -190,9 +190,8 @@ async fn dispatch(store: &Store, command: &Command) -> Result<()> {
                 file.display()
             );
         }
-        Command::Donor(args::DonorCommand::Merge { from, into }) => {
-            let id = store.merge_donors(*from, *into).await?;
-            println!("donor {from} merged into donor {into} (merge {id}; undo with `almoner donor unmerge {id}`)");
+        Command::Donor(args::DonorCommand::Merge { from, into, take, keep }) => {
+            donors::merge(store, *from, *into, take, keep).await?
         }
         Command::Queue { role, json, limit, cmd } => work::queue(store, *role, *json, *limit, cmd.as_ref()).await?,
         Command::User(u) => work::user(store, u).await?,
@@ -268,6 +267,7 @@ async fn case(store: &Store, c: &CaseCommand) -> Result<()> {
                 target: n.target.unwrap_or(Money::ZERO),
                 responsible: n.responsible.clone(),
                 published: n.publish,
+                currency: n.currency,
             };
             let id = store.new_case(&new).await?;
             if n.json {

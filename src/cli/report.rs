@@ -64,11 +64,19 @@ fn stages_text(r: &StageReport) -> String {
         s.push_str(&format!("  {:<14} {:<15} {:>6}\n", e.stage.as_str(), e.program.as_str(), e.cases));
     }
     s.push_str(&format!(
-        "\nraised {}   placed on cases {}   paid to clinics {}\n\ntime in stage (days)      cases  median    p90\n",
+        "\nraised {} RUB   placed on cases {} RUB   paid to clinics {} RUB\n",
         r.raised.plain(),
         r.placed.plain(),
         r.paid.plain()
     ));
+    if !r.other_currencies.is_empty() {
+        let other: Vec<String> = r.other_currencies.iter().map(|(c, m)| format!("{} {c}", m.plain())).collect();
+        s.push_str(&format!(
+            "also received, in other currencies (not converted, not in the figures): {}\n",
+            other.join(", ")
+        ));
+    }
+    s.push_str("\ntime in stage (days)      cases  median    p90\n");
     for t in &r.time_in_stage {
         s.push_str(&format!("  {:<22} {:>6} {:>7.1} {:>6.1}\n", t.stage.as_str(), t.cases, t.median_days, t.p90_days));
     }

@@ -125,8 +125,18 @@ pub enum UserCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum DonorCommand {
-    /// Donor FROM is donor INTO: its donations (with their allocations) and subscriptions move there.
-    Merge { from: i64, into: i64 },
+    /// Donor FROM is donor INTO: its donations (with their allocations) and subscriptions move there,
+    /// and INTO takes FROM's e-mail, phone and consent to mailings where it has none.
+    Merge {
+        from: i64,
+        into: i64,
+        /// Contacts (email, phone) INTO takes from FROM even where it has its own.
+        #[arg(long, value_delimiter = ',', value_parser = parse_word::<crate::app::donor_pairs::Contact>)]
+        take: Vec<crate::app::donor_pairs::Contact>,
+        /// Contacts (email, phone) INTO keeps as they are, even where it has none.
+        #[arg(long, value_delimiter = ',', value_parser = parse_word::<crate::app::donor_pairs::Contact>)]
+        keep: Vec<crate::app::donor_pairs::Contact>,
+    },
     /// Take merge MERGE back: its donations and subscriptions return.
     Unmerge { merge: i64 },
     /// Likely duplicate donors, strongest first, each with why and both donors' gifts and total.

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::db::{Exec, Get};
 use super::{Store, Tx, audit, donations, invariants, now, q};
 use crate::domain::stage::{GateFacts, check_transition};
-use crate::domain::{DocKind, Money, Program, Stage};
+use crate::domain::{Currency, DocKind, Money, Program, Stage};
 use crate::error::{Error, Result};
 
 /// Who a new case is for.
@@ -29,6 +29,9 @@ pub struct NewCase {
     pub target: Money,
     pub responsible: Option<String>,
     pub published: bool,
+    /// What the case raises: roubles, or another currency for a clinic abroad (its gifts must
+    /// come in that currency too).
+    pub currency: Currency,
 }
 
 /// Stage and program of a case, read inside a transaction.
@@ -204,8 +207,8 @@ pub(crate) async fn insert_case(tx: &mut Tx, actor: &str, new: &NewCase) -> Resu
         }
     };
     let id: i64 = q(
-        "INSERT INTO cases (beneficiary_id, program, clinic, diagnosis, stage, target, responsible, published, stage_since, created_at)
-         VALUES ($1, $2, $3, $4, 'qualification', $5, $6, $7, $8, $9) RETURNING id",
+        "INSERT INTO cases (beneficiary_id, program, clinic, diagnosis, stage, target, responsible, published, stage_since, created_at, currency)
+         VALUES ($1, $2, $3, $4, 'qualification', $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(beneficiary)
     .bind(new.program.as_str())
@@ -216,6 +219,7 @@ pub(crate) async fn insert_case(tx: &mut Tx, actor: &str, new: &NewCase) -> Resu
     .bind(new.published as i64)
     .bind(at)
     .bind(at)
+    .bind(new.currency.as_str())
     .scalar(tx)
     .await?;
     q("INSERT INTO stage_changes (case_id, from_stage, to_stage, at, by_user, reason) VALUES ($1, NULL, 'qualification', $2, $3, 'application received')")

@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 
 /// id, kind, name key, INN, e-mail, phone.
 type FactsRow = (i64, String, Option<String>, Option<String>, Option<String>, Option<String>);
-/// id, kind, name, INN, e-mail, phone, gifts, total, donors merged in.
-type SideRow = (i64, String, String, Option<String>, Option<String>, Option<String>, i64, i64, i64);
+/// id, kind, name, INN, e-mail, phone, consent, do not contact, gifts, total, donors merged in.
+type SideRow = (i64, String, String, Option<String>, Option<String>, Option<String>, bool, bool, i64, i64, i64);
 /// merged into, name key, INN, e-mail, phone, kind.
 type KeepRow = (Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>, String);
 
@@ -32,6 +32,10 @@ pub struct DonorSide {
     pub inn: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// Agreed to be written to.
+    pub consent: bool,
+    /// Asked not to be contacted.
+    pub do_not_contact: bool,
     /// Donations on record.
     pub gifts: i64,
     /// Their sum in roubles.
@@ -59,6 +63,11 @@ impl DonorPair {
             _ => a.gifts >= b.gifts,
         };
         if keep_a { (b.id, a.id) } else { (a.id, b.id) }
+    }
+
+    /// The two as a merge takes them: (the one merged away, the one kept).
+    pub fn merged_and_kept(&self) -> (&DonorSide, &DonorSide) {
+        if self.direction().0 == self.a.id { (&self.a, &self.b) } else { (&self.b, &self.a) }
     }
 }
 
@@ -108,7 +117,7 @@ impl Store {
         let list = json_values(conn.is_pg(), 1, "BIGINT");
         for chunk in ids.chunks(500) {
             let rows: Vec<SideRow> = q(format!(
-                "SELECT o.id, o.kind, o.name, o.inn, o.email, o.phone,
+                "SELECT o.id, o.kind, o.name, o.inn, o.email, o.phone, o.consent = 1, o.do_not_contact = 1,
                     (SELECT COUNT(*) FROM donations g WHERE g.donor_id = o.id),
                     (SELECT CAST(COALESCE(SUM(g.amount), 0) AS BIGINT) FROM donations g WHERE g.donor_id = o.id AND g.currency = 'RUB'),
                     (SELECT COUNT(*) FROM donors m WHERE m.merged_into = o.id)
@@ -117,9 +126,11 @@ impl Store {
             .bind(json!(chunk))
             .fetch_all(&mut conn)
             .await?;
-            for (id, kind, name, inn, email, phone, gifts, total, merged_in) in rows {
+            for (id, kind, name, inn, email, phone, consent, do_not_contact, gifts, total, merged_in) in rows {
                 let total = Money::from_minor(total);
-                sides.insert(id, DonorSide { id, kind, name, inn, email, phone, gifts, total, merged_in });
+                let side =
+                    DonorSide { id, kind, name, inn, email, phone, consent, do_not_contact, gifts, total, merged_in };
+                sides.insert(id, side);
             }
         }
         Ok(found

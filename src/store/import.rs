@@ -508,13 +508,12 @@ impl Store {
 /// with a stage-history row, its payment order and the document that showed it gone. Refused,
 /// naming the case, if a case has moved on since (closed, say): that is for a person to undo first.
 async fn undo_payment_orders(tx: &mut super::Tx, actor: &str, batch: i64, file: &str) -> Result<Vec<i64>> {
-    let orders: Vec<(i64, i64, String, Option<String>)> = q(
-        "SELECT p.id, p.case_id, c.stage, p.external_key FROM payment_orders p JOIN cases c ON c.id = p.case_id
-          WHERE p.batch_id = $1 ORDER BY p.id",
-    )
-    .bind(batch)
-    .fetch_all(&mut *tx)
-    .await?;
+    let orders: Vec<(i64, i64, String, Option<String>)> =
+        q("SELECT p.id, p.case_id, c.stage, p.external_key FROM payment_orders p JOIN cases c ON c.id = p.case_id
+          WHERE p.batch_id = $1 ORDER BY p.id")
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
     let mut cases = Vec::new();
     for (order, case, stage, key) in orders {
         if stage != Stage::Paid.as_str() {

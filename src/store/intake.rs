@@ -171,6 +171,7 @@ impl Store {
             target,
             responsible: None,
             published: app.publish,
+            currency: crate::domain::Currency::RUB,
         };
         let case = insert_case(&mut tx, self.actor(), &new).await?;
         q("UPDATE cases SET notes = $1 WHERE id = $2").bind(app.notes()).bind(case).execute(&mut tx).await?;

@@ -334,6 +334,10 @@ impl Store {
             "foundation_name" if !value.trim().is_empty() => {}
             "foundation_inn" => digits(key, value, &[10, 12])?,
             "foundation_account" => digits(key, value, &[20])?,
+            "foundation_kpp" => digits(key, value, &[9])?,
+            "foundation_bic" => digits(key, value, &[9])?,
+            "foundation_corr_account" => digits(key, value, &[20])?,
+            "foundation_bank" if !value.trim().is_empty() => {}
             _ if gdpr::SETTINGS.contains(&key) => {
                 if !value.trim().parse::<i64>().is_ok_and(|n| (1..=100).contains(&n)) {
                     return Err(Error::invalid(format!(
@@ -364,7 +368,7 @@ impl Store {
             }
             _ => {
                 return Err(Error::invalid(format!(
-                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_account, documents.PROGRAM, deadline.STAGE, intake_spool, publish_dir, gdpr.contact_years, gdpr.erase_years, gdpr.recent_months, gdpr.medical_years, unknown_users (read or none), processor.NAME (inn=… or account=…)"
+                    "unknown setting {key:?} (or an empty value): known settings are designated_policy, foundation_name, foundation_inn, foundation_kpp, foundation_account, foundation_bank, foundation_bic, foundation_corr_account, documents.PROGRAM, deadline.STAGE, intake_spool, publish_dir, gdpr.contact_years, gdpr.erase_years, gdpr.recent_months, gdpr.medical_years, unknown_users (read or none), processor.NAME (inn=… or account=…)"
                 )));
             }
         }

@@ -266,12 +266,14 @@ impl Store {
     pub async fn stage_totals(&self, query: &CaseQuery) -> Result<Vec<StageSummary>> {
         let pg = self.is_postgres();
         let search = search_query(&query.text, pg);
-        let totals = if query.program.is_none() && query.responsible.is_none() && search.is_none() {
+        let unfiltered = query.program.is_none() && query.responsible.is_none() && search.is_none();
+        let totals = if unfiltered {
             q("SELECT stage, COUNT(*), CAST(COALESCE(SUM(target), 0) AS BIGINT), CAST(COALESCE(SUM(collected), 0) AS BIGINT)
                FROM cases GROUP BY stage")
         } else {
             q(format!(
-                "SELECT c.stage, COUNT(*), CAST(COALESCE(SUM(c.target), 0) AS BIGINT), CAST(COALESCE(SUM(c.collected), 0) AS BIGINT)
+                "SELECT c.stage, COUNT(*), CAST(COALESCE(SUM(CASE WHEN c.currency = 'RUB' THEN c.target ELSE 0 END), 0) AS BIGINT),
+                        CAST(COALESCE(SUM(CASE WHEN c.currency = 'RUB' THEN c.collected ELSE 0 END), 0) AS BIGINT)
                  FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE {} GROUP BY c.stage",
                 case_filter(pg)
             ))
@@ -280,11 +282,25 @@ impl Store {
             .bind(query.responsible.clone())
             .bind(search)
         };
-        let found: Vec<(String, i64, i64, i64)> = totals.fetch_all(&mut self.conn().await?).await?;
+        let mut conn = self.conn().await?;
+        let found: Vec<(String, i64, i64, i64)> = totals.fetch_all(&mut conn).await?;
+        // The sums are in roubles: cases raising another currency (few, on their own index) are
+        // counted but taken out of the sums (a filtered query sums roubles only itself).
+        let other: Vec<(String, i64, i64, i64)> = if unfiltered {
+            q("SELECT stage, COUNT(*), CAST(COALESCE(SUM(target), 0) AS BIGINT), CAST(COALESCE(SUM(collected), 0) AS BIGINT)
+               FROM cases WHERE currency <> 'RUB' GROUP BY stage")
+            .fetch_all(&mut conn)
+            .await?
+        } else {
+            Vec::new()
+        };
         let mut out = Vec::new();
         for stage in Stage::ALL {
-            let (cases, target, collected) =
-                found.iter().find(|(s, ..)| s == stage.as_str()).map(|(_, n, t, c)| (*n, *t, *c)).unwrap_or_default();
+            let pick = |rows: &[(String, i64, i64, i64)]| {
+                rows.iter().find(|(s, ..)| s == stage.as_str()).map(|(_, n, t, c)| (*n, *t, *c)).unwrap_or_default()
+            };
+            let ((cases, target, collected), (_, other_target, other_collected)) = (pick(&found), pick(&other));
+            let (target, collected) = (target - other_target, collected - other_collected);
             out.push(StageSummary {
                 stage: *stage,
                 cases,
@@ -297,11 +313,17 @@ impl Store {
 
     /// Every fundraising case, oldest fundraising first, with just what the
     /// split screen shows: id, beneficiary, program, target, collected.
-    pub async fn fundraising_figures(&self) -> Result<Vec<(i64, String, Program, Money, Money)>> {
+    /// The cases raising money in `currency` (a gift is placed only in its own currency), oldest
+    /// fundraiser first: id, child, program, target, collected.
+    pub async fn fundraising_figures(
+        &self,
+        currency: crate::domain::Currency,
+    ) -> Result<Vec<(i64, String, Program, Money, Money)>> {
         let found: Vec<(i64, String, String, i64, i64)> = q(
             "SELECT c.id, b.full_name, c.program, c.target, c.collected FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
-             WHERE c.stage = 'fundraising' ORDER BY c.fundraising_since, c.id",
+             WHERE c.stage = 'fundraising' AND c.currency = $1 ORDER BY c.fundraising_since, c.id",
         )
+        .bind(currency.as_str())
         .fetch_all(&mut self.conn().await?)
         .await?;
         found

@@ -51,6 +51,9 @@ pub struct StageReport {
     pub paid: Money,
     pub time_in_stage: Vec<TimeInStage>,
     pub monthly: Vec<MonthChannel>,
+    /// Gifts received in the period in other currencies (never converted, so never in the
+    /// figures above): currency → sum.
+    pub other_currencies: BTreeMap<String, Money>,
 }
 
 impl Store {
@@ -162,11 +165,14 @@ impl Store {
             Box::pin(monthly_q)
         )?;
         let mut months: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+        let mut other_currencies: BTreeMap<String, Money> = BTreeMap::new();
         for (day, currency, channel, n, sum) in days {
             if currency == "RUB" {
                 let e = months.entry((day.get(..7).unwrap_or(&day).to_string(), channel)).or_default();
                 e.0 += n;
                 e.1 += sum;
+            } else {
+                *other_currencies.entry(currency).or_insert(Money::ZERO) += Money::from_minor(sum);
             }
         }
         let raised: i64 = months.values().map(|(_, sum)| sum).sum();
@@ -200,6 +206,7 @@ impl Store {
             placed: Money::from_minor(placed),
             paid: Money::from_minor(paid),
             time_in_stage,
+            other_currencies,
             monthly: months
                 .into_iter()
                 .map(|((month, channel), (donations, amount))| MonthChannel {

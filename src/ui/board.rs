@@ -60,7 +60,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 let days = (now - case.stage_since).num_days().max(0);
                 let name = format!("{} {}", case.id, case.beneficiary);
                 lines.push(Line::from(Span::styled(cell(&name, w, false), style.add_modifier(Modifier::BOLD))));
-                let target = if w >= 24 { app.lang.money(case.target) } else { app.lang.money_short(case.target) };
+                let target = match (w >= 24, case.currency == crate::domain::Currency::RUB) {
+                    (true, _) | (false, false) => app.lang.money_in(case.target, case.currency),
+                    (false, true) => app.lang.money_short(case.target),
+                };
                 let room = w.saturating_sub(target.chars().count() + 1);
                 let prog: String = app.lang.program(case.program).chars().take(room.min(16)).collect();
                 let second = format!("{}{}", cell(&prog, room + 1, false), target);

@@ -67,9 +67,9 @@ fn body(card: &CaseCard, app: &App, theme: Theme, w: usize) -> Vec<Line<'static>
                 field(t.clinic, c.clinic.clone()),
                 field(t.diagnosis, c.diagnosis.clone()),
                 field(t.stage, format!("{} · {}", lang.stage(c.stage), c.stage_since.format("%Y-%m-%d"))),
-                field(t.target, lang.money(c.target)),
-                field(t.collected, lang.money(c.collected)),
-                field(t.still_needed, lang.money(c.still_needed)),
+                field(t.target, lang.money_in(c.target, c.currency)),
+                field(t.collected, lang.money_in(c.collected, c.currency)),
+                field(t.still_needed, lang.money_in(c.still_needed, c.currency)),
                 Line::from(Span::styled(bar(c.collected.minor(), c.target.minor(), w.min(60)), theme.money())),
             ];
             if let Some(q) = &f.qualification {
@@ -81,11 +81,14 @@ fn body(card: &CaseCard, app: &App, theme: Theme, w: usize) -> Vec<Line<'static>
             if let Some(i) = &f.invoice {
                 lines.push(field(
                     t.invoice,
-                    format!("{} · {} · {} · {}", i.number, i.date, lang.money(i.amount), i.payee),
+                    format!("{} · {} · {} · {}", i.number, i.date, lang.money_in(i.amount, c.currency), i.payee),
                 ));
             }
             if let Some(p) = &f.payment_order {
-                lines.push(field(t.paid, format!("№ {} · {} · {}", p.number, p.date, lang.money(p.amount))));
+                lines.push(field(
+                    t.paid,
+                    format!("№ {} · {} · {}", p.number, p.date, lang.money_in(p.amount, c.currency)),
+                ));
             }
             if let Some(r) = &c.responsible {
                 lines.push(field("→", r.clone()));
@@ -128,7 +131,7 @@ fn body(card: &CaseCard, app: &App, theme: Theme, w: usize) -> Vec<Line<'static>
                     "{:>7} {:>8} {:>14} {:<10} {}{}",
                     a.id,
                     a.donation_id,
-                    lang.money(a.amount),
+                    lang.money_in(a.amount, c.currency),
                     a.channel.as_str(),
                     a.payer,
                     if a.reversed { " (reversed)" } else { "" }

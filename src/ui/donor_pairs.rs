@@ -1,5 +1,8 @@
 //! Likely duplicate donors: the list on top, the selected pair side by side
-//! below, the donor a merge keeps marked `●` (the one with more gifts).
+//! below, the donor a merge takes away `○` on the left and the one it keeps
+//! `●` (the one with more gifts) on the right, as the review queue has the
+//! new record left and the earlier right; the e-mail and phone each marked
+//! with the value the kept donor will have.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,7 +12,37 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::{Theme, cell, page_start};
 use crate::app::App;
+use crate::app::donor_pairs::Contact;
+use crate::app::i18n::Lang;
 use crate::store::DonorSide;
+
+/// This screen's words beyond the shared catalogue's.
+struct Words {
+    mailing: &'static str,
+    yes: &'static str,
+    no: &'static str,
+    left_alone: &'static str,
+    hint: &'static str,
+}
+
+fn words(lang: Lang) -> Words {
+    match lang {
+        Lang::En => Words {
+            mailing: "Mailing",
+            yes: "yes",
+            no: "no",
+            left_alone: "do not contact",
+            hint: "Tab field · ← take ○'s · → keep ●'s · m merge ○ into ● · x keep apart · u undo",
+        },
+        Lang::Ru => Words {
+            mailing: "Рассылка",
+            yes: "да",
+            no: "нет",
+            left_alone: "не беспокоить",
+            hint: "Tab поле · ← взять у ○ · → оставить у ● · m ○ в ● · x разные люди · u отменить",
+        },
+    }
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let t = app.lang.t();
@@ -50,50 +83,76 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 
 fn draw_pair(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let t = app.lang.t();
+    let say = words(app.lang);
+    let q = &app.donor_pairs;
     let block = Block::default().borders(Borders::ALL);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(p) = app.donor_pairs.current() else { return };
+    let Some(p) = q.current() else { return };
     let w = inner.width as usize;
     let label_w = 9;
     let side_w = w.saturating_sub(label_w + 3) / 2;
-    let (_, into) = p.direction();
-    let head = |d: &DonorSide| format!("{} #{}", if d.id == into { "●" } else { "○" }, d.id);
+    let (merged, kept) = p.merged_and_kept();
     let mut lines = vec![Line::from(vec![
         Span::raw(" ".repeat(label_w + 2)),
-        Span::styled(cell(&head(&p.a), side_w, false), theme.title()),
+        Span::styled(cell(&format!("○ #{}", merged.id), side_w, false), theme.title()),
         Span::raw(" "),
-        Span::styled(cell(&head(&p.b), side_w, false), theme.title()),
+        Span::styled(cell(&format!("● #{}", kept.id), side_w, false), theme.title()),
     ])];
     let kind = |d: &DonorSide| if d.kind == "organisation" { t.organisation } else { t.person }.to_string();
     let or_dash = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "—".into());
-    let both = |f: &dyn Fn(&DonorSide) -> String| (f(&p.a), f(&p.b));
-    let fields = [
-        (t.name, both(&|d| d.name.clone()), false),
-        (t.kind, both(&kind), false),
-        (t.inn, both(&|d| or_dash(&d.inn)), false),
-        (t.email, both(&|d| or_dash(&d.email)), false),
-        (t.phone, both(&|d| or_dash(&d.phone)), false),
-        (t.gifts, both(&|d| d.gifts.to_string()), false),
-        (t.total, both(&|d| app.lang.money(d.total)), true),
-    ];
-    for (label, (a, b), money) in fields {
-        // A field the two hold differently is what tells them apart: shown in its own colour.
-        let style = if money {
-            theme.money()
-        } else if a != b && a != "—" && b != "—" {
-            theme.warn()
+    let mailing = |d: &DonorSide| {
+        if d.do_not_contact {
+            say.left_alone
+        } else if d.consent {
+            say.yes
         } else {
-            Style::default()
-        };
-        lines.push(Line::from(vec![
+            say.no
+        }
+        .to_string()
+    };
+    let both = |f: &dyn Fn(&DonorSide) -> String| (f(merged), f(kept));
+    let row = |label: &str, (a, b): (String, String), style: Style| {
+        Line::from(vec![
             Span::raw(format!("  {}", cell(label, label_w, false))),
             Span::styled(cell(&a, side_w, false), style),
             Span::raw(" "),
             Span::styled(cell(&b, side_w, false), style),
+        ])
+    };
+    // A field the two hold differently is what tells them apart: shown in its own colour.
+    let differ =
+        |(a, b): &(String, String)| if a != b && a != "—" && b != "—" { theme.warn() } else { Style::default() };
+    for (label, values) in
+        [(t.name, both(&|d| d.name.clone())), (t.kind, both(&kind)), (t.inn, both(&|d| or_dash(&d.inn)))]
+    {
+        let style = differ(&values);
+        lines.push(row(label, values, style));
+    }
+    for (i, c) in Contact::ALL.iter().enumerate() {
+        let label = match c {
+            Contact::Email => t.email,
+            Contact::Phone => t.phone,
+        };
+        let mark =
+            |chosen: bool, d: &DonorSide| format!("{} {}", if chosen { "●" } else { "○" }, c.of(d).unwrap_or("—"));
+        let take = q.take[i];
+        let pick = |chosen: bool| if chosen { theme.money() } else { theme.dim() };
+        let cursor = if q.field == i { "▶" } else { " " };
+        let label_style = if q.field == i { theme.selected() } else { Style::default() };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{cursor} {}", cell(label, label_w, false)), label_style),
+            Span::styled(cell(&mark(take, merged), side_w, false), pick(take)),
+            Span::raw(" "),
+            Span::styled(cell(&mark(!take, kept), side_w, false), pick(!take)),
         ]));
     }
+    let values = both(&mailing);
+    let style = differ(&values);
+    lines.push(row(say.mailing, values, style));
+    lines.push(row(t.gifts, both(&|d| d.gifts.to_string()), Style::default()));
+    lines.push(row(t.total, both(&|d| app.lang.money(d.total)), theme.money()));
     lines.push(Line::from(Span::styled(cell(&p.reason, w, false), theme.warn())));
-    lines.push(Line::from(Span::styled(cell(t.donor_pairs_hint, w, false), theme.dim())));
+    lines.push(Line::from(Span::styled(cell(say.hint, w, false), theme.dim())));
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -46,10 +46,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 cell(&d.id.to_string(), id_w, true),
                 cell(&d.received_on.to_string(), date_w, false),
                 cell(d.channel.as_str(), ch_w, false),
-                cell(&app.lang.money(d.unallocated), amt_w, true)
+                cell(&app.lang.money_in(d.unallocated, d.currency), amt_w, true)
             );
             if wide {
-                row.push_str(&format!("{} ", cell(&app.lang.money(d.amount), amt_w, true)));
+                row.push_str(&format!("{} ", cell(&app.lang.money_in(d.amount, d.currency), amt_w, true)));
             }
             row.push_str(&format!(
                 "{} {}",

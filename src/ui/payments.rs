@@ -48,7 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 cell(&case.beneficiary, name_w, false),
                 cell(number, inv_w, false),
                 cell(payee, payee_w, false),
-                cell(&app.lang.money(amount), amt_w, true),
+                cell(&app.lang.money_in(amount, case.currency), amt_w, true),
                 cell(&format!("{days}{}", t.days), days_w, true)
             );
             let style = if idx == q.selected { theme.selected() } else { ratatui::style::Style::default() };

@@ -39,8 +39,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let [head, top, bottom] =
         Layout::vertical([Constraint::Length(1), Constraint::Percentage(50), Constraint::Min(3)]).areas(area);
     let program = r.program.map(|p| format!(" · {}", app.lang.program(p))).unwrap_or_default();
+    let other: String = r.other_currencies.iter().map(|(c, m)| format!(" · +{} {c}", m.plain())).collect();
     let line = format!(
-        "{} {} — {}{program} · raised {} · placed {} · paid {}",
+        "{} {} — {}{program} · raised {} · placed {} · paid {}{other}",
         t.reports,
         r.from,
         r.to,

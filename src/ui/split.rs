@@ -20,6 +20,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Layout::vertical([Constraint::Length(3), Constraint::Min(3), Constraint::Length(1)]).areas(area);
 
     let d = &s.donation;
+    let cur = d.currency;
     let left = s.left();
     let left_style = if left.minor() < 0 { theme.error() } else { theme.money() };
     let head = vec![
@@ -29,11 +30,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ]),
         Line::from(vec![
             Span::raw(format!("{}: ", t.to_place)),
-            Span::styled(lang.money(d.unallocated), theme.money()),
+            Span::styled(lang.money_in(d.unallocated, d.currency), theme.money()),
             Span::raw(format!("   {}: ", t.placing)),
-            Span::styled(lang.money(s.total()), theme.money()),
+            Span::styled(lang.money_in(s.total(), d.currency), theme.money()),
             Span::raw(format!("   {}: ", t.left)),
-            Span::styled(lang.money(left), left_style),
+            Span::styled(lang.money_in(left, d.currency), left_style),
             Span::raw(format!("   {}: {}", t.marked, s.marked())),
         ]),
         Line::from(Span::styled(
@@ -77,9 +78,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 if r.marked { "*" } else { " " },
                 cell(&r.case_id.to_string(), id_w, true),
                 cell(&r.beneficiary, name_w, false),
-                cell(&lang.money(r.target), money_w, true),
-                cell(&lang.money(r.collected), money_w, true),
-                cell(&lang.money(r.still_needed()), money_w, true),
+                cell(&lang.money_in(r.target, cur), money_w, true),
+                cell(&lang.money_in(r.collected, cur), money_w, true),
+                cell(&lang.money_in(r.still_needed(), cur), money_w, true),
             ),
             row_style,
         )];
@@ -97,7 +98,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     }
     let hint = match s.rows.get(s.selected).and_then(|r| r.amount().err()) {
         Some(RowProblem::TooMuch { needed }) => {
-            Span::styled(format!("{} {}: {}", t.too_much, "—", lang.money(needed)), theme.error())
+            Span::styled(format!("{} {}: {}", t.too_much, "—", lang.money_in(needed, cur)), theme.error())
         }
         Some(RowProblem::NotANumber(e)) => Span::styled(safe(&e, area.width as usize), theme.error()),
         None => Span::styled(safe(t.split_hint, area.width as usize), theme.dim()),

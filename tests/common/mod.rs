@@ -118,6 +118,7 @@ pub async fn new_case_for(store: &Store, beneficiary: BeneficiaryRef, program: P
             target,
             responsible: None,
             published: true,
+            currency: Currency::RUB,
         })
         .await
         .expect("new case")

@@ -312,13 +312,23 @@ impl Run {
                 }
                 if let Some(case) = designated {
                     // Checked here, so a dry run says what the import would.
-                    let exists: Option<i64> =
-                        q("SELECT id FROM cases WHERE id = $1").bind(case).scalar_optional(conn).await?;
-                    if exists.is_none() {
-                        return Err(Error::invalid(format!(
-                            "line {}: case {case} does not exist (see the case list)",
-                            p.line
-                        )));
+                    let currency: Option<String> =
+                        q("SELECT currency FROM cases WHERE id = $1").bind(case).scalar_optional(conn).await?;
+                    match currency {
+                        None => {
+                            return Err(Error::invalid(format!(
+                                "line {}: case {case} does not exist (see the case list)",
+                                p.line
+                            )));
+                        }
+                        Some(c) if c != p.currency.as_str() => {
+                            return Err(Error::invalid(format!(
+                                "line {}: a gift in {} cannot be designated to case {case}, which raises {c}: \
+                                 keep it unrestricted, or choose a case in {}",
+                                p.line, p.currency, p.currency
+                            )));
+                        }
+                        Some(_) => {}
                     }
                     self.designated += 1;
                 }
