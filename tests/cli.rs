@@ -183,7 +183,7 @@ on_both_engines! {
         assert_eq!(d2["donation"]["unallocated"], "199.50");
         cli.fails(
             &["case", "pay", &id, "--order", "77", "--date", "2026-04-01", "--amount", "1500"],
-            "invoice to pay is 1500.50",
+            "is for 1,500.00 but invoice СЧ-5 is for 1,500.50",
         )
         .await;
         cli.ok(&["case", "pay", &id, "--order", "77", "--date", "2026-04-01", "--amount", "1500.50"]);

@@ -5,7 +5,7 @@ mod common;
 
 use almoner::Error;
 use almoner::domain::{DesignatedPolicy, Designation, DocKind, Money, Program, Stage};
-use almoner::store::{BeneficiaryRef, Plan};
+use almoner::store::{BeneficiaryRef, InvoiceChange, NewInvoice, Plan};
 use common::*;
 
 async fn refused(t: &TestDb, case: i64, to: Stage, expect: &str) {
@@ -152,7 +152,7 @@ on_both_engines! {
         refused(&t, case, Stage::Paid, "payment order").await;
         let before = fingerprint(&t.store).await;
         let e = t.store.record_payment(case, "55", date("2026-04-01"), rub("999")).await.unwrap_err();
-        assert!(e.to_string().contains("invoice to pay is 1000.00"), "{e}");
+        assert!(e.to_string().contains("is for 999.00 but invoice СЧ-1 is for 1,000.00"), "{e}");
         assert_eq!(before, fingerprint(&t.store).await);
         t.store.record_payment(case, "55", date("2026-04-01"), rub("1000")).await.unwrap();
         assert_eq!(stage(&t.store, case).await, Stage::Paid);
@@ -352,5 +352,77 @@ on_both_engines! {
             vec![(sha("one invoice"), "one invoice".to_string()), (sha("another paper"), "another paper".into())];
         expected.sort();
         assert_eq!(stored, expected);
+    }
+}
+
+fn bill(number: &str, amount: &str) -> NewInvoice {
+    NewInvoice {
+        number: number.into(),
+        date: date("2026-03-01"),
+        amount: rub(amount),
+        payee: "НМИЦ ДГОИ".into(),
+        bank: None,
+    }
+}
+
+on_both_engines! {
+    async fn invoices_are_a_history_and_each_is_paid_for_its_exact_amount(t: TestDb) {
+        let s = &t.store;
+        let case = new_case(s, Program::Treatment, Money::ZERO).await;
+        s.qualify(case, "нейробластома", "химиотерапия", true).await.unwrap();
+        s.advance(case, Stage::Documents, None).await.unwrap();
+        let first = s.record_invoice(case, "СЧ-1", date("2026-03-01"), rub("1000"), "НМИЦ ДГОИ").await.unwrap();
+        assert_eq!(s.case(case).await.unwrap().target, rub("1000"));
+        // A second invoice is never a silent replacement: say which it is.
+        let before = fingerprint(s).await;
+        let e = s.record_invoice(case, "СЧ-1/1", date("2026-03-02"), rub("2000"), "НМИЦ ДГОИ").await.unwrap_err();
+        assert!(e.to_string().contains("--replaces") && e.to_string().contains("СЧ-1 for 1,000.00"), "{e}");
+        assert_eq!(before, fingerprint(s).await);
+        // The clinic's corrected bill replaces the first; the target follows it; the old one stays, withdrawn.
+        let corrected = s.change_invoice(case, &bill("СЧ-1/1", "2000"), InvoiceChange::Replaces(first), Some("НДС")).await.unwrap();
+        assert_eq!(s.case(case).await.unwrap().target, rub("2000"));
+        let f = s.case_file(case).await.unwrap();
+        assert_eq!(f.invoices.len(), 2);
+        assert!(!f.invoices[0].live && f.invoices[0].replaced_by == Some(corrected), "{:?}", f.invoices);
+        assert_eq!(f.invoice.as_ref().map(|i| i.id), Some(corrected));
+        // A second course: the target is the sum of the live invoices.
+        s.change_invoice(case, &bill("СЧ-2", "500"), InvoiceChange::Also, None).await.unwrap();
+        assert_eq!(s.case(case).await.unwrap().target, rub("2500"));
+        for kind in [DocKind::Invoice, DocKind::MedicalReport, DocKind::PublicationConsent] {
+            s.attach(case, kind, &t.file(&format!("{kind}.pdf"), "x")).await.unwrap();
+        }
+        s.advance(case, Stage::Fundraising, None).await.unwrap();
+        // Once raising money, a change is a correction with a reason, never below what is collected.
+        let d = give(s, "2000").await;
+        s.allocate(d, &Plan::Lines(vec![(case, rub("2000"))]), None, None).await.unwrap();
+        let e = s.change_invoice(case, &bill("СЧ-3", "100"), InvoiceChange::Also, None).await.unwrap_err();
+        assert!(e.to_string().contains("say why"), "{e}");
+        let second = s.case_file(case).await.unwrap().invoices[2].id;
+        let e = s.change_invoice(case, &bill("СЧ-2/1", "1"), InvoiceChange::Replaces(first), Some("x")).await.unwrap_err();
+        assert!(e.to_string().contains("not a live invoice"), "{e}");
+        let before = fingerprint(s).await;
+        let e = s.change_invoice(case, &bill("СЧ-1/2", "1000"), InvoiceChange::Replaces(corrected), Some("скидка")).await.unwrap_err();
+        assert!(e.to_string().contains("less than the 2,000.00 collected"), "{e}");
+        assert_eq!(before, fingerprint(s).await);
+        // The second course cheaper: the target is met, and the case moves on to payment at once.
+        let third = s.change_invoice(case, &bill("СЧ-2/1", "0"), InvoiceChange::Replaces(second), Some("x")).await;
+        assert!(third.is_err(), "an invoice of nothing");
+        let d2 = give(s, "400").await;
+        s.allocate(d2, &Plan::Lines(vec![(case, rub("400"))]), None, None).await.unwrap();
+        let cheaper = s.change_invoice(case, &bill("СЧ-2/1", "400"), InvoiceChange::Replaces(second), Some("скидка клиники")).await.unwrap();
+        assert_eq!((stage(s, case).await, s.case(case).await.unwrap().target), (Stage::Payment, rub("2400")));
+        // Paid invoice by invoice, each for its exact amount; the case is paid when both are.
+        let e = s.record_payment(case, "55", date("2026-04-01"), rub("2000")).await.unwrap_err();
+        assert!(e.to_string().contains("2 invoices to pay") && e.to_string().contains("--invoice"), "{e}");
+        let e = s.record_payment_for(case, Some(corrected), "55", date("2026-04-01"), rub("1000")).await.unwrap_err();
+        assert!(e.to_string().contains("is for 1,000.00 but invoice СЧ-1/1 is for 2,000.00"), "{e}");
+        assert!(!s.record_payment_for(case, Some(corrected), "55", date("2026-04-01"), rub("2000")).await.unwrap());
+        assert_eq!(stage(s, case).await, Stage::Payment);
+        assert!(s.record_payment(case, "56", date("2026-04-02"), rub("400")).await.unwrap());
+        assert_eq!(stage(s, case).await, Stage::Paid);
+        let f = s.case_file(case).await.unwrap();
+        assert!(f.invoices.iter().filter(|i| i.live).all(|i| i.paid), "{:?}", f.invoices);
+        assert!(f.invoices.iter().any(|i| i.id == cheaper && i.live));
+        assert_invariants(s).await;
     }
 }

@@ -924,3 +924,46 @@ on_both_engines! {
         assert_eq!((p.new, p.rows[0].currency.as_str()), (1, "EUR"));
     }
 }
+
+on_both_engines! {
+    async fn a_statement_pays_a_case_invoice_by_invoice_and_undo_takes_back_one(t: TestDb) {
+        use almoner::domain::{DocKind, Program, Stage};
+        use almoner::store::{InvoiceChange, NewInvoice};
+        let s = &t.store;
+        let case = new_case(s, Program::Treatment, Money::ZERO).await;
+        s.qualify(case, "нейробластома", "химиотерапия", true).await.unwrap();
+        s.advance(case, Stage::Documents, None).await.unwrap();
+        s.record_invoice(case, "СЧ-77", chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), rub("600"), "НМИЦ").await.unwrap();
+        let second = NewInvoice {
+            number: "СЧ-78".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            amount: rub("400"),
+            payee: "НМИЦ".into(),
+            bank: None,
+        };
+        s.change_invoice(case, &second, InvoiceChange::Also, None).await.unwrap();
+        for kind in [DocKind::Invoice, DocKind::MedicalReport, DocKind::PublicationConsent] {
+            s.attach(case, kind, &t.file(&format!("{kind}.pdf"), "x")).await.unwrap();
+        }
+        s.advance(case, Stage::Fundraising, None).await.unwrap();
+        let d = give(s, "1000").await;
+        s.allocate(d, &Plan::Lines(vec![(case, rub("1000"))]), None, None).await.unwrap();
+        // The first invoice paid: the case waits for the second.
+        let one = parse(&statement_paying("600.00", "Оплата по счету СЧ-77 за лечение"), None).unwrap();
+        let p = t.store.import(&one, "one.txt", "1").await.unwrap();
+        assert_eq!((p.pays, stage(s, case).await), (1, Stage::Payment));
+        // The same invoice again in another file pays nothing twice.
+        let again = parse(&statement_paying("600.00", "Оплата по счету СЧ-77 повторно"), None).unwrap();
+        assert_eq!(t.store.preview_import(&again, "again.txt").await.unwrap().pays, 0);
+        let two = parse(&statement_paying("400.00", "Оплата по счету СЧ-78 за лечение"), None).unwrap();
+        let done = t.store.import(&two, "two.txt", "2").await.unwrap();
+        assert_eq!((done.pays, stage(s, case).await), (1, Stage::Paid));
+        // Undone, the second invoice is to pay again and the case back in payment; the first stays paid.
+        t.store.undo_import(done.batch.unwrap()).await.unwrap();
+        let f = s.case_file(case).await.unwrap();
+        assert_eq!(f.case.stage, Stage::Payment);
+        let paid: Vec<(&str, bool)> = f.invoices.iter().map(|i| (i.number.as_str(), i.paid)).collect();
+        assert_eq!(paid, vec![("СЧ-77", true), ("СЧ-78", false)]);
+        assert_invariants(s).await;
+    }
+}

@@ -298,7 +298,7 @@ async fn the_audit_log_takes_only_the_removal_of_personal_data() {
 }
 
 /// Every PostgreSQL migration, in order, as a store applies them.
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     SCHEMA,
     include_str!("../migrations/postgres/0002_live.sql"),
     include_str!("../migrations/postgres/0003_has_any.sql"),
@@ -309,6 +309,7 @@ const MIGRATIONS: [&str; 10] = [
     include_str!("../migrations/postgres/0008_payment_order_numbers.sql"),
     include_str!("../migrations/postgres/0009_donor_merge_contacts.sql"),
     include_str!("../migrations/postgres/0010_batch_payment_orders.sql"),
+    include_str!("../migrations/postgres/0011_invoice_history.sql"),
 ];
 
 #[tokio::test]

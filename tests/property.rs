@@ -143,7 +143,7 @@ async fn run(ops: Vec<Op>, postgres: bool) -> Result<(), TestCaseError> {
                 None => Ok(()),
                 Some(c) => {
                     let target = s.case(c).await.unwrap().target;
-                    s.record_payment(c, "1", date("2026-05-01"), target).await
+                    s.record_payment(c, "1", date("2026-05-01"), target).await.map(drop)
                 }
             },
         };

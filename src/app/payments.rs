@@ -22,12 +22,20 @@ impl Queue {
     }
 }
 
-/// Records the payment order for `case`, for the invoice's amount.
+/// Records the payment order for `case`'s first invoice still to pay, for that invoice's amount
+/// (the one the queue shows); a case with no invoice on record is paid its target.
 pub async fn pay(app: &mut App, case: i64, order: String, date: NaiveDate) -> AppResult {
     let file = app.store.case_file(case).await.map_err(|e| e.to_string())?;
-    let amount: Money = file.invoice.as_ref().map_or(file.case.target, |i| i.amount.min(file.case.target));
-    app.store.record_payment(case, &order, date, amount).await.map_err(|e| e.to_string())?;
-    app.set_info(format!("case {case}: payment order {order} of {date} for {amount} recorded — paid"));
+    let invoice = file.invoices.iter().find(|i| i.live && !i.paid);
+    let amount: Money = invoice.map_or(file.case.target, |i| i.amount);
+    let paid = app
+        .store
+        .record_payment_for(case, invoice.map(|i| i.id), &order, date, amount)
+        .await
+        .map_err(|e| e.to_string())?;
+    let what = invoice.map(|i| format!("invoice {}", i.number)).unwrap_or_else(|| "the target".into());
+    let then = if paid { "the case is paid" } else { "another invoice is still to pay" };
+    app.set_info(format!("case {case}: payment order {order} of {date} for {} pays {what} — {then}", amount.en()));
     app.after_write().await
 }
 

@@ -253,9 +253,20 @@ pub enum CaseCommand {
         #[arg(long)]
         clinic_fits: bool,
     },
-    /// Record the clinic's invoice (number, date, amount, payee); sets the target if unset.
+    /// Record the clinic's invoice (number, date, amount, payee, and the payee's bank details): the
+    /// case's first, a corrected bill (--replaces INVOICE) or a further one (--also). Until
+    /// fundraising opens the target is the live invoices' sum; in fundraising a change needs --reason.
     Invoice {
         id: i64,
+        /// A corrected bill in place of this live invoice (its id, from `case show`).
+        #[arg(long, conflicts_with = "also")]
+        replaces: Option<i64>,
+        /// One more invoice beside those live (a second course).
+        #[arg(long)]
+        also: bool,
+        /// Why the invoices change (needed once the case is raising money).
+        #[arg(long)]
+        reason: Option<String>,
         /// The payee's INN (with --payee-account and --payee-bic: needed for `payments export`).
         #[arg(long, requires_all = ["payee_account", "payee_bic"])]
         payee_inn: Option<String>,
@@ -303,6 +314,9 @@ pub enum CaseCommand {
         date: NaiveDate,
         #[arg(long, value_parser = parse_amount)]
         amount: Money,
+        /// The invoice it pays (needed when the case has more than one still to pay).
+        #[arg(long)]
+        invoice: Option<i64>,
     },
 }
 

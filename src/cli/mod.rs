@@ -280,18 +280,43 @@ async fn case(store: &Store, c: &CaseCommand) -> Result<()> {
             store.qualify(*id, diagnosis, treatment, *clinic_fits).await?;
             println!("case {id}: qualification checklist recorded, approved by {}", store.actor());
         }
-        CaseCommand::Invoice { id, number, date, amount, payee, payee_inn, payee_account, payee_bic } => {
-            // Bank details checked first, so a bad one writes nothing at all.
-            if let (Some(inn), Some(account), Some(bic)) = (payee_inn, payee_account, payee_bic) {
-                crate::store::digits("payee INN", inn, &[10, 12])?;
-                crate::store::digits("payee account", account, &[20])?;
-                crate::store::digits("payee BIC", bic, &[9])?;
-            }
-            store.record_invoice(*id, number, *date, *amount, payee).await?;
-            if let (Some(inn), Some(account), Some(bic)) = (payee_inn, payee_account, payee_bic) {
-                store.set_invoice_bank(*id, inn, account, bic).await?;
-            }
-            println!("case {id}: invoice {number} of {date} for {amount} to {payee} recorded");
+        CaseCommand::Invoice {
+            id,
+            number,
+            date,
+            amount,
+            payee,
+            payee_inn,
+            payee_account,
+            payee_bic,
+            replaces,
+            also,
+            reason,
+        } => {
+            // One transaction: the invoice with its bank details, or nothing.
+            let bank = match (payee_inn, payee_account, payee_bic) {
+                (Some(inn), Some(account), Some(bic)) => Some((inn.clone(), account.clone(), bic.clone())),
+                _ => None,
+            };
+            let new = crate::store::NewInvoice {
+                number: number.clone(),
+                date: *date,
+                amount: *amount,
+                payee: payee.clone(),
+                bank,
+            };
+            let change = match (replaces, also) {
+                (Some(old), _) => crate::store::InvoiceChange::Replaces(*old),
+                (None, true) => crate::store::InvoiceChange::Also,
+                (None, false) => crate::store::InvoiceChange::First,
+            };
+            let invoice = store.change_invoice(*id, &new, change, reason.as_deref()).await?;
+            let target = store.case(*id).await?.target;
+            println!(
+                "case {id}: invoice {invoice} ({number} of {date} for {} to {payee}) recorded; the target is {}",
+                amount.en(),
+                target.en()
+            );
         }
         CaseCommand::Target { id, amount } => {
             store.set_target(*id, *amount).await?;
@@ -333,9 +358,10 @@ async fn case(store: &Store, c: &CaseCommand) -> Result<()> {
                 );
             }
         }
-        CaseCommand::Pay { id, order, date, amount } => {
-            store.record_payment(*id, order, *date, *amount).await?;
-            println!("case {id}: payment order {order} recorded, case is paid");
+        CaseCommand::Pay { id, order, date, amount, invoice } => {
+            let paid = store.record_payment_for(*id, *invoice, order, *date, *amount).await?;
+            let then = if paid { "the case is paid" } else { "another invoice is still to pay" };
+            println!("case {id}: payment order {order} recorded; {then}");
         }
     }
     Ok(())

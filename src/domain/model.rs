@@ -174,10 +174,18 @@ pub struct Allocation {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Invoice {
+    pub id: i64,
     pub number: String,
     pub date: NaiveDate,
     pub amount: Money,
     pub payee: String,
+    /// Withdrawn (replaced by a corrected bill, say), it no longer counts; the history keeps it.
+    pub live: bool,
+    /// The invoice that replaced it, and why it changed.
+    pub replaced_by: Option<i64>,
+    pub reason: Option<String>,
+    /// The payment order that paid it, once one has.
+    pub paid: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -228,7 +236,10 @@ pub struct CaseFile {
     #[serde(flatten)]
     pub case: Case,
     pub qualification: Option<Qualification>,
+    /// The latest live invoice.
     pub invoice: Option<Invoice>,
+    /// Every invoice the case has had, oldest first: live, paid, and withdrawn ones.
+    pub invoices: Vec<Invoice>,
     pub payment_order: Option<PaymentOrder>,
     pub documents: Vec<Document>,
     pub missing_documents: Vec<DocKind>,

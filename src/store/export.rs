@@ -61,7 +61,7 @@ impl Store {
         let payer = payer(&mut conn).await?;
         let mut orders = Vec::new();
         for d in due(&mut conn).await? {
-            let last = prior(&mut conn, d.case).await?.into_iter().next();
+            let last = prior(&mut conn, d.case, &d.invoice).await?.into_iter().next();
             let (number, date) = match last.filter(|p| p.6 == 1) {
                 Some(p) => (p.0, p.1),
                 None => (0, today),
@@ -95,7 +95,7 @@ impl Store {
             let case = d.case;
             // The case's newest order, if it is for the invoice as it stands, is written again;
             // otherwise (none yet, or the invoice changed since) the invoice gets a new number.
-            let last = prior(&mut tx, case).await?.into_iter().next();
+            let last = prior(&mut tx, case, &d.invoice).await?.into_iter().next();
             let o = match last.as_ref().filter(|p| p.6 == 1) {
                 Some(p) => order(d, p.0, p.1),
                 None => {
@@ -192,12 +192,13 @@ async fn payer(conn: &mut impl Exec) -> Result<Payer> {
 /// The invoices of every case in `payment`, oldest in the stage first; refused naming the
 /// cases whose invoice lacks the payee's bank details (none is skipped silently).
 async fn due(conn: &mut impl Exec) -> Result<Vec<Due>> {
-    let rows: Vec<DueRow> =
-        q("SELECT c.id, i.number, i.date, i.amount, i.payee, i.payee_inn, i.payee_account, i.payee_bic, b.full_name
+    let rows: Vec<DueRow> = q(
+        "SELECT c.id, i.number, i.date, i.amount, i.payee, i.payee_inn, i.payee_account, i.payee_bic, b.full_name
          FROM cases c JOIN invoices i ON i.case_id = c.id JOIN beneficiaries b ON b.id = c.beneficiary_id
-         WHERE c.stage = 'payment' ORDER BY c.stage_since, c.id")
-        .fetch_all(conn)
-        .await?;
+         WHERE c.stage = 'payment' AND i.withdrawn_at IS NULL AND i.paid_by IS NULL ORDER BY c.stage_since, c.id, i.id",
+    )
+    .fetch_all(conn)
+    .await?;
     let mut due = Vec::new();
     let mut missing = Vec::new();
     for (case, invoice, invoice_date, amount, payee, inn, acc, bic, child) in rows {
@@ -217,19 +218,21 @@ async fn due(conn: &mut impl Exec) -> Result<Vec<Due>> {
     Ok(due)
 }
 
-/// The orders given to `case` before, newest first, each with its last export and whether it
-/// is for the case's invoice as it stands now (1) or as it was (0).
-async fn prior(conn: &mut impl Exec, case: i64) -> Result<Vec<PriorRow>> {
+/// The orders given to `case`'s invoice numbered `invoice` before, newest first, each with its
+/// last export and whether it is for that invoice as it stands now (1) or as it was (0). (A case
+/// may have several invoices, a second course say: each has orders of its own.)
+async fn prior(conn: &mut impl Exec, case: i64, invoice: &str) -> Result<Vec<PriorRow>> {
     q("SELECT n.number, n.order_date, e.exported_at, e.exported_by, e.file_name,
               (SELECT COUNT(*) FROM payment_order_exports x WHERE x.number = n.number),
               CAST(CASE WHEN i.case_id IS NOT NULL THEN 1 ELSE 0 END AS BIGINT)
        FROM payment_order_numbers n
        JOIN payment_order_exports e ON e.id = (SELECT MAX(id) FROM payment_order_exports x WHERE x.number = n.number)
-       LEFT JOIN invoices i ON i.case_id = n.case_id AND i.number = n.invoice_number AND i.date = n.invoice_date
+       LEFT JOIN invoices i ON i.case_id = n.case_id AND i.withdrawn_at IS NULL AND i.number = n.invoice_number AND i.date = n.invoice_date
             AND i.amount = n.amount AND i.payee = n.payee AND i.payee_inn = n.payee_inn
             AND i.payee_account = n.payee_account AND i.payee_bic = n.payee_bic
-       WHERE n.case_id = $1 ORDER BY n.number DESC")
+       WHERE n.case_id = $1 AND n.invoice_number = $2 ORDER BY n.number DESC")
     .bind(case)
+    .bind(invoice)
     .fetch_all(conn)
     .await
 }

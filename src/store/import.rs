@@ -516,21 +516,26 @@ async fn undo_payment_orders(tx: &mut super::Tx, actor: &str, batch: i64, file: 
         .await?;
     let mut cases = Vec::new();
     for (order, case, stage, key) in orders {
-        if stage != Stage::Paid.as_str() {
+        // Paid by this batch (or with another invoice still to pay, in payment yet).
+        let back = stage == Stage::Paid.as_str();
+        if !back && stage != Stage::Payment.as_str() {
             return Err(Error::invalid(format!(
                 "batch {batch} ({file}) cannot be undone: it paid case {case}'s invoice, and case {case} is {stage} since; \
                  its payment stands until the case is back in paid"
             )));
         }
+        q("UPDATE invoices SET paid_by = NULL WHERE paid_by = $1").bind(order).execute(&mut *tx).await?;
         q("DELETE FROM documents WHERE case_id = $1 AND kind = 'payment_order' AND sha256 = $2")
             .bind(case)
             .bind(&key)
             .execute(&mut *tx)
             .await?;
         q("DELETE FROM payment_orders WHERE id = $1").bind(order).execute(&mut *tx).await?;
-        let reason = format!("import batch {batch} ({file}) undone: its payment order is taken back");
-        super::cases::set_stage(tx, actor, case, Stage::Paid, Stage::Payment, &reason).await?;
-        cases.push(case);
+        if back && !cases.contains(&case) {
+            let reason = format!("import batch {batch} ({file}) undone: its payment order is taken back");
+            super::cases::set_stage(tx, actor, case, Stage::Paid, Stage::Payment, &reason).await?;
+            cases.push(case);
+        }
     }
     Ok(cases)
 }

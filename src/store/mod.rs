@@ -49,7 +49,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use crate::domain::DesignatedPolicy;
 use crate::error::{Error, Result};
 
-pub use cases::{BeneficiaryRef, NewCase};
+pub use cases::{BeneficiaryRef, InvoiceChange, NewCase, NewInvoice};
 pub use db::{Ex, Exec};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
 pub use donor_report::{CaseShare, ChildPage, DonorReport, Order, Paper};
@@ -98,6 +98,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (26, "payment_order_numbers", include_str!("../../migrations/0026_payment_order_numbers.sql")),
     (27, "donor_merge_contacts", include_str!("../../migrations/0027_donor_merge_contacts.sql")),
     (28, "batch_payment_orders", include_str!("../../migrations/0028_batch_payment_orders.sql")),
+    (29, "invoice_history", include_str!("../../migrations/0029_invoice_history.sql")),
 ];
 
 /// SQLite migrations that edit `sqlite_schema` themselves: the schema version moves on after them.
@@ -116,6 +117,7 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "payment_order_numbers", include_str!("../../migrations/postgres/0008_payment_order_numbers.sql")),
     (9, "donor_merge_contacts", include_str!("../../migrations/postgres/0009_donor_merge_contacts.sql")),
     (10, "batch_payment_orders", include_str!("../../migrations/postgres/0010_batch_payment_orders.sql")),
+    (11, "invoice_history", include_str!("../../migrations/postgres/0011_invoice_history.sql")),
 ];
 
 /// Bytes of the database file read through a memory map (see [`Store::open`]).

@@ -138,19 +138,15 @@ impl Store {
                 })
             })
             .transpose()?;
-        let invoice = q("SELECT * FROM invoices WHERE case_id = $1")
-            .bind(id)
-            .row_optional(&mut tx)
-            .await?
-            .map(|r| -> Result<Invoice> {
-                Ok(Invoice {
-                    number: r.get("number")?,
-                    date: r.get("date")?,
-                    amount: Money::from_minor(r.get("amount")?),
-                    payee: r.get("payee")?,
-                })
-            })
-            .transpose()?;
+        let invoices =
+            q(format!("SELECT {} FROM invoices i WHERE i.case_id = $1 ORDER BY i.id", rows::INVOICE_COLUMNS))
+                .bind(id)
+                .rows(&mut tx)
+                .await?
+                .iter()
+                .map(|r| rows::invoice(r, ""))
+                .collect::<Result<Vec<Invoice>>>()?;
+        let invoice = invoices.iter().rev().find(|i| i.live).cloned();
         let payment_order = q("SELECT * FROM payment_orders WHERE case_id = $1 ORDER BY id DESC LIMIT 1")
             .bind(id)
             .row_optional(&mut tx)
@@ -206,6 +202,7 @@ impl Store {
             case,
             qualification,
             invoice,
+            invoices,
             payment_order,
             documents,
             missing_documents,
@@ -334,11 +331,16 @@ impl Store {
             .collect()
     }
 
-    /// Cases waiting for the bookkeeper: in payment, oldest first, with their invoice.
+    /// Cases waiting for the bookkeeper: in payment, oldest first, with the first of their live
+    /// invoices still to pay (a case with two courses is listed until both are paid).
     pub async fn payments_queue(&self, limit: i64) -> Result<Vec<(Case, Option<Invoice>)>> {
         let sql = format!(
-            "SELECT {}, i.number AS inv_number, i.date AS inv_date, i.amount AS inv_amount, i.payee AS inv_payee
-             FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id LEFT JOIN invoices i ON i.case_id = c.id
+            "SELECT {}, i.id AS inv_id, i.number AS inv_number, i.date AS inv_date, i.amount AS inv_amount,
+                    i.payee AS inv_payee, i.withdrawn_at AS inv_withdrawn_at, i.replaced_by AS inv_replaced_by,
+                    i.reason AS inv_reason, i.paid_by AS inv_paid_by
+             FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id
+             LEFT JOIN invoices i ON i.id = (SELECT MIN(u.id) FROM invoices u
+                                              WHERE u.case_id = c.id AND u.withdrawn_at IS NULL AND u.paid_by IS NULL)
              WHERE c.stage = 'payment' ORDER BY c.stage_since, c.id LIMIT $1",
             rows::CASE_COLUMNS
         );
@@ -346,13 +348,8 @@ impl Store {
         found
             .iter()
             .map(|r| {
-                let invoice = match r.get::<Option<String>>("inv_number")? {
-                    Some(number) => Some(Invoice {
-                        number,
-                        date: r.get("inv_date")?,
-                        amount: Money::from_minor(r.get("inv_amount")?),
-                        payee: r.get("inv_payee")?,
-                    }),
+                let invoice = match r.get::<Option<i64>>("inv_id")? {
+                    Some(_) => Some(rows::invoice(r, "inv_")?),
                     None => None,
                 };
                 Ok((rows::case(r)?, invoice))

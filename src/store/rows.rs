@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use super::db::Get;
 use crate::domain::allocation::{CaseFacts, DonationFacts};
-use crate::domain::{Allocation, Case, Currency, Designation, Donation, Money};
+use crate::domain::{Allocation, Case, Currency, Designation, Donation, Invoice, Money};
 use crate::error::{Error, Result};
 
 pub(crate) const CASE_COLUMNS: &str = "c.id, c.beneficiary_id, b.full_name AS beneficiary, c.program, c.clinic, c.diagnosis, \
@@ -60,6 +60,28 @@ pub(crate) fn designation(row: &impl Get) -> Result<Designation> {
         ("case", Some(id)) => Designation::Case(id),
         ("beneficiary", Some(id)) => Designation::Beneficiary(id),
         _ => Designation::Unrestricted,
+    })
+}
+
+/// An invoice's columns, for [`invoice`] (as `i.…`).
+pub(crate) const INVOICE_COLUMNS: &str =
+    "i.id, i.number, i.date, i.amount, i.payee, i.withdrawn_at, i.replaced_by, i.reason, i.paid_by";
+
+/// An invoice from a row whose columns carry `prefix` (`inv_`, or none).
+pub(crate) fn invoice(row: &impl Get, prefix: &str) -> Result<Invoice> {
+    let col = |c: &str| format!("{prefix}{c}");
+    let withdrawn: Option<chrono::DateTime<chrono::Utc>> = row.get(&col("withdrawn_at"))?;
+    let paid_by: Option<i64> = row.get(&col("paid_by"))?;
+    Ok(Invoice {
+        id: row.get(&col("id"))?,
+        number: row.get(&col("number"))?,
+        date: row.get(&col("date"))?,
+        amount: Money::from_minor(row.get(&col("amount"))?),
+        payee: row.get(&col("payee"))?,
+        live: withdrawn.is_none(),
+        replaced_by: row.get(&col("replaced_by"))?,
+        reason: row.get(&col("reason"))?,
+        paid: paid_by.is_some(),
     })
 }
 

@@ -123,23 +123,24 @@ impl Found {
 /// The run of consecutive days of unsettled online gifts whose net equals `amount`.
 pub(super) async fn find_gifts(conn: &mut Tx, amount: Money, currency: Currency, on: NaiveDate) -> Result<Found> {
     let since = on - chrono::Days::new(WINDOW_DAYS);
-    let rows = q("SELECT received_on, CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount) AS BIGINT) AS gross,
-                         CAST(SUM(fee) AS BIGINT) AS fees
-                    FROM donations
+    // Grouped by day here, not by SQL: after a bulk load rebuilt the indexes in the import's
+    // transaction, a sort would open temporary storage, which SQLite then keeps from being reset.
+    let gifts: Vec<(NaiveDate, i64, i64)> = q("SELECT received_on, amount, fee FROM donations
                    WHERE channel = 'website' AND external_key IS NOT NULL AND settlement_id IS NULL AND currency = $1
-                     AND received_on >= $2 AND received_on <= $3
-                   GROUP BY received_on ORDER BY received_on")
+                     AND received_on >= $2 AND received_on <= $3")
     .bind(currency.as_str())
     .bind(since)
     .bind(on)
-    .rows(conn)
+    .fetch_all(conn)
     .await?;
-    let mut days = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let (day, n, gross, fees): (NaiveDate, i64, i64, i64) =
-            (r.get("received_on")?, r.get("n")?, r.get("gross")?, r.get("fees")?);
-        days.push((day, n, gross, fees));
+    let mut by_day: std::collections::BTreeMap<NaiveDate, (i64, i64, i64)> = std::collections::BTreeMap::new();
+    for (day, amount, fee) in gifts {
+        let e = by_day.entry(day).or_default();
+        e.0 += 1;
+        e.1 += amount;
+        e.2 += fee;
     }
+    let days: Vec<(NaiveDate, i64, i64, i64)> = by_day.into_iter().map(|(d, (n, g, f))| (d, n, g, f)).collect();
     let mut found = Vec::new();
     for end in 0..days.len() {
         let (mut n, mut gross, mut fees) = (0, 0i64, 0i64);
@@ -214,11 +215,12 @@ async fn settle(tx: &mut Tx, id: i64, currency: Currency, s: &Settles) -> Result
 /// Tries every payout still waiting against the gifts known now (after a processor's register
 /// came in): oldest first. Returns how many were settled.
 pub(super) async fn settle_waiting(tx: &mut Tx) -> Result<usize> {
-    let waiting: Vec<(i64, NaiveDate, i64, String)> = q(
-        "SELECT id, received_on, amount, currency FROM settlements WHERE matched_at IS NULL ORDER BY received_on, id",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    // Sorted here, not by SQL (see `find_gifts`).
+    let mut waiting: Vec<(i64, NaiveDate, i64, String)> =
+        q("SELECT id, received_on, amount, currency FROM settlements WHERE matched_at IS NULL")
+            .fetch_all(&mut *tx)
+            .await?;
+    waiting.sort_by_key(|(id, on, ..)| (*on, *id));
     let mut settled = 0;
     for (id, on, amount, currency) in waiting {
         let currency: Currency = currency.parse()?;

@@ -78,10 +78,20 @@ fn body(card: &CaseCard, app: &App, theme: Theme, w: usize) -> Vec<Line<'static>
                     format!("{} · {} ({})", q.treatment, q.approved_by, q.approved_at.format("%Y-%m-%d")),
                 ));
             }
-            if let Some(i) = &f.invoice {
+            // Every invoice: the live ones (paid or still to pay), and those a corrected bill replaced.
+            for i in &f.invoices {
+                let state = match (i.live, i.paid, i.replaced_by) {
+                    (true, true, _) => " · paid".to_string(),
+                    (true, false, _) => String::new(),
+                    (false, _, Some(by)) => format!(
+                        " · replaced by {by}{}",
+                        i.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+                    ),
+                    (false, _, None) => " · withdrawn".to_string(),
+                };
                 lines.push(field(
                     t.invoice,
-                    format!("{} · {} · {} · {}", i.number, i.date, lang.money_in(i.amount, c.currency), i.payee),
+                    format!("{} · {} · {} · {}{state}", i.number, i.date, lang.money_in(i.amount, c.currency), i.payee),
                 ));
             }
             if let Some(p) = &f.payment_order {

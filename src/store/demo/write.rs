@@ -188,6 +188,14 @@ impl Store {
             },
         )
         .await?;
+        // A paid case's invoice names the order that paid it.
+        q("UPDATE invoices SET paid_by = (SELECT MAX(p.id) FROM payment_orders p WHERE p.case_id = invoices.case_id)
+            WHERE EXISTS (SELECT 1 FROM payment_orders p WHERE p.case_id = invoices.case_id)")
+        .execute(tx)
+        .await?;
+        q("UPDATE payment_orders SET invoice_id = (SELECT MAX(i.id) FROM invoices i WHERE i.case_id = payment_orders.case_id)")
+            .execute(tx)
+            .await?;
         insert_rows(tx, "INSERT INTO donors (id, kind, name, inn, email, name_key) ", 6, donors, |s, d| {
             s.push_bind(d.0)
                 .push_bind(d.1)

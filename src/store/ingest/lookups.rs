@@ -45,17 +45,18 @@ pub(crate) fn payer_name(p: &Payment) -> String {
 /// The case in `payment` whose invoice this outgoing payment pays: the
 /// invoice's amount, and its number in the purpose. More than one such case
 /// is ambiguous and waits for a person.
-pub(super) async fn invoice_paid_by(conn: &mut Tx, p: &Payment) -> Result<(Option<i64>, Option<String>)> {
-    let candidates: Vec<(i64, String, Option<String>)> = q(
-        "SELECT c.id, i.number, i.payee_inn FROM cases c JOIN invoices i ON i.case_id = c.id WHERE c.stage = 'payment' AND i.amount = $1",
-    )
-    .bind(p.amount.minor())
-    .fetch_all(conn)
-    .await?;
-    let named: Vec<(i64, Option<String>)> = candidates
+pub(super) async fn invoice_paid_by(conn: &mut Tx, p: &Payment) -> Result<(Option<(i64, i64)>, Option<String>)> {
+    // Only a live invoice still to pay, of a case in payment, for exactly this amount.
+    let candidates: Vec<(i64, i64, String, Option<String>)> =
+        q("SELECT c.id, i.id, i.number, i.payee_inn FROM cases c JOIN invoices i ON i.case_id = c.id
+          WHERE c.stage = 'payment' AND i.amount = $1 AND i.withdrawn_at IS NULL AND i.paid_by IS NULL")
+        .bind(p.amount.minor())
+        .fetch_all(conn)
+        .await?;
+    let named: Vec<((i64, i64), Option<String>)> = candidates
         .into_iter()
-        .filter(|(_, number, _)| mentions(&p.purpose, number))
-        .map(|(id, _, inn)| (id, inn))
+        .filter(|(_, _, number, _)| mentions(&p.purpose, number))
+        .map(|(case, invoice, _, inn)| ((case, invoice), inn))
         .collect();
     // The payee's INN, where both the invoice and the payment give one, must agree.
     let paid_inn = p.payee.inn.as_deref();
@@ -64,7 +65,7 @@ pub(super) async fn invoice_paid_by(conn: &mut Tx, p: &Payment) -> Result<(Optio
     });
     Ok(match (hits.as_slice(), wrong.as_slice()) {
         ([], []) => (None, None),
-        ([], [(id, inn), ..]) => (
+        ([], [((id, _), inn), ..]) => (
             None,
             Some(format!(
                 "names the invoice of case {id}, but pays INN {} where the invoice says {}: a person decides",
@@ -74,7 +75,7 @@ pub(super) async fn invoice_paid_by(conn: &mut Tx, p: &Payment) -> Result<(Optio
         ),
         ([(one, _)], _) => (Some(*one), None),
         (many, _) => {
-            let ids: Vec<String> = many.iter().map(|(id, _)| id.to_string()).collect();
+            let ids: Vec<String> = many.iter().map(|((id, _), _)| id.to_string()).collect();
             (None, Some(format!("pays the invoice of cases {}: which one is for a person to decide", ids.join(", "))))
         }
     })

@@ -70,6 +70,8 @@ pub(crate) struct Decided {
     pub status: RowStatus,
     pub designated: Option<i64>,
     pub pays_case: Option<i64>,
+    /// …and the invoice of it that it pays.
+    pub pays_invoice: Option<i64>,
     /// For a returned payment: the gift it takes back, where exactly one was found.
     pub gift: Option<i64>,
 }
@@ -334,6 +336,7 @@ impl Run {
                 }
             }
             let mut gift = None;
+            let mut pays_invoice = None;
             let (pays_case, payment_note) = match (status, &p.refund_of) {
                 (RowStatus::Payout, _) => {
                     let name = super::settlements::processor_of(&self.processors, p).map_or("", |x| x.name.as_str());
@@ -352,7 +355,11 @@ impl Run {
                     (None, Some(note))
                 }
                 // Card processors' payouts are not the foundation's payment orders.
-                (RowStatus::Outgoing, _) if self.format != Format::CloudPayments => invoice_paid_by(conn, p).await?,
+                (RowStatus::Outgoing, _) if self.format != Format::CloudPayments => {
+                    let (paid, note) = invoice_paid_by(conn, p).await?;
+                    pays_invoice = paid.map(|(_, invoice)| invoice);
+                    (paid.map(|(case, _)| case), note)
+                }
                 (RowStatus::Refund, Some(original)) => {
                     // In a bulk load the keys are in memory, and only one known there is looked up.
                     let earlier = self.bulk.as_ref().is_none_or(|b| b.known.contains(&key_bits(original)));
@@ -363,7 +370,7 @@ impl Run {
             if pays_case.is_some() {
                 self.preview.pays += 1;
             }
-            rows.push(Decided { status, designated, pays_case, gift });
+            rows.push(Decided { status, designated, pays_case, pays_invoice, gift });
             if self.preview.rows.len() >= KEEP_ROWS {
                 self.rows_omitted += 1;
                 continue;
@@ -500,10 +507,20 @@ impl Run {
             super::settlements::record(tx, batch, name, p).await?;
         }
         for (p, row) in chunk.iter().zip(rows) {
-            let Some(case) = row.pays_case else { continue };
+            let (Some(case), Some(invoice)) = (row.pays_case, row.pays_invoice) else { continue };
+            // Paid meanwhile (by a line before in this same file): this one waits for a person.
+            let open: Option<i64> = q("SELECT id FROM invoices WHERE id = $1 AND paid_by IS NULL")
+                .bind(invoice)
+                .scalar_optional(tx)
+                .await?;
+            if open.is_none() {
+                continue;
+            }
             let date = p.booked.unwrap_or(p.date);
-            q("INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at, batch_id, external_key)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            let order: i64 = q(
+                "INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at, batch_id, external_key, invoice_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
             .bind(case)
             .bind(&p.number)
             .bind(date)
@@ -512,8 +529,10 @@ impl Run {
             .bind(&created)
             .bind(batch)
             .bind(&p.external_key)
-            .execute(tx)
+            .bind(invoice)
+            .scalar(tx)
             .await?;
+            q("UPDATE invoices SET paid_by = $1 WHERE id = $2").bind(order).bind(invoice).execute(tx).await?;
             q("INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES ($1, 'payment_order', $2, $3, $4, $5)")
                 .bind(case)
                 .bind(format!("{file}, line {}", p.line))
@@ -522,8 +541,16 @@ impl Run {
                 .bind(actor)
                 .execute(tx)
                 .await?;
-            let reason = format!("payment order {} of {date} in {file}", p.number);
-            set_stage(tx, actor, case, Stage::Payment, Stage::Paid, &reason).await?;
+            // Paid when none of its live invoices is left to pay (a second course may be).
+            let left: i64 =
+                q("SELECT COUNT(*) FROM invoices WHERE case_id = $1 AND withdrawn_at IS NULL AND paid_by IS NULL")
+                    .bind(case)
+                    .scalar(tx)
+                    .await?;
+            if left == 0 {
+                let reason = format!("payment order {} of {date} in {file}", p.number);
+                set_stage(tx, actor, case, Stage::Payment, Stage::Paid, &reason).await?;
+            }
         }
         Ok(())
     }
