@@ -60,13 +60,27 @@ pub fn case_file(f: &CaseFile) -> String {
             inert(&q.treatment)
         );
     }
-    if let Some(i) = &f.invoice {
+    // Every invoice with its id (what `case invoice --replaces` and `case pay --invoice` name).
+    for i in &f.invoices {
+        let state = match (i.live, i.paid, i.replaced_by) {
+            (true, true, _) => "paid".to_string(),
+            (true, false, _) => "to pay".to_string(),
+            (false, _, Some(by)) => {
+                format!(
+                    "replaced by invoice {by}{}",
+                    i.reason.as_deref().map(|r| format!(": {}", inert(r))).unwrap_or_default()
+                )
+            }
+            (false, _, None) => "withdrawn".to_string(),
+        };
         let _ = writeln!(
             out,
-            "invoice     {} of {} for {} to {}",
+            "invoice {:<3} {} of {} for {} {} to {} ({state})",
+            i.id,
             inert(&i.number),
             i.date,
             i.amount.en(),
+            f.case.currency,
             inert(&i.payee)
         );
     }

@@ -76,13 +76,29 @@ impl Bulk {
         // Sorting for the indexes may use a second thread. Each sorter holds up to the page
         // cache's size (16 MB since `begin`), then spills to temporary files, which must be on
         // disk for memory to stay flat (the connection otherwise keeps temporary storage in memory).
-        sqlx::query("PRAGMA temp_store = FILE").execute(tx.lite()?).await?;
+        set_temp_store(tx, "FILE").await?;
         sqlx::query("PRAGMA threads = 1").execute(tx.lite()?).await?;
         for sql in self.schema {
             sqlx::query(sqlx::AssertSqlSafe(sql)).execute(tx.lite()?).await?;
         }
         sqlx::query("PRAGMA threads = 0").execute(tx.lite()?).await?;
-        sqlx::query("PRAGMA temp_store = MEMORY").execute(tx.lite()?).await?;
+        set_temp_store(tx, "MEMORY").await?;
         Ok(())
+    }
+}
+
+/// Sets where SQLite keeps temporary storage, if it is not there already. Once a transaction has
+/// opened its temporary storage (a statement compiled after the indexes were rebuilt may), SQLite
+/// refuses to move it; then it stays where it is: a setting of speed and memory, never of what is
+/// written, so the import goes on.
+pub(super) async fn set_temp_store(tx: &mut Tx, to: &str) -> Result<()> {
+    let want: i64 = if to == "FILE" { 1 } else { 2 };
+    let now: i64 = sqlx::query_scalar("PRAGMA temp_store").fetch_one(tx.lite()?).await?;
+    if now == want {
+        return Ok(());
+    }
+    match sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA temp_store = {to}"))).execute(tx.lite()?).await {
+        Err(sqlx::Error::Database(e)) if e.message().contains("temporary storage cannot be changed") => Ok(()),
+        other => other.map(drop).map_err(Into::into),
     }
 }

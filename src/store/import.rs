@@ -253,17 +253,23 @@ impl Store {
             if lite {
                 let mmap = format!("PRAGMA mmap_size = {}", super::MMAP_SIZE);
                 let zeroed = "PRAGMA secure_delete = ON";
-                for sql in
-                    ["PRAGMA cache_size = -2000", "PRAGMA temp_store = MEMORY", "PRAGMA threads = 0", zeroed, &mmap]
-                {
+                for sql in ["PRAGMA cache_size = -2000", "PRAGMA threads = 0", zeroed, &mmap] {
                     q(sql).execute(&mut tx).await?;
                 }
+                super::bulk::set_temp_store(&mut tx, "MEMORY").await?;
             }
             Ok::<(), Error>(())
         }
         .await;
         let preview = result?;
         restored?;
+        if !dry_run && preview.new > 0 {
+            // A processor's gifts came in: payouts waiting for them may settle now, in the same
+            // transaction. (After the connection's settings are back: SQLite refuses to change
+            // them once a statement compiled after a bulk load's index rebuild has opened
+            // temporary storage.)
+            super::settlements::settle_waiting(&mut tx).await?;
+        }
         tx.commit().await?;
         Ok(preview)
     }
@@ -323,10 +329,6 @@ impl Store {
         let sha256 = if dry_run { sha256 } else { sha256.begin() };
         if !dry_run {
             run.end_writes(tx).await?;
-            if run.preview.new > 0 {
-                // A processor's gifts came in: payouts waiting for them may settle now.
-                super::settlements::settle_waiting(tx).await?;
-            }
         }
         let summary = feed
             .done
