@@ -54,8 +54,11 @@ impl Tmux {
         let socket = format!("almoner-{tag}-{}", std::process::id());
         let config = dir.path().join("config");
         let cmd = command(BIN, &db.display().to_string());
+        // tmux itself in UTF-8 whatever the environment, so Cyrillic reaches the screen as it is.
         let status = Command::new("tmux")
+            .env("LANG", "C.UTF-8")
             .args([
+                "-u",
                 "-L",
                 &socket,
                 "-f",
