@@ -429,6 +429,11 @@ on_both_engines! {
         let r = t.store.stage_report(day(1), day(31), None).await.unwrap();
         assert_eq!(r.raised, common::rub("1000"));
         assert_eq!(r.other_currencies.get("EUR"), Some(&common::rub("1405.31")), "{:?}", r.other_currencies);
+        // Segments count roubles too: the euro gift makes no one a donor of 2 000 and more.
+        let members = t.store.segment_members(&"min_total=2000".parse().unwrap()).await.unwrap();
+        assert!(members.is_empty(), "{members:?}");
+        let all = t.store.segment_members(&"min_total=1".parse().unwrap()).await.unwrap();
+        assert_eq!(all.iter().map(|m| m.total).sum::<Money>(), common::rub("1000"), "{all:?}");
         // The board's sums are in roubles: a case raising euros is counted, not added in.
         let case = fundraising_case(&t, common::rub("5000")).await;
         let fundraising = |all: Vec<almoner::domain::StageSummary>| {

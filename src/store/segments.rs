@@ -2,7 +2,8 @@
 //! often, by which channel, for which program), whether they give monthly,
 //! when they last gave and whether they have an e-mail. Counted live, saved
 //! by name, exported for the mailing service — never with a donor who asked
-//! not to be contacted or never agreed to be written to.
+//! not to be contacted or never agreed to be written to. Amounts and totals are in roubles: a
+//! gift in another currency is never added in (nor counted toward a threshold).
 
 use std::fmt;
 use std::str::FromStr;
@@ -160,12 +161,19 @@ pub const EXPORT_FIELDS: [&str; 4] = ["phone", "total", "gifts", "last_gift"];
 
 impl Segment {
     /// The members query: one pass over donations grouped by donor, the filters as bound parameters.
-    fn sql(&self, pg: bool, select: &str) -> String {
+    fn sql(&self, pg: bool, other_currencies: bool, select: &str) -> String {
         let gift = "($1 IS NULL OR d.received_on >= $1) AND ($2 IS NULL OR d.received_on <= $2)
                 AND ($3 IS NULL OR d.amount >= $3) AND ($4 IS NULL OR d.amount <= $4)
                 AND ($5 IS NULL OR d.channel = $5)
                 AND ($13 IS NULL OR has_any(d.purpose, $13, $14, $15, $16))
                 AND ($6 IS NULL OR (d.programs & $6) <> 0)";
+        // Gifts in another currency (few, on their own index) are left out; asked only when there are any.
+        let gift = if other_currencies {
+            format!("{gift} AND d.id NOT IN (SELECT o.id FROM donations o WHERE o.currency <> 'RUB')")
+        } else {
+            gift.to_string()
+        };
+        let gift = gift.as_str();
         // The last gift of all is read only when asked for.
         let need_last = select.contains("l.last") || self.last_before.is_some() || self.last_after.is_some();
         let (g, last_join) = match (need_last, pg) {
@@ -252,12 +260,21 @@ impl Segment {
     }
 }
 
+/// Are there gifts in a currency other than roubles? (On the partial index: instant.)
+async fn other_currencies(conn: &mut (impl super::Exec + ?Sized)) -> Result<bool> {
+    let found: Option<i64> =
+        q("SELECT CAST(1 AS BIGINT) FROM donations WHERE currency <> 'RUB' LIMIT 1").scalar_optional(conn).await?;
+    Ok(found.is_some())
+}
+
 impl Store {
     /// How many donors the segment holds, and how many a mailing may reach.
     pub async fn segment_size(&self, s: &Segment) -> Result<Size> {
         let mut conn = self.conn().await?;
+        let other = other_currencies(&mut conn).await?;
         let sql = s.sql(
             conn.is_pg(),
+            other,
             "COUNT(*),
              COUNT(CASE WHEN o.email IS NOT NULL AND o.consent = 1 AND o.do_not_contact = 0 THEN 1 END),
              COUNT(CASE WHEN o.do_not_contact = 1 THEN 1 END),
@@ -272,8 +289,10 @@ impl Store {
     pub async fn segment_members(&self, s: &Segment) -> Result<Vec<Member>> {
         type Row = (i64, String, Option<String>, Option<String>, i64, i64, String, bool, bool);
         let mut conn = self.conn().await?;
+        let other = other_currencies(&mut conn).await?;
         let sql = s.sql(
             conn.is_pg(),
+            other,
             "o.id, o.name, o.email, o.phone, g.n, g.total, CAST(l.last AS TEXT), o.consent = 1, o.do_not_contact = 1",
         ) + " ORDER BY g.total DESC, o.id";
         let rows: Vec<Row> = s.bind(q(sql)).fetch_all(&mut conn).await?;
