@@ -12,17 +12,24 @@ pub async fn summary(store: &Store) -> anyhow::Result<String> {
     for s in store.summary().await? {
         t.row(vec![s.stage.to_string(), s.cases.to_string(), s.target.en(), s.collected.en()]);
     }
-    let (n, amount, allocated) = store.donation_totals().await?;
     let mut out = format!("almoner — {}\n\n", store.path().display());
     out.push_str(&t.render());
-    let _ = writeln!(
-        out,
-        "\n{n} donations: {} received, {} allocated, {} waiting to be placed",
-        amount.en(),
-        allocated.en(),
-        (amount - allocated).en()
-    );
+    // Money of each currency apart: never added across currencies.
+    for (currency, n, amount, allocated) in store.donation_totals_by_currency().await? {
+        let _ = writeln!(
+            out,
+            "\n{n} donations in {currency}: {} received, {} allocated, {} waiting to be placed",
+            amount.en(),
+            allocated.en(),
+            (amount - allocated).en()
+        );
+    }
     Ok(out)
+}
+
+/// An amount as the CLI prints it: roubles plain, any other currency with its code.
+fn money(m: Money, c: crate::domain::Currency) -> String {
+    if c == crate::domain::Currency::RUB { m.en() } else { format!("{} {c}", m.en()) }
 }
 
 pub fn cases(cases: &[Case]) -> String {
@@ -33,9 +40,9 @@ pub fn cases(cases: &[Case]) -> String {
             c.beneficiary.clone(),
             c.program.to_string(),
             c.stage.to_string(),
-            c.target.en(),
-            c.collected.en(),
-            c.still_needed.en(),
+            money(c.target, c.currency),
+            money(c.collected, c.currency),
+            money(c.still_needed, c.currency),
         ]);
     }
     t.render()
@@ -48,9 +55,9 @@ pub fn case_file(f: &CaseFile) -> String {
     let _ = writeln!(out, "stage       {} since {}", c.stage, c.stage_since.format("%Y-%m-%d"));
     let _ = writeln!(out, "clinic      {}", inert(&c.clinic));
     let _ = writeln!(out, "diagnosis   {}", inert(&c.diagnosis));
-    let _ = writeln!(out, "target      {}", c.target.en());
-    let _ = writeln!(out, "collected   {}", c.collected.en());
-    let _ = writeln!(out, "still needed {}", c.still_needed.en());
+    let _ = writeln!(out, "target      {}", money(c.target, c.currency));
+    let _ = writeln!(out, "collected   {}", money(c.collected, c.currency));
+    let _ = writeln!(out, "still needed {}", money(c.still_needed, c.currency));
     if let Some(q) = &f.qualification {
         let _ = writeln!(
             out,
@@ -85,7 +92,8 @@ pub fn case_file(f: &CaseFile) -> String {
         );
     }
     if let Some(p) = &f.payment_order {
-        let _ = writeln!(out, "paid by     order {} of {} for {}", inert(&p.number), p.date, p.amount.en());
+        let _ =
+            writeln!(out, "paid by     order {} of {} for {}", inert(&p.number), p.date, money(p.amount, c.currency));
     }
     let _ = writeln!(out, "\ndocuments");
     for d in &f.documents {

@@ -357,6 +357,18 @@ impl Store {
             .collect()
     }
 
+    /// Per currency (roubles first): how many donations, received, allocated.
+    pub async fn donation_totals_by_currency(&self) -> Result<Vec<(String, i64, Money, Money)>> {
+        let mut rows: Vec<(String, i64, i64, i64)> = q(
+            "SELECT currency, COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT), CAST(COALESCE(SUM(allocated), 0) AS BIGINT)
+               FROM donations GROUP BY currency",
+        )
+        .fetch_all(&mut self.conn().await?)
+        .await?;
+        rows.sort_by_key(|(c, ..)| (c != "RUB", c.clone()));
+        Ok(rows.into_iter().map(|(c, n, a, l)| (c, n, Money::from_minor(a), Money::from_minor(l))).collect())
+    }
+
     /// Totals across all donations: received, allocated, unallocated.
     pub async fn donation_totals(&self) -> Result<(i64, Money, Money)> {
         let (n, amount, allocated): (i64, i64, i64) = q(
