@@ -1,10 +1,10 @@
-//! The command line's subcommands for people, papers and reports: reports,
-//! segments, the personal-data rules, the work queue, users, donors, reviews.
+//! The command line's subcommands for people, papers, registers and reports: reports,
+//! segments, the personal-data rules, the work queue, users, donors, reviews, imports.
 
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 use super::args::{parse_date, parse_word};
 use crate::domain::{Program, Role};
@@ -194,4 +194,76 @@ fn parse_yes_no(s: &str) -> Result<bool, String> {
 
 fn parse_field(s: &str) -> Result<crate::store::Field, String> {
     s.parse().map_err(|e: crate::Error| e.to_string())
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub command: Option<ImportCommand>,
+    /// The register file.
+    pub file: Option<PathBuf>,
+    /// The format, if sniffing the content should not decide (1c, mt940, camt, cloudpayments, mapped).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// A mapping profile (TOML) for a CSV or XLSX register: which column holds what.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// Show what would be imported; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Designate every donation whose purpose names a case (by number or the child's name) to that case.
+    #[arg(long)]
+    pub accept_suggestions: bool,
+    /// Designate the payment on LINE to CASE (`--designate 14=201`), or keep it unrestricted (`14=none`).
+    #[arg(long, value_name = "LINE=CASE")]
+    pub designate: Vec<String>,
+    /// Commit a register that does not reconcile (unreadable lines, control totals that do not
+    /// match): the readable payments go in, and the batch keeps who accepted which problems and
+    /// why, on the bookkeeper's queue until someone marks it dealt with.
+    #[arg(long, value_name = "REASON")]
+    pub accept_problems: Option<String>,
+    /// The currency of a statement that names none (e.g. EUR); almoner never assumes one.
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// The import batches, oldest first.
+    Batches {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Payment processors' payouts: what each settled (days, gifts, gross, fees) or that it waits.
+    Payouts {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Settle a waiting payout by hand with the online gifts of FROM..TO (their net must be its amount).
+    Settle {
+        payout: i64,
+        #[arg(value_parser = parse_date)]
+        from: NaiveDate,
+        #[arg(value_parser = parse_date)]
+        to: NaiveDate,
+    },
+    /// Remove a batch's donations (only while none of them is allocated).
+    Undo { batch: i64 },
+    /// Mapping profiles for CSV/XLSX registers.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// Check a profile; with a register, show how its first rows read through it.
+    Check {
+        /// The profile (TOML).
+        profile: PathBuf,
+        /// A register to try it on.
+        file: Option<PathBuf>,
+    },
 }

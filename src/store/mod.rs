@@ -22,6 +22,7 @@ mod import;
 mod ingest;
 mod intake;
 mod invariants;
+mod invoices;
 mod lite_rows;
 mod migrate;
 mod notices;
@@ -49,7 +50,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use crate::domain::DesignatedPolicy;
 use crate::error::{Error, Result};
 
-pub use cases::{BeneficiaryRef, InvoiceChange, NewCase, NewInvoice};
+pub use cases::{BeneficiaryRef, NewCase};
 pub use db::{Ex, Exec};
 pub use donations::{AllocationOutcome, Expectation, NewDonation, Plan};
 pub use donor_report::{CaseShare, ChildPage, DonorReport, Order, Paper};
@@ -59,6 +60,7 @@ pub use import::{Batch, Choices, IMPORT_CACHE_KIB, Preview, PreviewRow, Progress
 pub use ingest::{Decisions, KEEP_ROWS};
 pub use intake::{Application, Intake, Taken};
 pub use invariants::Scope;
+pub use invoices::{InvoiceChange, NewInvoice};
 pub use notices::Notice;
 pub use publish::{DEFAULT_FIELDS, FIELDS, Public, parse_fields};
 pub use queue::{Target, WorkItem, roles_of};

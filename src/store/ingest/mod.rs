@@ -9,12 +9,12 @@
 use std::collections::{HashMap, HashSet};
 
 mod lookups;
+mod records;
 
 use lookups::{donor_keys, invoice_paid_by, known_keys, open_names, refund_note, returned_gift, suggest};
 pub(crate) use lookups::{payer_name, prepare_donors, set_aside_unfit};
 
 use super::bulk::{BULK_MIN, Bulk};
-use super::cases::set_stage;
 use super::db::{Arg, Exec};
 use super::donations::{Reach, Touched, place_designated};
 use super::donors::{self, DonorKeys};
@@ -22,7 +22,7 @@ use super::import::{Choices, Flow, Preview, PreviewRow, RowStatus};
 use super::plain_rows;
 use super::{Tx, now, q};
 use crate::domain::names::NameIndex;
-use crate::domain::{Channel, Currency, Money, Program, Stage};
+use crate::domain::{Channel, Currency, Money, Program};
 use crate::error::{Error, Result};
 use crate::import::{Direction, Format, Payment, Summary};
 
@@ -479,79 +479,12 @@ impl Run {
         if !pg && self.bulk.is_none() && self.written >= BULK_MIN && self.written > self.start_rows {
             self.bulk = Some(Bulk::begin(tx).await?);
         }
-        // A processor's fee per gift (only its registers carry one), so reports can show gross, fee and net.
-        for (p, _) in chunk.iter().zip(rows).filter(|(p, r)| r.status == RowStatus::New && p.fee.is_positive()) {
-            q("UPDATE donations SET fee = $1 WHERE external_key = $2")
-                .bind(p.fee.minor())
-                .bind(&p.external_key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (p, row) in chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::Returned) {
-            q("INSERT INTO returns (batch_id, line, received_on, amount, currency, counterparty, purpose, external_key, donation_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(batch)
-            .bind(p.line as i64)
-            .bind(p.booked.unwrap_or(p.date))
-            .bind(p.amount.minor())
-            .bind(p.currency.as_str())
-            .bind(&p.counterparty().name)
-            .bind(&p.purpose)
-            .bind(&p.external_key)
-            .bind(row.gift)
-            .execute(&mut *tx)
-            .await?;
-        }
+        records::fees_and_returns(tx, chunk, rows, batch).await?;
         for (p, _) in chunk.iter().zip(rows).filter(|(_, r)| r.status == RowStatus::Payout) {
             let name = super::settlements::processor_of(&self.processors, p).map_or("", |x| x.name.as_str());
             super::settlements::record(tx, batch, name, p).await?;
         }
-        for (p, row) in chunk.iter().zip(rows) {
-            let (Some(case), Some(invoice)) = (row.pays_case, row.pays_invoice) else { continue };
-            // Paid meanwhile (by a line before in this same file): this one waits for a person.
-            let open: Option<i64> = q("SELECT id FROM invoices WHERE id = $1 AND paid_by IS NULL")
-                .bind(invoice)
-                .scalar_optional(tx)
-                .await?;
-            if open.is_none() {
-                continue;
-            }
-            let date = p.booked.unwrap_or(p.date);
-            let order: i64 = q(
-                "INSERT INTO payment_orders (case_id, number, date, amount, recorded_by, recorded_at, batch_id, external_key, invoice_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            )
-            .bind(case)
-            .bind(&p.number)
-            .bind(date)
-            .bind(p.amount.minor())
-            .bind(actor)
-            .bind(&created)
-            .bind(batch)
-            .bind(&p.external_key)
-            .bind(invoice)
-            .scalar(tx)
-            .await?;
-            q("UPDATE invoices SET paid_by = $1 WHERE id = $2").bind(order).bind(invoice).execute(tx).await?;
-            q("INSERT INTO documents (case_id, kind, file_name, sha256, added_at, added_by) VALUES ($1, 'payment_order', $2, $3, $4, $5)")
-                .bind(case)
-                .bind(format!("{file}, line {}", p.line))
-                .bind(&p.external_key)
-                .bind(&created)
-                .bind(actor)
-                .execute(tx)
-                .await?;
-            // Paid when none of its live invoices is left to pay (a second course may be).
-            let left: i64 =
-                q("SELECT COUNT(*) FROM invoices WHERE case_id = $1 AND withdrawn_at IS NULL AND paid_by IS NULL")
-                    .bind(case)
-                    .scalar(tx)
-                    .await?;
-            if left == 0 {
-                let reason = format!("payment order {} of {date} in {file}", p.number);
-                set_stage(tx, actor, case, Stage::Payment, Stage::Paid, &reason).await?;
-            }
-        }
+        records::paid_invoices(tx, actor, chunk, rows, batch, file, &created).await?;
         Ok(())
     }
 
