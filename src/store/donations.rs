@@ -288,6 +288,14 @@ impl Store {
         match new.designation {
             Designation::Case(id) => {
                 stage_of(&mut tx, id).await?;
+                // A gift goes only to a case in its own currency: refused when it is designated.
+                let raises: String = q("SELECT currency FROM cases WHERE id = $1").bind(id).scalar(&mut tx).await?;
+                if raises != new.currency.as_str() {
+                    return Err(Error::invalid(format!(
+                        "a gift in {} cannot be designated to case {id}, which raises {raises}: keep it unrestricted, or choose a case in {}",
+                        new.currency, new.currency
+                    )));
+                }
             }
             Designation::Beneficiary(id) => {
                 let found: Option<i64> =
