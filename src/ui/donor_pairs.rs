@@ -134,18 +134,8 @@ fn draw_pair(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Contact::Email => t.email,
             Contact::Phone => t.phone,
         };
-        let mark =
-            |chosen: bool, d: &DonorSide| format!("{} {}", if chosen { "●" } else { "○" }, c.of(d).unwrap_or("—"));
-        let take = q.take[i];
-        let pick = |chosen: bool| if chosen { theme.money() } else { theme.dim() };
-        let cursor = if q.field == i { "▶" } else { " " };
-        let label_style = if q.field == i { theme.selected() } else { Style::default() };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{cursor} {}", cell(label, label_w, false)), label_style),
-            Span::styled(cell(&mark(take, merged), side_w, false), pick(take)),
-            Span::raw(" "),
-            Span::styled(cell(&mark(!take, kept), side_w, false), pick(!take)),
-        ]));
+        let widths = (label_w, side_w);
+        lines.push(super::choice_row(label, q.field == i, q.take[i], (c.of(merged), c.of(kept)), widths, theme));
     }
     let values = both(&mailing);
     let style = differ(&values);

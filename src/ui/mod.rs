@@ -103,6 +103,31 @@ pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     rows
 }
 
+/// A field of two records side by side, as a person chooses between them (the children's and the
+/// donors' review screens): `▶` on the field under the cursor, `●` on the value taken (the left
+/// one when `take_left`), `—` for none.
+pub(crate) fn choice_row(
+    label: &str,
+    under_cursor: bool,
+    take_left: bool,
+    (left, right): (Option<&str>, Option<&str>),
+    (label_w, side_w): (usize, usize),
+    theme: Theme,
+) -> Line<'static> {
+    let mark = |chosen: bool, v: Option<&str>| {
+        format!("{} {}", if chosen { "●" } else { "○" }, v.filter(|v| !v.trim().is_empty()).unwrap_or("—"))
+    };
+    let pick = |chosen: bool| if chosen { theme.money() } else { theme.dim() };
+    let cursor = if under_cursor { "▶" } else { " " };
+    let label_style = if under_cursor { theme.selected() } else { Style::default() };
+    Line::from(vec![
+        Span::styled(format!("{cursor} {}", cell(label, label_w, false)), label_style),
+        Span::styled(cell(&mark(take_left, left), side_w, false), pick(take_left)),
+        Span::raw(" "),
+        Span::styled(cell(&mark(!take_left, right), side_w, false), pick(!take_left)),
+    ])
+}
+
 /// Outside text made inert and cut to `width` terminal cells.
 pub fn safe(text: &str, width: usize) -> String {
     clip(&inert(text), width)

@@ -70,20 +70,8 @@ fn draw_pair(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Field::BirthDate => t.born,
             Field::City => t.city,
         };
-        let (new, earlier) = f.values(r);
-        let mark = |chosen: bool, v: Option<&str>| {
-            format!("{} {}", if chosen { "●" } else { "○" }, v.filter(|v| !v.trim().is_empty()).unwrap_or("—"))
-        };
-        let take = q.take[i];
-        let pick = |chosen: bool| if chosen { theme.money() } else { theme.dim() };
-        let cursor = if q.field == i { "▶" } else { " " };
-        let label_style = if q.field == i { theme.selected() } else { Style::default() };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{cursor} {}", cell(label, label_w, false)), label_style),
-            Span::styled(cell(&mark(take, new), side_w, false), pick(take)),
-            Span::raw(" "),
-            Span::styled(cell(&mark(!take, earlier), side_w, false), pick(!take)),
-        ]));
+        let widths = (label_w, side_w);
+        lines.push(super::choice_row(label, q.field == i, q.take[i], f.values(r), widths, theme));
     }
     let cases_of = |who: i64| -> Vec<String> {
         q.cases
