@@ -651,27 +651,6 @@ on_both_engines! {
     }
 }
 
-/// A 1C register whose one document has an unreadable amount (`3OO.50`, letters O for zeros)
-/// and whose ВсегоПоступило (181 800,50) is more than its readable payments (181 500,00).
-fn unreconciled_1c() -> Vec<u8> {
-    let doc = |n: u32, sum: &str| {
-        format!(
-            "СекцияДокумент=Платежное поручение\r\nНомер={n}\r\nДата=02.03.2026\r\nСумма={sum}\r\n\
-             ПлательщикСчет=40817810000000000{n:03}\r\nПлательщик=Иванов Иван\r\nДатаПоступило=02.03.2026\r\n\
-             ПолучательСчет=40703810000000000001\r\nПолучатель=Фонд\r\nНазначениеПлатежа=Пожертвование\r\nКонецДокумента\r\n"
-        )
-    };
-    format!(
-        "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40703810000000000001\r\n\
-         СекцияРасчСчет\r\nДатаНачала=01.03.2026\r\nДатаКонца=31.03.2026\r\nРасчСчет=40703810000000000001\r\n\
-         НачальныйОстаток=0.00\r\nВсегоПоступило=181800.50\r\nВсегоСписано=0.00\r\nКонечныйОстаток=181800.50\r\nКонецРасчСчет\r\n\
-         {}{}КонецФайла\r\n",
-        doc(1, "181500.00"),
-        doc(2, "3OO.50")
-    )
-    .into_bytes()
-}
-
 on_both_engines! {
     async fn a_register_that_does_not_reconcile_goes_in_only_with_a_reason_and_waits_on_the_queue(t: TestDb) {
         let bytes = unreconciled_1c();

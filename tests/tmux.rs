@@ -312,25 +312,10 @@ async fn a_connection_dropped_mid_import_leaves_nothing_behind() {
     assert!(store.import_batches().await.unwrap().is_empty());
 }
 
-/// A 1C register with an unreadable amount (`3OO.50`) and a ВсегоПоступило its payments do not reach.
+/// The 1C register that does not reconcile (see `common::unreconciled_1c`), as a file.
 fn unreconciled(t: &Tmux) -> PathBuf {
-    let doc = |n: u32, sum: &str| {
-        format!(
-            "СекцияДокумент=Платежное поручение\r\nНомер={n}\r\nДата=02.03.2026\r\nСумма={sum}\r\n\
-             ПлательщикСчет=40817810000000000{n:03}\r\nПлательщик=Иванов Иван\r\nДатаПоступило=02.03.2026\r\n\
-             ПолучательСчет=40703810000000000001\r\nПолучатель=Фонд\r\nНазначениеПлатежа=Пожертвование\r\nКонецДокумента\r\n"
-        )
-    };
-    let text = format!(
-        "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=Windows\r\nРасчСчет=40703810000000000001\r\n\
-         СекцияРасчСчет\r\nДатаНачала=01.03.2026\r\nДатаКонца=31.03.2026\r\nРасчСчет=40703810000000000001\r\n\
-         НачальныйОстаток=0.00\r\nВсегоПоступило=181800.50\r\nВсегоСписано=0.00\r\nКонечныйОстаток=181800.50\r\nКонецРасчСчет\r\n\
-         {}{}КонецФайла\r\n",
-        doc(1, "181500.00"),
-        doc(2, "3OO.50")
-    );
     let path = t.db.with_file_name("march.txt");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, common::unreconciled_1c()).unwrap();
     path
 }
 

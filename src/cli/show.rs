@@ -27,9 +27,10 @@ pub async fn summary(store: &Store) -> anyhow::Result<String> {
     Ok(out)
 }
 
-/// An amount as the CLI prints it: roubles plain, any other currency with its code.
+/// An amount as the CLI prints it: roubles plain, any other currency with its code (as the
+/// console writes it in English).
 fn money(m: Money, c: crate::domain::Currency) -> String {
-    if c == crate::domain::Currency::RUB { m.en() } else { format!("{} {c}", m.en()) }
+    crate::app::i18n::Lang::En.money_in(m, c)
 }
 
 pub fn cases(cases: &[Case]) -> String {
